@@ -1,0 +1,53 @@
+# One command for each job; CI runs `make test` unchanged. Every target installs what it
+# needs on first use (a Python venv in .venv, the pinned CDK CLI in node_modules).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Sample IDs for synth in tests and CI; real deploys pass their own (see README).
+SAMPLE_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=i-0fedcba9876543210 \
+	-c eniId=eni-0123456789abcdef0 -c notifyEmail=ops@example.com
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy lambda/eni_failover infra app.py tests
+
+pytest: setup
+	$(VENV)/bin/pytest
+
+synth: setup
+	rm -rf cdk.out
+	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
+
+cfn-lint: synth
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+test: lint typecheck pytest cfn-lint
+
+demo: setup
+	$(PY) -m demo
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
