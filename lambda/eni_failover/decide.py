@@ -1,0 +1,243 @@
+"""The pure decision: given a trigger and what is true now, what should happen?
+
+No AWS here. Every input is a value (the observed state, the pair's record, the time), and
+the answer is a plan: move these interfaces, nothing to do, or refuse and say why. The
+rule that keeps failover safe on a bad day is simple: decide from the current state, never
+from the trigger alone, and never move an interface automatically back towards a primary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from eni_failover.config import Pair, Tuning
+from eni_failover.state import InstanceView, PairRecord, PairState, PlannedMove
+from eni_failover.triggers import Trigger, TriggerKind
+
+
+class Direction(StrEnum):
+    TO_STANDBY = "failover"  # primary -> standby (automatic triggers, manual failover)
+    TO_PRIMARY = "failback"  # standby -> primary (manual only)
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Not a failure of a configured primary: log the reason, publish nothing."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class AlreadyThere:
+    """Every interface is already on the target; nothing to move."""
+
+    # True when an earlier attempt of this same trigger made the move (a retry).
+    moved_by_this_trigger: bool = False
+
+
+@dataclass(frozen=True)
+class Refuse:
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Move:
+    moves: tuple[PlannedMove, ...]
+    # Force the detach from the start: the source is stopped or impaired, so a graceful
+    # detach would only wait on a guest that will never answer.
+    force_detach: bool
+    # Some interface is already detached or detaching: a previous attempt was cut short.
+    resuming: bool
+    overridden: tuple[str, ...] = ()  # checks skipped on an operator's --force
+
+
+Plan = Ignore | AlreadyThere | Refuse | Move
+
+# Checks that an operator's --force may skip: they are about the source, whose health does
+# not matter to the move. Checks about the target and the interfaces are never skipped.
+OVERRIDABLE = ("source-healthy",)
+
+
+def route(
+    trigger: Trigger, pairs: tuple[Pair, ...], *, account_id: str, region: str
+) -> Pair | Ignore:
+    """Find the pair a trigger is about, or say why it is none of ours."""
+    if trigger.account_id != account_id:
+        return Ignore(f"trigger is for account {trigger.account_id}, this is {account_id}")
+    if trigger.region is not None and trigger.region != region:
+        return Ignore(f"trigger is for region {trigger.region}, this is {region}")
+    if trigger.kind is TriggerKind.ALARM:
+        pair = next((p for p in pairs if p.alarm_name and p.alarm_name == trigger.source), None)
+        if pair is None:
+            return Ignore(f"alarm {trigger.source!r} guards no configured pair")
+        if trigger.instance_id is not None and trigger.instance_id != pair.primary_instance_id:
+            return Ignore(
+                f"alarm {trigger.source!r} watches {trigger.instance_id}, but pair "
+                f"{pair.name!r} has primary {pair.primary_instance_id}"
+            )
+    else:
+        pair = next((p for p in pairs if p.primary_instance_id == trigger.instance_id), None)
+        if pair is None:
+            return Ignore(f"instance {trigger.instance_id} is the primary of no configured pair")
+    if not trigger.is_failure:
+        return Ignore(f"{trigger.state} is not a failure ({trigger.describe()})")
+    return pair
+
+
+def plan(
+    *,
+    pair: Pair,
+    trigger: Trigger,
+    state: PairState,
+    record: PairRecord,
+    now: datetime,
+    tuning: Tuning,
+    direction: Direction = Direction.TO_STANDBY,
+    force: bool = False,
+) -> Plan:
+    automatic = trigger.kind is not TriggerKind.MANUAL
+    source, target = (
+        (state.primary, state.standby)
+        if direction is Direction.TO_STANDBY
+        else (state.standby, state.primary)
+    )
+
+    if automatic:
+        stale = _staleness(trigger, record, now, tuning)
+        if stale:
+            return Refuse((stale,))
+
+    problems = _interface_problems(pair, state, target)
+    if problems:
+        return Refuse(tuple(problems))
+
+    to_move = [i for i in state.interfaces if not i.attached_to(target.instance_id)]
+    if not to_move:
+        return AlreadyThere(moved_by_this_trigger=record.last_move_trigger_id == trigger.trigger_id)
+
+    problems = _target_problems(target)
+    if problems:
+        return Refuse(tuple(problems))
+
+    overridden: list[str] = []
+    # A healthy source with its interfaces still attached means the trigger no longer
+    # describes reality (a flap, or a late message): moving now would cause an outage.
+    on_source = any(i.attached_to(source.instance_id) for i in to_move)
+    if on_source and source.healthy and automatic:
+        return Refuse(
+            (
+                f"the primary {source.describe()} is healthy now, so this trigger is "
+                "out of date (the alarm flapped or the message was late)",
+            )
+        )
+    if on_source and source.healthy and direction is Direction.TO_STANDBY and not force:
+        return Refuse(
+            (
+                f"the primary {source.describe()} is healthy; a manual failover of a healthy "
+                "primary needs --force",
+            )
+        )
+    if on_source and source.healthy and force and direction is Direction.TO_STANDBY:
+        overridden.append("source-healthy")
+
+    journal_index = {m.interface_id: m.device_index for m in record.journal}
+    moves = []
+    for interface in to_move:
+        attachment = interface.attachment
+        index = (
+            attachment.device_index
+            if attachment is not None
+            else journal_index.get(interface.interface_id, 1)
+        )
+        moves.append(
+            PlannedMove(
+                interface_id=interface.interface_id,
+                device_index=index,
+                from_instance_id=attachment.instance_id if attachment else None,
+                to_instance_id=target.instance_id,
+            )
+        )
+
+    conflicts = [
+        f"{target.instance_id} already uses device index {m.device_index} "
+        f"(for {target.device_indexes[m.device_index]}); the interface needs that index"
+        for m in moves
+        if m.device_index in target.device_indexes
+        and target.device_indexes[m.device_index] != m.interface_id
+    ]
+    if conflicts:
+        return Refuse(tuple(conflicts))
+
+    resuming = any(i.attachment is None or i.attachment.status == "detaching" for i in to_move)
+    return Move(
+        moves=tuple(moves),
+        force_detach=not source.running or source.impaired,
+        resuming=resuming,
+        overridden=tuple(overridden),
+    )
+
+
+def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuning) -> str | None:
+    age = (now - trigger.occurred_at).total_seconds()
+    if age > tuning.max_trigger_age_seconds:
+        return (
+            f"the trigger is stale: it happened {age:.0f} s ago, more than the "
+            f"{tuning.max_trigger_age_seconds:.0f} s a trigger may be old"
+        )
+    if (
+        record.last_move_at is not None
+        and record.last_move_trigger_id != trigger.trigger_id
+        and trigger.occurred_at <= record.last_move_at
+    ):
+        return (
+            f"the trigger is stale: it happened at {trigger.occurred_at.isoformat()}, before "
+            f"the pair last moved ({record.last_move_at.isoformat()}); acting on it could "
+            "undo that move"
+        )
+    return None
+
+
+def _interface_problems(pair: Pair, state: PairState, target: InstanceView) -> list[str]:
+    problems = []
+    members = {pair.primary_instance_id, pair.standby_instance_id}
+    for interface in state.interfaces:
+        if not interface.exists:
+            problems.append(f"interface {interface.interface_id} does not exist")
+            continue
+        attachment = interface.attachment
+        if attachment is not None and attachment.device_index == 0:
+            problems.append(
+                f"interface {interface.interface_id} is the primary interface (device index 0) "
+                f"of {attachment.instance_id}; EC2 never detaches a primary interface"
+            )
+        elif attachment is not None and attachment.instance_id not in members:
+            problems.append(
+                f"interface {interface.interface_id} is attached to {attachment.instance_id}, "
+                f"which is in neither side of pair {pair.name!r}"
+            )
+        if (
+            target.availability_zone
+            and interface.availability_zone
+            and interface.availability_zone != target.availability_zone
+        ):
+            problems.append(
+                f"interface {interface.interface_id} is in {interface.availability_zone} but "
+                f"{target.instance_id} is in {target.availability_zone}; an interface can only "
+                "move within its Availability Zone"
+            )
+    return problems
+
+
+def _target_problems(target: InstanceView) -> list[str]:
+    if not target.exists:
+        return [f"the target instance {target.instance_id} does not exist"]
+    if not target.running:
+        return [f"the target instance {target.instance_id} is {target.state}, not running"]
+    if target.impaired:
+        return [
+            f"the target instance {target.describe()} has an impaired status check; moving "
+            "the interface there would not restore service"
+        ]
+    return []

@@ -1,0 +1,169 @@
+"""Every EC2 call the failover makes, and nothing else. Each function takes its client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from eni_failover.config import Pair
+from eni_failover.errors import AwsCallFailed
+from eni_failover.state import Attachment, InstanceView, InterfaceView, PairState
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+T = TypeVar("T")
+
+# The answer EC2 gives a DryRun call that would have been allowed.
+DRY_RUN_ALLOWED = "DryRunOperation"
+
+
+def _call(operation: str, call: Callable[[], T]) -> T:
+    """Run one EC2 call; botocore has already retried throttling by the time this raises."""
+    try:
+        return call()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise AwsCallFailed(
+            operation, details.get("Code", "Unknown"), details.get("Message", str(error))
+        ) from error
+
+
+def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) -> PairState:
+    """Three describe calls: the interfaces, both instances, and their status checks."""
+    interfaces = describe_interfaces(client, pair.interface_ids)
+    instances = describe_instances(client, (pair.primary_instance_id, pair.standby_instance_id))
+    return PairState(
+        primary=instances[pair.primary_instance_id],
+        standby=instances[pair.standby_instance_id],
+        interfaces=tuple(interfaces[i] for i in pair.interface_ids),
+        observed_at=now or datetime.now(UTC),
+    )
+
+
+def describe_interfaces(
+    client: EC2Client, interface_ids: Iterable[str]
+) -> dict[str, InterfaceView]:
+    ids = list(interface_ids)
+    # A filter, not NetworkInterfaceIds: a deleted interface must read as missing, not
+    # fail the whole call with InvalidNetworkInterfaceID.NotFound.
+    response = _call(
+        "DescribeNetworkInterfaces",
+        lambda: client.describe_network_interfaces(
+            Filters=[{"Name": "network-interface-id", "Values": ids}]
+        ),
+    )
+    found = {
+        raw["NetworkInterfaceId"]: _interface_view(raw)
+        for raw in response.get("NetworkInterfaces", [])
+    }
+    return {i: found.get(i, InterfaceView(interface_id=i, exists=False)) for i in ids}
+
+
+def _interface_view(raw: Any) -> InterfaceView:
+    attachment = None
+    raw_attachment = raw.get("Attachment")
+    if raw_attachment and raw_attachment.get("Status") != "detached":
+        attachment = Attachment(
+            attachment_id=raw_attachment["AttachmentId"],
+            instance_id=raw_attachment.get("InstanceId", ""),
+            device_index=int(raw_attachment.get("DeviceIndex", -1)),
+            status=raw_attachment.get("Status", "attached"),
+        )
+    association = raw.get("Association") or {}
+    return InterfaceView(
+        interface_id=raw["NetworkInterfaceId"],
+        exists=True,
+        status=raw.get("Status"),
+        availability_zone=raw.get("AvailabilityZone"),
+        attachment=attachment,
+        private_ips=tuple(
+            p["PrivateIpAddress"]
+            for p in raw.get("PrivateIpAddresses", [])
+            if "PrivateIpAddress" in p
+        ),
+        public_ip=association.get("PublicIp"),
+        mac_address=raw.get("MacAddress"),
+    )
+
+
+def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[str, InstanceView]:
+    ids = list(dict.fromkeys(instance_ids))
+    response = _call(
+        "DescribeInstances",
+        lambda: client.describe_instances(Filters=[{"Name": "instance-id", "Values": ids}]),
+    )
+    raw_instances = {
+        raw["InstanceId"]: raw
+        for reservation in response.get("Reservations", [])
+        for raw in reservation.get("Instances", [])
+    }
+    statuses: dict[str, Any] = {}
+    if raw_instances:
+        # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
+        status_response = _call(
+            "DescribeInstanceStatus",
+            lambda: client.describe_instance_status(
+                InstanceIds=list(raw_instances), IncludeAllInstances=True
+            ),
+        )
+        statuses = {s["InstanceId"]: s for s in status_response.get("InstanceStatuses", [])}
+    views = {}
+    for instance_id in ids:
+        raw = raw_instances.get(instance_id)
+        if raw is None:
+            views[instance_id] = InstanceView(instance_id=instance_id, exists=False)
+            continue
+        status = statuses.get(instance_id, {})
+        views[instance_id] = InstanceView(
+            instance_id=instance_id,
+            exists=True,
+            state=raw.get("State", {}).get("Name"),
+            availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
+            system_status=status.get("SystemStatus", {}).get("Status"),
+            instance_status=status.get("InstanceStatus", {}).get("Status"),
+            device_indexes={
+                int(n["Attachment"]["DeviceIndex"]): n["NetworkInterfaceId"]
+                for n in raw.get("NetworkInterfaces", [])
+                if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
+            },
+        )
+    return views
+
+
+def detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:
+    _call(
+        "DetachNetworkInterface",
+        lambda: client.detach_network_interface(AttachmentId=attachment_id, Force=force),
+    )
+
+
+def attach(client: EC2Client, *, interface_id: str, instance_id: str, device_index: int) -> str:
+    response = _call(
+        "AttachNetworkInterface",
+        lambda: client.attach_network_interface(
+            NetworkInterfaceId=interface_id, InstanceId=instance_id, DeviceIndex=device_index
+        ),
+    )
+    return response["AttachmentId"]
+
+
+def dry_run(operation: str, call: Callable[[], object]) -> tuple[bool, str]:
+    """Ask EC2 whether the caller may make a call, without making it.
+
+    EC2 answers a permitted DryRun with the error DryRunOperation; UnauthorizedOperation
+    (or anything else) means the real call would fail too.
+    """
+    try:
+        call()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = details.get("Code", "Unknown")
+        if code == DRY_RUN_ALLOWED:
+            return True, f"{operation} would be allowed"
+        return False, f"{operation} would fail: {code}: {details.get('Message', '')}".rstrip()
+    # EC2 always answers DryRun with an error; success means the endpoint ignored the flag.
+    return False, f"{operation} unexpectedly succeeded: the endpoint ignored DryRun"

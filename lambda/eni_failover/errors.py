@@ -1,0 +1,54 @@
+"""The project's own exceptions: the only types that may escape the handler.
+
+Retryable ones make Lambda's asynchronous retry run the same trigger again later; the
+rest end the invocation with the reason in the logs and, for events, in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+
+class FailoverError(Exception):
+    """Base of everything the failover raises on purpose."""
+
+    retryable = False
+
+
+class UnparseableRecord(FailoverError):
+    """A record that is neither an alarm nor an EC2 state-change event; it is dead-lettered."""
+
+
+class AwsCallFailed(FailoverError):
+    """An AWS call failed after botocore's own retries; the message says which and why."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} failed: {code}: {message}")
+        self.operation = operation
+        self.code = code
+
+
+class PairBusy(FailoverError):
+    """Another invocation holds the pair's lease; retry later and decide from the state then."""
+
+    retryable = True
+
+
+class TriggerInProgress(FailoverError):
+    """The same trigger is being handled by another invocation right now."""
+
+    retryable = True
+
+
+class FailoverIncomplete(FailoverError):
+    """A move started but did not finish; the outcome was published and a retry will resume."""
+
+    retryable = True
+
+
+class DeadLetterFailed(FailoverError):
+    """An unparseable record could not be written to the dead-letter queue."""
+
+    retryable = True
+
+
+class InvalidRequest(FailoverError):
+    """An operator request that names an unknown pair or action."""

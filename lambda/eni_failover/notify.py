@@ -1,0 +1,60 @@
+"""Publish outcomes to the notification topic, and dead-letter what cannot be handled."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from eni_failover.errors import AwsCallFailed, DeadLetterFailed
+from eni_failover.outcome import Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+
+def publish_outcome(client: SNSClient, topic_arn: str, outcome: Outcome) -> str:
+    """One message per handled trigger; attributes let subscribers filter by outcome or pair."""
+    try:
+        response = client.publish(
+            TopicArn=topic_arn,
+            Subject=outcome.subject(),
+            Message=outcome.body(),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": outcome.kind.value},
+                "pair": {"DataType": "String", "StringValue": outcome.pair},
+                "direction": {"DataType": "String", "StringValue": outcome.direction},
+            },
+        )
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise AwsCallFailed(
+            "Publish", details.get("Code", "Unknown"), details.get("Message", "")
+        ) from error
+    return response["MessageId"]
+
+
+def publish_text(client: SNSClient, topic_arn: str, *, subject: str, message: str) -> None:
+    """A plain notice (readiness changes, pause and resume) on the same topic."""
+    try:
+        client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise AwsCallFailed(
+            "Publish", details.get("Code", "Unknown"), details.get("Message", "")
+        ) from error
+
+
+def dead_letter(client: SQSClient, queue_url: str, *, reason: str, record: object) -> None:
+    """Keep an event we could not handle, with the reason, where operators will see it."""
+    body = json.dumps({"reason": reason, "record": record}, default=str)
+    try:
+        client.send_message(
+            QueueUrl=queue_url,
+            MessageBody=body[:250_000],  # SQS takes 256 KiB; the reason comes first
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+        )
+    except ClientError as error:
+        raise DeadLetterFailed(f"could not dead-letter a record ({reason}): {error}") from error

@@ -1,0 +1,176 @@
+"""How a handled trigger ended, told once: readable in an inbox, exact for machines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from eni_failover.state import InterfaceView
+from eni_failover.swap import Step
+from eni_failover.triggers import Trigger
+
+SUBJECT_LIMIT = 100  # SNS rejects longer subjects
+JSON_MARKER = "--- machine-readable ---"
+
+
+class OutcomeKind(StrEnum):
+    SWAPPED = "swapped"
+    ALREADY_IN_PLACE = "already-in-place"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    pair: str
+    direction: str  # failover | failback
+    trigger: Trigger
+    from_instance_id: str
+    to_instance_id: str
+    interfaces: tuple[InterfaceView, ...]
+    started_at: datetime
+    finished_at: datetime
+    reasons: tuple[str, ...] = ()
+    error: str | None = None
+    steps: tuple[Step, ...] = ()
+    resumed: bool = False
+    forced_detach: bool = False
+    overridden: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def swap_seconds(self) -> float | None:
+        return self.steps[-1].seconds if self.kind is OutcomeKind.SWAPPED and self.steps else None
+
+    def subject(self) -> str:
+        target = "standby" if self.direction == "failover" else "primary"
+        headline = {
+            OutcomeKind.SWAPPED: f"moved to {target} {self.to_instance_id}",
+            OutcomeKind.ALREADY_IN_PLACE: f"already on {target} {self.to_instance_id}",
+            OutcomeKind.REFUSED: f"{self.direction} refused",
+            OutcomeKind.FAILED: f"{self.direction} FAILED, action needed",
+        }[self.kind]
+        subject = f"ENI failover {self.pair}: {headline}"
+        # SNS subjects are ASCII without line breaks.
+        subject = subject.encode("ascii", errors="replace").decode("ascii")
+        return subject[:SUBJECT_LIMIT]
+
+    def summary(self) -> str:
+        if self.kind is OutcomeKind.SWAPPED:
+            took = f" in {self.swap_seconds:.1f} s" if self.swap_seconds is not None else ""
+            how = " (resumed an interrupted move)" if self.resumed else ""
+            return (
+                f"Moved {self._interface_list()} from {self.from_instance_id} to "
+                f"{self.to_instance_id}{took}{how}."
+            )
+        if self.kind is OutcomeKind.ALREADY_IN_PLACE:
+            return f"{self._interface_list()} already on {self.to_instance_id}; nothing moved."
+        if self.kind is OutcomeKind.REFUSED:
+            return "Nothing moved: " + "; ".join(self.reasons)
+        return f"The move did not finish: {self.error}"
+
+    def _interface_list(self) -> str:
+        return ", ".join(i.interface_id for i in self.interfaces)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.kind.value,
+            "pair": self.pair,
+            "direction": self.direction,
+            "from_instance_id": self.from_instance_id,
+            "to_instance_id": self.to_instance_id,
+            "summary": self.summary(),
+            "reasons": list(self.reasons),
+            "error": self.error,
+            "resumed": self.resumed,
+            "forced_detach": self.forced_detach,
+            "overridden_checks": list(self.overridden),
+            "notes": list(self.notes),
+            "trigger": {
+                "id": self.trigger.trigger_id,
+                "kind": self.trigger.kind.value,
+                "source": self.trigger.source,
+                "state": self.trigger.state,
+                "reason": self.trigger.reason,
+                "occurred_at": self.trigger.occurred_at.isoformat(),
+            },
+            "interfaces": [
+                {
+                    "interface_id": i.interface_id,
+                    "exists": i.exists,
+                    "status": i.status,
+                    "attached_to": i.attachment.instance_id if i.attachment else None,
+                    "attachment_status": i.attachment.status if i.attachment else None,
+                    "device_index": i.attachment.device_index if i.attachment else None,
+                    "private_ips": list(i.private_ips),
+                    "elastic_ip": i.public_ip,
+                    "mac_address": i.mac_address,
+                }
+                for i in self.interfaces
+            ],
+            "steps": [
+                {
+                    "step": s.name,
+                    "at": s.at.isoformat(),
+                    "seconds": round(s.seconds, 3),
+                    "detail": s.detail,
+                }
+                for s in self.steps
+            ],
+            "swap_seconds": self.swap_seconds,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+        }
+
+    def body(self) -> str:
+        lines = [
+            self.summary(),
+            "",
+            f"Pair:        {self.pair} ({self.direction})",
+            f"From:        {self.from_instance_id}",
+            f"To:          {self.to_instance_id}",
+            f"Trigger:     {self.trigger.describe()}",
+            f"Happened at: {self.trigger.occurred_at.isoformat()}",
+            "",
+            "Interfaces now:",
+        ]
+        for i in self.interfaces:
+            if not i.exists:
+                lines.append(f"  {i.interface_id}: does not exist")
+                continue
+            where = (
+                f"attached to {i.attachment.instance_id} at device index "
+                f"{i.attachment.device_index} ({i.attachment.status})"
+                if i.attachment
+                else "DETACHED, attached to nothing"
+            )
+            lines.append(f"  {i.interface_id}: {where}")
+            lines.append(
+                f"    private IPs {', '.join(i.private_ips) or '-'}; "
+                f"Elastic IP {i.public_ip or '-'}; MAC {i.mac_address or '-'}"
+            )
+        if self.reasons:
+            lines += ["", "Why:"] + [f"  - {r}" for r in self.reasons]
+        if self.overridden:
+            lines += ["", "Checks overridden by --force: " + ", ".join(self.overridden)]
+        if self.steps:
+            lines += ["", "Timeline:"]
+            lines += [
+                f"  {s.at.isoformat()}  +{s.seconds:6.2f} s  {s.name}"
+                + (f": {s.detail}" if s.detail else "")
+                for s in self.steps
+            ]
+        if self.kind is OutcomeKind.FAILED:
+            lines += [
+                "",
+                "What now: the function will retry this trigger automatically and resume the "
+                "move from where it stopped. If it keeps failing, check the standby and run "
+                f"`eni-failover status {self.pair}`, then `eni-failover failover {self.pair}`.",
+            ]
+        lines += [*(["", *self.notes] if self.notes else []), "", JSON_MARKER]
+        lines.append(json.dumps(self.to_dict(), indent=2, sort_keys=True))
+        return "\n".join(lines)

@@ -1,0 +1,237 @@
+"""Carry out a planned move: detach, wait until floating, attach, wait until attached.
+
+Bounded polling at a short interval inside one deadline, never a fixed sleep and never the
+20 s boto3 waiter. If the deadline passes or the target turns bad midway, stop and say
+exactly where every interface was left: the caller reports it and a retry resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from eni_failover import ec2
+from eni_failover.config import Tuning
+from eni_failover.decide import Move
+from eni_failover.errors import AwsCallFailed
+from eni_failover.state import InterfaceView
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+# EC2 says the attachment is already gone: the detach we wanted has happened.
+ALREADY_DETACHED = ("InvalidAttachmentID.NotFound",)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    at: datetime
+    seconds: float  # since the move started
+    detail: str = ""
+
+
+@dataclass
+class Timeline:
+    clock: Clock
+    started: float = 0.0
+    steps: list[Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock.monotonic()
+
+    def mark(self, name: str, detail: str = "") -> None:
+        elapsed = self.clock.monotonic() - self.started
+        self.steps.append(Step(name=name, at=self.clock.now(), seconds=elapsed, detail=detail))
+
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self.started
+
+
+class MoveStopped(Exception):
+    """The move could not finish; `left` says where each interface is now."""
+
+    def __init__(self, reason: str, left: dict[str, InterfaceView]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.left = left
+
+
+@dataclass(frozen=True)
+class MoveDone:
+    forced: bool
+    interfaces: dict[str, InterfaceView]
+
+
+def carry_out(
+    client: EC2Client,
+    move: Move,
+    observed: dict[str, InterfaceView],
+    *,
+    tuning: Tuning,
+    budget_seconds: float,
+    timeline: Timeline,
+) -> MoveDone:
+    mover = _Mover(
+        client=client,
+        tuning=tuning,
+        timeline=timeline,
+        budget_seconds=budget_seconds,
+        deadline=timeline.clock.monotonic() + budget_seconds,
+        ids=[m.interface_id for m in move.moves],
+        target=move.moves[0].to_instance_id,
+        forced=move.force_detach,
+    )
+    mover.request_detaches(observed)
+    floating = mover.wait_until_floating()
+    for planned in move.moves:
+        mover.attach(planned.interface_id, planned.device_index, floating)
+    return MoveDone(forced=mover.forced, interfaces=mover.wait_until_attached())
+
+
+@dataclass
+class _Mover:
+    client: EC2Client
+    tuning: Tuning
+    timeline: Timeline
+    budget_seconds: float
+    deadline: float
+    ids: list[str]
+    target: str
+    forced: bool
+
+    def _out_of_time(self) -> bool:
+        clock = self.timeline.clock
+        return clock.monotonic() + self.tuning.poll_interval_seconds > self.deadline
+
+    def request_detaches(self, observed: dict[str, InterfaceView]) -> None:
+        for interface_id in self.ids:
+            attachment = observed[interface_id].attachment
+            # None: a previous attempt already detached it; detaching: on its way already.
+            if attachment is None or attachment.status == "detaching":
+                continue
+            _detach(self.client, attachment.attachment_id, force=self.forced)
+            self.timeline.mark(
+                "detach requested",
+                f"{interface_id} from {attachment.instance_id}"
+                + (" (force: the source is stopped or impaired)" if self.forced else ""),
+            )
+
+    def wait_until_floating(self) -> dict[str, InterfaceView]:
+        """Poll until every interface is available; escalate to Force after the grace."""
+        while True:
+            current = ec2.describe_interfaces(self.client, self.ids)
+            missing = [i.interface_id for i in current.values() if not i.exists]
+            if missing:
+                raise MoveStopped(
+                    f"interface {', '.join(missing)} disappeared during the move", current
+                )
+            pending = [i for i in current.values() if not i.floating]
+            if not pending:
+                self.timeline.mark("detached", ", ".join(self.ids) + " available")
+                return current
+            if not self.forced and self.timeline.elapsed() >= self.tuning.detach_grace_seconds:
+                self.forced = True
+                for interface in pending:
+                    if interface.attachment is not None:
+                        _detach(self.client, interface.attachment.attachment_id, force=True)
+                self.timeline.mark(
+                    "force detach",
+                    f"a normal detach did not finish in {self.tuning.detach_grace_seconds:g} s",
+                )
+            if self._out_of_time():
+                states = ", ".join(f"{i.interface_id}: {i.status}" for i in pending)
+                raise MoveStopped(
+                    f"the detach did not finish within {self.budget_seconds:.0f} s ({states})",
+                    current,
+                )
+            self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+
+    def attach(
+        self, interface_id: str, device_index: int, current: dict[str, InterfaceView]
+    ) -> None:
+        """Attach, retrying within the deadline, after checking the target once more.
+
+        The target was checked before the detach; attaching to an instance that has
+        failed since would only move the outage, so look again before every attempt.
+        """
+        while True:
+            instance = ec2.describe_instances(self.client, [self.target])[self.target]
+            if not instance.running or instance.impaired:
+                raise MoveStopped(
+                    f"the target {instance.describe()} is no longer fit to take the "
+                    f"interface; {interface_id} was left detached",
+                    current,
+                )
+            try:
+                ec2.attach(
+                    self.client,
+                    interface_id=interface_id,
+                    instance_id=self.target,
+                    device_index=device_index,
+                )
+            except AwsCallFailed as error:
+                # A lost response to an attach that did happen reads as InUse on the retry.
+                now = ec2.describe_interfaces(self.client, [interface_id])[interface_id]
+                if now.attached_to(self.target):
+                    return
+                if self._out_of_time():
+                    raise MoveStopped(
+                        f"attaching {interface_id} to {self.target} kept failing ({error}); "
+                        "the interface was left detached",
+                        current,
+                    ) from error
+                self.timeline.mark("attach failed, retrying", str(error))
+                self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+                continue
+            self.timeline.mark(
+                "attach requested",
+                f"{interface_id} to {self.target} at device index {device_index}",
+            )
+            return
+
+    def wait_until_attached(self) -> dict[str, InterfaceView]:
+        while True:
+            current = ec2.describe_interfaces(self.client, self.ids)
+            if all(
+                i.attachment is not None
+                and i.attachment.instance_id == self.target
+                and i.attachment.status == "attached"
+                for i in current.values()
+            ):
+                self.timeline.mark("attached", f"{', '.join(self.ids)} attached to {self.target}")
+                return current
+            if self._out_of_time():
+                raise MoveStopped(
+                    f"the attach to {self.target} did not finish within "
+                    f"{self.budget_seconds:.0f} s",
+                    current,
+                )
+            self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+
+
+def _detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:
+    try:
+        ec2.detach(client, attachment_id, force=force)
+    except AwsCallFailed as error:
+        if error.code not in ALREADY_DETACHED:
+            raise

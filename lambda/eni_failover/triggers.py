@@ -1,0 +1,205 @@
+"""Parse what arrives on the trigger topic into triggers.
+
+Two messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
+string in Records[].Sns.Message) and an EC2 state-change event that EventBridge forwards to
+the same topic. Anything else is unparseable and goes to the dead-letter queue with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from eni_failover.errors import UnparseableRecord
+
+# EC2 states in which the primary cannot serve: the EventBridge rule forwards exactly these.
+FAILURE_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
+STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
+# An alarm message is small; a multi-megabyte "message" is not something we should parse.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
+class TriggerKind(StrEnum):
+    ALARM = "alarm"
+    STATE_CHANGE = "state-change"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One reason to consider a failover, whatever it came from."""
+
+    trigger_id: str  # stable across redeliveries of the same message: the idempotency key
+    kind: TriggerKind
+    source: str  # alarm name, or the EC2 event's detail-type
+    instance_id: str | None  # the instance the trigger is about, when it names one
+    state: str  # ALARM / OK / INSUFFICIENT_DATA, or the EC2 state
+    is_failure: bool
+    reason: str
+    occurred_at: datetime
+    account_id: str
+    region: str | None  # a region code when the message carries one
+
+    def describe(self) -> str:
+        if self.kind is TriggerKind.ALARM:
+            return f"alarm {self.source} -> {self.state}: {self.reason}"
+        if self.kind is TriggerKind.STATE_CHANGE:
+            return f"EC2 state change: {self.instance_id} is {self.state}"
+        return f"manual request: {self.reason}"
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Dimension(_Lenient):
+    name: str
+    value: str
+
+
+class _AlarmDetail(_Lenient):
+    MetricName: str | None = None
+    Namespace: str | None = None
+    Dimensions: list[_Dimension] = Field(default_factory=list)
+    # Metric-math alarms carry Metrics instead of MetricName/Dimensions.
+    Metrics: list[dict[str, Any]] | None = None
+
+
+class AlarmMessage(_Lenient):
+    """The JSON a CloudWatch alarm publishes to SNS (see AWS-FACTS for the fields)."""
+
+    AlarmName: str = Field(min_length=1, max_length=255)
+    AlarmArn: str | None = Field(default=None, max_length=2048)
+    AWSAccountId: str = Field(pattern=r"^\d{12}$")
+    NewStateValue: Literal["ALARM", "OK", "INSUFFICIENT_DATA"]
+    OldStateValue: Literal["ALARM", "OK", "INSUFFICIENT_DATA"] | None = None
+    NewStateReason: str = Field(default="", max_length=4096)
+    StateChangeTime: AwareDatetime
+    Trigger: _AlarmDetail | None = None
+
+
+class _StateChangeDetail(_Lenient):
+    instance_id: str = Field(alias="instance-id", min_length=1, max_length=64)
+    state: str = Field(min_length=1, max_length=32)
+
+
+class StateChangeEvent(EventBridgeModel):
+    detail: _StateChangeDetail  # narrows Powertools' raw dict to the fields we use
+    time: AwareDatetime  # a time without a zone cannot be compared with the trigger age
+
+
+def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecord]]:
+    """Parse each SNS record on its own, so one bad record cannot hide a good one.
+
+    Returns (message id, trigger or the reason it could not be parsed) per record.
+    Raises UnparseableRecord when the event is not an SNS event at all.
+    """
+    try:
+        envelope = SnsModel.model_validate(event)
+    except ValidationError as error:
+        raise UnparseableRecord(f"not an SNS event: {_first_problem(error)}") from error
+    parsed: list[tuple[str, Trigger | UnparseableRecord]] = []
+    for record in envelope.Records:
+        message = record.Sns.Message
+        message_id = record.Sns.MessageId
+        try:
+            parsed.append((message_id, parse_message(str(message), message_id=message_id)))
+        except UnparseableRecord as problem:
+            parsed.append((message_id, problem))
+    return parsed
+
+
+def parse_message(message: str, *, message_id: str) -> Trigger:
+    if len(message.encode("utf-8", errors="replace")) > MAX_MESSAGE_BYTES:
+        raise UnparseableRecord(f"message {message_id} is larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        body = json.loads(message)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise UnparseableRecord(f"message {message_id} is not JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise UnparseableRecord(
+            f"message {message_id} is JSON {type(body).__name__}, expected an object"
+        )
+    if "AlarmName" in body:
+        return _from_alarm(body, message_id)
+    if body.get("source") == "aws.ec2" or "detail-type" in body:
+        return _from_state_change(body, message_id)
+    raise UnparseableRecord(
+        f"message {message_id} is neither a CloudWatch alarm (no AlarmName) nor an EC2 "
+        "state-change event (no source aws.ec2)"
+    )
+
+
+def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
+    try:
+        alarm = AlarmMessage.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(
+            f"alarm message {message_id} is malformed: {_first_problem(error)}"
+        ) from error
+    instance_id = None
+    if alarm.Trigger is not None:
+        instance_id = next(
+            (d.value for d in alarm.Trigger.Dimensions if d.name == "InstanceId"), None
+        )
+    return Trigger(
+        # The same transition always has the same ARN/name and change time, however
+        # often SNS or Lambda redeliver it.
+        trigger_id=f"alarm:{alarm.AlarmArn or alarm.AlarmName}:{alarm.StateChangeTime.isoformat()}",
+        kind=TriggerKind.ALARM,
+        source=alarm.AlarmName,
+        instance_id=instance_id,
+        state=alarm.NewStateValue,
+        is_failure=alarm.NewStateValue == "ALARM",
+        reason=alarm.NewStateReason,
+        occurred_at=alarm.StateChangeTime,
+        account_id=alarm.AWSAccountId,
+        # The message's Region is a display name ("US East (N. Virginia)"); the ARN has the code.
+        region=_region_from_arn(alarm.AlarmArn),
+    )
+
+
+def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
+    try:
+        event = StateChangeEvent.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(
+            f"EC2 event {message_id} is malformed: {_first_problem(error)}"
+        ) from error
+    if event.source != "aws.ec2" or event.detail_type != STATE_CHANGE_DETAIL_TYPE:
+        raise UnparseableRecord(
+            f"event {message_id} is {event.source}/{event.detail_type!r}, expected "
+            f"aws.ec2/{STATE_CHANGE_DETAIL_TYPE!r}"
+        )
+    return Trigger(
+        trigger_id=f"event:{event.id}",
+        kind=TriggerKind.STATE_CHANGE,
+        source=STATE_CHANGE_DETAIL_TYPE,
+        instance_id=event.detail.instance_id,
+        state=event.detail.state,
+        is_failure=event.detail.state in FAILURE_STATES,
+        reason=f"instance {event.detail.instance_id} entered {event.detail.state}",
+        occurred_at=event.time,
+        account_id=event.account,
+        region=event.region,
+    )
+
+
+def _region_from_arn(arn: str | None) -> str | None:
+    if not arn:
+        return None
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else None
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {problem['msg']}{more}"
