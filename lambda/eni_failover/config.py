@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from eni_failover.errors import FailoverError
+
 INSTANCE_ID_PATTERN = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 INTERFACE_ID_PATTERN = re.compile(r"^eni-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
@@ -34,7 +36,7 @@ ENV_ACCOUNT_ID = "FAILOVER_ACCOUNT_ID"
 ENV_REGION = "AWS_REGION"
 
 
-class ConfigError(ValueError):
+class ConfigError(FailoverError, ValueError):
     """Configuration that cannot work; the message names the key and the expected form."""
 
 

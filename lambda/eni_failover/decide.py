@@ -104,11 +104,6 @@ def plan(
         else (state.standby, state.primary)
     )
 
-    if automatic:
-        stale = _staleness(trigger, record, now, tuning)
-        if stale:
-            return Refuse((stale,))
-
     problems = _interface_problems(pair, state, target)
     if problems:
         return Refuse(tuple(problems))
@@ -116,6 +111,12 @@ def plan(
     to_move = [i for i in state.interfaces if not i.attached_to(target.instance_id)]
     if not to_move:
         return AlreadyThere(moved_by_this_trigger=record.last_move_trigger_id == trigger.trigger_id)
+
+    # Only a trigger that would move something can be dangerous when it is out of date.
+    if automatic:
+        stale = _staleness(trigger, record, now, tuning)
+        if stale:
+            return Refuse((stale,))
 
     problems = _target_problems(target)
     if problems:

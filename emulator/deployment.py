@@ -1,0 +1,182 @@
+"""The failover's AWS surroundings, created in moto: what `cdk deploy` would create.
+
+A state table, the notification topic with an SQS subscription standing in for the
+operators' inboxes (moto delivers SNS to SQS), and the dead-letter queue; then the
+function's real Dispatcher wired to them. Tests, `make demo`, the CLI's local mode and
+the benchmarks all drive the failover through this, not through a copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from eni_failover import failover
+from eni_failover.config import FailoverConfig, Settings
+from eni_failover.handler import Dispatcher
+from eni_failover.swap import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+REGION = "us-east-1"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The parts of LambdaContext the function uses; each invocation gets a request ID."""
+
+    remaining_seconds: float = 60.0
+    function_name: str = "eni-failover"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:eni-failover"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining_seconds * 1000)
+
+
+def client_config(max_attempts: int = 5) -> Config:
+    """Same retry behaviour as the function's own clients."""
+    return Config(
+        region_name=REGION,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+    )
+
+
+@dataclass
+class Clients:
+    ec2: EC2Client
+    sns: SNSClient
+    sqs: SQSClient
+    dynamodb: DynamoDBClient
+
+    @classmethod
+    def create(cls, max_attempts: int = 5) -> Clients:
+        config = client_config(max_attempts)
+        return cls(
+            ec2=boto3.client("ec2", config=config),
+            sns=boto3.client("sns", config=config),
+            sqs=boto3.client("sqs", config=config),
+            dynamodb=boto3.client("dynamodb", config=config),
+        )
+
+
+@dataclass
+class Resources:
+    """Names of what the stack would create, once created in the emulator."""
+
+    state_table_name: str
+    notification_topic_arn: str
+    dead_letter_queue_url: str
+    inbox_queue_url: str  # SQS subscribed to the notification topic: the "inbox"
+
+
+def create_resources(clients: Clients, *, prefix: str = "eni-failover") -> Resources:
+    table = f"{prefix}-state"
+    clients.dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic_arn = clients.sns.create_topic(Name=f"{prefix}-notifications")["TopicArn"]
+    inbox_url = clients.sqs.create_queue(QueueName=f"{prefix}-inbox")["QueueUrl"]
+    inbox_arn = clients.sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+    dead_letter_url = clients.sqs.create_queue(QueueName=f"{prefix}-dead-letters")["QueueUrl"]
+    return Resources(
+        state_table_name=table,
+        notification_topic_arn=topic_arn,
+        dead_letter_queue_url=dead_letter_url,
+        inbox_queue_url=inbox_url,
+    )
+
+
+@dataclass
+class LocalDeployment:
+    """A deployed failover, in the emulator: deliver events, read what operators got."""
+
+    clients: Clients
+    resources: Resources
+    settings: Settings
+    dispatcher: Dispatcher
+
+    @classmethod
+    def create(
+        cls,
+        failover_config: FailoverConfig,
+        *,
+        clients: Clients | None = None,
+        resources: Resources | None = None,
+        clock: Clock | None = None,
+    ) -> LocalDeployment:
+        clients = clients or Clients.create(failover_config.tuning.api_max_attempts)
+        resources = resources or create_resources(clients)
+        settings = Settings(
+            failover=failover_config,
+            notification_topic_arn=resources.notification_topic_arn,
+            dead_letter_queue_url=resources.dead_letter_queue_url,
+            state_table_name=resources.state_table_name,
+            account_id=ACCOUNT_ID,
+            region=REGION,
+        )
+        runtime = failover.Runtime(
+            settings=settings,
+            ec2=clients.ec2,
+            sns=clients.sns,
+            sqs=clients.sqs,
+            dynamodb=clients.dynamodb,
+            clock=clock or SystemClock(),
+        )
+        return cls(clients, resources, settings, Dispatcher(runtime))
+
+    def invoke(self, event: Any, context: FakeLambdaContext | None = None) -> dict[str, Any]:
+        """What Lambda does with an event: call the handler's dispatcher with a context."""
+        return self.dispatcher.on_event(event, context or FakeLambdaContext())  # type: ignore[arg-type]
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every notification published so far, oldest first, taken off the inbox."""
+        received = []
+        for body in _drain(self.clients.sqs, self.resources.inbox_queue_url):
+            envelope = json.loads(body)
+            received.append(
+                {
+                    "subject": envelope.get("Subject"),
+                    "message": envelope["Message"],
+                    "attributes": {
+                        k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()
+                    },
+                }
+            )
+        return received
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(b) for b in _drain(self.clients.sqs, self.resources.dead_letter_queue_url)
+        ]
+
+
+def _drain(sqs: SQSClient, queue_url: str) -> list[str]:
+    bodies: list[str] = []
+    while True:
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,175 @@
+"""The handler end to end on the faithful EC2: triggers in, interface moved, one email out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from ec2sim import FaithfulEC2, PairTopology
+from emulator.deployment import LocalDeployment
+from eni_failover.outcome import JSON_MARKER
+from tests.integration.conftest import ALARM_NAME
+from tests.support import alarm_message, load_event, sns_event, state_change_message
+
+
+def where_is(topology: PairTopology) -> dict[str, Any]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    [eni] = ec2.describe_network_interfaces(NetworkInterfaceIds=[topology.interface_id])[
+        "NetworkInterfaces"
+    ]
+    return dict(eni)
+
+
+def machine_readable(notification: dict[str, Any]) -> dict[str, Any]:
+    body: str = notification["message"]
+    parsed: dict[str, Any] = json.loads(body.split(JSON_MARKER, 1)[1])
+    return parsed
+
+
+def test_alarm_moves_interface_and_elastic_ip_to_standby(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    # Given the primary's instance status check fails and its alarm goes to ALARM
+    sim.set_status(topology.primary_instance_id, instance="impaired")
+    event = sns_event(
+        alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id)
+    )
+
+    # When the trigger topic delivers it to the function
+    deployment.invoke(event)
+
+    # Then the interface, with its IPs, MAC and Elastic IP, is attached to the standby
+    eni = where_is(topology)
+    assert eni["Attachment"]["InstanceId"] == topology.standby_instance_id
+    assert eni["Attachment"]["Status"] == "attached"
+    assert eni["Attachment"]["DeviceIndex"] == topology.device_index
+    assert eni["MacAddress"] == topology.mac_address
+    assert eni["Association"]["PublicIp"] == topology.public_ip
+    # And exactly one notification says so, readable and machine-readable
+    [notification] = deployment.notifications()
+    assert notification["subject"] == (
+        f"ENI failover nat: moved to standby {topology.standby_instance_id}"
+    )
+    assert notification["attributes"] == {
+        "outcome": "swapped",
+        "pair": "nat",
+        "direction": "failover",
+    }
+    assert topology.public_ip is not None
+    assert topology.public_ip in notification["message"]
+    assert topology.private_ips[0] in notification["message"]
+    facts = machine_readable(notification)
+    assert facts["from_instance_id"] == topology.primary_instance_id
+    assert facts["to_instance_id"] == topology.standby_instance_id
+    assert facts["trigger"]["source"] == ALARM_NAME
+    assert [s["step"] for s in facts["steps"]] == [
+        "detach requested",
+        "detached",
+        "attach requested",
+        "attached",
+    ]
+    assert facts["swap_seconds"] > 0
+
+
+def test_stopped_primary_is_failed_over_by_its_state_change_event(
+    deployment: LocalDeployment, topology: PairTopology
+) -> None:
+    # Given the primary was stopped: it publishes no status data, so only the event tells
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
+    event = sns_event(
+        state_change_message(instance_id=topology.primary_instance_id, state="stopped")
+    )
+
+    deployment.invoke(event)
+
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id
+    [notification] = deployment.notifications()
+    facts = machine_readable(notification)
+    assert facts["outcome"] == "swapped"
+    assert facts["forced_detach"] is True  # a stopped primary is detached with Force
+
+
+def test_ok_and_unknown_alarms_change_nothing_and_notify_no_one(
+    deployment: LocalDeployment, topology: PairTopology
+) -> None:
+    primary = topology.primary_instance_id
+    ok = alarm_message(alarm_name=ALARM_NAME, instance_id=primary, state="OK")
+    stranger = alarm_message(alarm_name="someone-elses-alarm", instance_id=primary)
+    other_instance = state_change_message(instance_id="i-0aaaaaaaaaaaaaaaa", state="stopped")
+
+    report = deployment.invoke(sns_event(ok, stranger, other_instance))
+
+    assert where_is(topology)["Attachment"]["InstanceId"] == primary
+    assert deployment.notifications() == []
+    assert len(report["ignored"]) == 3
+
+
+def test_unparseable_record_goes_to_the_dead_letter_queue_with_the_reason(
+    deployment: LocalDeployment, topology: PairTopology
+) -> None:
+    deployment.invoke(sns_event("this is not an alarm"))
+
+    [dead] = deployment.dead_letters()
+    assert "is not JSON" in dead["reason"]
+    assert dead["record"]["Sns"]["Message"] == "this is not an alarm"
+    assert deployment.notifications() == []
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.primary_instance_id
+
+
+def test_stopped_standby_is_refused_and_the_interface_stays(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    sim.set_status(topology.primary_instance_id, system="impaired")
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2.stop_instances(InstanceIds=[topology.standby_instance_id])
+
+    deployment.invoke(
+        sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id))
+    )
+
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.primary_instance_id
+    [notification] = deployment.notifications()
+    assert notification["subject"] == "ENI failover nat: failover refused"
+    assert "is stopped, not running" in notification["message"]
+
+
+def test_same_event_delivered_twice_swaps_once_and_notifies_once(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    sim.set_status(topology.primary_instance_id, instance="impaired")
+    event = sns_event(
+        alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id)
+    )
+
+    first = deployment.invoke(event)
+    second = deployment.invoke(event)
+
+    assert sim.calls["AttachNetworkInterface"] == 1
+    assert len(deployment.notifications()) == 1
+    assert second["outcomes"] == first["outcomes"]  # replayed, not redone
+
+
+def test_second_trigger_of_the_same_failure_reports_already_on_standby(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    primary = topology.primary_instance_id
+    sim.set_status(primary, instance="impaired")
+    deployment.invoke(sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=primary)))
+    deployment.invoke(sns_event(state_change_message(instance_id=primary, state="stopping")))
+
+    subjects = [n["subject"] for n in deployment.notifications()]
+    assert subjects == [
+        f"ENI failover nat: moved to standby {topology.standby_instance_id}",
+        f"ENI failover nat: already on standby {topology.standby_instance_id}",
+    ]
+
+
+def test_sample_event_file_is_accepted_by_the_handler(deployment: LocalDeployment) -> None:
+    # The checked-in sample names an alarm this deployment does not have: ignored, not lost.
+    report = deployment.invoke(load_event("alarm-status-check-failed.json"))
+    assert report["ignored"] == [
+        "alarm 'EniFailover-primary-primary-status' guards no configured pair"
+    ]

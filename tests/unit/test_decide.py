@@ -1,0 +1,285 @@
+"""The pure decision, tested without AWS: current state in, plan out."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eni_failover import decide
+from eni_failover.config import Pair, Tuning
+from eni_failover.state import (
+    Attachment,
+    InstanceView,
+    InterfaceView,
+    PairRecord,
+    PairState,
+    PlannedMove,
+)
+from eni_failover.triggers import Trigger, TriggerKind
+
+NOW = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)
+PRIMARY = "i-0123456789abcdef0"
+STANDBY = "i-0fedcba9876543210"
+ENI = "eni-0123456789abcdef0"
+PAIR = Pair(
+    name="nat",
+    primary_instance_id=PRIMARY,
+    standby_instance_id=STANDBY,
+    interface_ids=(ENI,),
+    alarm_name="stack-nat-primary-status",
+)
+TUNING = Tuning()
+
+
+def instance(instance_id: str, **changes: object) -> InstanceView:
+    base = InstanceView(
+        instance_id=instance_id,
+        exists=True,
+        state="running",
+        availability_zone="us-east-1a",
+        system_status="ok",
+        instance_status="ok",
+        device_indexes={0: f"eni-{instance_id[2:]}"},
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def interface(
+    on: str | None = PRIMARY, *, index: int = 1, status: str = "attached", **changes: object
+) -> InterfaceView:
+    attachment = (
+        Attachment(attachment_id="eni-attach-1", instance_id=on, device_index=index, status=status)
+        if on
+        else None
+    )
+    base = InterfaceView(
+        interface_id=ENI,
+        exists=True,
+        status="in-use" if on else "available",
+        availability_zone="us-east-1a",
+        attachment=attachment,
+        private_ips=("10.0.1.50",),
+        public_ip="203.0.113.10",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def state(
+    *,
+    primary: InstanceView | None = None,
+    standby: InstanceView | None = None,
+    eni: InterfaceView | None = None,
+) -> PairState:
+    return PairState(
+        primary=primary or instance(PRIMARY, instance_status="impaired"),
+        standby=standby or instance(STANDBY),
+        interfaces=(eni or interface(),),
+        observed_at=NOW,
+    )
+
+
+def trigger(
+    *, kind: TriggerKind = TriggerKind.ALARM, at: datetime | None = None, trigger_id: str = "t1"
+) -> Trigger:
+    return Trigger(
+        trigger_id=trigger_id,
+        kind=kind,
+        source=PAIR.alarm_name,
+        instance_id=PRIMARY,
+        state="ALARM",
+        is_failure=True,
+        reason="status check failed",
+        occurred_at=at or NOW - timedelta(seconds=30),
+        account_id="123456789012",
+        region="us-east-1",
+    )
+
+
+def plan(current: PairState, **kwargs: object) -> decide.Plan:
+    defaults: dict[str, object] = {
+        "pair": PAIR,
+        "trigger": trigger(),
+        "state": current,
+        "record": PairRecord(),
+        "now": NOW,
+        "tuning": TUNING,
+    }
+    defaults.update(kwargs)
+    return decide.plan(**defaults)  # type: ignore[arg-type]
+
+
+def reasons(result: decide.Plan) -> str:
+    assert isinstance(result, decide.Refuse), result
+    return " ".join(result.reasons)
+
+
+class TestMove:
+    def test_impaired_primary_moves_interface_to_standby_at_same_index(self) -> None:
+        result = plan(state(eni=interface(index=2)))
+        assert isinstance(result, decide.Move)
+        [move] = result.moves
+        assert (move.interface_id, move.device_index) == (ENI, 2)
+        assert (move.from_instance_id, move.to_instance_id) == (PRIMARY, STANDBY)
+        assert result.force_detach  # an impaired guest will not release the interface
+        assert not result.resuming
+
+    def test_stopped_primary_is_force_detached(self) -> None:
+        result = plan(
+            state(
+                primary=instance(PRIMARY, state="stopped", system_status=None, instance_status=None)
+            )
+        )
+        assert isinstance(result, decide.Move)
+        assert result.force_detach
+
+    def test_detached_interface_resumes_at_the_journaled_index(self) -> None:
+        # Given a previous attempt detached the interface from index 3 and died
+        record = PairRecord(
+            journal_trigger_id="t1",
+            journal=(PlannedMove(ENI, 3, PRIMARY, STANDBY),),
+        )
+        result = plan(state(eni=interface(on=None)), record=record)
+        assert isinstance(result, decide.Move)
+        assert result.resuming
+        assert result.moves[0].device_index == 3
+
+    def test_interface_still_detaching_is_resumed_not_detached_again(self) -> None:
+        result = plan(state(eni=interface(status="detaching")))
+        assert isinstance(result, decide.Move)
+        assert result.resuming
+
+
+class TestAlreadyThere:
+    def test_interface_on_standby_means_nothing_to_do(self) -> None:
+        result = plan(state(eni=interface(on=STANDBY)))
+        assert result == decide.AlreadyThere(moved_by_this_trigger=False)
+
+    def test_retry_of_the_trigger_that_moved_it_is_recognised(self) -> None:
+        record = PairRecord(last_move_trigger_id="t1", last_move_at=NOW - timedelta(seconds=5))
+        result = plan(state(eni=interface(on=STANDBY)), record=record)
+        assert result == decide.AlreadyThere(moved_by_this_trigger=True)
+
+    def test_flapping_alarm_never_bounces_the_interface_back(self) -> None:
+        # Given the interface moved, the primary recovered (OK), then alarmed again
+        recovered = instance(PRIMARY)
+        result = plan(
+            state(primary=recovered, eni=interface(on=STANDBY)), trigger=trigger(trigger_id="t2")
+        )
+        assert isinstance(result, decide.AlreadyThere)
+
+
+class TestRefuse:
+    @pytest.mark.parametrize(
+        ("standby", "expected"),
+        [
+            (instance(STANDBY, state="stopped"), "is stopped, not running"),
+            (instance(STANDBY, state="terminated"), "is terminated"),
+            (instance(STANDBY, system_status="impaired"), "impaired status check"),
+            (instance(STANDBY, instance_status="impaired"), "impaired status check"),
+            (InstanceView(instance_id=STANDBY, exists=False), "does not exist"),
+        ],
+    )
+    def test_unfit_standby(self, standby: InstanceView, expected: str) -> None:
+        assert expected in reasons(plan(state(standby=standby)))
+
+    def test_standby_in_another_availability_zone(self) -> None:
+        result = plan(state(standby=instance(STANDBY, availability_zone="us-east-1b")))
+        assert "only move within its Availability Zone" in reasons(result)
+
+    def test_missing_interface(self) -> None:
+        result = plan(state(eni=InterfaceView(interface_id=ENI, exists=False)))
+        assert f"interface {ENI} does not exist" in reasons(result)
+
+    def test_primary_interface_is_never_moved(self) -> None:
+        result = plan(state(eni=interface(index=0)))
+        assert "device index 0" in reasons(result)
+
+    def test_interface_on_a_third_instance(self) -> None:
+        result = plan(state(eni=interface(on="i-0aaaaaaaaaaaaaaaa")))
+        assert "neither side of pair" in reasons(result)
+
+    def test_standby_device_index_taken_by_another_interface(self) -> None:
+        standby = instance(STANDBY, device_indexes={0: "eni-x", 1: "eni-0ther0000000000"})
+        assert "already uses device index 1" in reasons(plan(state(standby=standby)))
+
+    def test_healthy_primary_makes_an_alarm_out_of_date(self) -> None:
+        result = plan(state(primary=instance(PRIMARY)))
+        assert "healthy now" in reasons(result)
+
+    def test_trigger_older_than_the_maximum_age_is_stale(self) -> None:
+        old = trigger(at=NOW - timedelta(seconds=TUNING.max_trigger_age_seconds + 1))
+        assert "stale" in reasons(plan(state(), trigger=old))
+
+    def test_trigger_from_before_the_last_move_is_stale(self) -> None:
+        # Given an operator failed back after the alarm fired, and the alarm arrives late
+        record = PairRecord(
+            last_move_trigger_id="manual:1", last_move_at=NOW - timedelta(seconds=10)
+        )
+        result = plan(state(), trigger=trigger(at=NOW - timedelta(seconds=60)), record=record)
+        assert "before the pair last moved" in reasons(result)
+
+
+class TestManual:
+    def test_failback_moves_from_standby_to_primary(self) -> None:
+        current = state(primary=instance(PRIMARY), eni=interface(on=STANDBY))
+        result = plan(
+            current, trigger=trigger(kind=TriggerKind.MANUAL), direction=decide.Direction.TO_PRIMARY
+        )
+        assert isinstance(result, decide.Move)
+        assert result.moves[0].to_instance_id == PRIMARY
+        assert not result.force_detach  # the standby is healthy: detach gracefully
+
+    def test_failback_to_an_impaired_primary_is_refused_even_with_force(self) -> None:
+        current = state(eni=interface(on=STANDBY))  # primary impaired by default
+        result = plan(
+            current,
+            trigger=trigger(kind=TriggerKind.MANUAL),
+            direction=decide.Direction.TO_PRIMARY,
+            force=True,
+        )
+        assert "impaired status check" in reasons(result)
+
+    def test_manual_failover_of_healthy_primary_needs_force(self) -> None:
+        current = state(primary=instance(PRIMARY))
+        refused = plan(current, trigger=trigger(kind=TriggerKind.MANUAL))
+        assert "needs --force" in reasons(refused)
+        forced = plan(current, trigger=trigger(kind=TriggerKind.MANUAL), force=True)
+        assert isinstance(forced, decide.Move)
+        assert forced.overridden == ("source-healthy",)
+
+    def test_manual_request_is_never_stale(self) -> None:
+        old = trigger(kind=TriggerKind.MANUAL, at=NOW - timedelta(days=2))
+        assert isinstance(plan(state(), trigger=old), decide.Move)
+
+
+class TestRoute:
+    def route(self, **changes: object) -> Pair | decide.Ignore:
+        return decide.route(
+            dataclasses.replace(trigger(), **changes),  # type: ignore[arg-type]
+            (PAIR,),
+            account_id="123456789012",
+            region="us-east-1",
+        )
+
+    def test_alarm_of_a_configured_pair(self) -> None:
+        assert self.route() == PAIR
+
+    @pytest.mark.parametrize(
+        ("changes", "expected"),
+        [
+            ({"source": "someone-elses-alarm"}, "guards no configured pair"),
+            ({"instance_id": "i-0aaaaaaaaaaaaaaaa"}, "watches i-0aaaaaaaaaaaaaaaa"),
+            ({"account_id": "999999999999"}, "account 999999999999"),
+            ({"region": "eu-west-1"}, "region eu-west-1"),
+            ({"state": "OK", "is_failure": False}, "not a failure"),
+            ({"kind": TriggerKind.STATE_CHANGE, "instance_id": STANDBY}, "primary of no"),
+        ],
+    )
+    def test_triggers_that_are_none_of_ours(
+        self, changes: dict[str, object], expected: str
+    ) -> None:
+        result = self.route(**changes)
+        assert isinstance(result, decide.Ignore)
+        assert expected in result.reason
