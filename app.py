@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""CDK entry point: read the context once, refuse a bad one readably, synthesize the stack."""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.settings import SettingsError, read_settings
+from infra.stack import EniFailoverStack
+
+
+def build_app(app: cdk.App) -> EniFailoverStack:
+    """Add the stack and the cdk-nag checks to ``app``; raise SettingsError on bad context."""
+    settings = read_settings(app.node.try_get_context)
+    stack = EniFailoverStack(
+        app,
+        "EniFailover",
+        settings=settings,
+        description="ENI Failover: moves floating network interfaces from a failed primary "
+        "instance to its standby",
+    )
+    # Every finding fails synth unless acknowledged, with a reason, on its resource.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        build_app(app)
+    except SettingsError as error:
+        print(error.report(), file=sys.stderr)
+        sys.exit(1)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""Deployment settings: the CDK context, read once and validated into typed models.
+
+Every problem is reported against the context key the operator typed (``primaryInstanceId``,
+``pairs[1].eniIds``) with the form that was expected, so a bad value stops synth with a
+message that says what to fix. The pair and tuning models themselves come from the Lambda's
+``eni_failover.config``: a value the stack accepts is a value the function accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from eni_failover.config import (
+    Email,
+    FailoverConfig,
+    InstanceId,
+    InterfaceId,
+    Pair,
+    PairName,
+    Tuning,
+)
+
+# Context keys. One pair can come from the command line; several from a `pairs` list.
+KEY_STACK_NAME = "stackName"
+KEY_PRIMARY = "primaryInstanceId"
+KEY_STANDBY = "standbyInstanceId"
+KEY_INTERFACE = "eniId"
+KEY_PAIR_NAME = "pairName"
+KEY_PAIRS = "pairs"
+KEY_NOTIFY_EMAIL = "notifyEmail"
+KEY_EVALUATION_PERIODS = "evaluationPeriods"
+KEY_SWAP_DEADLINE = "swapDeadlineSeconds"
+KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
+KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
+
+# Keys of one entry of the `pairs` list.
+PAIR_ENTRY_NAME = "name"
+PAIR_ENTRY_PRIMARY = "primaryInstanceId"
+PAIR_ENTRY_STANDBY = "standbyInstanceId"
+PAIR_ENTRY_INTERFACES = "eniIds"
+PAIR_ENTRY_KEYS = (PAIR_ENTRY_NAME, PAIR_ENTRY_PRIMARY, PAIR_ENTRY_STANDBY, PAIR_ENTRY_INTERFACES)
+
+DEFAULT_STACK_NAME = "EniFailover"
+DEFAULT_PAIR_NAME = "primary"
+DEFAULT_EVALUATION_PERIODS = 2
+DEFAULT_MAX_EVENT_AGE_SECONDS = 3600
+# The function's timeout unless the tuning needs more: a lease wait plus a whole swap plus
+# time to publish the outcome must fit, or Lambda kills the invocation mid-swap.
+BASE_FUNCTION_TIMEOUT_SECONDS = 60
+OUTCOME_MARGIN_SECONDS = 10
+MAX_FUNCTION_TIMEOUT_SECONDS = 900
+
+# EventBridge rule names are at most 64 characters.
+MAX_RULE_NAME_LENGTH = 64
+# Lambda allows 4 KB for all environment variables together; keep room for the ARNs,
+# the queue URL and the table name beside the pair configuration.
+MAX_CONFIG_JSON_BYTES = 3000
+
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
+EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
+EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
+EXPECT_EMAIL = "an email address such as ops@example.com"
+EXPECT_STACK_NAME = "a stack name: a letter, then letters, digits and '-'"
+
+HOW_TO_CONFIGURE = (
+    "no pair to protect. Either pass one pair on the command line:\n"
+    "    npx cdk deploy -c primaryInstanceId=i-... -c standbyInstanceId=i-... "
+    "-c eniId=eni-... -c notifyEmail=ops@example.com [-c pairName=NAME]\n"
+    "  (eniId and notifyEmail accept several comma-separated values), or list several "
+    "pairs under 'pairs' in the context of cdk.json:\n"
+    '    "pairs": [{"name": "web", "primaryInstanceId": "i-...", '
+    '"standbyInstanceId": "i-...", "eniIds": ["eni-..."]}]\n'
+    "  with notifyEmail beside it."
+)
+
+ContextLookup = Callable[[str], Any]
+_T = TypeVar("_T")
+
+
+class SettingsError(ValueError):
+    """The context cannot make a working deployment; each problem names its context key."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+    def report(self) -> str:
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        return f"ENI Failover configuration is not valid:\n{lines}"
+
+
+def alarm_name_for(stack_name: str, pair_name: str) -> str:
+    return f"{stack_name}-{pair_name}-primary-status"
+
+
+def rule_name_for(stack_name: str, pair_name: str) -> str:
+    return f"{stack_name}-{pair_name}-primary-state"
+
+
+def output_id_for(pair_name: str) -> str:
+    """A CloudFormation-safe identifier for a pair ('web-1' -> 'Web1')."""
+    return "".join(part[:1].upper() + part[1:] for part in pair_name.split("-"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentSettings:
+    """Everything the stack needs from its context, already validated."""
+
+    stack_name: str
+    # Pairs carry their alarm names: the function matches an alarm message by it.
+    failover: FailoverConfig
+    notify_emails: tuple[str, ...]
+    evaluation_periods: int
+    max_event_age_seconds: int
+
+    @property
+    def function_timeout_seconds(self) -> int:
+        tuning = self.failover.tuning
+        needed = tuning.lease_wait_seconds + tuning.swap_deadline_seconds
+        return max(BASE_FUNCTION_TIMEOUT_SECONDS, math.ceil(needed + OUTCOME_MARGIN_SECONDS))
+
+
+def read_settings(lookup: ContextLookup) -> DeploymentSettings:
+    """Read and validate the context (``app.node.try_get_context``); raise SettingsError."""
+    problems: list[str] = []
+
+    stack_name = _optional(lookup, KEY_STACK_NAME, problems) or DEFAULT_STACK_NAME
+    if not STACK_NAME_PATTERN.fullmatch(stack_name):
+        problems.append(f"{KEY_STACK_NAME}: {stack_name!r} is not {EXPECT_STACK_NAME}")
+
+    pairs = _read_pairs(lookup, problems)
+    notify_emails = _read_emails(lookup, problems)
+    evaluation_periods = _read_number(
+        lookup,
+        KEY_EVALUATION_PERIODS,
+        kind=Annotated[int, Field(ge=1, le=60)],
+        default=DEFAULT_EVALUATION_PERIODS,
+        expected="a whole number of minutes from 1 to 60",
+        problems=problems,
+    )
+    max_event_age = _read_number(
+        lookup,
+        KEY_MAX_EVENT_AGE,
+        kind=Annotated[int, Field(ge=60, le=21600)],
+        default=DEFAULT_MAX_EVENT_AGE_SECONDS,
+        expected="a whole number of seconds from 60 to 21600",
+        problems=problems,
+    )
+    tuning = _read_tuning(lookup, problems)
+
+    if problems:
+        raise SettingsError(problems)
+
+    named = tuple(
+        pair.model_copy(update={"alarm_name": alarm_name_for(stack_name, pair.name)})
+        for pair in pairs
+    )
+    _check_names(stack_name, named, single=lookup(KEY_PAIRS) is None, problems=problems)
+    if problems:
+        raise SettingsError(problems)
+    try:
+        failover = FailoverConfig(pairs=named, tuning=tuning)
+    except ValidationError as error:
+        raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
+    config_bytes = len(failover.model_dump_json().encode())
+    if config_bytes > MAX_CONFIG_JSON_BYTES:
+        problems.append(
+            f"{KEY_PAIRS}: {len(named)} pairs need {config_bytes} bytes of the function's "
+            f"environment, more than the {MAX_CONFIG_JSON_BYTES} that fit in Lambda's 4 KB; "
+            f"split them across stacks with -c {KEY_STACK_NAME}=..."
+        )
+    if problems:
+        raise SettingsError(problems)
+    return DeploymentSettings(
+        stack_name=stack_name,
+        failover=failover,
+        notify_emails=notify_emails,
+        evaluation_periods=evaluation_periods,
+        max_event_age_seconds=max_event_age,
+    )
+
+
+# --- pairs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PairKeys:
+    """Where each field of one pair came from, to name it in a message."""
+
+    name: str
+    primary: str
+    standby: str
+    interfaces: str
+
+
+def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
+    listed = lookup(KEY_PAIRS)
+    single_keys = (KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PAIR_NAME)
+    given_single = [key for key in single_keys if lookup(key) is not None]
+    if listed is not None:
+        if given_single:
+            problems.append(
+                f"{KEY_PAIRS}: give either a '{KEY_PAIRS}' list or one pair through "
+                f"{', '.join(given_single)}, not both"
+            )
+            return ()
+        return _read_pair_list(listed, problems)
+    if not given_single:
+        problems.append(HOW_TO_CONFIGURE)
+        return ()
+    keys = _PairKeys(KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE)
+    pair = _build_pair(
+        keys,
+        name=_optional(lookup, KEY_PAIR_NAME, problems) or DEFAULT_PAIR_NAME,
+        primary=lookup(KEY_PRIMARY),
+        standby=lookup(KEY_STANDBY),
+        interfaces=lookup(KEY_INTERFACE),
+        problems=problems,
+    )
+    return () if pair is None else (pair,)
+
+
+def _read_pair_list(listed: object, problems: list[str]) -> tuple[Pair, ...]:
+    if isinstance(listed, str):
+        try:
+            listed = json.loads(listed)
+        except json.JSONDecodeError as error:
+            problems.append(f"{KEY_PAIRS}: not a JSON list ({error.msg})")
+            return ()
+    if not isinstance(listed, list) or not listed:
+        problems.append(
+            f"{KEY_PAIRS}: expected a non-empty list of "
+            f"{{{', '.join(repr(k) for k in PAIR_ENTRY_KEYS)}}} objects"
+        )
+        return ()
+    pairs: list[Pair] = []
+    for index, entry in enumerate(listed):
+        where = f"{KEY_PAIRS}[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where}: expected an object with keys {', '.join(PAIR_ENTRY_KEYS)}")
+            continue
+        unknown = sorted(str(key) for key in entry if key not in PAIR_ENTRY_KEYS)
+        if unknown:
+            problems.append(
+                f"{where}: unknown key(s) {', '.join(unknown)}; "
+                f"expected {', '.join(PAIR_ENTRY_KEYS)}"
+            )
+            continue
+        keys = _PairKeys(
+            f"{where}.{PAIR_ENTRY_NAME}",
+            f"{where}.{PAIR_ENTRY_PRIMARY}",
+            f"{where}.{PAIR_ENTRY_STANDBY}",
+            f"{where}.{PAIR_ENTRY_INTERFACES}",
+        )
+        pair = _build_pair(
+            keys,
+            name=entry.get(PAIR_ENTRY_NAME),
+            primary=entry.get(PAIR_ENTRY_PRIMARY),
+            standby=entry.get(PAIR_ENTRY_STANDBY),
+            interfaces=entry.get(PAIR_ENTRY_INTERFACES),
+            problems=problems,
+        )
+        if pair is not None:
+            pairs.append(pair)
+    return tuple(pairs)
+
+
+def _build_pair(
+    keys: _PairKeys,
+    *,
+    name: object,
+    primary: object,
+    standby: object,
+    interfaces: object,
+    problems: list[str],
+) -> Pair | None:
+    before = len(problems)
+    pair_name = _validate(PairName, name, keys.name, EXPECT_PAIR_NAME, problems)
+    primary_id = _validate(InstanceId, primary, keys.primary, EXPECT_INSTANCE, problems)
+    standby_id = _validate(InstanceId, standby, keys.standby, EXPECT_INSTANCE, problems)
+    interface_ids: list[str] = []
+    for value in _split(interfaces, keys.interfaces, EXPECT_INTERFACE, problems):
+        interface_id = _validate(InterfaceId, value, keys.interfaces, EXPECT_INTERFACE, problems)
+        if interface_id is not None:
+            interface_ids.append(interface_id)
+    if primary_id is not None and primary_id == standby_id:
+        problems.append(
+            f"{keys.primary} and {keys.standby}: both are {primary_id}; the standby must be "
+            "a different instance from the primary"
+        )
+    repeated = sorted({i for i in interface_ids if interface_ids.count(i) > 1})
+    if repeated:
+        problems.append(f"{keys.interfaces}: {', '.join(repeated)} listed more than once")
+    if len(problems) > before or pair_name is None or primary_id is None or standby_id is None:
+        return None
+    try:
+        return Pair(
+            name=pair_name,
+            primary_instance_id=primary_id,
+            standby_instance_id=standby_id,
+            interface_ids=tuple(interface_ids),
+        )
+    except ValidationError as error:  # a rule of the model this module does not pre-check
+        problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
+        return None
+
+
+def _check_names(
+    stack_name: str, pairs: Sequence[Pair], *, single: bool, problems: list[str]
+) -> None:
+    """Cross-pair rules, reported against the keys that set them."""
+    seen_names: dict[str, int] = {}
+    seen_outputs: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for index, pair in enumerate(pairs):
+        name_key = KEY_PAIR_NAME if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_NAME}"
+        interfaces_key = (
+            KEY_INTERFACE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_INTERFACES}"
+        )
+        if pair.name in seen_names:
+            problems.append(
+                f"{name_key}: {pair.name!r} is already the name of {KEY_PAIRS}"
+                f"[{seen_names[pair.name]}]; pair names must be unique"
+            )
+            continue
+        seen_names[pair.name] = index
+        output_id = output_id_for(pair.name).lower()
+        if output_id in seen_outputs:
+            problems.append(
+                f"{name_key}: {pair.name!r} and {seen_outputs[output_id]!r} differ only in "
+                "case or '-', so their stack outputs would collide; rename one"
+            )
+        seen_outputs[output_id] = pair.name
+        rule_name = rule_name_for(stack_name, pair.name)
+        if len(rule_name) > MAX_RULE_NAME_LENGTH:
+            problems.append(
+                f"{KEY_STACK_NAME} / {name_key}: the EventBridge rule name {rule_name!r} is "
+                f"longer than {MAX_RULE_NAME_LENGTH} characters; shorten the stack or pair name"
+            )
+        for interface_id in pair.interface_ids:
+            if interface_id in owner:
+                problems.append(
+                    f"{interfaces_key}: {interface_id} also belongs to pair "
+                    f"{owner[interface_id]!r}; an interface can float within one pair only"
+                )
+            owner[interface_id] = pair.name
+
+
+# --- notification addresses and numbers --------------------------------------------------
+
+
+def _read_emails(lookup: ContextLookup, problems: list[str]) -> tuple[str, ...]:
+    raw = lookup(KEY_NOTIFY_EMAIL)
+    if raw is None:
+        problems.append(
+            f"{KEY_NOTIFY_EMAIL}: missing; expected {EXPECT_EMAIL} (several may be "
+            f"comma-separated) to receive failover outcomes: -c {KEY_NOTIFY_EMAIL}=ops@example.com"
+        )
+        return ()
+    emails: list[str] = []
+    for value in _split(raw, KEY_NOTIFY_EMAIL, EXPECT_EMAIL, problems):
+        email = _validate(Email, value, KEY_NOTIFY_EMAIL, EXPECT_EMAIL, problems)
+        if email is not None and email not in emails:
+            emails.append(email)
+    return tuple(emails)
+
+
+def _read_number(
+    lookup: ContextLookup,
+    key: str,
+    *,
+    kind: Any,
+    default: _T,
+    expected: str,
+    problems: list[str],
+) -> _T:
+    raw = lookup(key)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        problems.append(f"{key}: {raw!r} is not {expected}")
+        return default
+    try:
+        value: _T = TypeAdapter(kind).validate_python(raw.strip() if isinstance(raw, str) else raw)
+    except ValidationError:
+        problems.append(f"{key}: {raw!r} is not {expected}")
+        return default
+    return value
+
+
+def _read_tuning(lookup: ContextLookup, problems: list[str]) -> Tuning:
+    given = {
+        field: lookup(key)
+        for key, field in (
+            (KEY_SWAP_DEADLINE, "swap_deadline_seconds"),
+            (KEY_MAX_TRIGGER_AGE, "max_trigger_age_seconds"),
+        )
+        if lookup(key) is not None
+    }
+    keys = {
+        "swap_deadline_seconds": KEY_SWAP_DEADLINE,
+        "max_trigger_age_seconds": KEY_MAX_TRIGGER_AGE,
+    }
+    for field, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            problems.append(f"{keys[field]}: {value!r} is not a number of seconds")
+            return Tuning()
+    try:
+        return Tuning.model_validate(given)
+    except ValidationError as error:
+        for problem in error.errors():
+            key = keys.get(str(problem["loc"][0]), str(problem["loc"][0])) if problem["loc"] else ""
+            problems.append(
+                f"{key}: {problem['input']!r} is not a number of seconds ({_message(problem)})"
+            )
+        return Tuning()
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _optional(lookup: ContextLookup, key: str, problems: list[str]) -> str | None:
+    raw = lookup(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        problems.append(f"{key}: expected text, got {raw!r}")
+        return None
+    return raw.strip() or None
+
+
+def _split(raw: object, key: str, expected: str, problems: list[str]) -> list[str]:
+    """A list, or a comma-separated string (the command line's form); never empty."""
+    if raw is None:
+        problems.append(f"{key}: missing; expected {expected}")
+        return []
+    if isinstance(raw, str):
+        values = [part.strip() for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        values = [item.strip() for item in raw]
+    else:
+        problems.append(f"{key}: expected {expected}, or a list of them; got {raw!r}")
+        return []
+    if not values:
+        problems.append(f"{key}: empty; expected {expected}")
+    return values
+
+
+def _validate(kind: Any, raw: object, key: str, expected: str, problems: list[str]) -> str | None:
+    if raw is None:
+        problems.append(f"{key}: missing; expected {expected}")
+        return None
+    if not isinstance(raw, str):
+        problems.append(f"{key}: expected text, {expected}; got {raw!r}")
+        return None
+    try:
+        value: str = TypeAdapter(kind).validate_python(raw.strip())
+    except ValidationError:
+        problems.append(f"{key}: {raw.strip()!r} is not {expected}")
+        return None
+    return value
+
+
+def _message(problem: Mapping[str, Any]) -> str:
+    return str(problem["msg"]).removeprefix("Value error, ")

@@ -1,0 +1,134 @@
+"""What starts a failover: per pair, an alarm on the primary's status checks and an
+EventBridge rule on its state changes, both publishing to one encrypted trigger topic.
+
+Both paths end on the same topic, so every trigger reaches the function as an SNS record
+and shares the subscription's dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from eni_failover.config import Pair
+from infra.settings import rule_name_for
+from infra.topics import allow_alarms_to_publish, encrypted_topic
+
+STATUS_CHECK_METRIC = "StatusCheckFailed"
+STATUS_CHECK_PERIOD = Duration.minutes(1)
+# EC2 states in which the primary cannot serve. Running instances that fail their checks
+# are the alarm's job; a stopped or terminated one publishes no metric at all.
+FAILURE_STATES = ("stopping", "stopped", "shutting-down", "terminated")
+STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
+# EventBridge accepts 60 s to 24 h for how long it keeps retrying a target.
+_MIN_EVENT_AGE_SECONDS = 60
+_MAX_EVENT_AGE_SECONDS = 86400
+
+
+@dataclass(frozen=True)
+class PairTrigger:
+    """The alarm and the rule that watch one pair's primary."""
+
+    pair: Pair
+    alarm: cloudwatch.Alarm
+    rule: events.Rule
+    rule_name: str
+
+
+class FailoverTriggers(Construct):
+    """The trigger topic and, for each pair, the alarm and rule that publish to it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stack_name: str,
+        pairs: tuple[Pair, ...],
+        evaluation_periods: int,
+        max_trigger_age_seconds: float,
+        key: kms.IKey,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = encrypted_topic(self, "Topic", key=key, display_name="ENI Failover triggers")
+        allow_alarms_to_publish(self.topic, alarm_names=[pair.alarm_name for pair in pairs])
+        # A trigger older than the function accepts is dropped there; retrying longer is waste.
+        event_age = Duration.seconds(
+            min(max(int(max_trigger_age_seconds), _MIN_EVENT_AGE_SECONDS), _MAX_EVENT_AGE_SECONDS)
+        )
+        self.pairs = tuple(
+            self._watch(
+                pair,
+                stack_name=stack_name,
+                evaluation_periods=evaluation_periods,
+                event_age=event_age,
+                dead_letter_queue=dead_letter_queue,
+            )
+            for pair in pairs
+        )
+
+    def _watch(
+        self,
+        pair: Pair,
+        *,
+        stack_name: str,
+        evaluation_periods: int,
+        event_age: Duration,
+        dead_letter_queue: sqs.IQueue,
+    ) -> PairTrigger:
+        scope = Construct(self, f"Pair-{pair.name}")
+        alarm = cloudwatch.Alarm(
+            scope,
+            "PrimaryStatusAlarm",
+            alarm_name=pair.alarm_name,
+            alarm_description=(
+                f"ENI Failover pair {pair.name}: primary {pair.primary_instance_id} fails its "
+                f"status checks; moves {', '.join(pair.interface_ids)} to standby "
+                f"{pair.standby_instance_id}"
+            ),
+            metric=cloudwatch.Metric(
+                namespace="AWS/EC2",
+                metric_name=STATUS_CHECK_METRIC,
+                dimensions_map={"InstanceId": pair.primary_instance_id},
+                statistic=cloudwatch.Stats.MAXIMUM,
+                period=STATUS_CHECK_PERIOD,
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=evaluation_periods,
+            # A stopped primary publishes nothing; "breaching" would fail over on every
+            # brief gap. The state-change rule below covers stopped and terminated.
+            treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
+
+        rule_name = rule_name_for(stack_name, pair.name)
+        rule = events.Rule(
+            scope,
+            "PrimaryStateRule",
+            rule_name=rule_name,
+            description=(
+                f"ENI Failover pair {pair.name}: primary {pair.primary_instance_id} "
+                "stops or terminates"
+            ),
+            event_pattern=events.EventPattern(
+                source=["aws.ec2"],
+                detail_type=[STATE_CHANGE_DETAIL_TYPE],
+                detail={"instance-id": [pair.primary_instance_id], "state": list(FAILURE_STATES)},
+            ),
+        )
+        rule.add_target(
+            targets.SnsTopic(
+                self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age
+            )
+        )
+        return PairTrigger(pair=pair, alarm=alarm, rule=rule, rule_name=rule_name)
