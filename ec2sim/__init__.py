@@ -1,0 +1,75 @@
+"""ec2sim: moto's EC2, made to behave like EC2 where ENI failover depends on it.
+
+Test support only (tests, `make demo`, benchmarks); never shipped in the Lambda. moto
+applies ENI changes instantly and accepts attaches EC2 refuses; FaithfulEC2 patches
+moto's EC2 classes while installed so that, in-process under `mock_aws()` and through a
+`ThreadedMotoServer` in the same process alike:
+
+Rules (each a real EC2 error response, HTTP 400, with EC2's code):
+- attach of an ENI that is attached, attaching or detaching: InvalidNetworkInterface.InUse
+- attach to an instance in another AZ than the ENI's subnet: InvalidParameterCombination
+- attach at a device index the instance already uses (also while that interface is
+  attaching or detaching): InvalidParameterValue
+- attach to a shutting-down or terminated instance: IncorrectInstanceState (a stopped
+  instance is fine: warm attach)
+- detach of device index 0: OperationNotPermitted
+- terminate leaves a secondary ENI that is not delete-on-termination "available"
+- an EIP associated with the ENI stays on it when it moves, and DescribeAddresses names
+  the instance the ENI is attached to
+
+Latency: Attachment.Status goes "attaching" -> "attached" and "detaching" -> gone (ENI
+Status "attaching" -> "in-use", "detaching" -> "available"), with the attachment ID
+stable; DescribeNetworkInterfaces and DescribeInstances agree. StopInstances can pass
+through "stopping". Delays are seconds of an injectable clock, or describe polls.
+
+API::
+
+    from moto import mock_aws
+    from ec2sim import FaithfulEC2, ManualClock, build_pair
+
+    clock = ManualClock()
+    with mock_aws(), FaithfulEC2(
+        attach_seconds=1.0,            # or attach_polls=N: N describes show "attaching"
+        detach_seconds=2.0,            # or detach_polls=N
+        force_detach_seconds=0.5,      # or force_detach_polls=N
+        stop_seconds=0.0,              # or stop_polls=N
+        force_detach_blocks_device_index=False,
+        clock=clock,                   # default time.monotonic
+    ) as sim:
+        pair = build_pair(ec2, az="us-east-1a", standby_az=None, with_eip=True, sim=sim)
+        sim.hang_detach(eni_id)                  # "detaching" until a Force=True detach
+        sim.hang_detach(eni_id, forever=True)    # ... and even after it
+        sim.set_status(instance_id, system="impaired", instance="ok")
+        sim.fail("AttachNetworkInterface", "RequestLimitExceeded", times=3)
+        sim.on("DetachNetworkInterface", callback, times=1)  # callback(CallEvent) after success
+        sim.rate_limit(rate_per_second=5.0, burst=10, operations=None)  # bucket per action
+        sim.calls, sim.throttled               # Counter by API action (copies)
+        sim.reset_counts(); sim.clear_faults(); sim.clear_rate_limit()
+        sim.settle()                             # finish all in-flight, non-hung changes
+        clock.advance(1.0)                       # or give code under test clock.sleep
+
+Status checks set with set_status are what DescribeInstanceStatus reports for a running
+instance, and its instance-status.* / system-status.* / availability-zone filters apply.
+Stopped and terminated instances appear only with IncludeAllInstances, "not-applicable".
+
+Seams patched in moto (see ec2sim._moto_seams for the list and the reasons):
+EC2Response.call_action and .detach_network_interface; EC2Backend.attach_network_interface,
+.detach_network_interface, .stop_instances, .start_instances, .describe_instance_status;
+Instance.terminate, .instance_status, .system_status; NetworkInterface.attachment,
+.get_filter_value; ElasticAddress.instance_id, .get_filter_value.
+"""
+
+from ec2sim.clock import Clock, ManualClock
+from ec2sim.simulator import CheckStatus, FaithfulEC2
+from ec2sim.topology import PairTopology, build_pair
+from ec2sim.traffic import CallEvent
+
+__all__ = [
+    "CallEvent",
+    "CheckStatus",
+    "Clock",
+    "FaithfulEC2",
+    "ManualClock",
+    "PairTopology",
+    "build_pair",
+]

@@ -1,0 +1,257 @@
+"""Where the simulator plugs into moto 5.2's EC2, and how it unplugs.
+
+Every patch replaces a class attribute, so it applies to the in-process mock and to a
+ThreadedMotoServer in the same process alike, and uninstall restores the original
+attribute (or removes the override from the subclass). The seams, by class:
+
+- EC2Response.call_action: the gate for every EC2 request. Under the simulator's lock it
+  counts the call, throttles or injects a fault, and then lets moto serve and serialise
+  it; callbacks run after the lock is released. A rejection is raised from inside moto's
+  own action dispatch, so moto turns it into EC2's error response (HTTP 400) and
+  botocore's retry handler sees a real throttling error.
+- EC2Response.detach_network_interface: moto drops the Force parameter; pass it on.
+- EC2Backend.attach_network_interface / detach_network_interface: EC2's attach rules and
+  the attaching/detaching latency (moto's own detach runs only when a detach completes).
+- EC2Backend.stop_instances / start_instances: "stopping" latency; no start mid-stop.
+- EC2Backend.describe_instance_status: honour the status-check and AZ filters.
+- Instance.terminate: detach secondary ENIs that are not delete-on-termination.
+- Instance.instance_status / system_status: report the checks set with set_status.
+- NetworkInterface.attachment: Attachment.Status "attaching"/"detaching" in flight.
+- NetworkInterface.get_filter_value: the "status" and "attachment.status" filters.
+- ElasticAddress.instance_id / get_filter_value: an EIP associated with an ENI reports
+  the instance the ENI is attached to, as EC2 does (moto reports "").
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from moto.core.responses import EmptyResult
+from moto.core.utils import camelcase_to_underscores
+from moto.ec2.models import EC2Backend
+from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from moto.ec2.models.instances import Instance
+from moto.ec2.responses import EC2Response
+
+if TYPE_CHECKING:
+    from ec2sim.simulator import FaithfulEC2
+
+_ABSENT = object()
+
+_STATUS_CHECK_FILTERS: dict[str, Callable[[Any], str | None]] = {
+    "instance-status.status": lambda instance: instance.instance_status.get("Status"),
+    "instance-status.reachability": lambda instance: _reachability(instance.instance_status),
+    "system-status.status": lambda instance: instance.system_status.get("Status"),
+    "system-status.reachability": lambda instance: _reachability(instance.system_status),
+    "availability-zone": lambda instance: instance.availability_zone,
+}
+
+
+class _Patch:
+    def __init__(self, owner: type, name: str, replacement: Any) -> None:
+        if not hasattr(owner, name):
+            raise RuntimeError(f"moto changed: {owner.__name__}.{name} no longer exists")
+        self.owner = owner
+        self.name = name
+        self.replacement = replacement
+        self.saved: Any = _ABSENT
+
+    def apply(self) -> None:
+        self.saved = self.owner.__dict__.get(self.name, _ABSENT)
+        setattr(self.owner, self.name, self.replacement)
+
+    def revert(self) -> None:
+        if self.saved is _ABSENT:
+            delattr(self.owner, self.name)
+        else:
+            setattr(self.owner, self.name, self.saved)
+
+
+def _original(owner: type, name: str) -> Any:
+    """The attribute as moto defines it (inherited or not), before any patch."""
+    return inspect.getattr_static(owner, name)
+
+
+def _reachability(check: Mapping[str, Any]) -> str | None:
+    details = check.get("Details") or []
+    return next((d["Status"] for d in details if d.get("Name") == "reachability"), None)
+
+
+class MotoSeams:
+    def __init__(self, sim: FaithfulEC2) -> None:
+        self._sim = sim
+        self._patches = self._build()
+
+    def install(self) -> None:
+        applied: list[_Patch] = []
+        try:
+            for patch in self._patches:
+                patch.apply()
+                applied.append(patch)
+        except BaseException:
+            for patch in reversed(applied):
+                patch.revert()
+            raise
+
+    def uninstall(self) -> None:
+        for patch in reversed(self._patches):
+            patch.revert()
+
+    def _build(self) -> list[_Patch]:
+        return [
+            *self._request_gate(),
+            *self._interface_rules(),
+            *self._instance_rules(),
+            *self._elastic_ip_rules(),
+        ]
+
+    def _request_gate(self) -> list[_Patch]:
+        sim = self._sim
+        moto_call_action = _original(EC2Response, "call_action")
+
+        def call_action(response: Any) -> Any:
+            operation = response._get_action()
+            params = dict(response._get_params())
+            with sim.lock:
+                rejection = sim._admit(operation, params)
+                if rejection is not None:
+
+                    def reject() -> None:
+                        raise rejection
+
+                    # Shadow the action on this one response object, so the error is
+                    # raised where moto catches and serialises service errors.
+                    setattr(response, camelcase_to_underscores(operation), reject)
+                result = moto_call_action(response)
+            if rejection is None and int(result[0]) < 300:
+                sim._notify(operation, params)
+            return result
+
+        def detach_network_interface(response: Any) -> Any:
+            attachment_id = response._get_param("AttachmentId")
+            force = bool(response._get_param("Force", False))
+            response.error_on_dryrun()
+            response.ec2_backend.detach_network_interface(attachment_id, force=force)
+            return EmptyResult()
+
+        return [
+            _Patch(EC2Response, "call_action", call_action),
+            _Patch(EC2Response, "detach_network_interface", detach_network_interface),
+        ]
+
+    def _interface_rules(self) -> list[_Patch]:
+        sim = self._sim
+        moto_attach = _original(EC2Backend, "attach_network_interface")
+        moto_attachment = _original(NetworkInterface, "attachment")
+        moto_filter = _original(NetworkInterface, "get_filter_value")
+
+        def attach_network_interface(
+            backend: Any, eni_id: str, instance_id: str, device_index: int
+        ) -> Any:
+            return sim._attach(backend, moto_attach, eni_id, instance_id, device_index)
+
+        def detach_network_interface(backend: Any, attachment_id: str, force: bool = False) -> None:
+            sim._detach(backend, attachment_id, force)
+
+        def attachment(interface: Any) -> Any:
+            current = moto_attachment.fget(interface)
+            if current is not None:
+                current.status = sim._attachment_status(interface.id)
+            return current
+
+        def get_filter_value(
+            interface: Any, filter_name: str, method_name: str | None = None
+        ) -> Any:
+            if filter_name == "status":
+                return interface.status
+            if filter_name == "attachment.status":
+                current = interface.attachment
+                return current.status if current is not None else None
+            return moto_filter(interface, filter_name, method_name)
+
+        return [
+            _Patch(EC2Backend, "attach_network_interface", attach_network_interface),
+            _Patch(EC2Backend, "detach_network_interface", detach_network_interface),
+            _Patch(NetworkInterface, "attachment", property(attachment)),
+            _Patch(NetworkInterface, "get_filter_value", get_filter_value),
+        ]
+
+    def _instance_rules(self) -> list[_Patch]:
+        sim = self._sim
+        moto_stop = _original(EC2Backend, "stop_instances")
+        moto_start = _original(EC2Backend, "start_instances")
+        moto_describe_status = _original(EC2Backend, "describe_instance_status")
+        moto_terminate = _original(Instance, "terminate")
+        moto_instance_status = _original(Instance, "instance_status")
+        moto_system_status = _original(Instance, "system_status")
+
+        def stop_instances(backend: Any, instance_ids: list[str]) -> Any:
+            with sim.lock:
+                stopped = moto_stop(backend, instance_ids)
+                sim._stopped(instance for instance, _previous in stopped)
+                return stopped
+
+        def start_instances(backend: Any, instance_ids: list[str]) -> Any:
+            with sim.lock:
+                sim._check_startable(backend.get_multi_instances_by_id(instance_ids))
+                return moto_start(backend, instance_ids)
+
+        def describe_instance_status(
+            backend: Any, instance_ids: list[str], include_all_instances: bool, filters: Any
+        ) -> list[Any]:
+            instances: list[Any] = moto_describe_status(
+                backend, instance_ids, include_all_instances, filters
+            )
+            for wanted in filters or []:
+                value_of = _STATUS_CHECK_FILTERS.get(wanted["name"])
+                if value_of is not None:
+                    instances = [i for i in instances if value_of(i) in wanted["values"]]
+            return instances
+
+        def terminate(instance: Any) -> Any:
+            with sim.lock:
+                sim._terminating(instance)
+                return moto_terminate(instance)
+
+        def instance_status(instance: Any) -> dict[str, Any]:
+            payload = sim._check_status(instance, "instance")
+            return payload if payload is not None else moto_instance_status.fget(instance)
+
+        def system_status(instance: Any) -> dict[str, Any]:
+            payload = sim._check_status(instance, "system")
+            return payload if payload is not None else moto_system_status.fget(instance)
+
+        return [
+            _Patch(EC2Backend, "stop_instances", stop_instances),
+            _Patch(EC2Backend, "start_instances", start_instances),
+            _Patch(EC2Backend, "describe_instance_status", describe_instance_status),
+            _Patch(Instance, "terminate", terminate),
+            _Patch(Instance, "instance_status", property(instance_status)),
+            _Patch(Instance, "system_status", property(system_status)),
+        ]
+
+    def _elastic_ip_rules(self) -> list[_Patch]:
+        moto_filter = _original(ElasticAddress, "get_filter_value")
+
+        def attached_instance_id(address: Any) -> str | None:
+            if address.instance is not None:
+                return str(address.instance.id)
+            if address.eni is not None and address.eni.instance is not None:
+                return str(address.eni.instance.id)
+            return None
+
+        def instance_id(address: Any) -> str:
+            return attached_instance_id(address) or ""
+
+        def get_filter_value(address: Any, filter_name: str, method_name: str | None = None) -> Any:
+            if filter_name == "instance-id":
+                return attached_instance_id(address)
+            return moto_filter(address, filter_name, method_name)
+
+        return [
+            _Patch(ElasticAddress, "instance_id", property(instance_id)),
+            _Patch(ElasticAddress, "get_filter_value", get_filter_value),
+        ]

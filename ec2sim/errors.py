@@ -1,0 +1,57 @@
+"""The EC2 errors the simulator raises, with EC2's codes and wording.
+
+They are moto's EC2ClientError, raised inside moto's request handling, so moto serialises
+them as EC2's XML error body with HTTP 400 and botocore parses them (and, for throttling,
+retries them) exactly as it would a response from AWS.
+"""
+
+from __future__ import annotations
+
+from moto.ec2.exceptions import EC2ClientError
+
+REQUEST_LIMIT_EXCEEDED = "RequestLimitExceeded"
+
+DEFAULT_MESSAGES = {
+    REQUEST_LIMIT_EXCEEDED: "Request limit exceeded.",
+    "InternalError": "An internal error has occurred.",
+    "Unavailable": "The server is overloaded and can't handle the request.",
+    "UnauthorizedOperation": "You are not authorized to perform this operation.",
+}
+
+
+def ec2_error(code: str, message: str | None = None) -> EC2ClientError:
+    return EC2ClientError(code, message or DEFAULT_MESSAGES.get(code, f"Simulated {code}."))
+
+
+def request_limit_exceeded() -> EC2ClientError:
+    return ec2_error(REQUEST_LIMIT_EXCEEDED)
+
+
+def interface_in_use(interface_id: str) -> EC2ClientError:
+    return EC2ClientError("InvalidNetworkInterface.InUse", f"Interface: [{interface_id}] in use.")
+
+
+def availability_zone_mismatch(
+    interface_id: str, interface_az: str, instance_id: str, instance_az: str
+) -> EC2ClientError:
+    return EC2ClientError(
+        "InvalidParameterCombination",
+        "You may not attach a network interface to an instance if they are not in the same "
+        f"availability zone (network interface {interface_id} is in {interface_az}, "
+        f"instance {instance_id} is in {instance_az}).",
+    )
+
+
+def device_index_in_use(instance_id: str, device_index: int) -> EC2ClientError:
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Instance '{instance_id}' already has an interface attached at device index "
+        f"'{device_index}'.",
+    )
+
+
+def incorrect_instance_state(instance_id: str) -> EC2ClientError:
+    return EC2ClientError(
+        "IncorrectInstanceState",
+        f"The instance '{instance_id}' is not in a valid state for this operation.",
+    )

@@ -1,0 +1,545 @@
+"""FaithfulEC2: moto's EC2 made strict and slow where the failover depends on it.
+
+The public methods control the simulation (latency, hangs, status checks, faults, rate
+limits) and observe it (call counts). The underscored methods are the EC2 rules; the
+moto seams (ec2sim._moto_seams) call them, under the simulator's lock, from inside moto's
+request handling, so every rejection is a real EC2 error response.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType, TracebackType
+from typing import Any, Literal, Self
+
+import botocore.session
+from moto.ec2.exceptions import (
+    EC2ClientError,
+    InvalidNetworkAttachmentIdError,
+    LastEniDetachError,
+)
+
+from ec2sim import errors
+from ec2sim._moto_seams import MotoSeams
+from ec2sim.clock import Clock
+from ec2sim.lifecycle import (
+    Countdown,
+    Delay,
+    HangMode,
+    InterfaceTransition,
+    StopTransition,
+)
+from ec2sim.traffic import CallCallback, CallEvent, Fault, Subscription, TokenBucket
+
+CheckStatus = Literal["ok", "impaired", "initializing", "insufficient-data"]
+"""What EC2 reports for a running instance's system or instance status check."""
+
+_REACHABILITY: dict[str, str] = {
+    "ok": "passed",
+    "impaired": "failed",
+    "initializing": "initializing",
+    "insufficient-data": "insufficient-data",
+}
+_GONE_STATES = frozenset({"shutting-down", "terminated"})
+_RUNNING_CODE = 16
+_STOPPING = ("stopping", 64)
+_STOPPED = ("stopped", 80)
+
+# Describe calls that count as one poll of the transitions they show.
+_INTERFACE_POLLS = frozenset({"DescribeNetworkInterfaces", "DescribeNetworkInterfaceAttribute"})
+_INSTANCE_POLLS = frozenset({"DescribeInstances", "DescribeInstanceStatus"})
+
+_installed_lock = threading.Lock()
+_installed: FaithfulEC2 | None = None
+
+
+class _CheckState:
+    __slots__ = ("since", "status")
+
+    def __init__(self, status: CheckStatus, since: datetime) -> None:
+        self.status = status
+        self.since = since
+
+
+class FaithfulEC2:
+    """Installs EC2 rules, latency and faults into moto's EC2 for as long as it is entered.
+
+    Works under `mock_aws()` and through `ThreadedMotoServer` in the same process alike,
+    because it patches the classes both share. Only one can be installed at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        attach_seconds: float = 0.0,
+        detach_seconds: float = 0.0,
+        force_detach_seconds: float = 0.0,
+        stop_seconds: float = 0.0,
+        attach_polls: int | None = None,
+        detach_polls: int | None = None,
+        force_detach_polls: int | None = None,
+        stop_polls: int | None = None,
+        force_detach_blocks_device_index: bool = False,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        """Latencies default to none; a `*_polls` value measures that one in describe calls.
+
+        force_detach_blocks_device_index: after a forced detach completes, the old instance
+        cannot take an interface at that device index until it has been stopped, which AWS
+        documents as a possible consequence of Force.
+        """
+        self._attach_delay = _delay(attach_seconds, attach_polls)
+        self._detach_delay = _delay(detach_seconds, detach_polls)
+        self._force_detach_delay = _delay(force_detach_seconds, force_detach_polls)
+        self._stop_delay = _delay(stop_seconds, stop_polls)
+        self._force_blocks_index = force_detach_blocks_device_index
+        self._clock = clock
+        # Reentrant: moto's backend calls itself (terminate -> delete interface), and seams
+        # nest (a request holds the lock while the backend methods it calls take it again).
+        self._lock = threading.RLock()
+        self._interfaces: dict[str, InterfaceTransition] = {}
+        self._stops: dict[str, StopTransition] = {}
+        self._hangs: dict[str, HangMode] = {}
+        self._blocked_indexes: set[tuple[str, int]] = set()
+        self._checks: dict[str, dict[str, _CheckState]] = {}
+        self._faults: dict[str, list[Fault]] = {}
+        self._subscriptions: dict[str, list[Subscription]] = {}
+        self._rate: tuple[float, int, frozenset[str] | None] | None = None
+        self._buckets: dict[str, TokenBucket] = {}
+        self._calls: Counter[str] = Counter()
+        self._throttled: Counter[str] = Counter()
+        self._seams: Any = None
+
+    # -- installation ----------------------------------------------------------------
+
+    def install(self) -> None:
+        global _installed  # noqa: PLW0603 - one simulator per process: the patches are global
+        with _installed_lock:
+            if _installed is not None:
+                raise RuntimeError("a FaithfulEC2 is already installed; exit it first")
+            seams = MotoSeams(self)
+            seams.install()
+            self._seams = seams
+            _installed = self
+
+    def uninstall(self) -> None:
+        global _installed  # noqa: PLW0603
+        with _installed_lock:
+            if _installed is not self:
+                return
+            self._seams.uninstall()
+            self._seams = None
+            _installed = None
+
+    def __enter__(self) -> Self:
+        self.install()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.uninstall()
+
+    # -- controls --------------------------------------------------------------------
+
+    def hang_detach(self, interface_id: str, *, forever: bool = False) -> None:
+        """Make the next (or the current) detach of this ENI stay "detaching".
+
+        It completes only after a detach with Force=True, plus the force latency; with
+        `forever`, not even then.
+        """
+        mode = HangMode.FOREVER if forever else HangMode.UNTIL_FORCED
+        with self._lock:
+            transition = self._interfaces.get(interface_id)
+            if transition is not None and transition.phase == "detaching":
+                if mode is HangMode.FOREVER or not transition.forced:
+                    transition.hang = mode
+                    transition.countdown = Countdown.never()
+            else:
+                self._hangs[interface_id] = mode
+
+    def set_status(
+        self,
+        instance_id: str,
+        *,
+        system: CheckStatus | None = None,
+        instance: CheckStatus | None = None,
+    ) -> None:
+        """Set what DescribeInstanceStatus reports for a running instance's checks."""
+        now = datetime.now(UTC)
+        with self._lock:
+            checks = self._checks.setdefault(instance_id, {})
+            for kind, status in (("system", system), ("instance", instance)):
+                if status is None:
+                    continue
+                if status not in _REACHABILITY:
+                    raise ValueError(f"unknown status check value {status!r}")
+                previous = checks.get(kind)
+                if previous is None or previous.status != status:
+                    checks[kind] = _CheckState(status, now)
+
+    def fail(
+        self,
+        operation: str,
+        code: str = errors.REQUEST_LIMIT_EXCEEDED,
+        message: str | None = None,
+        *,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `operation` get this EC2 error instead.
+
+        Faults queue: a second `fail` for the same operation applies after the first runs
+        out. A call the rate limit throttles does not use one up.
+        """
+        _check_operation(operation)
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            fault = Fault(code, errors.ec2_error(code, message).message, times)
+            self._faults.setdefault(operation, []).append(fault)
+
+    def on(self, operation: str, callback: CallCallback, *, times: int | None = None) -> None:
+        """Run `callback` after each successful call of `operation` (the next `times` ones).
+
+        It runs in the thread serving the request, after the change is made and before the
+        caller gets the response, without the simulator's lock, so it may call EC2 itself
+        (e.g. stop the standby right after the detach). An exception it raises reaches the
+        caller in-process, which models a caller that died after its call took effect;
+        through the server it becomes an HTTP 500, which botocore retries.
+        """
+        _check_operation(operation)
+        with self._lock:
+            self._subscriptions.setdefault(operation, []).append(Subscription(callback, times))
+
+    def rate_limit(
+        self,
+        *,
+        rate_per_second: float,
+        burst: int,
+        operations: Iterable[str] | None = None,
+    ) -> None:
+        """Throttle with RequestLimitExceeded: one token bucket per API action, as EC2 does.
+
+        `operations` limits which actions are throttled (default: all). Replaces any
+        earlier limit; the buckets start full.
+        """
+        only = None if operations is None else frozenset(operations)
+        for operation in only or ():
+            _check_operation(operation)
+        with self._lock:
+            TokenBucket(rate_per_second=rate_per_second, burst=burst, now=0.0)  # validates
+            self._rate = (rate_per_second, burst, only)
+            self._buckets.clear()
+
+    def clear_rate_limit(self) -> None:
+        with self._lock:
+            self._rate = None
+            self._buckets.clear()
+
+    def clear_faults(self) -> None:
+        """Drop queued faults and callbacks."""
+        with self._lock:
+            self._faults.clear()
+            self._subscriptions.clear()
+
+    def settle(self) -> None:
+        """Finish every attach, detach and stop in progress, except hung detaches.
+
+        For setting up a scene (e.g. the topology builder) without waiting out latencies.
+        """
+        with self._lock:
+            for transition in list(self._interfaces.values()):
+                if not transition.countdown.is_never:
+                    self._complete_interface(transition)
+            for stop in list(self._stops.values()):
+                self._complete_stop(stop)
+
+    # -- observations ----------------------------------------------------------------
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Requests received per API action, including those throttled or failed."""
+        with self._lock:
+            return Counter(self._calls)
+
+    @property
+    def throttled(self) -> Counter[str]:
+        """Requests the rate limit rejected, per API action."""
+        with self._lock:
+            return Counter(self._throttled)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._throttled.clear()
+
+    # -- request gate (called by the seams for every EC2 request) --------------------
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def _admit(self, operation: str, params: Mapping[str, Any]) -> EC2ClientError | None:
+        """Count the call and decide whether it is served; the rejection if not."""
+        now = self._clock()
+        self._advance(now)
+        self._calls[operation] += 1
+        bucket = self._bucket(operation, now)
+        if bucket is not None and not bucket.take(now):
+            self._throttled[operation] += 1
+            return errors.request_limit_exceeded()
+        queue = self._faults.get(operation)
+        if queue:
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                queue.pop(0)
+            return errors.ec2_error(fault.code, fault.message)
+        self._observe_polls(operation, params)
+        return None
+
+    def _callbacks_after(self, operation: str) -> list[CallCallback]:
+        with self._lock:
+            subscriptions = self._subscriptions.get(operation, [])
+            due = [subscription.callback for subscription in subscriptions]
+            for subscription in subscriptions:
+                if subscription.remaining is not None:
+                    subscription.remaining -= 1
+            subscriptions[:] = [s for s in subscriptions if s.remaining != 0]
+            return due
+
+    def _notify(self, operation: str, params: Mapping[str, Any]) -> None:
+        event = CallEvent(operation, MappingProxyType(dict(params)))
+        for callback in self._callbacks_after(operation):
+            callback(event)
+
+    def _bucket(self, operation: str, now: float) -> TokenBucket | None:
+        if self._rate is None:
+            return None
+        rate_per_second, burst, only = self._rate
+        if only is not None and operation not in only:
+            return None
+        bucket = self._buckets.get(operation)
+        if bucket is None:
+            bucket = TokenBucket(rate_per_second=rate_per_second, burst=burst, now=now)
+            self._buckets[operation] = bucket
+        return bucket
+
+    def _observe_polls(self, operation: str, params: Mapping[str, Any]) -> None:
+        """A describe call shows in-flight transitions once more (for poll-based delays)."""
+        if operation in _INTERFACE_POLLS:
+            interface_ids = _ids(params, "NetworkInterfaceIds", "NetworkInterfaceId")
+            for interface_id, transition in self._interfaces.items():
+                if interface_ids is None or interface_id in interface_ids:
+                    transition.countdown.observe()
+        elif operation in _INSTANCE_POLLS:
+            instance_ids = _ids(params, "InstanceIds", "InstanceId")
+            for transition in self._interfaces.values():
+                if instance_ids is None or transition.instance.id in instance_ids:
+                    transition.countdown.observe()
+            for instance_id, stop in self._stops.items():
+                if instance_ids is None or instance_id in instance_ids:
+                    stop.countdown.observe()
+
+    def _advance(self, now: float) -> None:
+        """Complete every transition whose time (or number of polls) has come."""
+        for transition in list(self._interfaces.values()):
+            if transition.countdown.ready(now):
+                self._complete_interface(transition)
+        for stop in list(self._stops.values()):
+            if stop.countdown.ready(now):
+                self._complete_stop(stop)
+
+    # -- EC2 rules (called by the seams from moto's backend) -------------------------
+
+    def _attach(
+        self,
+        backend: Any,
+        moto_attach: Callable[..., Any],
+        interface_id: str,
+        instance_id: str,
+        device_index: int | str,
+    ) -> Any:
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            interface = backend.get_network_interface(interface_id)
+            instance = backend.get_instance(instance_id)
+            index = int(device_index)
+            if interface.instance is not None or interface.id in self._interfaces:
+                raise errors.interface_in_use(interface.id)
+            if instance.state in _GONE_STATES:
+                raise errors.incorrect_instance_state(instance.id)
+            if interface.availability_zone != instance.availability_zone:
+                raise errors.availability_zone_mismatch(
+                    interface.id,
+                    interface.availability_zone,
+                    instance.id,
+                    instance.availability_zone,
+                )
+            # A detaching ENI still holds its index, so it is still in instance.nics.
+            if index in instance.nics or (instance.id, index) in self._blocked_indexes:
+                raise errors.device_index_in_use(instance.id, index)
+            attachment = moto_attach(backend, interface_id, instance_id, index)
+            countdown = self._attach_delay.start(now)
+            if not countdown.ready(now):
+                interface.status = "attaching"
+                self._interfaces[interface.id] = InterfaceTransition(
+                    "attaching", interface, instance, countdown
+                )
+            return attachment
+
+    def _detach(self, backend: Any, attachment_id: str, force: bool) -> None:
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            interface = next(
+                (eni for eni in backend.enis.values() if eni.attachment_id == attachment_id),
+                None,
+            )
+            if interface is None:
+                raise InvalidNetworkAttachmentIdError(attachment_id)
+            if interface.device_index == 0:
+                raise LastEniDetachError()
+            transition = self._interfaces.get(interface.id)
+            if transition is not None and transition.phase == "detaching":
+                # A repeated detach changes nothing, except that the first Force starts
+                # the force countdown; later ones must not restart it.
+                if force and not transition.forced:
+                    transition.forced = True
+                    if transition.hang is not HangMode.FOREVER:
+                        transition.countdown = self._force_detach_delay.start(now)
+                        self._complete_if_ready(transition, now)
+                return
+            hang = self._hangs.pop(interface.id, None)
+            if hang is HangMode.FOREVER or (hang is HangMode.UNTIL_FORCED and not force):
+                countdown = Countdown.never()
+            else:
+                delay = self._force_detach_delay if force else self._detach_delay
+                countdown = delay.start(now)
+            transition = InterfaceTransition(
+                "detaching", interface, interface.instance, countdown, hang=hang, forced=force
+            )
+            interface.status = "detaching"
+            self._interfaces[interface.id] = transition
+            self._complete_if_ready(transition, now)
+
+    def _attachment_status(self, interface_id: str) -> str:
+        with self._lock:
+            transition = self._interfaces.get(interface_id)
+            return "attached" if transition is None else transition.phase
+
+    def _check_status(self, instance: Any, kind: str) -> dict[str, Any] | None:
+        """The status-check payload for a running instance; None leaves moto's answer."""
+        if instance.state_code != _RUNNING_CODE:
+            return None
+        with self._lock:
+            check = self._checks.get(instance.id, {}).get(kind)
+        if check is None:
+            return None
+        detail: dict[str, Any] = {"Name": "reachability", "Status": _REACHABILITY[check.status]}
+        if check.status == "impaired":
+            detail["ImpairedSince"] = check.since
+        return {"Status": check.status, "Details": [detail]}
+
+    def _stopped(self, instances: Iterable[Any]) -> None:
+        """moto has just stopped these instances; show them "stopping" for a while."""
+        with self._lock:
+            now = self._clock()
+            for instance in instances:
+                countdown = self._stop_delay.start(now)
+                if countdown.ready(now):
+                    self._after_stop(instance)
+                    continue
+                instance._state.name, instance._state.code = _STOPPING
+                self._stops[instance.id] = StopTransition(instance, countdown)
+
+    def _check_startable(self, instances: Iterable[Any]) -> None:
+        with self._lock:
+            self._advance(self._clock())
+            for instance in instances:
+                if instance.id in self._stops:
+                    raise errors.incorrect_instance_state(instance.id)
+
+    def _terminating(self, instance: Any) -> None:
+        """EC2 detaches secondary ENIs that are not delete-on-termination; moto keeps them."""
+        with self._lock:
+            self._stops.pop(instance.id, None)
+            self._clear_blocked_indexes(instance.id)
+            for transition in list(self._interfaces.values()):
+                if transition.instance is instance:
+                    self._complete_interface(transition)
+            for index, interface in list(instance.nics.items()):
+                if index != 0 and not interface.delete_on_termination:
+                    instance.detach_eni(interface)
+
+    # -- completions -----------------------------------------------------------------
+
+    def _complete_if_ready(self, transition: InterfaceTransition, now: float) -> None:
+        if transition.countdown.ready(now):
+            self._complete_interface(transition)
+
+    def _complete_interface(self, transition: InterfaceTransition) -> None:
+        interface = transition.interface
+        self._interfaces.pop(interface.id, None)
+        if transition.phase == "attaching":
+            interface.status = "in-use"
+            return
+        instance = interface.instance
+        index = interface.device_index
+        if instance is not None:
+            instance.detach_eni(interface)  # moto: index freed, ENI "available"
+            if transition.forced and self._force_blocks_index and index is not None:
+                self._blocked_indexes.add((instance.id, int(index)))
+
+    def _complete_stop(self, stop: StopTransition) -> None:
+        self._stops.pop(stop.instance.id, None)
+        stop.instance._state.name, stop.instance._state.code = _STOPPED
+        self._after_stop(stop.instance)
+
+    def _after_stop(self, instance: Any) -> None:
+        # Once stopped, the hypervisor lets go of interfaces that were stuck detaching
+        # (unless told they never finish), and indexes a forced detach blocked free up.
+        self._clear_blocked_indexes(instance.id)
+        for transition in list(self._interfaces.values()):
+            if transition.instance is instance and transition.hang is not HangMode.FOREVER:
+                self._complete_interface(transition)
+
+    def _clear_blocked_indexes(self, instance_id: str) -> None:
+        self._blocked_indexes = {
+            blocked for blocked in self._blocked_indexes if blocked[0] != instance_id
+        }
+
+
+def _delay(seconds: float, polls: int | None) -> Delay:
+    return Delay(seconds=seconds, polls=polls)
+
+
+def _ids(params: Mapping[str, Any], list_key: str, single_key: str) -> set[str] | None:
+    """The IDs a describe call names, or None when it names none (it shows everything)."""
+    listed = params.get(list_key) or []
+    single = params.get(single_key)
+    ids = {str(value) for value in listed}
+    if single:
+        ids.add(str(single))
+    return ids or None
+
+
+_operations_cache: frozenset[str] | None = None
+
+
+def _check_operation(operation: str) -> None:
+    """Reject a misspelt action name, which would otherwise silently never match."""
+    global _operations_cache  # noqa: PLW0603 - loading the EC2 model once per process
+    if _operations_cache is None:
+        model = botocore.session.get_session().get_service_model("ec2")
+        _operations_cache = frozenset(model.operation_names)
+    if operation not in _operations_cache:
+        raise ValueError(f"{operation!r} is not an EC2 API action (e.g. 'AttachNetworkInterface')")

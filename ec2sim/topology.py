@@ -1,0 +1,116 @@
+"""A failover pair built through the EC2 API, for tests, `make demo` and benchmarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
+
+    from ec2sim.simulator import FaithfulEC2
+
+FLOATING_DEVICE_INDEX = 1
+# moto accepts any image ID unless AMI validation is switched on; this one is never real.
+DEFAULT_IMAGE_ID = "ami-0123456789abcdef0"
+
+
+@dataclass(frozen=True)
+class PairTopology:
+    vpc_id: str
+    subnet_id: str
+    """The primary's subnet, which is also the floating interface's."""
+    standby_subnet_id: str
+    """The same as subnet_id unless the standby was put in another AZ."""
+    primary_instance_id: str
+    standby_instance_id: str
+    interface_id: str
+    """The floating secondary ENI, attached to the primary at `device_index`."""
+    attachment_id: str
+    mac_address: str
+    private_ips: tuple[str, ...]
+    allocation_id: str | None
+    public_ip: str | None
+    device_index: int = FLOATING_DEVICE_INDEX
+
+
+def build_pair(
+    ec2: EC2Client,
+    *,
+    az: str = "us-east-1a",
+    standby_az: str | None = None,
+    with_eip: bool = True,
+    secondary_private_ips: int = 0,
+    name: str = "pair",
+    image_id: str = DEFAULT_IMAGE_ID,
+    sim: FaithfulEC2 | None = None,
+) -> PairTopology:
+    """Create a VPC, a subnet, a primary and a standby instance, and the floating ENI.
+
+    The ENI is created in the primary's subnet (delete-on-termination false, as the
+    failover requires) and attached to the primary at device index 1, with an Elastic IP
+    associated by NetworkInterfaceId when `with_eip`. `standby_az` puts the standby in
+    its own subnet in another AZ, for negative tests. Pass the installed simulator as
+    `sim` to have the attach finish at once instead of waiting out its latency.
+    """
+    tags: list[TagSpecificationTypeDef] = [
+        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
+    ]
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone=az)[
+        "Subnet"
+    ]["SubnetId"]
+    standby_subnet_id = subnet_id
+    if standby_az is not None and standby_az != az:
+        standby_subnet_id = ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock="10.0.2.0/24", AvailabilityZone=standby_az
+        )["Subnet"]["SubnetId"]
+
+    def launch(subnet: str) -> str:
+        reservation = ec2.run_instances(
+            ImageId=image_id,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet,
+            TagSpecifications=tags,
+        )
+        return reservation["Instances"][0]["InstanceId"]
+
+    primary_instance_id = launch(subnet_id)
+    standby_instance_id = launch(standby_subnet_id)
+
+    interface = ec2.create_network_interface(
+        SubnetId=subnet_id,
+        Description=f"{name} floating interface",
+        SecondaryPrivateIpAddressCount=secondary_private_ips,
+    )["NetworkInterface"]
+    interface_id = interface["NetworkInterfaceId"]
+    attachment_id = ec2.attach_network_interface(
+        NetworkInterfaceId=interface_id,
+        InstanceId=primary_instance_id,
+        DeviceIndex=FLOATING_DEVICE_INDEX,
+    )["AttachmentId"]
+    if sim is not None:
+        sim.settle()
+
+    allocation_id = public_ip = None
+    if with_eip:
+        address = ec2.allocate_address(Domain="vpc")
+        allocation_id, public_ip = address["AllocationId"], address["PublicIp"]
+        ec2.associate_address(AllocationId=allocation_id, NetworkInterfaceId=interface_id)
+
+    return PairTopology(
+        vpc_id=vpc_id,
+        subnet_id=subnet_id,
+        standby_subnet_id=standby_subnet_id,
+        primary_instance_id=primary_instance_id,
+        standby_instance_id=standby_instance_id,
+        interface_id=interface_id,
+        attachment_id=attachment_id,
+        mac_address=interface["MacAddress"],
+        private_ips=tuple(ip["PrivateIpAddress"] for ip in interface["PrivateIpAddresses"]),
+        allocation_id=allocation_id,
+        public_ip=public_ip,
+    )
