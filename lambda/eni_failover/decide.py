@@ -104,7 +104,7 @@ def plan(
         else (state.standby, state.primary)
     )
 
-    problems = _interface_problems(pair, state, target)
+    problems = interface_problems(pair, state, target)
     if problems:
         return Refuse(tuple(problems))
 
@@ -117,8 +117,17 @@ def plan(
         stale = _staleness(trigger, record, now, tuning)
         if stale:
             return Refuse((stale,))
+        if record.paused_at is not None:
+            # Pausing disables the alarm actions and the rule; this catches what was
+            # already in flight (or retried) when the operator paused.
+            return Refuse(
+                (
+                    f"automatic failover of pair {pair.name!r} is paused (by "
+                    f"{record.paused_by or 'an operator'} at {record.paused_at.isoformat()})",
+                )
+            )
 
-    problems = _target_problems(target)
+    problems = target_problems(target)
     if problems:
         return Refuse(tuple(problems))
 
@@ -161,13 +170,7 @@ def plan(
             )
         )
 
-    conflicts = [
-        f"{target.instance_id} already uses device index {m.device_index} "
-        f"(for {target.device_indexes[m.device_index]}); the interface needs that index"
-        for m in moves
-        if m.device_index in target.device_indexes
-        and target.device_indexes[m.device_index] != m.interface_id
-    ]
+    conflicts = index_conflicts(target, tuple(moves))
     if conflicts:
         return Refuse(tuple(conflicts))
 
@@ -200,7 +203,7 @@ def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuni
     return None
 
 
-def _interface_problems(pair: Pair, state: PairState, target: InstanceView) -> list[str]:
+def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> list[str]:
     problems = []
     members = {pair.primary_instance_id, pair.standby_instance_id}
     for interface in state.interfaces:
@@ -231,7 +234,17 @@ def _interface_problems(pair: Pair, state: PairState, target: InstanceView) -> l
     return problems
 
 
-def _target_problems(target: InstanceView) -> list[str]:
+def index_conflicts(target: InstanceView, moves: tuple[PlannedMove, ...]) -> list[str]:
+    return [
+        f"{target.instance_id} already uses device index {m.device_index} "
+        f"(for {target.device_indexes[m.device_index]}); the interface needs that index"
+        for m in moves
+        if m.device_index in target.device_indexes
+        and target.device_indexes[m.device_index] != m.interface_id
+    ]
+
+
+def target_problems(target: InstanceView) -> list[str]:
     if not target.exists:
         return [f"the target instance {target.instance_id} does not exist"]
     if not target.running:

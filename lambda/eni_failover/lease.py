@@ -192,4 +192,46 @@ def _record(item: dict[str, Any]) -> PairRecord:
         last_outcome=text("last_outcome"),
         last_outcome_at=when("last_outcome_at"),
         last_outcome_summary=text("last_outcome_summary"),
+        paused_at=when("paused_at"),
+        paused_by=text("paused_by"),
+        readiness=text("readiness"),
     )
+
+
+def set_paused(
+    client: DynamoDBClient, table: str, pair_name: str, *, by: str | None, now: datetime | None
+) -> None:
+    """Pause (a time and who) or resume (None) automatic failover of a pair."""
+    try:
+        if now is None:
+            client.update_item(
+                TableName=table, Key=_key(pair_name), UpdateExpression="REMOVE paused_at, paused_by"
+            )
+        else:
+            client.update_item(
+                TableName=table,
+                Key=_key(pair_name),
+                UpdateExpression="SET paused_at = :at, paused_by = :by",
+                ExpressionAttributeValues={
+                    ":at": {"S": now.isoformat()},
+                    ":by": {"S": by or "an operator"},
+                },
+            )
+    except ClientError as error:
+        raise _failed("UpdateItem", error) from error
+
+
+def swap_readiness(client: DynamoDBClient, table: str, pair_name: str, verdict: str) -> str | None:
+    """Store the latest readiness verdict and return the one before it."""
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key=_key(pair_name),
+            UpdateExpression="SET readiness = :verdict",
+            ExpressionAttributeValues={":verdict": {"S": verdict}},
+            ReturnValues="UPDATED_OLD",
+        )
+    except ClientError as error:
+        raise _failed("UpdateItem", error) from error
+    previous = response.get("Attributes", {}).get("readiness", {}).get("S")
+    return str(previous) if previous else None

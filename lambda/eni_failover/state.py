@@ -106,3 +106,8 @@ class PairRecord:
     last_outcome: str | None = None
     last_outcome_at: datetime | None = None
     last_outcome_summary: str | None = None
+    # Set by `eni-failover pause`: automatic triggers are refused until resumed.
+    paused_at: datetime | None = None
+    paused_by: str | None = None
+    # The last scheduled readiness verdict, so only a change is announced.
+    readiness: str | None = None
