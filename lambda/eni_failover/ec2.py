@@ -151,7 +151,32 @@ def attach(client: EC2Client, *, interface_id: str, instance_id: str, device_ind
     return response["AttachmentId"]
 
 
-def dry_run(operation: str, call: Callable[[], object]) -> tuple[bool, str]:
+def dry_run_detach(client: EC2Client, attachment_id: str) -> tuple[bool, str]:
+    """Would the failover's forced detach be allowed?"""
+    return _dry_run(
+        "DetachNetworkInterface",
+        lambda: client.detach_network_interface(
+            AttachmentId=attachment_id, Force=True, DryRun=True
+        ),
+    )
+
+
+def dry_run_attach(
+    client: EC2Client, *, interface_id: str, instance_id: str, device_index: int
+) -> tuple[bool, str]:
+    """Would attaching the interface to that instance be allowed?"""
+    return _dry_run(
+        "AttachNetworkInterface",
+        lambda: client.attach_network_interface(
+            NetworkInterfaceId=interface_id,
+            InstanceId=instance_id,
+            DeviceIndex=device_index,
+            DryRun=True,
+        ),
+    )
+
+
+def _dry_run(operation: str, call: Callable[[], object]) -> tuple[bool, str]:
     """Ask EC2 whether the caller may make a call, without making it.
 
     EC2 answers a permitted DryRun with the error DryRunOperation; UnauthorizedOperation

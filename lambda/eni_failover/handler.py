@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from eni_failover import decide, failover, notify
+from eni_failover import decide, failover, notify, operations
 from eni_failover.config import Settings
 from eni_failover.errors import AwsCallFailed, FailoverError, TriggerInProgress, UnparseableRecord
 from eni_failover.observability import logger, metrics, tracer
@@ -72,6 +72,8 @@ class Dispatcher:
 
     def on_event(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         self.idempotency.register_lambda_context(context)
+        if isinstance(event, dict) and "action" in event:
+            return self.on_request(event, context)
         report = Report(outcomes=[], ignored=[], dead_lettered=[])
         try:
             records = parse_sns_event(event)
@@ -94,6 +96,25 @@ class Dispatcher:
         if retry is not None:
             raise retry
         return report.as_dict()
+
+    def on_request(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """An operator's request (CLI) or the daily readiness check (EventBridge schedule)."""
+        operator = operations.parse_request(event)
+        logger.info("operator request", request=operator.model_dump())
+        pairs = operations.pairs_for(self.runtime, operator)
+        if operator.action == "check":
+            return {
+                "checks": [
+                    operations.check(self.runtime, pair, scheduled=operator.scheduled)
+                    for pair in pairs
+                ]
+            }
+        request = operations.manual_request(
+            self.runtime, operator, pairs[0], request_id=context.aws_request_id
+        )
+        if operator.dry_run:
+            return operations.dry_run(self.runtime, request)
+        return {"outcomes": [self.run(request, context)], "ignored": [], "dead_lettered": []}
 
     def _on_trigger(self, report: Report, trigger: Trigger, context: LambdaContext) -> None:
         settings = self.runtime.settings

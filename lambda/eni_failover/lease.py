@@ -229,7 +229,7 @@ def swap_readiness(client: DynamoDBClient, table: str, pair_name: str, verdict: 
             Key=_key(pair_name),
             UpdateExpression="SET readiness = :verdict",
             ExpressionAttributeValues={":verdict": {"S": verdict}},
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # UPDATED_OLD may omit an attribute set to the same value
         )
     except ClientError as error:
         raise _failed("UpdateItem", error) from error

@@ -1,0 +1,200 @@
+"""Requests from operators (the CLI) and the daily schedule, invoked directly on the function.
+
+Manual moves go through the same lease, decision, swap and notification as automatic ones;
+the only differences are that they are never stale and that --force may skip the checks
+about the source (see decide.OVERRIDABLE).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eni_failover import decide, ec2, lease, notify, readiness
+from eni_failover.config import Pair
+from eni_failover.errors import InvalidRequest
+from eni_failover.failover import Request, Runtime
+from eni_failover.triggers import Trigger, TriggerKind
+
+if TYPE_CHECKING:
+    from eni_failover.swap import Clock
+
+Action = Literal["failover", "failback", "check"]
+
+
+class OperatorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    pair: str | None = Field(default=None, max_length=40)
+    force: bool = False
+    dry_run: bool = False
+    requested_by: str = Field(default="an operator", max_length=200)
+    # The scheduled check announces a change of readiness; an operator's check does not.
+    scheduled: bool = False
+
+
+def parse_request(event: dict[str, Any]) -> OperatorRequest:
+    try:
+        return OperatorRequest.model_validate(event)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidRequest(
+            f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check', "
+            "'pair': NAME, 'force': bool, 'dry_run': bool}"
+        ) from error
+
+
+def pairs_for(runtime: Runtime, request: OperatorRequest) -> tuple[Pair, ...]:
+    pairs = runtime.settings.failover.pairs
+    if request.pair is None:
+        if request.action == "check":
+            return pairs
+        raise InvalidRequest(f"{request.action} needs a pair; configured: {_names(pairs)}")
+    pair = runtime.settings.failover.pair_named(request.pair)
+    if pair is None:
+        raise InvalidRequest(f"no pair named {request.pair!r}; configured: {_names(pairs)}")
+    return (pair,)
+
+
+def manual_request(
+    runtime: Runtime, operator: OperatorRequest, pair: Pair, *, request_id: str
+) -> Request:
+    direction = (
+        decide.Direction.TO_PRIMARY
+        if operator.action == "failback"
+        else decide.Direction.TO_STANDBY
+    )
+    trigger = manual_trigger(
+        runtime.clock,
+        runtime.settings.account_id,
+        runtime.settings.region,
+        action=operator.action,
+        requested_by=operator.requested_by,
+        request_id=request_id,
+    )
+    return Request(pair=pair, trigger=trigger, direction=direction, force=operator.force)
+
+
+def manual_trigger(
+    clock: Clock, account_id: str, region: str, *, action: str, requested_by: str, request_id: str
+) -> Trigger:
+    return Trigger(
+        trigger_id=f"manual:{request_id}",
+        kind=TriggerKind.MANUAL,
+        source="operator",
+        instance_id=None,
+        state="requested",
+        is_failure=True,
+        reason=f"{action} requested by {requested_by}",
+        occurred_at=clock.now(),
+        account_id=account_id,
+        region=region,
+    )
+
+
+def dry_run(runtime: Runtime, request: Request) -> dict[str, Any]:
+    """The plan a manual move would follow now, without taking the lease or moving."""
+    settings = runtime.settings
+    state = ec2.observe_pair(runtime.ec2, request.pair, now=runtime.clock.now())
+    record = lease.read(runtime.dynamodb, settings.state_table_name, request.pair.name)
+    plan = decide.plan(
+        pair=request.pair,
+        trigger=request.trigger,
+        state=state,
+        record=record,
+        now=runtime.clock.now(),
+        tuning=settings.failover.tuning,
+        direction=request.direction,
+        force=request.force,
+    )
+    return {
+        "pair": request.pair.name,
+        "direction": request.direction.value,
+        "dry_run": True,
+        "plan": describe_plan(plan),
+    }
+
+
+def describe_plan(plan: decide.Plan) -> dict[str, Any]:
+    if isinstance(plan, decide.Move):
+        return {
+            "decision": "move",
+            "force_detach": plan.force_detach,
+            "resuming": plan.resuming,
+            "overridden_checks": list(plan.overridden),
+            "moves": [
+                {
+                    "interface_id": m.interface_id,
+                    "from": m.from_instance_id,
+                    "to": m.to_instance_id,
+                    "device_index": m.device_index,
+                }
+                for m in plan.moves
+            ],
+        }
+    if isinstance(plan, decide.AlreadyThere):
+        return {"decision": "already-in-place"}
+    if isinstance(plan, decide.Refuse):
+        return {"decision": "refuse", "reasons": list(plan.reasons)}
+    return {"decision": "ignore", "reasons": [plan.reason]}
+
+
+def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
+    """Readiness of one pair; on the schedule, announce it only when it changed."""
+    settings = runtime.settings
+    state = ec2.observe_pair(runtime.ec2, pair, now=runtime.clock.now())
+    checks = readiness.preconditions(pair, state) + readiness.permission_checks(
+        runtime.ec2, pair, state
+    )
+    record = lease.read(runtime.dynamodb, settings.state_table_name, pair.name)
+    if record.paused_at is not None:
+        checks.append(
+            readiness.Check(
+                "automation",
+                False,
+                f"paused by {record.paused_by} at {record.paused_at.isoformat()}",
+            )
+        )
+    result = readiness.verdict(checks)
+    announced = False
+    if scheduled:
+        previous = lease.swap_readiness(
+            runtime.dynamodb, settings.state_table_name, pair.name, result
+        )
+        # Announce a change, and a first verdict that is bad; a steady READY stays quiet.
+        if previous != result and (previous is not None or result != readiness.READY):
+            notify.publish_text(
+                runtime.sns,
+                settings.notification_topic_arn,
+                subject=f"ENI failover {pair.name}: readiness is now {result.split(':')[0]}",
+                message=_readiness_text(pair, result, previous, checks),
+            )
+            announced = True
+    return {
+        "pair": pair.name,
+        "verdict": result,
+        "ready": result == readiness.READY,
+        "checks": [c.as_dict() for c in checks],
+        "announced": announced,
+    }
+
+
+def _readiness_text(
+    pair: Pair, result: str, previous: str | None, checks: list[readiness.Check]
+) -> str:
+    lines = [
+        f"Readiness of pair {pair.name} changed from {previous or 'unknown'} to {result}.",
+        "",
+        *(f"  [{'pass' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in checks),
+        "",
+        f"Run `eni-failover check {pair.name}` to see it again.",
+    ]
+    return "\n".join(lines)
+
+
+def _names(pairs: tuple[Pair, ...]) -> str:
+    return ", ".join(p.name for p in pairs)
