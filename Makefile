@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 SAMPLE_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=i-0fedcba9876543210 \
 	-c eniId=eni-0123456789abcdef0 -c notifyEmail=ops@example.com
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# jsii prints a banner about Node 20 being past end of life unless told the major version.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench clean
