@@ -27,8 +27,8 @@ def build_app(app: cdk.App) -> EniFailoverStack:
     return stack
 
 
-def main() -> None:
-    app = cdk.App()
+def main(app: cdk.App | None = None) -> None:
+    app = app or cdk.App()
     try:
         build_app(app)
     except SettingsError as error:

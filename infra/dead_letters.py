@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.nag import acknowledge
 
 RETENTION = Duration.days(14)  # SQS's maximum: time for an operator to look
 
@@ -31,13 +33,12 @@ class DeadLetters(Construct):
             enforce_ssl=True,
             retention_period=RETENTION,
         )
-        Validations.of(self.queue).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the trigger topic's "
-                "subscription, the EventBridge targets and the function's failed invocations; "
-                "its messages are for an operator, and an alarm reports the first one.",
-            )
+        acknowledge(
+            self.queue,
+            "AwsSolutions-SQS3",
+            reason="This queue is itself the dead-letter queue of the trigger topic's "
+            "subscription, the EventBridge targets and the function's failed invocations; "
+            "its messages are for an operator, and an alarm reports the first one.",
         )
 
     def alarm_on_messages(self, *, alarm_name: str, topic: sns.ITopic) -> cloudwatch.Alarm:

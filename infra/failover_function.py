@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Acknowledgment, Aws, Duration, Stack, Validations
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -26,6 +26,7 @@ from eni_failover.config import (
     FailoverConfig,
 )
 from infra import LAMBDA_SOURCE
+from infra.nag import acknowledge
 
 HANDLER = "eni_failover.handler.lambda_handler"
 # The public parameter holds the current Powertools layer ARN of the deploy region; it is
@@ -141,12 +142,11 @@ class FailoverFunction(Construct):
         state_table.grant_read_write_data(self.role)
         self._allow_interface_moves(failover)
         self._acknowledge_unscoped_tracing()
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Python 3.13 is deliberate: the runtime, the Powertools layer parameter "
-                f"({POWERTOOLS_LAYER_PARAMETER}) and the tested dependencies move together.",
-            )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            reason="Python 3.13 is deliberate: the runtime, the Powertools layer parameter "
+            f"({POWERTOOLS_LAYER_PARAMETER}) and the tested dependencies move together.",
         )
 
     @staticmethod
@@ -209,21 +209,19 @@ class FailoverFunction(Construct):
         )
         # The first trigger must not race the policy.
         self.function.node.add_dependency(policy)
-        Validations.of(policy).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="EC2 Describe actions support no resource-level permissions and need "
-                "'*'; attach and detach are limited to the configured instance and "
-                "interface ARNs.",
-            )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="EC2 Describe actions support no resource-level permissions and need "
+            "'*'; attach and detach are limited to the configured instance and "
+            "interface ARNs.",
         )
 
     def _acknowledge_unscoped_tracing(self) -> None:
         default_policy = self.role.node.find_child("DefaultPolicy")
-        Validations.of(default_policy).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) "
-                "support no resource-level permissions and need '*'.",
-            )
+        acknowledge(
+            default_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) "
+            "support no resource-level permissions and need '*'.",
         )

@@ -39,6 +39,8 @@ def dead_letter_alarm_name(stack_name: str) -> str:
 
 
 class EniFailoverStack(Stack):
+    """Everything one failover deployment needs; the constructs are public for tests."""
+
     def __init__(
         self,
         scope: Construct,
@@ -50,58 +52,63 @@ class EniFailoverStack(Stack):
         super().__init__(scope, construct_id, stack_name=settings.stack_name, **kwargs)
         failover = settings.failover
 
-        key = MessageKey(self, "MessageKey").key
-        dead_letters = DeadLetters(self, "DeadLetters", key=key)
-        notifications = OutcomeNotifications(
-            self, "Notifications", key=key, emails=settings.notify_emails
+        self.key = MessageKey(self, "MessageKey").key
+        self.dead_letters = DeadLetters(self, "DeadLetters", key=self.key)
+        self.notifications = OutcomeNotifications(
+            self, "Notifications", key=self.key, emails=settings.notify_emails
         )
-        triggers = FailoverTriggers(
+        self.triggers = FailoverTriggers(
             self,
             "Triggers",
             stack_name=self.stack_name,
             pairs=failover.pairs,
             evaluation_periods=settings.evaluation_periods,
             max_trigger_age_seconds=failover.tuning.max_trigger_age_seconds,
-            key=key,
-            dead_letter_queue=dead_letters.queue,
+            key=self.key,
+            dead_letter_queue=self.dead_letters.queue,
         )
         # Named, not generated: the topic policy must name it without waiting for the alarm.
-        dead_letter_alarm = dead_letter_alarm_name(self.stack_name)
-        dead_letters.alarm_on_messages(alarm_name=dead_letter_alarm, topic=notifications.topic)
-        notifications.accept_alarms(dead_letter_alarm)
-        state = StateTable(self, "State")
-        failover_function = FailoverFunction(
+        self.dead_letter_alarm_name = dead_letter_alarm_name(self.stack_name)
+        self.dead_letters.alarm_on_messages(
+            alarm_name=self.dead_letter_alarm_name, topic=self.notifications.topic
+        )
+        self.notifications.accept_alarms(self.dead_letter_alarm_name)
+        self.state = StateTable(self, "State")
+        self.failover = FailoverFunction(
             self,
             "Failover",
             failover=failover,
             timeout_seconds=settings.function_timeout_seconds,
             max_event_age_seconds=settings.max_event_age_seconds,
-            trigger_topic=triggers.topic,
-            notification_topic=notifications.topic,
-            dead_letter_queue=dead_letters.queue,
-            state_table=state.table,
-            key=key,
+            trigger_topic=self.triggers.topic,
+            notification_topic=self.notifications.topic,
+            dead_letter_queue=self.dead_letters.queue,
+            state_table=self.state.table,
+            key=self.key,
         )
+        self._add_outputs()
 
-        self._output(OUTPUT_FUNCTION_NAME, failover_function.function.function_name)
-        self._output(OUTPUT_TRIGGER_TOPIC_ARN, triggers.topic.topic_arn)
-        self._output(OUTPUT_NOTIFICATION_TOPIC_ARN, notifications.topic.topic_arn)
-        self._output(OUTPUT_STATE_TABLE_NAME, state.table.table_name)
-        self._output(OUTPUT_DEAD_LETTER_QUEUE_URL, dead_letters.queue.queue_url)
-        self._output(OUTPUT_DEAD_LETTER_ALARM_NAME, dead_letter_alarm)
-        pairs_json: dict[str, dict[str, Any]] = {}
-        for watched in triggers.pairs:
+    def _add_outputs(self) -> None:
+        outputs = {
+            OUTPUT_FUNCTION_NAME: self.failover.function.function_name,
+            OUTPUT_TRIGGER_TOPIC_ARN: self.triggers.topic.topic_arn,
+            OUTPUT_NOTIFICATION_TOPIC_ARN: self.notifications.topic.topic_arn,
+            OUTPUT_STATE_TABLE_NAME: self.state.table.table_name,
+            OUTPUT_DEAD_LETTER_QUEUE_URL: self.dead_letters.queue.queue_url,
+            OUTPUT_DEAD_LETTER_ALARM_NAME: self.dead_letter_alarm_name,
+        }
+        pairs: dict[str, dict[str, Any]] = {}
+        for watched in self.triggers.pairs:
             pair = watched.pair
-            self._output(pair_alarm_output(pair.name), pair.alarm_name)
-            self._output(pair_rule_output(pair.name), watched.rule_name)
-            pairs_json[pair.name] = {
+            outputs[pair_alarm_output(pair.name)] = pair.alarm_name
+            outputs[pair_rule_output(pair.name)] = watched.rule_name
+            pairs[pair.name] = {
                 "alarmName": pair.alarm_name,
                 "ruleName": watched.rule_name,
                 "primaryInstanceId": pair.primary_instance_id,
                 "standbyInstanceId": pair.standby_instance_id,
                 "interfaceIds": list(pair.interface_ids),
             }
-        self._output(OUTPUT_PAIRS_JSON, json.dumps(pairs_json, separators=(",", ":")))
-
-    def _output(self, key: str, value: str) -> None:
-        CfnOutput(self, key, value=value)
+        outputs[OUTPUT_PAIRS_JSON] = json.dumps(pairs, separators=(",", ":"))
+        for key, value in outputs.items():
+            CfnOutput(self, key, value=value)

@@ -1,0 +1,258 @@
+"""Context validation: a bad value stops synth with a message naming its context key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.settings import DeploymentSettings, SettingsError, read_settings
+from tests.infra.conftest import (
+    EMAILS,
+    INTERFACE,
+    PRIMARY,
+    SECOND_INTERFACE,
+    SINGLE_PAIR_CONTEXT,
+    STANDBY,
+)
+
+WEB = {
+    "name": "web",
+    "primaryInstanceId": "i-0aaaaaaaaaaaaaaa1",
+    "standbyInstanceId": "i-0aaaaaaaaaaaaaaa2",
+    "eniIds": ["eni-0aaaaaaaaaaaaaaa3"],
+}
+DB = {
+    "name": "db",
+    "primaryInstanceId": "i-0bbbbbbbbbbbbbbb1",
+    "standbyInstanceId": "i-0bbbbbbbbbbbbbbb2",
+    "eniIds": ["eni-0bbbbbbbbbbbbbbb3", "eni-0bbbbbbbbbbbbbbb4"],
+}
+
+
+def settings_from(context: dict[str, Any]) -> DeploymentSettings:
+    return read_settings(context.get)
+
+
+def problems_of(context: dict[str, Any]) -> str:
+    with pytest.raises(SettingsError) as raised:
+        settings_from(context)
+    return str(raised.value)
+
+
+def test_one_pair_from_the_command_line() -> None:
+    # Given the four keys an operator passes with -c, all strings
+    # When the settings are read
+    settings = settings_from(SINGLE_PAIR_CONTEXT)
+    # Then one pair named "primary" carries both interfaces and its alarm's name
+    (pair,) = settings.failover.pairs
+    assert pair.name == "primary"
+    assert (pair.primary_instance_id, pair.standby_instance_id) == (PRIMARY, STANDBY)
+    assert pair.interface_ids == (INTERFACE, SECOND_INTERFACE)
+    assert pair.alarm_name == "EniFailover-primary-primary-status"
+    assert settings.notify_emails == EMAILS
+    # And the defaults hold
+    assert settings.stack_name == "EniFailover"
+    assert settings.evaluation_periods == 2
+    assert settings.max_event_age_seconds == 3600
+    assert settings.function_timeout_seconds == 60
+
+
+def test_pair_name_and_tuning_from_context() -> None:
+    # Given a pair name and the tuning keys, as strings from the command line
+    context = {
+        **SINGLE_PAIR_CONTEXT,
+        "pairName": "db-1",
+        "evaluationPeriods": "3",
+        "swapDeadlineSeconds": "30",
+        "maxTriggerAgeSeconds": "600",
+        "maxEventAgeSeconds": "1800",
+    }
+    # When the settings are read
+    settings = settings_from(context)
+    # Then each lands on its typed field
+    assert settings.failover.pairs[0].name == "db-1"
+    assert settings.failover.pairs[0].alarm_name == "EniFailover-db-1-primary-status"
+    assert settings.evaluation_periods == 3
+    assert settings.failover.tuning.swap_deadline_seconds == 30.0
+    assert settings.failover.tuning.max_trigger_age_seconds == 600.0
+    assert settings.max_event_age_seconds == 1800
+
+
+def test_a_long_swap_deadline_lengthens_the_function_timeout() -> None:
+    # Given a swap deadline that, with the lease wait, would not fit in 60 s
+    settings = settings_from({**SINGLE_PAIR_CONTEXT, "swapDeadlineSeconds": 80})
+    # Then the function gets the lease wait + the deadline + time to publish the outcome
+    assert settings.function_timeout_seconds == 10 + 80 + 10
+
+
+def test_pairs_list_and_its_json_string_form_are_the_same() -> None:
+    # Given the pairs as a list (cdk.json) and as a JSON string (-c pairs='[...]')
+    as_list = {"pairs": [WEB, DB], "notifyEmail": "ops@example.com"}
+    as_text = {"pairs": json.dumps([WEB, DB]), "notifyEmail": "ops@example.com"}
+    # When both are read
+    # Then they give the same configuration, one pair per entry
+    assert settings_from(as_list) == settings_from(as_text)
+    config = settings_from(as_list).failover
+    assert [p.name for p in config.pairs] == ["web", "db"]
+    assert config.pair_named("db") is not None
+    assert config.pair_named("db").interface_ids == tuple(DB["eniIds"])  # type: ignore[union-attr]
+    assert [p.alarm_name for p in config.pairs] == [
+        "EniFailover-web-primary-status",
+        "EniFailover-db-primary-status",
+    ]
+
+
+def test_no_pair_explains_both_ways_to_configure() -> None:
+    # Given no context at all
+    message = problems_of({})
+    # Then the message shows the command-line form and the cdk.json form
+    assert "-c primaryInstanceId=i-" in message
+    assert "-c standbyInstanceId=i-" in message
+    assert "-c eniId=eni-" in message
+    assert '"pairs"' in message
+    assert "cdk.json" in message
+    assert "notifyEmail" in message
+
+
+BAD_SINGLE_VALUES = [
+    ("primaryInstanceId", "i-123", "'i-' then 8 or 17 hex digits"),
+    ("primaryInstanceId", "eni-0123456789abcdef0", "'i-' then 8 or 17 hex digits"),
+    ("primaryInstanceId", "I-0123456789ABCDEF0", "'i-' then 8 or 17 hex digits"),
+    ("standbyInstanceId", "i-0123456789abcdefg", "'i-' then 8 or 17 hex digits"),
+    ("eniId", "eni-12", "'eni-' then 8 or 17 hex digits"),
+    ("eniId", "", "'eni-' then 8 or 17 hex digits"),
+    ("eniId", f"{INTERFACE},{INTERFACE}", "listed more than once"),
+    ("notifyEmail", "ops-at-example.com", "an email address"),
+    ("notifyEmail", "ops@example.com,", None),  # a trailing comma is harmless
+    ("notifyEmail", "ops@example.com;dev@example.com", "an email address"),
+    ("pairName", "web 1", "letters, digits and '-'"),
+    ("pairName", "x" * 41, "at most 40 characters"),
+    ("evaluationPeriods", "0", "from 1 to 60"),
+    ("evaluationPeriods", "2.5", "from 1 to 60"),
+    ("evaluationPeriods", "two", "from 1 to 60"),
+    ("swapDeadlineSeconds", "0", "number of seconds"),
+    ("swapDeadlineSeconds", "soon", "number of seconds"),
+    ("maxTriggerAgeSeconds", "-5", "number of seconds"),
+    ("maxEventAgeSeconds", "30", "from 60 to 21600"),
+    ("stackName", "9lives", "a stack name"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    BAD_SINGLE_VALUES,
+    ids=[f"{k}={v}" for k, v, _ in BAD_SINGLE_VALUES],
+)
+def test_a_bad_value_names_its_key_and_the_expected_form(
+    key: str, value: str, expected: str | None
+) -> None:
+    # Given the single pair with one value replaced
+    context = {**SINGLE_PAIR_CONTEXT, key: value}
+    if expected is None:
+        # Then a harmless variation is accepted
+        settings_from(context)
+        return
+    # When the settings are read
+    message = problems_of(context)
+    # Then the message starts with the context key and says what was expected
+    assert message.startswith(f"{key}:"), message
+    assert expected in message
+
+
+@pytest.mark.parametrize("key", ["primaryInstanceId", "standbyInstanceId", "eniId", "notifyEmail"])
+def test_a_missing_key_is_named(key: str) -> None:
+    # Given the single pair without one required key
+    context = {k: v for k, v in SINGLE_PAIR_CONTEXT.items() if k != key}
+    # When the settings are read
+    message = problems_of(context)
+    # Then the message names the key as missing
+    assert message.startswith(f"{key}: missing"), message
+
+
+def test_the_same_instance_as_primary_and_standby_is_refused() -> None:
+    # Given a pair whose standby is its primary
+    message = problems_of({**SINGLE_PAIR_CONTEXT, "standbyInstanceId": PRIMARY})
+    # Then both keys are named
+    assert message.startswith("primaryInstanceId and standbyInstanceId:"), message
+    assert PRIMARY in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    # Given two bad values
+    context = {**SINGLE_PAIR_CONTEXT, "primaryInstanceId": "x", "notifyEmail": "y"}
+    # When the settings are read
+    with pytest.raises(SettingsError) as raised:
+        settings_from(context)
+    # Then both are listed, and the report is readable
+    assert [p.split(":")[0] for p in raised.value.problems] == ["primaryInstanceId", "notifyEmail"]
+    assert raised.value.report().startswith("ENI Failover configuration is not valid:\n  - ")
+
+
+BAD_PAIR_LISTS: list[tuple[Any, str]] = [
+    ("[{", "pairs: not a JSON list"),
+    ([], "pairs: expected a non-empty list"),
+    ({"name": "web"}, "pairs: expected a non-empty list"),
+    (["web"], "pairs[0]: expected an object"),
+    ([{**WEB, "eniId": "eni-0aaaaaaaaaaaaaaa9"}], "pairs[0]: unknown key(s) eniId"),
+    ([WEB, {**DB, "primaryInstanceId": "i-1"}], "pairs[1].primaryInstanceId: 'i-1' is not"),
+    (
+        [{k: v for k, v in WEB.items() if k != "standbyInstanceId"}],
+        "pairs[0].standbyInstanceId: missing",
+    ),
+    ([{**WEB, "eniIds": []}], "pairs[0].eniIds: empty"),
+    ([{**WEB, "eniIds": ["eni-x"]}], "pairs[0].eniIds: 'eni-x' is not"),
+    ([{**WEB, "eniIds": [7]}], "pairs[0].eniIds: expected"),
+    ([{**WEB, "name": "web site"}], "pairs[0].name: 'web site' is not a pair name"),
+    ([WEB, {**DB, "name": "web"}], "pairs[1].name: 'web' is already the name of pairs[0]"),
+    ([{**WEB, "name": "db-1"}, {**DB, "name": "db1"}], "pairs[1].name: 'db1' and 'db-1'"),
+    ([WEB, {**DB, "eniIds": WEB["eniIds"]}], "pairs[1].eniIds: eni-0aaaaaaaaaaaaaaa3 also belongs"),
+    (
+        [{**WEB, "standbyInstanceId": WEB["primaryInstanceId"]}],
+        "pairs[0].primaryInstanceId and pairs[0].standbyInstanceId:",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pairs", "expected"), BAD_PAIR_LISTS, ids=[e for _, e in BAD_PAIR_LISTS])
+def test_a_bad_pairs_entry_names_its_position_and_key(pairs: Any, expected: str) -> None:
+    # Given a pairs list with one problem
+    # When the settings are read
+    message = problems_of({"pairs": pairs, "notifyEmail": "ops@example.com"})
+    # Then the message points at the entry and key
+    assert message.startswith(expected), message
+
+
+def test_pairs_and_single_pair_keys_together_are_refused() -> None:
+    # Given both forms at once
+    message = problems_of({**SINGLE_PAIR_CONTEXT, "pairs": [WEB]})
+    # Then the operator is told to choose
+    assert message.startswith("pairs: give either"), message
+    assert "primaryInstanceId" in message
+
+
+def test_a_rule_name_over_64_characters_is_refused() -> None:
+    # Given a long stack name and a long pair name
+    context = {**SINGLE_PAIR_CONTEXT, "stackName": "S" * 30, "pairName": "p" * 30}
+    # Then the rule name limit is explained against both keys
+    message = problems_of(context)
+    assert message.startswith("stackName / pairName:"), message
+    assert "64 characters" in message
+
+
+def test_more_pairs_than_the_function_environment_holds_are_refused() -> None:
+    # Given many pairs
+    pairs = [
+        {
+            "name": f"pair-{n:02d}",
+            "primaryInstanceId": f"i-{n:017x}",
+            "standbyInstanceId": f"i-{n + 1000:017x}",
+            "eniIds": [f"eni-{n:017x}"],
+        }
+        for n in range(20)
+    ]
+    # Then the 4 KB environment limit is explained, with the way out
+    message = problems_of({"pairs": pairs, "notifyEmail": "ops@example.com"})
+    assert message.startswith("pairs: 20 pairs need"), message
+    assert "-c stackName=" in message

@@ -1,0 +1,161 @@
+"""Several pairs from a `pairs` list: one alarm and rule per pair, one function for all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sns as sns
+
+from app import build_app
+from eni_failover.config import ENV_CONFIG, FailoverConfig
+from tests.infra.conftest import Synthesized, as_list, cdk_json_context, render, synthesize
+from tests.infra.test_settings import DB, WEB
+
+ARN_PREFIX = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
+PAIRS = (WEB, DB)
+
+
+@pytest.fixture(scope="module")
+def several_pairs(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    # The list as cdk.json holds it, with tuning and a stack name of its own.
+    context = {
+        "pairs": list(PAIRS),
+        "notifyEmail": "ops@example.com",
+        "evaluationPeriods": 3,
+        "stackName": "Failover-Prod",
+    }
+    return synthesize(context, tmp_path_factory.mktemp("several-pairs"))
+
+
+def test_one_alarm_per_pair_on_its_own_primary(several_pairs: Synthesized) -> None:
+    # Given two pairs
+    for pair in PAIRS:
+        # When the alarm named after the pair is looked up
+        alarms = several_pairs.template.find_resources(
+            "AWS::CloudWatch::Alarm",
+            {"Properties": {"AlarmName": f"Failover-Prod-{pair['name']}-primary-status"}},
+        )
+        # Then it watches that pair's primary, with the configured evaluation periods
+        (alarm,) = alarms.values()
+        assert alarm["Properties"]["Dimensions"] == [
+            {"Name": "InstanceId", "Value": pair["primaryInstanceId"]}
+        ]
+        assert alarm["Properties"]["EvaluationPeriods"] == 3
+        assert alarm["Properties"]["AlarmActions"] == [
+            several_pairs.ref(several_pairs.stack.triggers.topic)
+        ]
+
+
+def test_one_rule_per_pair_on_its_own_primary(several_pairs: Synthesized) -> None:
+    # Given two pairs
+    for pair in PAIRS:
+        # When the rule named after the pair is looked up
+        rules = several_pairs.template.find_resources(
+            "AWS::Events::Rule",
+            {"Properties": {"Name": f"Failover-Prod-{pair['name']}-primary-state"}},
+        )
+        # Then it matches that pair's primary and targets the one trigger topic
+        (rule,) = rules.values()
+        assert rule["Properties"]["EventPattern"]["detail"]["instance-id"] == [
+            pair["primaryInstanceId"]
+        ]
+        assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [
+            several_pairs.ref(several_pairs.stack.triggers.topic)
+        ]
+
+
+def test_one_function_serves_every_pair(several_pairs: Synthesized) -> None:
+    # Given the stack
+    functions = several_pairs.of_type("AWS::Lambda::Function")
+    # Then a single function holds both pairs, with no reserved concurrency
+    assert list(functions) == [several_pairs.logical_id(several_pairs.stack.failover.function)]
+    (function,) = functions.values()
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+    config = FailoverConfig.model_validate_json(
+        function["Properties"]["Environment"]["Variables"][ENV_CONFIG]
+    )
+    assert [(p.name, p.alarm_name) for p in config.pairs] == [
+        ("web", "Failover-Prod-web-primary-status"),
+        ("db", "Failover-Prod-db-primary-status"),
+    ]
+
+
+def test_interface_moves_cover_every_pair(several_pairs: Synthesized) -> None:
+    # Given the policy statement that moves interfaces
+    role = several_pairs.ref(several_pairs.stack.failover.role)
+    statements = [
+        s
+        for p in several_pairs.of_type("AWS::IAM::Policy").values()
+        if role in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "ec2:AttachNetworkInterface" in as_list(s["Action"])
+    ]
+    (move,) = statements
+    # Then it names every instance and interface of both pairs, and nothing more
+    expected = [
+        f"{ARN_PREFIX}:instance/{pair[key]}"
+        for pair in PAIRS
+        for key in ("primaryInstanceId", "standbyInstanceId")
+    ] + [f"{ARN_PREFIX}:network-interface/{eni}" for pair in PAIRS for eni in pair["eniIds"]]
+    assert sorted(render(r) for r in move["Resource"]) == sorted(expected)
+
+
+def test_trigger_topic_accepts_each_pair_alarm(several_pairs: Synthesized) -> None:
+    # Given the trigger topic's policy
+    topic = several_pairs.ref(several_pairs.stack.triggers.topic)
+    (statements,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in several_pairs.of_type("AWS::SNS::TopicPolicy").values()
+        if topic in p["Properties"]["Topics"]
+    ]
+    (cloudwatch,) = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    # Then each pair's alarm may publish
+    names = [
+        render(a).rsplit(":", 1)[-1] for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]
+    ]
+    assert names == ["Failover-Prod-web-primary-status", "Failover-Prod-db-primary-status"]
+
+
+def test_outputs_name_every_pair(several_pairs: Synthesized) -> None:
+    # Given the outputs
+    outputs = {n: o["Value"] for n, o in several_pairs.template.to_json()["Outputs"].items()}
+    # Then each pair has its alarm and rule outputs, and PairsJson maps them all
+    assert outputs["PairWebAlarmName"] == "Failover-Prod-web-primary-status"
+    assert outputs["PairDbRuleName"] == "Failover-Prod-db-primary-state"
+    pairs: dict[str, Any] = json.loads(outputs["PairsJson"])
+    assert pairs == {
+        pair["name"]: {
+            "alarmName": f"Failover-Prod-{pair['name']}-primary-status",
+            "ruleName": f"Failover-Prod-{pair['name']}-primary-state",
+            "primaryInstanceId": pair["primaryInstanceId"],
+            "standbyInstanceId": pair["standbyInstanceId"],
+            "interfaceIds": pair["eniIds"],
+        }
+        for pair in PAIRS
+    }
+
+
+def test_an_unacknowledged_finding_stops_synth(tmp_path: Path) -> None:
+    # Given the app with one resource that breaks AwsSolutions rules (no SSL-only policy)
+    app = cdk.App(
+        outdir=str(tmp_path),
+        context={**cdk_json_context(), "pairs": [WEB], "notifyEmail": "ops@example.com"},
+    )
+    stack = build_app(app)
+    sns.Topic(stack, "Careless")
+    # When it is synthesized
+    # Then synth fails, naming the rule
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    violations = [v for r in report["pluginReports"] for v in r["violations"]]
+    assert "AwsSolutions-SNS3" in {v["ruleName"] for v in violations}
+    assert {c["constructPath"] for v in violations for c in v["violatingConstructs"]} == {
+        "EniFailover/Careless/Resource"
+    }

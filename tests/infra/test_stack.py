@@ -1,0 +1,570 @@
+"""The single-pair stack: what each resource must be for a failover to work and stay safe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eni_failover.config import (
+    ENV_ACCOUNT_ID,
+    ENV_CONFIG,
+    ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_NOTIFICATION_TOPIC_ARN,
+    ENV_REGION,
+    ENV_STATE_TABLE_NAME,
+    FailoverConfig,
+    Settings,
+)
+from infra.failover_function import DESCRIBE_ACTIONS, HANDLER, POWERTOOLS_LAYER_PARAMETER
+from infra.triggers import FAILURE_STATES
+from tests.infra.conftest import (
+    EMAILS,
+    INTERFACE,
+    PRIMARY,
+    SECOND_INTERFACE,
+    STANDBY,
+    Synthesized,
+    as_list,
+    render,
+)
+
+STACK = "EniFailover"
+ALARM_NAME = f"{STACK}-primary-primary-status"
+RULE_NAME = f"{STACK}-primary-primary-state"
+ARN_PREFIX = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
+
+
+def function_properties(synth: Synthesized) -> dict[str, Any]:
+    return synth.properties(synth.stack.failover.function)
+
+
+def role_statements(synth: Synthesized) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the function's role."""
+    role = synth.ref(synth.stack.failover.role)
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if role in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def statements_with(synth: Synthesized, action: str) -> list[dict[str, Any]]:
+    return [s for s in role_statements(synth) if action in as_list(s["Action"])]
+
+
+# --- triggers ------------------------------------------------------------------------------
+
+
+def test_alarm_watches_the_primary_status_checks_and_publishes_to_the_trigger_topic(
+    single_pair: Synthesized,
+) -> None:
+    # Given the single pair from the command line
+    # When the stack is synthesized
+    alarms = single_pair.template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": ALARM_NAME}}
+    )
+    # Then one alarm with that exact name watches the primary's StatusCheckFailed
+    assert len(alarms) == 1
+    (alarm,) = alarms.values()
+    properties = dict(alarm["Properties"])
+    assert PRIMARY in properties.pop("AlarmDescription")
+    assert properties == {
+        "AlarmName": ALARM_NAME,
+        "Namespace": "AWS/EC2",
+        "MetricName": "StatusCheckFailed",
+        "Dimensions": [{"Name": "InstanceId", "Value": PRIMARY}],
+        "Statistic": "Maximum",
+        "Period": 60,
+        "EvaluationPeriods": 2,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        # A stopped primary publishes nothing; "breaching" would fail over on data gaps.
+        "TreatMissingData": "missing",
+        "AlarmActions": [single_pair.ref(single_pair.stack.triggers.topic)],
+    }
+
+
+def test_rule_forwards_the_primary_stopping_or_terminating_to_the_trigger_topic(
+    single_pair: Synthesized,
+) -> None:
+    # Given the single pair
+    # When the stack is synthesized
+    rules = single_pair.template.find_resources(
+        "AWS::Events::Rule", {"Properties": {"Name": RULE_NAME}}
+    )
+    # Then its explicitly named rule matches the primary's failure states only
+    assert len(rules) == 1
+    (rule,) = rules.values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.ec2"],
+        "detail-type": ["EC2 Instance State-change Notification"],
+        "detail": {"instance-id": [PRIMARY], "state": list(FAILURE_STATES)},
+    }
+    assert set(FAILURE_STATES) == {"stopping", "stopped", "shutting-down", "terminated"}
+    assert rule["Properties"]["State"] == "ENABLED"
+    # And its only target is the trigger topic, with the dead-letter queue behind it
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == single_pair.ref(single_pair.stack.triggers.topic)
+    assert target["DeadLetterConfig"] == {
+        "Arn": single_pair.arn(single_pair.stack.dead_letters.queue)
+    }
+    assert "RoleArn" not in target  # SNS targets use the topic policy, never a role
+
+
+def test_function_is_subscribed_to_the_trigger_topic_only_with_a_dead_letter_queue(
+    single_pair: Synthesized,
+) -> None:
+    # Given the stack
+    function = single_pair.arn(single_pair.stack.failover.function)
+    # When its subscriptions that deliver to the function are collected
+    subscriptions = [
+        s["Properties"]
+        for s in single_pair.of_type("AWS::SNS::Subscription").values()
+        if s["Properties"]["Endpoint"] == function
+    ]
+    # Then there is exactly one, on the trigger topic (never on its own notification topic)
+    assert subscriptions == [
+        {
+            "Protocol": "lambda",
+            "TopicArn": single_pair.ref(single_pair.stack.triggers.topic),
+            "Endpoint": function,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": single_pair.arn(single_pair.stack.dead_letters.queue)
+            },
+        }
+    ]
+    # And only the trigger topic may invoke the function
+    permissions = [
+        p["Properties"]
+        for p in single_pair.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == function
+    ]
+    assert [(p["Principal"], p["SourceArn"]) for p in permissions] == [
+        ("sns.amazonaws.com", single_pair.ref(single_pair.stack.triggers.topic))
+    ]
+
+
+def test_notification_topic_emails_every_configured_address(single_pair: Synthesized) -> None:
+    # Given two comma-separated addresses in notifyEmail
+    topic = single_pair.ref(single_pair.stack.notifications.topic)
+    # When the notification topic's subscriptions are collected
+    subscriptions = [
+        s["Properties"]
+        for s in single_pair.of_type("AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == topic
+    ]
+    # Then each address has an email subscription, and nothing else listens there
+    assert sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions) == sorted(
+        ("email", email) for email in EMAILS
+    )
+
+
+# --- the function --------------------------------------------------------------------------
+
+
+def test_function_runtime_handler_and_limits(single_pair: Synthesized) -> None:
+    # Given the stack
+    # When the function's properties are read
+    properties = function_properties(single_pair)
+    # Then it is the pure-Python arm64 handler with the agreed limits and tracing
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == HANDLER == "eni_failover.handler.lambda_handler"
+    assert properties["Timeout"] == 60
+    assert properties["MemorySize"] == 256
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["LoggingConfig"] == {
+        "LogGroup": single_pair.ref(single_pair.stack.failover.log_group)
+    }
+    # And it is not serialized globally: the function holds a lease per pair instead
+    assert "ReservedConcurrentExecutions" not in properties
+
+
+def test_log_group_has_a_retention(single_pair: Synthesized) -> None:
+    # Given / When the function's log group
+    properties = single_pair.properties(single_pair.stack.failover.log_group)
+    # Then its logs expire
+    assert properties["RetentionInDays"] > 0
+
+
+def test_code_asset_is_the_lambda_directory_without_bytecode(single_pair: Synthesized) -> None:
+    # Given the function's code object and the cloud assembly's asset manifest
+    asset_hash = function_properties(single_pair)["Code"]["S3Key"].removesuffix(".zip")
+    manifest = json.loads((single_pair.outdir / "EniFailover.assets.json").read_text())
+    asset = single_pair.outdir / manifest["files"][asset_hash]["source"]["path"]
+    # When the staged asset is listed
+    files = {path.relative_to(asset).as_posix() for path in asset.rglob("*") if path.is_file()}
+    # Then it holds the package the handler lives in, and no bytecode
+    assert "eni_failover/handler.py" in files
+    assert "eni_failover/config.py" in files
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+
+
+def test_powertools_layer_is_resolved_from_the_public_parameter_at_deploy_time(
+    single_pair: Synthesized,
+) -> None:
+    # Given the function's layers
+    (layer,) = function_properties(single_pair)["Layers"]
+    # When the layer reference is followed
+    parameter = single_pair.template.to_json()["Parameters"][layer["Ref"]]
+    # Then it is an SSM parameter CloudFormation resolves in the deploy region
+    assert parameter == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": POWERTOOLS_LAYER_PARAMETER,
+    }
+    assert POWERTOOLS_LAYER_PARAMETER == "/aws/service/powertools/python/arm64/python3.13/latest"
+
+
+def test_environment_carries_a_config_the_function_parses(single_pair: Synthesized) -> None:
+    # Given the function's environment
+    environment = function_properties(single_pair)["Environment"]["Variables"]
+    stack = single_pair.stack
+    # When FAILOVER_CONFIG is parsed with the function's own model
+    config = FailoverConfig.model_validate_json(environment[ENV_CONFIG])
+    # Then it holds the pair, named after the alarm that watches it
+    (pair,) = config.pairs
+    assert pair.name == "primary"
+    assert pair.primary_instance_id == PRIMARY
+    assert pair.standby_instance_id == STANDBY
+    assert pair.interface_ids == (INTERFACE, SECOND_INTERFACE)
+    assert pair.alarm_name == ALARM_NAME
+    assert config.pair_by_alarm(ALARM_NAME) == pair
+    # And the other variables point at this stack's resources
+    assert environment[ENV_NOTIFICATION_TOPIC_ARN] == single_pair.ref(stack.notifications.topic)
+    assert environment[ENV_DEAD_LETTER_QUEUE_URL] == single_pair.ref(stack.dead_letters.queue)
+    assert environment[ENV_STATE_TABLE_NAME] == single_pair.ref(stack.state.table)
+    assert environment[ENV_ACCOUNT_ID] == {"Ref": "AWS::AccountId"}
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "eni-failover"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "EniFailover"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_environment_is_complete_for_the_functions_settings(single_pair: Synthesized) -> None:
+    # Given the environment as Lambda would see it once CloudFormation resolved the tokens
+    variables = function_properties(single_pair)["Environment"]["Variables"]
+    resolved = {
+        name: value if isinstance(value, str) else f"resolved-{render(value)}"
+        for name, value in variables.items()
+    }
+    resolved[ENV_ACCOUNT_ID] = "123456789012"
+    resolved[ENV_REGION] = "eu-west-1"  # the Lambda runtime sets it
+    # When the function reads its settings
+    settings = Settings.from_environment(resolved)
+    # Then nothing is missing
+    assert settings.failover.pairs[0].alarm_name == ALARM_NAME
+
+
+def test_async_invocation_retries_twice_then_dead_letters(single_pair: Synthesized) -> None:
+    # Given the stack
+    function = single_pair.ref(single_pair.stack.failover.function)
+    # When the function's asynchronous invocation config is read
+    (config,) = [
+        c["Properties"]
+        for c in single_pair.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == function
+    ]
+    # Then two retries within an hour, and failures land in the dead-letter queue
+    assert config == {
+        "FunctionName": function,
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 3600,
+        "DestinationConfig": {
+            "OnFailure": {"Destination": single_pair.arn(single_pair.stack.dead_letters.queue)}
+        },
+    }
+
+
+# --- least privilege -----------------------------------------------------------------------
+
+
+def test_attach_and_detach_only_on_the_configured_instances_and_interfaces(
+    single_pair: Synthesized,
+) -> None:
+    # Given the role's statements that move interfaces
+    moves = statements_with(single_pair, "ec2:AttachNetworkInterface")
+    moves += [
+        s for s in statements_with(single_pair, "ec2:DetachNetworkInterface") if s not in moves
+    ]
+    # When their resources are rendered
+    # Then they name exactly the two instances and the two interfaces, never "*"
+    assert len(moves) == 1
+    (move,) = moves
+    assert sorted(as_list(move["Action"])) == [
+        "ec2:AttachNetworkInterface",
+        "ec2:DetachNetworkInterface",
+    ]
+    assert sorted(render(r) for r in as_list(move["Resource"])) == sorted(
+        [
+            f"{ARN_PREFIX}:instance/{PRIMARY}",
+            f"{ARN_PREFIX}:instance/{STANDBY}",
+            f"{ARN_PREFIX}:network-interface/{INTERFACE}",
+            f"{ARN_PREFIX}:network-interface/{SECOND_INTERFACE}",
+        ]
+    )
+    assert "Condition" not in move
+
+
+def test_describe_actions_on_star_and_nothing_else_unscoped(single_pair: Synthesized) -> None:
+    # Given all the role's statements
+    statements = role_statements(single_pair)
+    # When those on "*" are collected
+    unscoped = sorted(
+        action
+        for s in statements
+        if "*" in as_list(s["Resource"])
+        for action in as_list(s["Action"])
+    )
+    # Then only EC2 Describe (no resource-level permissions) and X-Ray tracing are on "*"
+    assert unscoped == sorted(
+        [*DESCRIBE_ACTIONS, "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    )
+    assert set(DESCRIBE_ACTIONS) == {
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceStatus",
+        "ec2:DescribeAddresses",
+    }
+    # And no action of the role is a wildcard
+    assert not [a for s in statements for a in as_list(s["Action"]) if "*" in a]
+
+
+def test_publish_only_to_the_notification_topic(single_pair: Synthesized) -> None:
+    # Given the role's sns statements
+    publishes = statements_with(single_pair, "sns:Publish")
+    # When their resources are collected
+    resources = [r for s in publishes for r in as_list(s["Resource"])]
+    # Then the function can publish outcomes, and cannot publish triggers to itself
+    assert resources == [single_pair.ref(single_pair.stack.notifications.topic)]
+    assert [
+        a
+        for s in role_statements(single_pair)
+        for a in as_list(s["Action"])
+        if a.startswith("sns:")
+    ] == ["sns:Publish"]
+
+
+def test_state_table_access_is_limited_to_the_state_table(single_pair: Synthesized) -> None:
+    # Given the role's DynamoDB statements
+    dynamodb = [
+        s
+        for s in role_statements(single_pair)
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+    # Then they read and write the state table and nothing else
+    actions = {a for s in dynamodb for a in as_list(s["Action"])}
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
+    assert {json.dumps(r) for s in dynamodb for r in as_list(s["Resource"])} <= {
+        json.dumps(single_pair.arn(single_pair.stack.state.table)),
+        json.dumps({"Ref": "AWS::NoValue"}),
+    }
+
+
+def test_dead_letter_send_and_key_use_are_scoped(single_pair: Synthesized) -> None:
+    # Given the role's statements
+    stack = single_pair.stack
+    # Then it may send to the dead-letter queue only, and use the message key only
+    assert [
+        r for s in statements_with(single_pair, "sqs:SendMessage") for r in as_list(s["Resource"])
+    ] == [single_pair.arn(stack.dead_letters.queue)]
+    kms = [
+        s
+        for s in role_statements(single_pair)
+        if any(a.startswith("kms:") for a in as_list(s["Action"]))
+    ]
+    assert [sorted(as_list(s["Action"])) for s in kms] == [["kms:Decrypt", "kms:GenerateDataKey"]]
+    assert [s["Resource"] for s in kms] == [single_pair.arn(stack.key)]
+
+
+# --- encryption and transport --------------------------------------------------------------
+
+
+def test_key_rotates_and_lets_cloudwatch_and_eventbridge_publish(single_pair: Synthesized) -> None:
+    # Given the message key
+    properties = single_pair.properties(single_pair.stack.key)
+    # Then it rotates
+    assert properties["EnableKeyRotation"] is True
+    # And its policy lets CloudWatch alarms and EventBridge encrypt into the topics
+    allowed: dict[str, set[str]] = {}
+    for statement in properties["KeyPolicy"]["Statement"]:
+        services = as_list(statement["Principal"].get("Service", []))
+        for service in services:
+            allowed.setdefault(service, set()).update(as_list(statement["Action"]))
+    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= allowed[service], service
+
+
+def test_topics_and_queue_are_encrypted_with_the_customer_key(single_pair: Synthesized) -> None:
+    # Given the two topics and the dead-letter queue
+    stack = single_pair.stack
+    key = single_pair.arn(stack.key)
+    # Then each uses the customer-managed key (never alias/aws/sns)
+    assert single_pair.properties(stack.triggers.topic)["KmsMasterKeyId"] == key
+    assert single_pair.properties(stack.notifications.topic)["KmsMasterKeyId"] == key
+    assert single_pair.properties(stack.dead_letters.queue)["KmsMasterKeyId"] == key
+
+
+def _policy_of(synth: Synthesized, resource_type: str, target_key: str, target: Any) -> list[Any]:
+    """The statements of the one resource policy of ``target`` (a topic or queue)."""
+    policy: list[Any]
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type(resource_type).values()
+        if target in p["Properties"][target_key]
+    ]
+    return policy
+
+
+def test_topics_and_queue_refuse_plain_http(single_pair: Synthesized) -> None:
+    # Given the resource policies of both topics and the queue
+    stack = single_pair.stack
+    policies = [
+        _policy_of(
+            single_pair, "AWS::SNS::TopicPolicy", "Topics", single_pair.ref(stack.triggers.topic)
+        ),
+        _policy_of(
+            single_pair,
+            "AWS::SNS::TopicPolicy",
+            "Topics",
+            single_pair.ref(stack.notifications.topic),
+        ),
+        _policy_of(
+            single_pair,
+            "AWS::SQS::QueuePolicy",
+            "Queues",
+            single_pair.ref(stack.dead_letters.queue),
+        ),
+    ]
+    # Then each denies requests that do not use TLS
+    for statements in policies:
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+def test_trigger_topic_accepts_eventbridge_and_the_pair_alarms(single_pair: Synthesized) -> None:
+    # Given the trigger topic's policy
+    topic = single_pair.ref(single_pair.stack.triggers.topic)
+    statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
+    allowed = [s for s in statements if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"]
+    by_service = {s["Principal"]["Service"]: s for s in allowed}
+    # Then EventBridge may publish (the rule target)
+    assert by_service["events.amazonaws.com"]["Resource"] == topic
+    # And CloudWatch may publish for exactly this account's pair alarm
+    cloudwatch = by_service["cloudwatch.amazonaws.com"]
+    assert [render(a) for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]] == [
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + ALARM_NAME
+    ]
+    assert cloudwatch["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+
+
+def test_dead_letter_queue_accepts_the_trigger_topic_and_keeps_messages_14_days(
+    single_pair: Synthesized,
+) -> None:
+    # Given the dead-letter queue and its policy
+    stack = single_pair.stack
+    queue = single_pair.ref(stack.dead_letters.queue)
+    statements = _policy_of(single_pair, "AWS::SQS::QueuePolicy", "Queues", queue)
+    # Then SNS may send the trigger topic's undeliverable messages into it
+    assert any(
+        s["Effect"] == "Allow"
+        and s["Principal"] == {"Service": "sns.amazonaws.com"}
+        and s["Action"] == "sqs:SendMessage"
+        and s["Condition"]
+        == {"ArnEquals": {"aws:SourceArn": single_pair.ref(stack.triggers.topic)}}
+        for s in statements
+    )
+    # And it keeps them for SQS's maximum
+    assert single_pair.properties(stack.dead_letters.queue)["MessageRetentionPeriod"] == 14 * 86400
+
+
+def test_a_message_in_the_dead_letter_queue_notifies_the_operators(
+    single_pair: Synthesized,
+) -> None:
+    # Given the stack
+    stack = single_pair.stack
+    # When the alarm on the queue is looked up
+    alarms = single_pair.template.find_resources(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Properties": {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [
+                    {
+                        "Name": "QueueName",
+                        "Value": {
+                            "Fn::GetAtt": [
+                                single_pair.logical_id(stack.dead_letters.queue),
+                                "QueueName",
+                            ]
+                        },
+                    }
+                ],
+            }
+        },
+    )
+    # Then the first message alarms on the notification topic, by a name its policy allows
+    (alarm,) = alarms.values()
+    assert alarm["Properties"]["Threshold"] == 1
+    assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Properties"]["AlarmActions"] == [single_pair.ref(stack.notifications.topic)]
+    statements = _policy_of(
+        single_pair, "AWS::SNS::TopicPolicy", "Topics", single_pair.ref(stack.notifications.topic)
+    )
+    (cloudwatch,) = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert [
+        render(a).rsplit(":", 1)[-1] for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]
+    ] == [alarm["Properties"]["AlarmName"]]
+
+
+# --- state table ---------------------------------------------------------------------------
+
+
+def test_state_table_shape(single_pair: Synthesized) -> None:
+    # Given the state table
+    properties = single_pair.properties(single_pair.stack.state.table)
+    # Then it is keyed by the string "id", expires records by "expiration", and is protected
+    assert properties["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    (replica,) = properties["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+def test_outputs_for_the_operator_tool(single_pair: Synthesized) -> None:
+    # Given the stack's outputs
+    stack = single_pair.stack
+    outputs = {name: o["Value"] for name, o in single_pair.template.to_json()["Outputs"].items()}
+    # Then each names what an operator tool needs
+    assert outputs["FunctionName"] == single_pair.ref(stack.failover.function)
+    assert outputs["TriggerTopicArn"] == single_pair.ref(stack.triggers.topic)
+    assert outputs["NotificationTopicArn"] == single_pair.ref(stack.notifications.topic)
+    assert outputs["StateTableName"] == single_pair.ref(stack.state.table)
+    assert outputs["DeadLetterQueueUrl"] == single_pair.ref(stack.dead_letters.queue)
+    assert outputs["DeadLetterAlarmName"] == f"{STACK}-dead-letters"
+    assert outputs["PairPrimaryAlarmName"] == ALARM_NAME
+    assert outputs["PairPrimaryRuleName"] == RULE_NAME
+    assert json.loads(outputs["PairsJson"]) == {
+        "primary": {
+            "alarmName": ALARM_NAME,
+            "ruleName": RULE_NAME,
+            "primaryInstanceId": PRIMARY,
+            "standbyInstanceId": STANDBY,
+            "interfaceIds": [INTERFACE, SECOND_INTERFACE],
+        }
+    }
