@@ -14,9 +14,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -45,7 +46,7 @@ cfn-lint: synth
 test: lint typecheck pytest cfn-lint
 
 demo: setup
-	$(PY) -m demo
+	$(PY) -m emulator.drill
 
 bench: setup
 	$(PY) -m bench

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from emulator.delivery import drain
 from eni_failover import failover
 from eni_failover.config import FailoverConfig, Settings
 from eni_failover.handler import Dispatcher
@@ -149,7 +150,7 @@ class LocalDeployment:
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published so far, oldest first, taken off the inbox."""
         received = []
-        for body in _drain(self.clients.sqs, self.resources.inbox_queue_url):
+        for body in drain(self.clients.sqs, self.resources.inbox_queue_url):
             envelope = json.loads(body)
             received.append(
                 {
@@ -164,19 +165,5 @@ class LocalDeployment:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return [
-            json.loads(b) for b in _drain(self.clients.sqs, self.resources.dead_letter_queue_url)
+            json.loads(b) for b in drain(self.clients.sqs, self.resources.dead_letter_queue_url)
         ]
-
-
-def _drain(sqs: SQSClient, queue_url: str) -> list[str]:
-    bodies: list[str] = []
-    while True:
-        response = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

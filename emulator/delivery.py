@@ -1,0 +1,60 @@
+"""SNS-to-Lambda delivery, as Lambda's SNS event source shapes it.
+
+moto delivers SNS to SQS but cannot invoke Lambda without Docker. What SNS delivered to
+the stand-in queue is the same notification, in SNS's JSON envelope; Lambda receives it as
+a record with a few keys renamed. This turns one into the other, field for field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+def lambda_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": {
+            "Type": envelope["Type"],
+            "MessageId": envelope["MessageId"],
+            "TopicArn": envelope["TopicArn"],
+            "Subject": envelope.get("Subject"),
+            "Message": envelope["Message"],
+            "Timestamp": envelope["Timestamp"],
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Signature": envelope.get("Signature", ""),
+            # The SQS envelope spells these with "URL"; the Lambda event with "Url".
+            "SigningCertUrl": envelope.get("SigningCertURL", envelope.get("SigningCertUrl")),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", envelope.get("UnsubscribeUrl")),
+            "MessageAttributes": envelope.get("MessageAttributes", {}),
+        },
+    }
+
+
+def take_lambda_events(
+    sqs: SQSClient, queue_url: str, subscription_arn: str
+) -> list[dict[str, Any]]:
+    """Every delivery waiting in the stand-in queue, each as the event Lambda would get."""
+    return [
+        {"Records": [lambda_record(json.loads(body), subscription_arn)]}
+        for body in drain(sqs, queue_url)
+    ]
+
+
+def drain(sqs: SQSClient, queue_url: str) -> list[str]:
+    """Receive and delete every message in a queue, oldest first."""
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
