@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,10 @@ FAKE_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
 }
+
+
+# Before collection: the jsii runtime starts when a test module imports aws_cdk.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(autouse=True)

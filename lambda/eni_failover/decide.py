@@ -135,7 +135,10 @@ def plan(
     # A healthy source with its interfaces still attached means the trigger no longer
     # describes reality (a flap, or a late message): moving now would cause an outage.
     on_source = any(i.attached_to(source.instance_id) for i in to_move)
-    if on_source and source.healthy and automatic:
+    # An operator's drill (`eni-failover drill`) sets the alarm to ALARM on a healthy
+    # primary on purpose; for that short window the alarm is believed.
+    drilling = record.drill_until is not None and now < record.drill_until
+    if on_source and source.healthy and automatic and not drilling:
         return Refuse(
             (
                 f"the primary {source.describe()} is healthy now, so this trigger is "

@@ -195,6 +195,8 @@ def _record(item: dict[str, Any]) -> PairRecord:
         paused_at=when("paused_at"),
         paused_by=text("paused_by"),
         readiness=text("readiness"),
+        drill_until=when("drill_until"),
+        drill_by=text("drill_by"),
     )
 
 
@@ -217,6 +219,30 @@ def set_paused(
                     ":by": {"S": by or "an operator"},
                 },
             )
+    except ClientError as error:
+        raise _failed("UpdateItem", error) from error
+
+
+def open_drill_window(
+    client: DynamoDBClient, table: str, pair_name: str, *, by: str, until: datetime
+) -> None:
+    """Let automatic triggers move a healthy primary's interface until `until` (a drill)."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(pair_name),
+            UpdateExpression="SET drill_until = :until, drill_by = :by",
+            ExpressionAttributeValues={":until": {"S": until.isoformat()}, ":by": {"S": by}},
+        )
+    except ClientError as error:
+        raise _failed("UpdateItem", error) from error
+
+
+def close_drill_window(client: DynamoDBClient, table: str, pair_name: str) -> None:
+    try:
+        client.update_item(
+            TableName=table, Key=_key(pair_name), UpdateExpression="REMOVE drill_until, drill_by"
+        )
     except ClientError as error:
         raise _failed("UpdateItem", error) from error
 

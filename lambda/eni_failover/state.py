@@ -109,5 +109,8 @@ class PairRecord:
     # Set by `eni-failover pause`: automatic triggers are refused until resumed.
     paused_at: datetime | None = None
     paused_by: str | None = None
+    # Set by `eni-failover drill`: until then an alarm on a healthy primary is a rehearsal.
+    drill_until: datetime | None = None
+    drill_by: str | None = None
     # The last scheduled readiness verdict, so only a change is announced.
     readiness: str | None = None

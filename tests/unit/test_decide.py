@@ -208,6 +208,16 @@ class TestRefuse:
         result = plan(state(primary=instance(PRIMARY)))
         assert "healthy now" in reasons(result)
 
+    def test_drill_window_lets_an_alarm_move_a_healthy_primary(self) -> None:
+        # Given an operator opened a drill window and set the alarm to ALARM
+        record = PairRecord(drill_until=NOW + timedelta(minutes=5), drill_by="dave")
+        result = plan(state(primary=instance(PRIMARY)), record=record)
+        assert isinstance(result, decide.Move)
+        assert not result.force_detach  # the primary is healthy: a graceful detach
+        # And once the window has closed, the same alarm is out of date again
+        closed = PairRecord(drill_until=NOW - timedelta(seconds=1), drill_by="dave")
+        assert "healthy now" in reasons(plan(state(primary=instance(PRIMARY)), record=closed))
+
     def test_trigger_older_than_the_maximum_age_is_stale(self) -> None:
         old = trigger(at=NOW - timedelta(seconds=TUNING.max_trigger_age_seconds + 1))
         assert "stale" in reasons(plan(state(), trigger=old))
