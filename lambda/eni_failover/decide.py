@@ -132,28 +132,29 @@ def plan(
         return Refuse(tuple(problems))
 
     overridden: list[str] = []
-    # A healthy source with its interfaces still attached means the trigger no longer
-    # describes reality (a flap, or a late message): moving now would cause an outage.
+    # A healthy source with its interfaces still attached: for an automatic trigger, the
+    # trigger no longer describes reality (a flap, a late message) and moving now would
+    # cause the outage it is meant to end. An operator's drill (`eni-failover drill`) sets
+    # the alarm on a healthy primary on purpose; for that short window it is believed.
     on_source = any(i.attached_to(source.instance_id) for i in to_move)
-    # An operator's drill (`eni-failover drill`) sets the alarm to ALARM on a healthy
-    # primary on purpose; for that short window the alarm is believed.
     drilling = record.drill_until is not None and now < record.drill_until
-    if on_source and source.healthy and automatic and not drilling:
-        return Refuse(
-            (
-                f"the primary {source.describe()} is healthy now, so this trigger is "
-                "out of date (the alarm flapped or the message was late)",
+    if on_source and source.healthy and direction is Direction.TO_STANDBY:
+        if automatic and not drilling:
+            return Refuse(
+                (
+                    f"the primary {source.describe()} is healthy now, so this trigger is "
+                    "out of date (the alarm flapped or the message was late)",
+                )
             )
-        )
-    if on_source and source.healthy and direction is Direction.TO_STANDBY and not force:
-        return Refuse(
-            (
-                f"the primary {source.describe()} is healthy; a manual failover of a healthy "
-                "primary needs --force",
+        if not automatic and not force:
+            return Refuse(
+                (
+                    f"the primary {source.describe()} is healthy; a manual failover of a "
+                    "healthy primary needs --force",
+                )
             )
-        )
-    if on_source and source.healthy and force and direction is Direction.TO_STANDBY:
-        overridden.append("source-healthy")
+        if not automatic:
+            overridden.append("source-healthy")
 
     journal_index = {m.interface_id: m.device_index for m in record.journal}
     moves = []
