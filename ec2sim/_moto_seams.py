@@ -7,8 +7,8 @@ attribute (or removes the override from the subclass). The seams, by class:
 - EC2Response.call_action: the gate for every EC2 request. Under the simulator's lock it
   counts the call, throttles or injects a fault, and then lets moto serve and serialise
   it; callbacks run after the lock is released. A rejection is raised from inside moto's
-  own action dispatch, so moto turns it into EC2's error response (HTTP 400) and
-  botocore's retry handler sees a real throttling error.
+  own action dispatch, so moto turns it into EC2's error response and botocore's retry
+  handler sees a real throttling error (with EC2's HTTP 503, where moto would say 400).
 - EC2Response.detach_network_interface: moto drops the Force parameter; pass it on.
 - EC2Backend.attach_network_interface / detach_network_interface: EC2's attach rules and
   the attaching/detaching latency (moto's own detach runs only when a detach completes).
@@ -35,6 +35,8 @@ from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
+
+from ec2sim import errors
 
 if TYPE_CHECKING:
     from ec2sim.simulator import FaithfulEC2
@@ -125,10 +127,13 @@ class MotoSeams:
                     # Shadow the action on this one response object, so the error is
                     # raised where moto catches and serialises service errors.
                     setattr(response, camelcase_to_underscores(operation), reject)
-                result = moto_call_action(response)
-            if rejection is None and int(result[0]) < 300:
+                status, headers, body = moto_call_action(response)
+            if rejection is not None:
+                status = errors.http_status(rejection.code)
+                headers["status"] = status
+            elif int(status) < 300:
                 sim._notify(operation, params)
-            return result
+            return status, headers, body
 
         def detach_network_interface(response: Any) -> Any:
             attachment_id = response._get_param("AttachmentId")

@@ -1,8 +1,10 @@
 """The EC2 errors the simulator raises, with EC2's codes and wording.
 
 They are moto's EC2ClientError, raised inside moto's request handling, so moto serialises
-them as EC2's XML error body with HTTP 400 and botocore parses them (and, for throttling,
-retries them) exactly as it would a response from AWS.
+them as EC2's XML error body and botocore parses them (and, for throttling, retries them)
+exactly as it would a response from AWS. moto always answers HTTP 400; EC2 answers
+throttling and server-side faults with 5xx (RequestLimitExceeded is a 503), so the
+request gate corrects the status of the errors it injects.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ DEFAULT_MESSAGES = {
     "Unavailable": "The server is overloaded and can't handle the request.",
     "UnauthorizedOperation": "You are not authorized to perform this operation.",
 }
+
+
+# HTTP status EC2 uses for the codes that are not client errors.
+HTTP_STATUS = {
+    REQUEST_LIMIT_EXCEEDED: 503,
+    "InternalError": 500,
+    "Unavailable": 503,
+}
+
+
+def http_status(code: str) -> int:
+    return HTTP_STATUS.get(code, 400)
 
 
 def ec2_error(code: str, message: str | None = None) -> EC2ClientError:

@@ -8,7 +8,6 @@ describe calls that have observed it (for tests that count polls instead of time
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,9 +57,6 @@ class Countdown:
         """A describe call has shown the intermediate state once more."""
         if self.polls_left:
             self.polls_left -= 1
-
-    def remaining_seconds(self, now: float) -> float:
-        return math.inf if self.due_at is None else max(self.due_at - now, 0.0)
 
 
 class HangMode(enum.Enum):

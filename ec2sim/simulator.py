@@ -86,16 +86,18 @@ class FaithfulEC2:
         force_detach_blocks_device_index: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
-        """Latencies default to none; a `*_polls` value measures that one in describe calls.
+        """Latencies default to none (moto's timing) and run on `clock`.
 
+        A `*_polls` value measures that latency in describe calls instead: N describes that
+        name the interface or instance (or name nothing) show the change in progress.
         force_detach_blocks_device_index: after a forced detach completes, the old instance
         cannot take an interface at that device index until it has been stopped, which AWS
         documents as a possible consequence of Force.
         """
-        self._attach_delay = _delay(attach_seconds, attach_polls)
-        self._detach_delay = _delay(detach_seconds, detach_polls)
-        self._force_detach_delay = _delay(force_detach_seconds, force_detach_polls)
-        self._stop_delay = _delay(stop_seconds, stop_polls)
+        self._attach_delay = Delay(seconds=attach_seconds, polls=attach_polls)
+        self._detach_delay = Delay(seconds=detach_seconds, polls=detach_polls)
+        self._force_detach_delay = Delay(seconds=force_detach_seconds, polls=force_detach_polls)
+        self._stop_delay = Delay(seconds=stop_seconds, polls=stop_polls)
         self._force_blocks_index = force_detach_blocks_device_index
         self._clock = clock
         # Reentrant: moto's backend calls itself (terminate -> delete interface), and seams
@@ -112,7 +114,7 @@ class FaithfulEC2:
         self._buckets: dict[str, TokenBucket] = {}
         self._calls: Counter[str] = Counter()
         self._throttled: Counter[str] = Counter()
-        self._seams: Any = None
+        self._seams: MotoSeams | None = None
 
     # -- installation ----------------------------------------------------------------
 
@@ -129,7 +131,7 @@ class FaithfulEC2:
     def uninstall(self) -> None:
         global _installed  # noqa: PLW0603
         with _installed_lock:
-            if _installed is not self:
+            if _installed is not self or self._seams is None:
                 return
             self._seams.uninstall()
             self._seams = None
@@ -516,10 +518,6 @@ class FaithfulEC2:
         self._blocked_indexes = {
             blocked for blocked in self._blocked_indexes if blocked[0] != instance_id
         }
-
-
-def _delay(seconds: float, polls: int | None) -> Delay:
-    return Delay(seconds=seconds, polls=polls)
 
 
 def _ids(params: Mapping[str, Any], list_key: str, single_key: str) -> set[str] | None:

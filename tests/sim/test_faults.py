@@ -62,7 +62,8 @@ def test_throttling_beyond_the_retry_budget_reaches_the_caller(
 
     # Then the caller gets RequestLimitExceeded after 5 attempts, and nothing was detached
     assert error_code(excinfo) == "RequestLimitExceeded"
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # (EC2 throttles with HTTP 503, not the 400 moto gives every error)
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert sim.calls["DetachNetworkInterface"] == 5
     assert interface(ec2, pair.interface_id)["Attachment"]["Status"] == "attached"
     # The sixth fault is still queued: the next detach needs one retry
@@ -84,6 +85,7 @@ def test_a_non_retryable_fault_is_not_retried(
 
     # Then the error comes back at once, with EC2's code
     assert error_code(excinfo) == "UnauthorizedOperation"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert retry_sleeps == []
     assert sim.calls["DescribeInstanceStatus"] == 1
 
