@@ -21,11 +21,12 @@ PAIRS = (WEB, DB)
 
 @pytest.fixture(scope="module")
 def several_pairs(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    # The list as cdk.json holds it, with tuning and a stack name of its own.
+    # The list as cdk.json holds it (numbers as numbers), with tuning and a stack name.
     context = {
         "pairs": list(PAIRS),
         "notifyEmail": "ops@example.com",
         "evaluationPeriods": 3,
+        "swapDeadlineSeconds": 80,
         "stackName": "Failover-Prod",
     }
     return synthesize(context, tmp_path_factory.mktemp("several-pairs"))
@@ -78,6 +79,9 @@ def test_one_function_serves_every_pair(several_pairs: Synthesized) -> None:
     config = FailoverConfig.model_validate_json(
         function["Properties"]["Environment"]["Variables"][ENV_CONFIG]
     )
+    # And a swap deadline longer than the default stretches the timeout to fit it
+    assert config.tuning.swap_deadline_seconds == 80
+    assert function["Properties"]["Timeout"] == 10 + 80 + 10
     assert [(p.name, p.alarm_name) for p in config.pairs] == [
         ("web", "Failover-Prod-web-primary-status"),
         ("db", "Failover-Prod-db-primary-status"),

@@ -110,6 +110,8 @@ def test_rule_forwards_the_primary_stopping_or_terminating_to_the_trigger_topic(
         "Arn": single_pair.arn(single_pair.stack.dead_letters.queue)
     }
     assert "RoleArn" not in target  # SNS targets use the topic policy, never a role
+    # And EventBridge stops retrying once the function would call the trigger stale
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 900
 
 
 def test_function_is_subscribed_to_the_trigger_topic_only_with_a_dead_letter_queue(
