@@ -1,0 +1,131 @@
+"""A deployed failover on the faithful EC2, plus the controls fault tests need.
+
+The fixtures mirror tests/integration (same latencies and tuning), and add what a fault
+needs to be real rather than pretended: botocore's own retries (their backoff recorded,
+not slept), DynamoDB's atomic conditional writes (moto does not lock), and EC2 calls
+counted only when they took effect.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.endpoint
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
+
+from ec2sim import FaithfulEC2, PairTopology, build_pair
+from emulator.deployment import Clients, LocalDeployment, client_config
+from eni_failover.config import FailoverConfig
+from tests.faults.views import Scene
+from tests.integration.conftest import (
+    ATTACH_SECONDS,
+    DETACH_SECONDS,
+    FORCE_DETACH_SECONDS,
+    TEST_TUNING,
+    pair_of,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _no_sample_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pairs use a made-up image ID; loading moto's sample AMIs costs 0.3 s per test.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+@pytest.fixture(autouse=True)
+def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retry backoff, recorded instead of slept: throttling costs no wall time.
+
+    Only botocore's sleep between attempts is replaced; its retry decisions are untouched.
+    """
+    slept: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=slept.append))
+    return slept
+
+
+@pytest.fixture(autouse=True)
+def _atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto checks and writes unlocked.
+
+    Without this, two threads could both pass the same condition in moto, which real
+    DynamoDB never allows, and a concurrency test would fail (or pass) for moto's reasons.
+    """
+    lock = threading.Lock()
+    serve = DynamoHandler.call_action
+
+    def call_action(handler: DynamoHandler) -> Any:
+        with lock:
+            return serve(handler)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@pytest.fixture
+def sim() -> Iterator[FaithfulEC2]:
+    with (
+        mock_aws(),
+        FaithfulEC2(
+            attach_seconds=ATTACH_SECONDS,
+            detach_seconds=DETACH_SECONDS,
+            force_detach_seconds=FORCE_DETACH_SECONDS,
+        ) as simulator,
+    ):
+        yield simulator
+
+
+@pytest.fixture(scope="session")
+def aws_session() -> boto3.Session:
+    """One botocore session for the run: it loads each service model once (EC2's takes
+    about half a second), while every test still gets new clients with fresh retry quotas.
+    """
+    return boto3.Session(region_name=REGION)
+
+
+@pytest.fixture
+def clients(sim: FaithfulEC2, aws_session: boto3.Session) -> Clients:
+    """The function's clients, with its retry settings (standard mode, its attempt budget)."""
+    config = client_config(TEST_TUNING.api_max_attempts)
+    return Clients(
+        ec2=aws_session.client("ec2", config=config),
+        sns=aws_session.client("sns", config=config),
+        sqs=aws_session.client("sqs", config=config),
+        dynamodb=aws_session.client("dynamodb", config=config),
+    )
+
+
+@pytest.fixture
+def ec2(sim: FaithfulEC2, aws_session: boto3.Session) -> EC2Client:
+    """The operator's own EC2 client: how a test sets a scene and reads the result."""
+    return aws_session.client("ec2")
+
+
+@pytest.fixture
+def topology(sim: FaithfulEC2, ec2: EC2Client) -> PairTopology:
+    built = build_pair(ec2, name="nat", sim=sim)
+    sim.reset_counts()
+    return built
+
+
+@pytest.fixture
+def deployment(topology: PairTopology, clients: Clients) -> LocalDeployment:
+    return LocalDeployment.create(
+        FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING), clients=clients
+    )
+
+
+@pytest.fixture
+def scene(
+    sim: FaithfulEC2, ec2: EC2Client, topology: PairTopology, deployment: LocalDeployment
+) -> Scene:
+    return Scene(sim=sim, ec2=ec2, topology=topology, deployment=deployment)

@@ -1,0 +1,228 @@
+"""How fault tests deliver events and read the outcome: the way Lambda and an operator do."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ec2sim import CallEvent, FaithfulEC2, PairTopology
+from emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover.errors import FailoverError
+from eni_failover.outcome import JSON_MARKER
+from tests.integration.conftest import ALARM_NAME
+from tests.support import alarm_message, sns_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+
+# The EC2 calls that change where an interface is.
+MOVES = ("DetachNetworkInterface", "AttachNetworkInterface")
+
+
+class Killed(BaseException):
+    """The Lambda runtime ending the process: nothing in the function may catch it."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the floating interface is, as DescribeNetworkInterfaces reports it."""
+
+    exists: bool
+    status: str | None = None  # available | in-use | attaching | detaching
+    instance_id: str | None = None
+    attachment_status: str | None = None
+    device_index: int | None = None
+
+    @property
+    def floating(self) -> bool:
+        return self.exists and self.instance_id is None
+
+
+def where(ec2: EC2Client, interface_id: str) -> Where:
+    found = ec2.describe_network_interfaces(
+        Filters=[{"Name": "network-interface-id", "Values": [interface_id]}]
+    )["NetworkInterfaces"]
+    if not found:
+        return Where(exists=False)
+    [eni] = found
+    attachment = eni.get("Attachment")
+    if attachment is None or attachment.get("Status") == "detached":
+        return Where(exists=True, status=eni.get("Status"))
+    return Where(
+        exists=True,
+        status=eni.get("Status"),
+        instance_id=attachment.get("InstanceId"),
+        attachment_status=attachment.get("Status"),
+        device_index=attachment.get("DeviceIndex"),
+    )
+
+
+def instance_state(ec2: EC2Client, instance_id: str) -> str:
+    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    return str(reservations[0]["Instances"][0]["State"]["Name"])
+
+
+def facts(notification: dict[str, Any]) -> dict[str, Any]:
+    """The machine-readable part of a notification (the same facts as the text above it)."""
+    body: str = notification["message"]
+    parsed: dict[str, Any] = json.loads(body.split(JSON_MARKER, 1)[1])
+    return parsed
+
+
+def outcome_of(notification: dict[str, Any]) -> str:
+    return str(notification["attributes"]["outcome"])
+
+
+def alarm_event(topology: PairTopology, *, at: datetime | None = None) -> dict[str, Any]:
+    """The primary's status-check alarm going to ALARM, as SNS delivers it."""
+    return sns_event(
+        alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id, at=at)
+    )
+
+
+@dataclass
+class Delivery:
+    """What one invocation ended in: a report, or the error that makes Lambda retry."""
+
+    report: dict[str, Any] | None = None
+    error: FailoverError | None = None
+
+    @property
+    def retried_by_lambda(self) -> bool:
+        return self.error is not None and self.error.retryable
+
+
+def deliver(
+    deployment: LocalDeployment, event: Any, context: FakeLambdaContext | None = None
+) -> Delivery:
+    """Invoke as Lambda does; only the project's own errors may end an invocation."""
+    try:
+        return Delivery(report=deployment.invoke(event, context))
+    except FailoverError as error:
+        return Delivery(error=error)
+
+
+@dataclass
+class LambdaDeadline(FakeLambdaContext):
+    """A context whose remaining time runs down in real time, as Lambda's does.
+
+    Reuse its aws_request_id for a retry (`retry_context`): Lambda's asynchronous retry
+    of an event keeps the request ID.
+    """
+
+    _deadline: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.remaining_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self._deadline
+
+    def wait_until_passed(self) -> None:
+        """Let the deadline go by (a killed invocation's retry comes after it, never before)."""
+        while not self.passed():
+            time.sleep(max(0.0, self._deadline - time.monotonic()) + 0.001)
+
+    def retry_context(self, remaining_seconds: float = 60.0) -> LambdaDeadline:
+        return LambdaDeadline(
+            remaining_seconds=remaining_seconds, aws_request_id=self.aws_request_id
+        )
+
+
+class LambdaRuntime:
+    """The Lambda runtime around the function: it kills an invocation at its deadline.
+
+    Any EC2 call the function makes after its context's deadline ends the process
+    (`Killed`), so a failover that overran would never publish its outcome, exactly as on
+    Lambda. Contexts without a real deadline (FakeLambdaContext) are never killed.
+    """
+
+    def __init__(self, sim: FaithfulEC2) -> None:
+        self._running = threading.local()
+        for operation in (
+            "DescribeNetworkInterfaces",
+            "DescribeInstances",
+            "DescribeInstanceStatus",
+            "DetachNetworkInterface",
+            "AttachNetworkInterface",
+        ):
+            sim.on(operation, self._kill_if_late)
+
+    def _kill_if_late(self, event: CallEvent) -> None:
+        context = getattr(self._running, "context", None)
+        if isinstance(context, LambdaDeadline) and context.passed():
+            raise Killed(f"Lambda timed out during {event.operation}")
+
+    def deliver(
+        self, deployment: LocalDeployment, event: Any, context: FakeLambdaContext | None = None
+    ) -> Delivery:
+        self._running.context = context
+        try:
+            return deliver(deployment, event, context)
+        finally:
+            self._running.context = None
+
+
+@dataclass
+class Scene:
+    """One deployed pair on the faithful EC2, and what an operator can see of it."""
+
+    sim: FaithfulEC2
+    ec2: EC2Client
+    topology: PairTopology
+    deployment: LocalDeployment
+    # Detaches and attaches that EC2 carried out (not those refused, failed or throttled).
+    moves: Counter[str] = field(default_factory=Counter)
+    runtime: LambdaRuntime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._watch()
+
+    def _watch(self) -> None:
+        self.runtime = LambdaRuntime(self.sim)
+        lock = threading.Lock()
+
+        def count(event: CallEvent) -> None:
+            with lock:
+                self.moves[event.operation] += 1
+
+        for operation in MOVES:
+            self.sim.on(operation, count)
+
+    def clear_faults(self) -> None:
+        """EC2 behaves again (queued faults and callbacks dropped); the watch goes on."""
+        self.sim.clear_faults()
+        self._watch()
+
+    @property
+    def primary(self) -> str:
+        return self.topology.primary_instance_id
+
+    @property
+    def standby(self) -> str:
+        return self.topology.standby_instance_id
+
+    def interface(self) -> Where:
+        return where(self.ec2, self.topology.interface_id)
+
+    def alarm(self, *, at: datetime | None = None, state: str = "ALARM") -> dict[str, Any]:
+        """The primary's status-check alarm changing state, as SNS delivers it."""
+        return sns_event(
+            alarm_message(alarm_name=ALARM_NAME, instance_id=self.primary, at=at, state=state)
+        )
+
+    def deliver(self, event: Any, context: FakeLambdaContext | None = None) -> Delivery:
+        return self.runtime.deliver(self.deployment, event, context)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """What reached the operators' inbox since the last look."""
+        return self.deployment.notifications()
