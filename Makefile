@@ -31,7 +31,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy lambda/eni_failover infra app.py tests
+	$(VENV)/bin/mypy lambda/eni_failover infra app.py ec2sim emulator $(wildcard eni_cli bench) tests
 
 pytest: setup
 	$(VENV)/bin/pytest

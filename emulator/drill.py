@@ -73,6 +73,8 @@ def emulated_aws() -> Iterator[str]:
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
+            # The drill launches from a made-up image; moto's sample AMIs only cost time.
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         }
     )
     os.environ.pop("AWS_PROFILE", None)

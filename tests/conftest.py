@@ -28,6 +28,8 @@ FAKE_ENVIRONMENT = {
 
 # Before collection: the jsii runtime starts when a test module imports aws_cdk.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# moto's ~1,300 sample AMIs cost a fraction of a second per backend; the tests need none.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 @pytest.fixture(autouse=True)
