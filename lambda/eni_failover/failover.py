@@ -145,6 +145,19 @@ class _Attempt:
             force=request.force,
         )
         if isinstance(plan, decide.Refuse):
+            stranded = [i.interface_id for i in state.interfaces if _stranded(i)]
+            if stranded:
+                # A refusal leaves the interfaces where they are, and these are on no
+                # instance (a move cut short): the service is down. That is a failure that
+                # needs action, and Lambda's retry (which keeps the journal, so the device
+                # index) may still finish the move once the reason has gone.
+                return self.finish(
+                    OutcomeKind.FAILED,
+                    state.interfaces,
+                    reasons=plan.reasons,
+                    error=f"{', '.join(stranded)} is attached to no instance and cannot be "
+                    f"moved now: {'; '.join(plan.reasons)}",
+                )
             return self.finish(OutcomeKind.REFUSED, state.interfaces, reasons=plan.reasons)
         if isinstance(plan, decide.Ignore):
             return self.finish(OutcomeKind.REFUSED, state.interfaces, reasons=(plan.reason,))
@@ -229,6 +242,13 @@ class _Attempt:
             overridden=overridden,
             notes=notes,
         )
+
+
+def _stranded(interface: InterfaceView) -> bool:
+    """On no instance: detached, or on its way off one."""
+    return interface.exists and (
+        interface.attachment is None or interface.attachment.status == "detaching"
+    )
 
 
 def _best_effort_interfaces(runtime: Runtime, pair: Pair) -> tuple[InterfaceView, ...]:

@@ -174,9 +174,20 @@ class _Mover:
         The target was checked before the detach; attaching to an instance that has
         failed since would only move the outage, so look again before every attempt.
         """
+        waiting = False
         while True:
             instance = ec2.describe_instances(self.client, [self.target])[self.target]
-            if not instance.running or instance.impaired:
+            unfit = not instance.running or instance.impaired
+            # The interface serves no one now, so an impaired check (which can clear) is
+            # waited out within the deadline; a target that is not running will not be
+            # back in time, so that is reported at once.
+            if unfit and instance.running and not self._out_of_time():
+                if not waiting:
+                    self.timeline.mark("waiting for the target", instance.describe())
+                    waiting = True
+                self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+                continue
+            if unfit:
                 raise MoveStopped(
                     f"the target {instance.describe()} is no longer fit to take the "
                     f"interface; {interface_id} was left detached",

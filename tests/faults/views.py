@@ -198,6 +198,22 @@ class Scene:
         for operation in MOVES:
             self.sim.on(operation, count)
 
+    def reattach_at(self, device_index: int) -> None:
+        """Set the scene: the floating interface on the primary at another device index."""
+        [eni] = self.ec2.describe_network_interfaces(
+            NetworkInterfaceIds=[self.topology.interface_id]
+        )["NetworkInterfaces"]
+        self.ec2.detach_network_interface(AttachmentId=eni["Attachment"]["AttachmentId"])
+        self.sim.settle()
+        self.ec2.attach_network_interface(
+            NetworkInterfaceId=self.topology.interface_id,
+            InstanceId=self.primary,
+            DeviceIndex=device_index,
+        )
+        self.sim.settle()
+        self.sim.reset_counts()
+        self.moves.clear()  # count only what the failover does from here
+
     def clear_faults(self) -> None:
         """EC2 behaves again (queued faults and callbacks dropped); the watch goes on."""
         self.sim.clear_faults()
