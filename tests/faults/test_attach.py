@@ -8,6 +8,7 @@ journal (the device index) and leaves the move for Lambda's retry to finish.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from ec2sim import CallEvent
 from emulator.deployment import FakeLambdaContext
@@ -19,10 +20,10 @@ ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 DETACHED = "DETACHED, attached to nothing"
 
 
-def assert_failed_leaving_it_detached(scene: Scene, notification: dict[str, object]) -> None:
+def assert_failed_leaving_it_detached(scene: Scene, notification: dict[str, Any]) -> None:
     """A failure notice that says the interface floats, and where it was taken from."""
     assert notification["subject"] == "ENI failover nat: failover FAILED, action needed"
-    report = facts(notification)  # type: ignore[arg-type]
+    report = facts(notification)
     assert report["outcome"] == "failed"
     assert report["from_instance_id"] == scene.primary
     [interface] = report["interfaces"]
