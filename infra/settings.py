@@ -39,6 +39,7 @@ KEY_EVALUATION_PERIODS = "evaluationPeriods"
 KEY_SWAP_DEADLINE = "swapDeadlineSeconds"
 KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
+KEY_READINESS_SCHEDULE = "readinessSchedule"
 
 # Keys of one entry of the `pairs` list.
 PAIR_ENTRY_NAME = "name"
@@ -51,6 +52,7 @@ DEFAULT_STACK_NAME = "EniFailover"
 DEFAULT_PAIR_NAME = "primary"
 DEFAULT_EVALUATION_PERIODS = 2
 DEFAULT_MAX_EVENT_AGE_SECONDS = 3600
+DEFAULT_READINESS_SCHEDULE = "rate(1 day)"
 # The function's timeout unless the tuning needs more: a lease wait plus a whole swap plus
 # time to publish the outcome must fit, or Lambda kills the invocation mid-swap.
 BASE_FUNCTION_TIMEOUT_SECONDS = 60
@@ -64,12 +66,19 @@ MAX_RULE_NAME_LENGTH = 64
 MAX_CONFIG_JSON_BYTES = 3000
 
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+# EventBridge's two schedule forms; rate takes a singular unit for 1 and a plural otherwise.
+RATE_PATTERN = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+CRON_PATTERN = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
 EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
 EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
 EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_STACK_NAME = "a stack name: a letter, then letters, digits and '-'"
+EXPECT_SCHEDULE = (
+    "an EventBridge schedule such as 'rate(1 day)', 'rate(12 hours)' or "
+    "'cron(0 6 * * ? *)' (six fields, UTC)"
+)
 
 HOW_TO_CONFIGURE = (
     "no pair to protect. Either pass one pair on the command line:\n"
@@ -121,6 +130,8 @@ class DeploymentSettings:
     notify_emails: tuple[str, ...]
     evaluation_periods: int
     max_event_age_seconds: int
+    # When the function checks that a failover would succeed (EventBridge schedule).
+    readiness_schedule: str = DEFAULT_READINESS_SCHEDULE
 
     @property
     def function_timeout_seconds(self) -> int:
@@ -156,6 +167,7 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         problems=problems,
     )
     tuning = _read_tuning(lookup, problems)
+    readiness_schedule = _read_schedule(lookup, problems)
 
     if problems:
         raise SettingsError(problems)
@@ -186,6 +198,7 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         notify_emails=notify_emails,
         evaluation_periods=evaluation_periods,
         max_event_age_seconds=max_event_age,
+        readiness_schedule=readiness_schedule,
     )
 
 
@@ -372,6 +385,29 @@ def _read_emails(lookup: ContextLookup, problems: list[str]) -> tuple[str, ...]:
         if email is not None and email not in emails:
             emails.append(email)
     return tuple(emails)
+
+
+def _read_schedule(lookup: ContextLookup, problems: list[str]) -> str:
+    raw = lookup(KEY_READINESS_SCHEDULE)
+    if raw is None:
+        return DEFAULT_READINESS_SCHEDULE
+    if not isinstance(raw, str):
+        problems.append(f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}")
+        return DEFAULT_READINESS_SCHEDULE
+    schedule = " ".join(raw.split())
+    rate = RATE_PATTERN.fullmatch(schedule)
+    if rate is not None:
+        value, unit = int(rate.group(1)), rate.group(2)
+        if value == 0 or (value == 1) != (not unit.endswith("s")):
+            problems.append(
+                f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}; EventBridge "
+                "wants a value of at least 1, with a singular unit for 1 ('rate(1 day)') "
+                "and a plural one otherwise ('rate(2 days)')"
+            )
+        return schedule
+    if CRON_PATTERN.fullmatch(schedule) is None:
+        problems.append(f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}")
+    return schedule
 
 
 def _read_number(

@@ -12,6 +12,7 @@ from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
 from infra.notifications import OutcomeNotifications
+from infra.readiness_schedule import ReadinessSchedule
 from infra.settings import DeploymentSettings, output_id_for
 from infra.state_table import StateTable
 from infra.triggers import FailoverTriggers
@@ -24,6 +25,7 @@ OUTPUT_STATE_TABLE_NAME = "StateTableName"
 OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
 OUTPUT_PAIRS_JSON = "PairsJson"
+OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
 
 
 def pair_alarm_output(pair_name: str) -> str:
@@ -86,6 +88,14 @@ class EniFailoverStack(Stack):
             state_table=self.state.table,
             key=self.key,
         )
+        self.readiness = ReadinessSchedule(
+            self,
+            "Readiness",
+            function=self.failover.function,
+            schedule=settings.readiness_schedule,
+            max_event_age_seconds=settings.max_event_age_seconds,
+            dead_letter_queue=self.dead_letters.queue,
+        )
         self._add_outputs()
 
     def _add_outputs(self) -> None:
@@ -96,6 +106,7 @@ class EniFailoverStack(Stack):
             OUTPUT_STATE_TABLE_NAME: self.state.table.table_name,
             OUTPUT_DEAD_LETTER_QUEUE_URL: self.dead_letters.queue.queue_url,
             OUTPUT_DEAD_LETTER_ALARM_NAME: self.dead_letter_alarm_name,
+            OUTPUT_READINESS_RULE_NAME: self.readiness.rule.rule_name,
         }
         pairs: dict[str, dict[str, Any]] = {}
         for watched in self.triggers.pairs:

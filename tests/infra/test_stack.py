@@ -136,14 +136,16 @@ def test_function_is_subscribed_to_the_trigger_topic_only_with_a_dead_letter_que
             },
         }
     ]
-    # And only the trigger topic may invoke the function
+    # And only the trigger topic may invoke the function, besides the readiness schedule
+    # (tests/infra/test_readiness_schedule.py)
     permissions = [
         p["Properties"]
         for p in single_pair.of_type("AWS::Lambda::Permission").values()
         if p["Properties"]["FunctionName"] == function
     ]
-    assert [(p["Principal"], p["SourceArn"]) for p in permissions] == [
-        ("sns.amazonaws.com", single_pair.ref(single_pair.stack.triggers.topic))
+    assert sorted((p["Principal"], json.dumps(p["SourceArn"])) for p in permissions) == [
+        ("events.amazonaws.com", json.dumps(single_pair.arn(single_pair.stack.readiness.rule))),
+        ("sns.amazonaws.com", json.dumps(single_pair.ref(single_pair.stack.triggers.topic))),
     ]
 
 
