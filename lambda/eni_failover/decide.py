@@ -110,11 +110,19 @@ def plan(
 
     to_move = [i for i in state.interfaces if not i.attached_to(target.instance_id)]
     if not to_move:
-        return AlreadyThere(moved_by_this_trigger=record.last_move_trigger_id == trigger.trigger_id)
+        # An earlier attempt of this trigger made the move if it recorded it, or if it was
+        # killed after the attach and before that record, leaving only its journal.
+        return AlreadyThere(
+            moved_by_this_trigger=trigger.trigger_id
+            in (record.last_move_trigger_id, record.journal_trigger_id)
+        )
 
-    # Only a trigger that would move something can be dangerous when it is out of date.
+    on_source = any(i.attached_to(source.instance_id) for i in to_move)
+    # This trigger's own move, cut short after the detach: Lambda's retry may come after
+    # the trigger has aged out, and finishing the move can only end the outage it began.
+    own_move_cut_short = not on_source and record.journal_trigger_id == trigger.trigger_id
     if automatic:
-        stale = _staleness(trigger, record, now, tuning)
+        stale = None if own_move_cut_short else _staleness(trigger, record, now, tuning)
         if stale:
             return Refuse((stale,))
         if record.paused_at is not None:
@@ -136,7 +144,6 @@ def plan(
     # trigger no longer describes reality (a flap, a late message) and moving now would
     # cause the outage it is meant to end. An operator's drill (`eni-failover drill`) sets
     # the alarm on a healthy primary on purpose; for that short window it is believed.
-    on_source = any(i.attached_to(source.instance_id) for i in to_move)
     drilling = record.drill_until is not None and now < record.drill_until
     if on_source and source.healthy and direction is Direction.TO_STANDBY:
         if automatic and not drilling:

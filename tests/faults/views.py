@@ -198,6 +198,17 @@ class Scene:
         for operation in MOVES:
             self.sim.on(operation, count)
 
+    def retune(self, **changes: Any) -> None:
+        """Redeploy the function with other tuning, on the same resources and state."""
+        deployed = self.deployment
+        failover = deployed.settings.failover
+        tuning = failover.tuning.model_copy(update=changes)
+        self.deployment = LocalDeployment.create(
+            failover.model_copy(update={"tuning": tuning}),
+            clients=deployed.clients,
+            resources=deployed.resources,
+        )
+
     def reattach_at(self, device_index: int) -> None:
         """Set the scene: the floating interface on the primary at another device index."""
         [eni] = self.ec2.describe_network_interfaces(
