@@ -198,6 +198,14 @@ class Scene:
         for operation in MOVES:
             self.sim.on(operation, count)
 
+    def environment(self) -> LocalDeployment:
+        """Another execution environment of the same function: its own Dispatcher (and
+        Powertools state), the same AWS resources. Concurrent invocations each get one."""
+        deployed = self.deployment
+        return LocalDeployment.create(
+            deployed.settings.failover, clients=deployed.clients, resources=deployed.resources
+        )
+
     def retune(self, **changes: Any) -> None:
         """Redeploy the function with other tuning, on the same resources and state."""
         deployed = self.deployment
