@@ -55,6 +55,9 @@ class Move:
 
 Plan = Ignore | AlreadyThere | Refuse | Move
 
+# How far ahead of this function's clock a trigger's time may be (clocks disagree a little).
+MAX_CLOCK_SKEW_SECONDS = 300.0
+
 # Checks that an operator's --force may skip: they are about the source, whose health does
 # not matter to the move. Checks about the target and the interfaces are never skipped.
 OVERRIDABLE = ("source-healthy",)
@@ -196,6 +199,14 @@ def plan(
 
 def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuning) -> str | None:
     age = (now - trigger.occurred_at).total_seconds()
+    if age < -MAX_CLOCK_SKEW_SECONDS:
+        # CloudWatch and EC2 stamp their own messages: a time well ahead of ours is a
+        # wrong clock or a message that is not theirs, and it would never age out.
+        return (
+            f"the trigger is dated {-age:.0f} s in the future "
+            f"({trigger.occurred_at.isoformat()}); a clock is wrong or the message is "
+            "not genuine"
+        )
     if age > tuning.max_trigger_age_seconds:
         return (
             f"the trigger is stale: it happened {age:.0f} s ago, more than the "
