@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
 from emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
 from tests.integration.conftest import ALARM_NAME
@@ -201,21 +202,20 @@ class Scene:
     def environment(self) -> LocalDeployment:
         """Another execution environment of the same function: its own Dispatcher (and
         Powertools state), the same AWS resources. Concurrent invocations each get one."""
+        return self.environment_for(self.deployment.settings.failover)
+
+    def environment_for(self, failover: FailoverConfig) -> LocalDeployment:
+        """The function deployed with other pairs or tuning, on the same resources."""
         deployed = self.deployment
         return LocalDeployment.create(
-            deployed.settings.failover, clients=deployed.clients, resources=deployed.resources
+            failover, clients=deployed.clients, resources=deployed.resources
         )
 
     def retune(self, **changes: Any) -> None:
         """Redeploy the function with other tuning, on the same resources and state."""
-        deployed = self.deployment
-        failover = deployed.settings.failover
+        failover = self.deployment.settings.failover
         tuning = failover.tuning.model_copy(update=changes)
-        self.deployment = LocalDeployment.create(
-            failover.model_copy(update={"tuning": tuning}),
-            clients=deployed.clients,
-            resources=deployed.resources,
-        )
+        self.deployment = self.environment_for(failover.model_copy(update={"tuning": tuning}))
 
     def reattach_at(self, device_index: int) -> None:
         """Set the scene: the floating interface on the primary at another device index."""
@@ -249,10 +249,21 @@ class Scene:
     def interface(self) -> Where:
         return where(self.ec2, self.topology.interface_id)
 
-    def alarm(self, *, at: datetime | None = None, state: str = "ALARM") -> dict[str, Any]:
+    def alarm(
+        self,
+        *,
+        at: datetime | None = None,
+        state: str = "ALARM",
+        instance_id: str | None = None,
+    ) -> dict[str, Any]:
         """The primary's status-check alarm changing state, as SNS delivers it."""
         return sns_event(
-            alarm_message(alarm_name=ALARM_NAME, instance_id=self.primary, at=at, state=state)
+            alarm_message(
+                alarm_name=ALARM_NAME,
+                instance_id=instance_id or self.primary,
+                at=at,
+                state=state,
+            )
         )
 
     def deliver(self, event: Any, context: FakeLambdaContext | None = None) -> Delivery:
