@@ -1,0 +1,269 @@
+"""The same move, the ways other failover tools make it, on the same simulator in the same run.
+
+Each way is a small, faithful re-implementation of a pattern in wide use:
+
+- waiter: detach, boto3's `network_interface_available` waiter with its default settings
+  (a describe at once, then every 20 s, up to 10 times), attach. The AWS CLI's
+  `aws ec2 wait network-interface-available` is the same waiter.
+- sleep: detach, a fixed `sleep 5`, attach: what keepalived notify scripts commonly do.
+- no wait: detach, then attach at once and again on every InvalidNetworkInterface.InUse,
+  with no pause, until EC2 accepts.
+
+None of them checks the standby or forces a detach; each uses a plain `boto3.client("ec2")`
+as such a script would. The move starts when the way is called (a script has no trigger to
+parse), and "attached" is the physical moment: the accepted attach plus its latency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+from bench.lab import BenchmarkFailed, CallCounter, Lab, Witness, require, simulator
+from bench.settings import BenchSettings, Drawn
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+IN_USE = "InvalidNetworkInterface.InUse"
+
+
+@dataclass(frozen=True)
+class WayReport:
+    """What a way's own code saw: attach calls EC2 refused, and why it stopped, if it did."""
+
+    rejected: int = 0
+    error: str | None = None
+
+
+Move = Callable[["EC2Client", str, str], WayReport]
+
+
+def _attachment(ec2: EC2Client, interface_id: str) -> dict[str, Any]:
+    [interface] = ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])[
+        "NetworkInterfaces"
+    ]
+    return dict(interface["Attachment"])
+
+
+def with_waiter(delay_seconds: int | None) -> Move:
+    def move(ec2: EC2Client, interface_id: str, target: str) -> WayReport:
+        attachment = _attachment(ec2, interface_id)
+        ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"])
+        waiter = ec2.get_waiter("network_interface_available")
+        try:
+            if delay_seconds is None:
+                waiter.wait(NetworkInterfaceIds=[interface_id])
+            else:
+                waiter.wait(
+                    NetworkInterfaceIds=[interface_id], WaiterConfig={"Delay": delay_seconds}
+                )
+        except WaiterError as error:
+            return WayReport(error=f"waiter gave up: {error}")
+        ec2.attach_network_interface(
+            NetworkInterfaceId=interface_id,
+            InstanceId=target,
+            DeviceIndex=attachment["DeviceIndex"],
+        )
+        return WayReport()
+
+    return move
+
+
+def with_fixed_sleep(seconds: float) -> Move:
+    def move(ec2: EC2Client, interface_id: str, target: str) -> WayReport:
+        attachment = _attachment(ec2, interface_id)
+        ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"])
+        time.sleep(seconds)
+        try:
+            ec2.attach_network_interface(
+                NetworkInterfaceId=interface_id,
+                InstanceId=target,
+                DeviceIndex=attachment["DeviceIndex"],
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            return WayReport(rejected=1 if code == IN_USE else 0, error=f"attach failed: {code}")
+        return WayReport()
+
+    return move
+
+
+def without_waiting(give_up_seconds: float) -> Move:
+    def move(ec2: EC2Client, interface_id: str, target: str) -> WayReport:
+        attachment = _attachment(ec2, interface_id)
+        ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"])
+        rejected = 0
+        # A real loop spins until killed; we stop it so a hung detach cannot hang the run.
+        give_up = time.monotonic() + give_up_seconds
+        while True:
+            try:
+                ec2.attach_network_interface(
+                    NetworkInterfaceId=interface_id,
+                    InstanceId=target,
+                    DeviceIndex=attachment["DeviceIndex"],
+                )
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "Unknown")
+                if code != IN_USE:
+                    return WayReport(rejected=rejected, error=f"attach failed: {code}")
+                rejected += 1
+                if time.monotonic() > give_up:
+                    return WayReport(
+                        rejected=rejected,
+                        error=f"still refused after {give_up_seconds:g} s; stopped",
+                    )
+                continue
+            return WayReport(rejected=rejected)
+
+    return move
+
+
+@dataclass(frozen=True)
+class Way:
+    key: str
+    title: str
+    move: Move
+
+
+def ways(settings: BenchSettings) -> dict[str, Way]:
+    delay = settings.waiter_delay_seconds
+    waiter_title = (
+        "boto3 waiter network_interface_available, default config (20 s delay)"
+        if delay is None
+        else f"boto3 waiter network_interface_available, {delay} s delay"
+    )
+    return {
+        "waiter": Way("waiter", waiter_title, with_waiter(delay)),
+        "sleep": Way(
+            "sleep",
+            f"fixed sleep({settings.fixed_sleep_seconds:g}) after detach (keepalived notify)",
+            with_fixed_sleep(settings.fixed_sleep_seconds),
+        ),
+        "no-wait": Way(
+            "no-wait",
+            "attach at once after detach, retry on InUse with no pause",
+            without_waiting(settings.give_up_seconds),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class WayRun:
+    drawn: Drawn
+    attached: float | None  # seconds after the way was called; None: never attached
+    returned: float
+    moved: bool
+    report: WayReport
+    calls: Counter[str]
+
+
+@dataclass(frozen=True)
+class WayResult:
+    way: Way
+    runs: tuple[WayRun, ...]
+    paired: bool  # each run drew its own latencies (the same draws as the project's runs)
+    hung: bool  # the detach hung until forced
+
+
+def run_paired(
+    lab: Lab, settings: BenchSettings, way: Way, runs: int, progress: Callable[[str], None]
+) -> WayResult:
+    """One run after another, each with that run number's latencies."""
+    results = []
+    for number in range(runs):
+        drawn = settings.latencies.draw(settings.seed, number)
+        [run] = _batch(lab, way, drawn, count=1, hung=False)
+        require(run.moved, f"{way.key} run {number + 1}: the interface did not reach the standby")
+        progress(f"{way.key} run {number + 1}/{runs}: attached after {run.attached:.3f} s")
+        results.append(run)
+    return WayResult(way=way, runs=tuple(results), paired=True, hung=False)
+
+
+def run_batch(
+    lab: Lab, settings: BenchSettings, way: Way, runs: int, progress: Callable[[str], None]
+) -> WayResult:
+    """All runs side by side on one simulator with nominal latencies.
+
+    For ways that spend their time asleep (20 s waiter delay, sleep(5)) a run's duration is
+    set by the sleep, not by the machine, so running them together changes nothing but
+    the wall-clock cost of the benchmark.
+    """
+    done = _batch(lab, way, settings.latencies.nominal(), count=runs, hung=False)
+    for number, run in enumerate(done):
+        require(run.moved, f"{way.key} run {number + 1}: the interface did not reach the standby")
+    progress(
+        f"{way.key}: {runs} runs side by side, median attached after "
+        f"{sorted(r.attached or 0.0 for r in done)[len(done) // 2]:.3f} s"
+    )
+    return WayResult(way=way, runs=tuple(done), paired=False, hung=False)
+
+
+def run_hung(
+    lab: Lab, settings: BenchSettings, way: Way, progress: Callable[[str], None]
+) -> WayResult:
+    """One run where the normal detach hangs (it would finish only with Force)."""
+    [run] = _batch(lab, way, settings.latencies.nominal(), count=1, hung=True)
+    require(not run.moved, f"{way.key}: moved an interface whose detach never finishes")
+    progress(f"{way.key} on a hung detach: {run.report.error}")
+    return WayResult(way=way, runs=(run,), paired=False, hung=True)
+
+
+def _batch(lab: Lab, way: Way, drawn: Drawn, *, count: int, hung: bool) -> list[WayRun]:
+    topologies = [lab.new_pair(way.key)[0] for _ in range(count)]
+    counters = [CallCounter() for _ in topologies]
+    # One client per script; made here, because boto3's default session is not safe to
+    # create clients from several threads at once.
+    clients = []
+    for counter in counters:
+        client = boto3.client("ec2")
+        counter.watch(client)
+        clients.append(client)
+    outcomes: list[tuple[float, float, WayReport] | None] = [None] * count
+
+    def work(index: int) -> None:
+        topology = topologies[index]
+        started = time.monotonic()
+        report = way.move(clients[index], topology.interface_id, topology.standby_instance_id)
+        outcomes[index] = (started, time.monotonic() - started, report)
+
+    with simulator(drawn) as sim:
+        witness = Witness()
+        witness.install(sim)
+        for topology in topologies:
+            if hung:
+                sim.hang_detach(topology.interface_id)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        sim.settle()
+        places = [lab.where(t.interface_id) for t in topologies]
+
+    runs = []
+    for index, topology in enumerate(topologies):
+        outcome = outcomes[index]
+        if outcome is None:
+            raise BenchmarkFailed(f"{way.key}: a run did not finish")
+        started, returned, report = outcome
+        attaches = witness.attaches_of(topology.interface_id)
+        require(len(attaches) <= 1, f"{way.key}: {len(attaches)} successful attaches")
+        runs.append(
+            WayRun(
+                drawn=drawn,
+                attached=attaches[0] + drawn.attach - started if attaches else None,
+                returned=returned,
+                moved=places[index] == (topology.standby_instance_id, "attached"),
+                report=report,
+                calls=counters[index].calls(),
+            )
+        )
+    return runs

@@ -1,0 +1,121 @@
+"""Run every measurement on one emulated AWS, in an order that keeps them apart."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import comparators
+from bench.cold_start import ColdStartResult, run_cold_start
+from bench.comparators import WayResult
+from bench.detection import DetectionPath, detection_paths
+from bench.lab import Lab, open_lab, simulator
+from bench.scale import ScaleResult, run_scale
+from bench.settings import BenchSettings
+from bench.swap_time import ScenarioResult, run_scenario, scenarios
+
+PACKAGES = ("boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic")
+WARM_UP_CALLS = 5
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpu: str
+    cores: int
+    system: str
+    python: str
+    packages: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Results:
+    settings: BenchSettings
+    machine: Machine
+    started_at: datetime
+    seconds: float
+    round_trips: tuple[float, ...]
+    swaps: tuple[ScenarioResult, ...]
+    ways: tuple[WayResult, ...]
+    cold: ColdStartResult
+    scale: ScaleResult
+    detection: tuple[DetectionPath, ...]
+
+    def swap(self, key: str) -> ScenarioResult:
+        return next(s for s in self.swaps if s.scenario.key == key)
+
+    def way(self, key: str, *, hung: bool = False) -> WayResult | None:
+        return next((w for w in self.ways if w.way.key == key and w.hung == hung), None)
+
+
+def machine() -> Machine:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return Machine(
+        cpu=cpu,
+        cores=os.cpu_count() or 1,
+        system=f"{platform.system()} {platform.release()}",
+        python=f"{platform.python_implementation()} {platform.python_version()}",
+        packages={name: importlib.metadata.version(name) for name in PACKAGES},
+    )
+
+
+def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results:
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    with open_lab() as lab:
+        round_trips = _round_trips(lab, settings)
+        progress(
+            f"round trip (DescribeNetworkInterfaces): median "
+            f"{sorted(round_trips)[len(round_trips) // 2] * 1000:.1f} ms"
+        )
+        round_trip = sorted(round_trips)[len(round_trips) // 2]
+        swaps = tuple(
+            run_scenario(lab, settings, scenario, round_trip, progress)
+            for scenario in scenarios(settings)
+        )
+        ways = _ways(lab, settings, progress)
+        cold = run_cold_start(lab, settings, progress)
+        scale = run_scale(lab, settings, progress)
+    return Results(
+        settings=settings,
+        machine=machine(),
+        started_at=started_at,
+        seconds=time.monotonic() - started,
+        round_trips=tuple(round_trips),
+        swaps=swaps,
+        ways=ways,
+        cold=cold,
+        scale=scale,
+        detection=detection_paths(),
+    )
+
+
+def _round_trips(lab: Lab, settings: BenchSettings) -> list[float]:
+    topology, _ = lab.new_pair("rtt")
+    with simulator(settings.latencies.nominal()):
+        lab.round_trips(topology.interface_id, WARM_UP_CALLS)  # connection set up, caches warm
+        return lab.round_trips(topology.interface_id, settings.rtt_samples)
+
+
+def _ways(
+    lab: Lab, settings: BenchSettings, progress: Callable[[str], None]
+) -> tuple[WayResult, ...]:
+    ways = comparators.ways(settings)
+    return (
+        comparators.run_paired(lab, settings, ways["no-wait"], settings.runs, progress),
+        comparators.run_batch(lab, settings, ways["sleep"], settings.sleep_runs, progress),
+        comparators.run_batch(lab, settings, ways["waiter"], settings.waiter_runs, progress),
+        comparators.run_hung(lab, settings, ways["sleep"], progress),
+        comparators.run_hung(lab, settings, ways["no-wait"], progress),
+    )

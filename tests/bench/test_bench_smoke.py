@@ -1,0 +1,125 @@
+"""The benchmarks' code paths, run with near-zero latencies: correctness only, never timing.
+
+`make bench` takes minutes; this walks every measurement in seconds so that a change to
+the function, the emulator or the simulator cannot silently break the benchmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.detection import DEFAULT_EVALUATION_PERIODS, STATUS_CHECK_PERIOD_SECONDS
+from bench.report import SECTIONS, render
+from bench.run import Results, run_all
+from bench.settings import BenchSettings
+from infra.settings import DEFAULT_EVALUATION_PERIODS as STACK_EVALUATION_PERIODS
+from infra.triggers import STATUS_CHECK_PERIOD
+
+
+@pytest.fixture(scope="module")
+def results() -> Results:
+    # run_all raises BenchmarkFailed if any interface did not move, or moved twice.
+    return run_all(BenchSettings.smoke(), progress=lambda _: None)
+
+
+@pytest.mark.slow
+def test_every_swap_moved_once_and_its_timeline_is_in_order(results: Results) -> None:
+    for scenario in results.swaps:
+        assert len(scenario.runs) == scenario.scenario.runs
+        for run in scenario.runs:
+            assert run.calls["ec2:AttachNetworkInterface"] == 1
+            assert (
+                0
+                < run.detach_requested
+                <= run.detach_done
+                <= run.attach_requested
+                < run.attached
+                <= run.returned
+            )
+            assert run.calls_before_detach >= 1
+            assert run.calls_after_detached >= 2  # at least the poll and the attach
+
+
+@pytest.mark.slow
+def test_the_project_forces_exactly_when_it_should(results: Results) -> None:
+    for run in results.swap("failed").runs:
+        assert run.forced
+        assert run.calls["ec2:DetachNetworkInterface"] == 1  # Force at once, nothing to escalate
+    for run in results.swap("hung").runs:
+        assert run.forced
+        assert run.calls["ec2:DetachNetworkInterface"] == 2  # normal, then Force after the grace
+    for run in results.swap("drill").runs:
+        assert not run.forced
+        assert run.calls["ec2:DetachNetworkInterface"] == 1
+
+
+@pytest.mark.slow
+def test_other_tools_ways_move_the_interface_but_not_past_a_hung_detach(
+    results: Results,
+) -> None:
+    for key in ("waiter", "sleep", "no-wait"):
+        way = results.way(key)
+        assert way is not None
+        assert all(run.moved and run.attached is not None for run in way.runs)
+        assert all(run.calls["ec2:AttachNetworkInterface"] >= 1 for run in way.runs)
+    for key in ("sleep", "no-wait"):
+        hung = results.way(key, hung=True)
+        assert hung is not None
+        [run] = hung.runs
+        assert not run.moved
+        assert run.attached is None
+        assert run.report.rejected >= 1
+    no_wait = results.way("no-wait")
+    assert no_wait is not None
+    for run in no_wait.runs:
+        assert run.calls["ec2:AttachNetworkInterface"] == run.report.rejected + 1
+
+
+@pytest.mark.slow
+def test_scale_moves_every_pair_exactly_once(results: Results) -> None:
+    crowd = results.scale.crowd
+    assert crowd.pairs == BenchSettings.smoke().scale_pairs
+    assert len(crowd.attached) == crowd.pairs
+    assert crowd.swapped_notifications == crowd.pairs
+    assert crowd.calls["ec2:AttachNetworkInterface"] == crowd.pairs
+    # Every EC2 request the function sent reached the simulator, retries included.
+    sent = sum(n for op, n in crowd.attempts.items() if op.startswith("ec2:"))
+    assert sent == sum(crowd.ec2_requests.values())
+
+
+@pytest.mark.slow
+def test_cold_start_measures_every_step(results: Results) -> None:
+    cold = results.cold
+    for row in cold.rows:
+        assert len(row.samples) == cold.repetitions
+        assert all(sample > 0 for sample in row.samples)
+    assert 0 < cold.asset.zipped_bytes < cold.asset.raw_bytes
+    assert cold.asset.files > 1
+
+
+@pytest.mark.slow
+def test_report_has_every_section_and_names_no_machine_path(
+    results: Results, tmp_path: Path
+) -> None:
+    report = tmp_path / "benchmarks.md"
+    report.write_text(render(results))
+
+    text = report.read_text()
+    for heading in SECTIONS:
+        assert heading in text
+    assert "smoke run" in text  # a smoke report says it is not one to quote
+    assert str(Path.cwd()) not in text
+    assert str(Path.home()) not in text
+
+
+def test_detection_model_uses_the_stacks_alarm_settings() -> None:
+    assert DEFAULT_EVALUATION_PERIODS == STACK_EVALUATION_PERIODS
+    assert STATUS_CHECK_PERIOD.to_seconds() == STATUS_CHECK_PERIOD_SECONDS
+
+
+def test_runs_must_be_positive() -> None:
+    with pytest.raises(SystemExit):
+        main(["--runs", "0"])
