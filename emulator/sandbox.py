@@ -1,0 +1,277 @@
+"""A deployed ENI Failover on this machine, for the operator CLI to be tried against.
+
+`eni-failover sandbox up` runs one: moto in server mode on 127.0.0.1 with the faithful
+EC2 (the demo's latencies), one pair built through the EC2 API, the CDK app synthesized
+with that pair's IDs and its resources stood up from the template (topics, queues, state
+table, alarms, rules, outputs), and a bridge doing what moto does not: the alarm's actions
+and SNS's delivery to the function (emulator.bridge). The sandbox file tells other
+processes where it is and what the stack's outputs would be (emulator.sandbox_file).
+
+IDs are reproducible: moto's random generator is seeded after a reset, so the same pair
+(instance, interface and address IDs) comes up every time, and a template synthesized for
+it once can be reused (SandboxOptions.template).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from ec2sim import FaithfulEC2, PairTopology, build_pair
+from emulator import drill
+from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
+from emulator.deployment import ACCOUNT_ID, REGION, Clients, client_config
+from emulator.function import FAKE_CREDENTIALS, LocalFunction
+from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
+from emulator.template import DeployedFunction, deploy, synthesize
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_events import EventBridgeClient
+
+# Any fixed number: the same pair IDs on every start (see the module docstring).
+DEFAULT_SEED = 20261126
+HOST = "127.0.0.1"
+
+
+# --- the running sandbox ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxOptions:
+    pair_name: str = drill.PAIR_NAME
+    stack_name: str = "EniFailover"
+    notify_email: str = drill.NOTIFY_EMAIL
+    attach_seconds: float = drill.ATTACH_SECONDS
+    detach_seconds: float = drill.DETACH_SECONDS
+    force_detach_seconds: float = drill.FORCE_DETACH_SECONDS
+    stop_seconds: float = drill.STOP_SECONDS
+    # How often the bridge looks for alarm changes and SNS deliveries.
+    bridge_interval_seconds: float = 0.1
+    seed: int = DEFAULT_SEED
+    # A template synthesized earlier for this sandbox's pair; None synthesizes (~15 s).
+    template: dict[str, Any] | None = None
+
+
+@dataclass
+class SandboxClients:
+    """The sandbox's own clients, on its endpoint with fake credentials."""
+
+    aws: Clients
+    cloudwatch: CloudWatchClient
+    events: EventBridgeClient
+
+    @classmethod
+    def create(cls, endpoint: str) -> SandboxClients:
+        session = boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=REGION,
+        )
+        config = client_config()
+        return cls(
+            aws=Clients(
+                ec2=session.client("ec2", endpoint_url=endpoint, config=config),
+                sns=session.client("sns", endpoint_url=endpoint, config=config),
+                sqs=session.client("sqs", endpoint_url=endpoint, config=config),
+                dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
+            ),
+            cloudwatch=session.client("cloudwatch", endpoint_url=endpoint, config=config),
+            events=session.client("events", endpoint_url=endpoint, config=config),
+        )
+
+
+class Sandbox:
+    """A running sandbox in this process; stop() (or leaving the `with`) ends it."""
+
+    def __init__(self) -> None:
+        self._server: ThreadedMotoServer | None = None
+        self._sim: FaithfulEC2 | None = None
+        self._bridge: Bridge | None = None
+        self.endpoint = ""
+        self.clients: SandboxClients
+        self.topology: PairTopology
+        self.template: dict[str, Any]
+        self.deployed: DeployedFunction
+        self.function: LocalFunction
+        self.info: SandboxInfo
+
+    @property
+    def sim(self) -> FaithfulEC2:
+        """The faithful EC2, for tests that need a status check to fail."""
+        if self._sim is None:
+            raise SandboxError("the sandbox is not running")
+        return self._sim
+
+    @property
+    def bridge(self) -> Bridge:
+        if self._bridge is None:
+            raise SandboxError("the sandbox is not running")
+        return self._bridge
+
+    @classmethod
+    def start(
+        cls, options: SandboxOptions | None = None, *, narrate: Callable[[str], None] = print
+    ) -> Sandbox:
+        sandbox = cls()
+        try:
+            sandbox._start(options or SandboxOptions(), narrate)
+        except BaseException:
+            sandbox.stop()
+            raise
+        return sandbox
+
+    def _start(self, options: SandboxOptions, narrate: Callable[[str], None]) -> None:
+        # The emulator's HTTP server would log every request.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # The pair launches from a made-up image; moto's sample AMIs only cost time.
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        self._server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        # A clean emulator and a seeded generator: the same IDs on every start.
+        _moto_api(self.endpoint, "reset")
+        _moto_api(self.endpoint, f"seed?a={options.seed}")
+        self._sim = FaithfulEC2(
+            attach_seconds=options.attach_seconds,
+            detach_seconds=options.detach_seconds,
+            force_detach_seconds=options.force_detach_seconds,
+            stop_seconds=options.stop_seconds,
+        ).__enter__()
+        self.clients = SandboxClients.create(self.endpoint)
+        self.topology = build_pair(self.clients.aws.ec2, name=options.pair_name, sim=self._sim)
+
+        context = {
+            "primaryInstanceId": self.topology.primary_instance_id,
+            "standbyInstanceId": self.topology.standby_instance_id,
+            "eniId": self.topology.interface_id,
+            "notifyEmail": options.notify_email,
+            "pairName": options.pair_name,
+            "stackName": options.stack_name,
+        }
+        if options.template is None:
+            narrate("synthesizing the CDK app for the sandbox's pair (takes a few seconds)")
+            with tempfile.TemporaryDirectory(prefix="eni-failover-sandbox-") as outdir:
+                self.template = synthesize(context, Path(outdir))
+        else:
+            self.template = options.template
+            _check_template_is_for(self.template, self.topology, options.pair_name)
+        self.deployed = deploy(
+            self.template,
+            self.clients.aws,
+            cloudwatch=self.clients.cloudwatch,
+            events=self.clients.events,
+        )
+        self.function = LocalFunction(
+            self.deployed.environment,
+            name=self.deployed.function_name,
+            timeout_seconds=self.deployed.timeout_seconds,
+            endpoint_url=self.endpoint,
+        )
+        self.function.cold_start()
+        self._bridge = Bridge(
+            AlarmActions(
+                self.clients.aws.sns,
+                alarm_names=self.deployed.alarm_names,
+                account_id=ACCOUNT_ID,
+                region=REGION,
+            ),
+            TriggerDelivery(
+                self.clients.aws.sqs,
+                queue_url=self.deployed.trigger_delivery_queue_url,
+                subscription_arn=self.deployed.trigger_subscription_arn,
+                invoke=self.function.invoke,
+            ),
+            interval_seconds=options.bridge_interval_seconds,
+            narrate=narrate,
+        )
+        self._bridge.start()
+        self.info = SandboxInfo(
+            pid=os.getpid(),
+            endpoint=self.endpoint,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            stack_name=options.stack_name,
+            started_at=datetime.now(UTC),
+            outputs=self.deployed.outputs,
+            function=SandboxFunction(
+                name=self.deployed.function_name,
+                environment=self.deployed.environment,
+                timeout_seconds=self.deployed.timeout_seconds,
+            ),
+            inbox_queue_url=self.deployed.inbox_queue_url,
+            pair=SandboxPair(
+                name=options.pair_name,
+                primary_instance_id=self.topology.primary_instance_id,
+                standby_instance_id=self.topology.standby_instance_id,
+                interface_id=self.topology.interface_id,
+                private_ips=self.topology.private_ips,
+                public_ip=self.topology.public_ip,
+                mac_address=self.topology.mac_address,
+            ),
+        )
+
+    def stop(self) -> None:
+        """Stop the bridge, uninstall the faithful EC2, stop the server; safe to repeat."""
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
+            bridge.stop()
+        sim, self._sim = self._sim, None
+        if sim is not None:
+            sim.__exit__(None, None, None)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _moto_api(endpoint: str, action: str) -> None:
+    # Our own server on the loopback address, started a moment ago: http only.
+    request = urllib.request.Request(f"{endpoint}/moto-api/{action}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
+def _check_template_is_for(template: dict[str, Any], topology: PairTopology, pair: str) -> None:
+    """A reused template must name the pair the sandbox built, or nothing would match."""
+    raw = template.get("Outputs", {}).get("PairsJson", {}).get("Value", "{}")
+    try:
+        configured = json.loads(raw).get(pair, {}) if isinstance(raw, str) else {}
+    except json.JSONDecodeError:
+        configured = {}
+    expected = {
+        "primaryInstanceId": topology.primary_instance_id,
+        "standbyInstanceId": topology.standby_instance_id,
+        "interfaceIds": [topology.interface_id],
+    }
+    found = {key: configured.get(key) for key in expected}
+    if found != expected:
+        raise SandboxError(
+            f"the template was synthesized for other IDs than the sandbox's pair {pair!r} "
+            f"({json.dumps(found)} instead of {json.dumps(expected)}); start without "
+            "--template to synthesize a fresh one"
+        )
