@@ -20,9 +20,9 @@ from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.deployment import Clients, LocalDeployment, client_config
+from emulator.deployment import Clients, LocalDeployment
 from eni_failover.config import FailoverConfig
-from tests.faults.views import Scene
+from tests.faults.views import Scene, function_clients
 from tests.integration.conftest import (
     ATTACH_SECONDS,
     DETACH_SECONDS,
@@ -94,14 +94,7 @@ def aws_session() -> boto3.Session:
 
 @pytest.fixture
 def clients(sim: FaithfulEC2, aws_session: boto3.Session) -> Clients:
-    """The function's clients, with its retry settings (standard mode, its attempt budget)."""
-    config = client_config(TEST_TUNING.api_max_attempts)
-    return Clients(
-        ec2=aws_session.client("ec2", config=config),
-        sns=aws_session.client("sns", config=config),
-        sqs=aws_session.client("sqs", config=config),
-        dynamodb=aws_session.client("dynamodb", config=config),
-    )
+    return function_clients(aws_session)
 
 
 @pytest.fixture

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import boto3
+
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.deployment import FakeLambdaContext, LocalDeployment
+from emulator.deployment import Clients, FakeLambdaContext, LocalDeployment, client_config
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
-from tests.integration.conftest import ALARM_NAME
+from tests.integration.conftest import ALARM_NAME, TEST_TUNING
 from tests.support import alarm_message, sns_event
 
 if TYPE_CHECKING:
@@ -43,6 +45,17 @@ class Where:
     @property
     def floating(self) -> bool:
         return self.exists and self.instance_id is None
+
+
+def function_clients(session: boto3.Session) -> Clients:
+    """The function's clients, with its retry settings (standard mode, its attempt budget)."""
+    config = client_config(TEST_TUNING.api_max_attempts)
+    return Clients(
+        ec2=session.client("ec2", config=config),
+        sns=session.client("sns", config=config),
+        sqs=session.client("sqs", config=config),
+        dynamodb=session.client("dynamodb", config=config),
+    )
 
 
 def where(ec2: EC2Client, interface_id: str) -> Where:
