@@ -56,7 +56,12 @@ def test_throttling_within_botocores_retries_is_invisible_to_the_swap(
 
 @pytest.mark.parametrize(
     "operation",
-    ["DescribeNetworkInterfaces", "DescribeInstanceStatus", "DetachNetworkInterface"],
+    [
+        "DescribeNetworkInterfaces",
+        "DescribeInstances",
+        "DescribeInstanceStatus",
+        "DetachNetworkInterface",
+    ],
 )
 def test_throttling_beyond_the_retry_budget_before_the_move_fails_and_the_retry_swaps(
     scene: Scene, operation: str

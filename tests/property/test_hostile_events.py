@@ -156,7 +156,7 @@ def fresh_scene(session: boto3.Session) -> Iterator[Scene]:
 
 
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -36,7 +36,7 @@ PAIR = Pair(
 )
 CONFIGURED = Configured(alarm_name=PAIR.alarm_name, primary_instance_id=PAIR.primary_instance_id)
 MANY = settings(
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
