@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from bench.report import render
@@ -29,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs is not None:
         settings = settings.with_runs(args.runs)
 
+    started = time.monotonic()
+
     def progress(line: str) -> None:
-        print(f"  {line}", file=sys.stderr, flush=True)
+        print(f"  [{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
 
     results = run_all(settings, progress)
     report = render(results)

@@ -180,45 +180,59 @@ def run_paired(
     results = []
     for number in range(runs):
         drawn = settings.latencies.draw(settings.seed, number)
-        [run] = _batch(lab, way, drawn, count=1, hung=False)
+        [run] = _batch(lab, [(way, False)], drawn)
         require(run.moved, f"{way.key} run {number + 1}: the interface did not reach the standby")
         progress(f"{way.key} run {number + 1}/{runs}: attached after {run.attached:.3f} s")
         results.append(run)
     return WayResult(way=way, runs=tuple(results), paired=True, hung=False)
 
 
-def run_batch(
-    lab: Lab, settings: BenchSettings, way: Way, runs: int, progress: Callable[[str], None]
-) -> WayResult:
-    """All runs side by side on one simulator with nominal latencies.
+def run_side_by_side(
+    lab: Lab,
+    settings: BenchSettings,
+    plan: list[tuple[Way, int, bool]],
+    progress: Callable[[str], None],
+) -> list[WayResult]:
+    """Runs of several ways at once on one simulator with nominal latencies.
 
-    For ways that spend their time asleep (20 s waiter delay, sleep(5)) a run's duration is
-    set by the sleep, not by the machine, so running them together changes nothing but
-    the wall-clock cost of the benchmark.
+    `plan` holds (way, runs, hung). For ways that spend their time asleep (the waiter's
+    20 s delay, sleep(5)) the sleep sets a run's duration, not the machine, so running
+    them together changes little but the wall-clock cost of the benchmark. A hung run
+    never moves, whatever runs beside it.
     """
-    done = _batch(lab, way, settings.latencies.nominal(), count=runs, hung=False)
-    for number, run in enumerate(done):
-        require(run.moved, f"{way.key} run {number + 1}: the interface did not reach the standby")
-    progress(
-        f"{way.key}: {runs} runs side by side, median attached after "
-        f"{sorted(r.attached or 0.0 for r in done)[len(done) // 2]:.3f} s"
-    )
-    return WayResult(way=way, runs=tuple(done), paired=False, hung=False)
+    jobs = [(way, hung) for way, runs, hung in plan for _ in range(runs)]
+    done = _batch(lab, jobs, settings.latencies.nominal())
+    results = []
+    for way, _, hung in plan:
+        runs = tuple(
+            run
+            for (job, job_hung), run in zip(jobs, done, strict=True)
+            if (job, job_hung) == (way, hung)
+        )
+        for number, run in enumerate(runs):
+            if hung:
+                require(not run.moved, f"{way.key}: moved an interface whose detach never ends")
+            else:
+                require(
+                    run.moved, f"{way.key} run {number + 1}: the interface is not on the standby"
+                )
+        attached = sorted(r.attached for r in runs if r.attached is not None)
+        progress(
+            f"{way.key}{' on a hung detach' if hung else ''}: {len(runs)} runs side by side, "
+            + (
+                f"median attached after {attached[len(attached) // 2]:.3f} s"
+                if attached
+                else f"{runs[0].report.error}"
+            )
+        )
+        results.append(WayResult(way=way, runs=runs, paired=False, hung=hung))
+    return results
 
 
-def run_hung(
-    lab: Lab, settings: BenchSettings, way: Way, progress: Callable[[str], None]
-) -> WayResult:
-    """One run where the normal detach hangs (it would finish only with Force)."""
-    [run] = _batch(lab, way, settings.latencies.nominal(), count=1, hung=True)
-    require(not run.moved, f"{way.key}: moved an interface whose detach never finishes")
-    progress(f"{way.key} on a hung detach: {run.report.error}")
-    return WayResult(way=way, runs=(run,), paired=False, hung=True)
-
-
-def _batch(lab: Lab, way: Way, drawn: Drawn, *, count: int, hung: bool) -> list[WayRun]:
-    topologies = [lab.new_pair(way.key)[0] for _ in range(count)]
-    counters = [CallCounter() for _ in topologies]
+def _batch(lab: Lab, jobs: list[tuple[Way, bool]], drawn: Drawn) -> list[WayRun]:
+    """Each job (way, hung) moves its own fresh pair, all at the same time, in threads."""
+    topologies = [lab.new_pair(way.key)[0] for way, _ in jobs]
+    counters = [CallCounter() for _ in jobs]
     # One client per script; made here, because boto3's default session is not safe to
     # create clients from several threads at once.
     clients = []
@@ -226,10 +240,11 @@ def _batch(lab: Lab, way: Way, drawn: Drawn, *, count: int, hung: bool) -> list[
         client = boto3.client("ec2")
         counter.watch(client)
         clients.append(client)
-    outcomes: list[tuple[float, float, WayReport] | None] = [None] * count
+    outcomes: list[tuple[float, float, WayReport] | None] = [None] * len(jobs)
 
     def work(index: int) -> None:
         topology = topologies[index]
+        way, _ = jobs[index]
         started = time.monotonic()
         report = way.move(clients[index], topology.interface_id, topology.standby_instance_id)
         outcomes[index] = (started, time.monotonic() - started, report)
@@ -237,10 +252,10 @@ def _batch(lab: Lab, way: Way, drawn: Drawn, *, count: int, hung: bool) -> list[
     with simulator(drawn) as sim:
         witness = Witness()
         witness.install(sim)
-        for topology in topologies:
+        for topology, (_, hung) in zip(topologies, jobs, strict=True):
             if hung:
                 sim.hang_detach(topology.interface_id)
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -250,6 +265,7 @@ def _batch(lab: Lab, way: Way, drawn: Drawn, *, count: int, hung: bool) -> list[
 
     runs = []
     for index, topology in enumerate(topologies):
+        way, _ = jobs[index]
         outcome = outcomes[index]
         if outcome is None:
             raise BenchmarkFailed(f"{way.key}: a run did not finish")

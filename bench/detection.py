@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The stack's defaults (infra/settings.py DEFAULT_EVALUATION_PERIODS, infra/triggers.py
-# STATUS_CHECK_PERIOD); copied because infra is not installed, and pinned by a test.
+# The stack's defaults (infra/settings.py DEFAULT_EVALUATION_PERIODS, pinned by a test;
+# infra/triggers.py STATUS_CHECK_PERIOD, the status-check metric's one minute), copied
+# because infra is not an installed package.
 DEFAULT_EVALUATION_PERIODS = 2
 STATUS_CHECK_PERIOD_SECONDS = 60
 

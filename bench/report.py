@@ -93,7 +93,8 @@ Written by `make bench` (`python -m bench`) on {results.started_at:%Y-%m-%d %H:%
 {results.seconds / 60:.1f} minutes. Every number on this page comes from that run.
 {warning}
 - Machine: {machine.cpu}, {machine.cores} cores, {machine.system}, {machine.python}. Other
-  jobs shared the machine, so expect noise: read medians and worsts, never a single run.
+  jobs shared the machine (1-minute load average {results.load[0]:.1f} at the start,
+  {results.load[1]:.1f} at the end), so expect noise: read medians and worsts, never one run.
 - Versions: {packages}.
 - AWS: moto in server mode on 127.0.0.1 with the faithful EC2 simulator (ec2sim), so every
   call is a real HTTP round trip. DescribeNetworkInterfaces round trip: median
@@ -139,7 +140,7 @@ def _summary(results: Results) -> str:
                 f"- {way.way.title}: {seconds(median(attached))} (median), "
                 f"{median(attached) / project:.2f}x the project's time."
             )
-    crowd, alone = results.scale.crowd, results.scale.alone
+    crowd, alone = results.scale.wave("crowd"), results.scale.wave("alone")
     lines.append(
         f"- **{crowd.pairs} pairs at once** under EC2's rate limits: all on their standbys after "
         f"{seconds(max(crowd.attached))} (one pair alone: {seconds(alone.attached[0])}); "
@@ -498,11 +499,14 @@ so their time is code and round trips.
 
 def _scale_section(results: Results) -> str:
     scale = results.scale
-    crowd = scale.crowd
+    crowd, alone = scale.wave("crowd"), scale.wave("alone")
+    unlimited, fast = scale.wave("unlimited"), scale.wave("crowd-fast")
     waves = table(
         [
             "",
             "Pairs",
+            "Poll",
+            "Rate limit",
             "All on their standbys",
             "Median pair on its standby",
             "Last handler returned",
@@ -510,15 +514,27 @@ def _scale_section(results: Results) -> str:
             "botocore retries",
             "Lambda retries",
         ],
-        [_wave_row("One pair alone", scale.alone), _wave_row("All at once", crowd)],
+        [_wave_row(wave) for wave in scale.waves],
     )
     buckets = ", ".join(
         f"{op} {size} tokens refilled at {rate:g}/s" for op, (rate, size) in scale.buckets.items()
     )
-    throttled = ", ".join(f"{op} {n}" for op, n in sorted(crowd.throttled.items())) or "none"
-    requests = ", ".join(f"{op} {n}" for op, n in sorted(crowd.ec2_requests.items()))
-    retries = sum(crowd.attempts.values()) - sum(crowd.calls.values())
+    lines = []
+    for wave in (crowd, fast):
+        throttled = ", ".join(f"{op} {n}" for op, n in sorted(wave.throttled.items())) or "none"
+        requests = ", ".join(f"{op} {n}" for op, n in sorted(wave.ec2_requests.items()))
+        retries = sum(wave.attempts.values()) - sum(wave.calls.values())
+        lines.append(
+            f"- {wave.title} ({wave.poll_seconds:g} s poll): throttled {throttled}; EC2 "
+            f"requests received {requests}. botocore's standard retry mode absorbed {retries} "
+            f"retries; {wave.lambda_retries} invocations failed even so and needed Lambda's "
+            f'retry ({wave.failed_notifications} "failed" notifications went out before it '
+            "succeeded)."
+        )
+    waves_notes = "\n".join(lines)
     latencies = results.settings.latencies
+    machine_share = max(unlimited.attached) - max(alone.attached)
+    throttle_share = max(crowd.attached) - max(unlimited.attached)
     return f"""## 5. Scale: {crowd.pairs} pairs fail at the same moment
 
 Every primary's status check fails at once and every alarm fires. Lambda runs one
@@ -530,28 +546,31 @@ except DescribeInstanceStatus, which it calls with instance IDs and no filter an
 held to the smaller unfiltered bucket to be safe. The buckets start full: nothing else in
 the account calls EC2. Latencies are nominal (forced detach {latencies.force:g} s, attach
 {latencies.attach:g} s). An invocation that fails after botocore's retries is retried after
-{scale.retry_pause_seconds:g} s, where Lambda would wait about a minute.
+{scale.retry_pause_seconds:g} s, where Lambda would wait about a minute. Two controls: the
+same crowd without the rate limit (what is left is this machine running {crowd.pairs}
+invocations and the endpoint in one process on {results.machine.cores} cores), and with a
+{fast.poll_seconds:g} s poll (the price of polling faster when every pair shares the
+account's buckets).
 
 {waves}
 
-- Throttled, by action: {throttled}. EC2 requests received, by action, throttled ones
-  included: {requests}.
-- botocore's standard retry mode absorbed {retries} retries; {crowd.lambda_retries}
-  invocations failed even so and needed Lambda's retry (each costs about a minute in AWS;
-  {crowd.failed_notifications} "failed" notifications went out before those retries
-  succeeded).
-- No swap was lost or doubled: every interface ended attached to its own standby, EC2
-  accepted exactly one attach per interface, and operators got exactly one "swapped"
-  notification per pair ({crowd.swapped_notifications} in all).
-- All the threads and the emulated endpoint share one process on {results.machine.cores}
-  cores, so part of the spread is this machine's, not EC2's."""
+{waves_notes}
+
+- Of the {seconds(max(crowd.attached) - max(alone.attached))} the last pair lost against one
+  pair alone, {seconds(machine_share)} is this machine (the run without a rate limit) and
+  {seconds(throttle_share)} is throttling and botocore's backoff.
+- No swap was lost or doubled, in any wave: every interface ended attached to its own
+  standby, EC2 accepted exactly one attach per interface, and operators got exactly one
+  "swapped" notification per pair."""
 
 
-def _wave_row(title: str, wave: Wave) -> list[str]:
+def _wave_row(wave: Wave) -> list[str]:
     retries = sum(wave.attempts.values()) - sum(wave.calls.values())
     return [
-        title,
+        wave.title,
         str(wave.pairs),
+        f"{wave.poll_seconds:g} s",
+        "EC2's" if wave.rate_limited else "none",
         seconds(max(wave.attached)),
         seconds(median(list(wave.attached))),
         seconds(max(wave.returned)),

@@ -39,6 +39,8 @@ class Results:
     machine: Machine
     started_at: datetime
     seconds: float
+    # The machine's 1-minute load average when the run started and when it ended.
+    load: tuple[float, float]
     round_trips: tuple[float, ...]
     swaps: tuple[ScenarioResult, ...]
     ways: tuple[WayResult, ...]
@@ -73,6 +75,7 @@ def machine() -> Machine:
 def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results:
     started_at = datetime.now(UTC)
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     with open_lab() as lab:
         round_trips = _round_trips(lab, settings)
         progress(
@@ -92,6 +95,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         machine=machine(),
         started_at=started_at,
         seconds=time.monotonic() - started,
+        load=(load_before, os.getloadavg()[0]),
         round_trips=tuple(round_trips),
         swaps=swaps,
         ways=ways,
@@ -112,10 +116,16 @@ def _ways(
     lab: Lab, settings: BenchSettings, progress: Callable[[str], None]
 ) -> tuple[WayResult, ...]:
     ways = comparators.ways(settings)
-    return (
-        comparators.run_paired(lab, settings, ways["no-wait"], settings.runs, progress),
-        comparators.run_batch(lab, settings, ways["sleep"], settings.sleep_runs, progress),
-        comparators.run_batch(lab, settings, ways["waiter"], settings.waiter_runs, progress),
-        comparators.run_hung(lab, settings, ways["sleep"], progress),
-        comparators.run_hung(lab, settings, ways["no-wait"], progress),
+    paired = comparators.run_paired(lab, settings, ways["no-wait"], settings.runs, progress)
+    together = comparators.run_side_by_side(
+        lab,
+        settings,
+        [
+            (ways["waiter"], settings.waiter_runs, False),
+            (ways["sleep"], settings.sleep_runs, False),
+            (ways["sleep"], 1, True),
+            (ways["no-wait"], 1, True),
+        ],
+        progress,
     )
+    return (paired, *together)

@@ -30,6 +30,7 @@ from bench.lab import (
     require,
 )
 from bench.settings import BenchSettings
+from bench.swap_time import tuning_for
 from ec2sim import FaithfulEC2
 from ec2sim.traffic import TokenBucket
 from emulator.deployment import FakeLambdaContext
@@ -75,7 +76,20 @@ class TieredRateEC2(FaithfulEC2):
 
 
 @dataclass(frozen=True)
+class WavePlan:
+    key: str
+    title: str
+    pairs: int
+    rate_limited: bool
+    poll_seconds: float
+
+
+@dataclass(frozen=True)
 class Wave:
+    key: str
+    title: str
+    rate_limited: bool
+    poll_seconds: float
     pairs: int
     attached: tuple[float, ...]  # per pair: seconds after the triggers until on its standby
     returned: tuple[float, ...]  # per pair: until its (last) invocation returned
@@ -90,32 +104,58 @@ class Wave:
 
 @dataclass(frozen=True)
 class ScaleResult:
-    alone: Wave
-    crowd: Wave
+    waves: tuple[Wave, ...]
     buckets: Mapping[str, tuple[float, int]]
     retry_pause_seconds: float
 
+    def wave(self, key: str) -> Wave:
+        return next(w for w in self.waves if w.key == key)
+
 
 def run_scale(lab: Lab, settings: BenchSettings, progress: Callable[[str], None]) -> ScaleResult:
+    """One pair alone, then all pairs at once; then two controls for the crowd.
+
+    Without the rate limit, what is left of the slowdown is this machine running every
+    invocation and the endpoint in one process; with a short poll, the cost of polling
+    faster when the account's describe buckets are shared by every pair.
+    """
     pause = 1.0
-    alone = _wave(lab, settings, 1, pause)
-    progress(f"scale: one pair alone on its standby after {alone.attached[0]:.3f} s")
-    crowd = _wave(lab, settings, settings.scale_pairs, pause)
-    progress(
-        f"scale: {crowd.pairs} pairs all on their standbys after {max(crowd.attached):.3f} s, "
-        f"{sum(crowd.throttled.values())} requests throttled, {crowd.lambda_retries} Lambda retries"
+    poll, short = settings.tuning.poll_interval_seconds, settings.short_poll_seconds
+    crowd = settings.scale_pairs
+    plans = (
+        WavePlan("alone", "One pair alone", 1, rate_limited=True, poll_seconds=poll),
+        WavePlan("crowd", "All at once", crowd, rate_limited=True, poll_seconds=poll),
+        WavePlan(
+            "unlimited", "All at once, no rate limit", crowd, rate_limited=False, poll_seconds=poll
+        ),
+        WavePlan(
+            "crowd-fast",
+            f"All at once, {short:g} s poll",
+            crowd,
+            rate_limited=True,
+            poll_seconds=short,
+        ),
     )
-    return ScaleResult(
-        alone=alone, crowd=crowd, buckets=EC2_REQUEST_BUCKETS, retry_pause_seconds=pause
-    )
+    waves = []
+    for plan in plans:
+        wave = _wave(lab, settings, plan, pause)
+        progress(
+            f"scale {plan.key}: {wave.pairs} on their standbys after {max(wave.attached):.3f} s, "
+            f"{sum(wave.throttled.values())} requests throttled, "
+            f"{wave.lambda_retries} Lambda retries"
+        )
+        waves.append(wave)
+    return ScaleResult(waves=tuple(waves), buckets=EC2_REQUEST_BUCKETS, retry_pause_seconds=pause)
 
 
-def _wave(lab: Lab, settings: BenchSettings, count: int, retry_pause: float) -> Wave:
-    built = [lab.new_pair("scale") for _ in range(count)]
+def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float) -> Wave:
+    count = plan.pairs
+    built = [lab.new_pair(plan.key) for _ in range(count)]
     pairs = tuple(pair for _, pair in built)
     counter = CallCounter()
+    tuning = tuning_for(settings, plan.poll_seconds)
     # One deployment per concurrent invocation: Lambda runs each in its own sandbox.
-    sandboxes = [lab.deployment(pairs, settings.tuning, counter) for _ in range(count)]
+    sandboxes = [lab.deployment(pairs, tuning, counter) for _ in range(count)]
     events = [alarm_event(pair) for pair in pairs]
     returned = [0.0] * count
     retries = [0] * count
@@ -139,7 +179,7 @@ def _wave(lab: Lab, settings: BenchSettings, count: int, retry_pause: float) -> 
 
     nominal = settings.latencies.nominal()
     with TieredRateEC2(
-        buckets=EC2_REQUEST_BUCKETS,
+        buckets=EC2_REQUEST_BUCKETS if plan.rate_limited else {},
         detach_seconds=nominal.detach,
         attach_seconds=nominal.attach,
         force_detach_seconds=nominal.force,
@@ -180,6 +220,10 @@ def _wave(lab: Lab, settings: BenchSettings, count: int, retry_pause: float) -> 
         )
     clear_function_metrics()
     return Wave(
+        key=plan.key,
+        title=plan.title,
+        rate_limited=plan.rate_limited,
+        poll_seconds=plan.poll_seconds,
         pairs=count,
         attached=tuple(attached),
         returned=tuple(returned),

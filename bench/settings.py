@@ -73,8 +73,9 @@ class BenchSettings:
     # Other tools' ways: botocore's default waiter, keepalived-style sleep(5), no wait.
     waiter_delay_seconds: int | None = None  # None: the waiter's own default (20 s)
     fixed_sleep_seconds: float = 5.0
-    # How long the no-wait loop spins on a detach that never finishes before we stop it.
-    give_up_seconds: float = 10.0
+    # How long the no-wait loop spins on a detach that never finishes before we stop it;
+    # done before the sleep(5) runs beside it attach, so its spinning cannot slow them.
+    give_up_seconds: float = 4.0
     scale_pairs: int = 50
     cold_repetitions: int = 5
     rtt_samples: int = 40
@@ -112,7 +113,7 @@ class BenchSettings:
             waiter_delay_seconds=1,  # botocore takes whole seconds
             fixed_sleep_seconds=0.2,
             give_up_seconds=0.4,
-            scale_pairs=3,
+            scale_pairs=2,
             cold_repetitions=1,
             rtt_samples=5,
             label="smoke",

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.detection import DEFAULT_EVALUATION_PERIODS, STATUS_CHECK_PERIOD_SECONDS
+from bench.detection import DEFAULT_EVALUATION_PERIODS
 from bench.report import SECTIONS, render
 from bench.run import Results, run_all
 from bench.settings import BenchSettings
 from infra.settings import DEFAULT_EVALUATION_PERIODS as STACK_EVALUATION_PERIODS
-from infra.triggers import STATUS_CHECK_PERIOD
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +79,16 @@ def test_other_tools_ways_move_the_interface_but_not_past_a_hung_detach(
 
 @pytest.mark.slow
 def test_scale_moves_every_pair_exactly_once(results: Results) -> None:
-    crowd = results.scale.crowd
-    assert crowd.pairs == BenchSettings.smoke().scale_pairs
-    assert len(crowd.attached) == crowd.pairs
-    assert crowd.swapped_notifications == crowd.pairs
-    assert crowd.calls["ec2:AttachNetworkInterface"] == crowd.pairs
-    # Every EC2 request the function sent reached the simulator, retries included.
-    sent = sum(n for op, n in crowd.attempts.items() if op.startswith("ec2:"))
-    assert sent == sum(crowd.ec2_requests.values())
+    assert [w.key for w in results.scale.waves] == ["alone", "crowd", "unlimited", "crowd-fast"]
+    for wave in results.scale.waves:
+        assert wave.pairs == (1 if wave.key == "alone" else BenchSettings.smoke().scale_pairs)
+        assert len(wave.attached) == wave.pairs
+        assert wave.swapped_notifications == wave.pairs
+        assert wave.calls["ec2:AttachNetworkInterface"] == wave.pairs
+        # Every EC2 request the function sent reached the simulator, retries included.
+        sent = sum(n for op, n in wave.attempts.items() if op.startswith("ec2:"))
+        assert sent == sum(wave.ec2_requests.values())
+    assert not results.scale.wave("unlimited").throttled
 
 
 @pytest.mark.slow
@@ -115,9 +116,8 @@ def test_report_has_every_section_and_names_no_machine_path(
     assert str(Path.home()) not in text
 
 
-def test_detection_model_uses_the_stacks_alarm_settings() -> None:
+def test_detection_model_uses_the_stacks_evaluation_periods() -> None:
     assert DEFAULT_EVALUATION_PERIODS == STACK_EVALUATION_PERIODS
-    assert STATUS_CHECK_PERIOD.to_seconds() == STATUS_CHECK_PERIOD_SECONDS
 
 
 def test_runs_must_be_positive() -> None:
