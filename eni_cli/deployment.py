@@ -1,0 +1,199 @@
+"""Where the commands act: the deployed stack in AWS, or a sandbox on this machine.
+
+Both give the same three things: the stack's outputs, the operator's own AWS clients (to
+look at EC2, the alarm, the rule and the pair record, and to pause), and the failover
+function to invoke. Only how the outputs are found and how the function runs differ, and
+those two live-only paths are kept thin: `stack_outputs` and `invoke.DeployedFunction`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from emulator.sandbox_file import DEFAULT_SANDBOX_FILE, SandboxError, SandboxInfo
+from eni_cli.errors import CliError
+from eni_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
+from eni_cli.outputs import StackOutputs
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sns import SNSClient
+
+SANDBOX_ENVIRONMENT_VARIABLE = "ENI_FAILOVER_SANDBOX"
+# Lambda's longest timeout: a synchronous invoke waits for the whole move, never less.
+INVOKE_READ_TIMEOUT_SECONDS = 900
+
+
+@dataclass
+class OperatorClients:
+    """The operator's clients: what they look at and change themselves (not the moves)."""
+
+    ec2: EC2Client
+    cloudwatch: CloudWatchClient
+    events: EventBridgeClient
+    dynamodb: DynamoDBClient
+    sns: SNSClient
+
+    @classmethod
+    def create(cls, session: boto3.Session, *, endpoint_url: str | None = None) -> OperatorClients:
+        # Standard mode retries throttling with backoff (AWS-FACTS: boto3 / botocore).
+        config = Config(retries={"mode": "standard", "total_max_attempts": 5})
+        return cls(
+            ec2=session.client("ec2", endpoint_url=endpoint_url, config=config),
+            cloudwatch=session.client("cloudwatch", endpoint_url=endpoint_url, config=config),
+            events=session.client("events", endpoint_url=endpoint_url, config=config),
+            dynamodb=session.client("dynamodb", endpoint_url=endpoint_url, config=config),
+            sns=session.client("sns", endpoint_url=endpoint_url, config=config),
+        )
+
+
+@dataclass
+class Deployment:
+    outputs: StackOutputs
+    clients: OperatorClients
+    function: Function
+    # Said in output so that nobody mistakes a sandbox for production, or the reverse.
+    where: str
+    sandbox: SandboxInfo | None = None
+
+
+def stack_outputs(client: CloudFormationClient, stack_name: str) -> dict[str, str]:
+    """The stack's outputs by key (DescribeStacks)."""
+    try:
+        response = client.describe_stacks(StackName=stack_name)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        message = details.get("Message", "")
+        if details.get("Code") == "ValidationError" and "does not exist" in message:
+            raise CliError(
+                f"stack {stack_name} not found in {client.meta.region_name}: deploy it "
+                "(`npx cdk deploy`), or pass --stack NAME / --region REGION, or use a "
+                "sandbox (--sandbox)"
+            ) from error
+        raise CliError(
+            f"could not read stack {stack_name}: {details.get('Code', 'Unknown')}: {message}"
+        ) from error
+    stacks = response.get("Stacks", [])
+    if not stacks:
+        raise CliError(f"stack {stack_name} not found in {client.meta.region_name}")
+    return {
+        str(o["OutputKey"]): str(o.get("OutputValue", ""))
+        for o in stacks[0].get("Outputs", [])
+        if "OutputKey" in o
+    }
+
+
+def connect_live(stack_name: str, region: str | None) -> Deployment:
+    """The deployed stack, with the operator's credentials from the usual places."""
+    try:
+        session = boto3.Session(region_name=region)
+        if session.region_name is None:
+            raise NoRegionError
+        outputs = StackOutputs.parse(
+            stack_name, stack_outputs(session.client("cloudformation"), stack_name)
+        )
+        invoke_config = Config(
+            read_timeout=INVOKE_READ_TIMEOUT_SECONDS,
+            # Never repeat a move request because a response was slow.
+            retries={"mode": "standard", "total_max_attempts": 1},
+        )
+        function = DeployedFunction(
+            session.client("lambda", config=invoke_config), outputs.function_name
+        )
+        return Deployment(
+            outputs=outputs,
+            clients=OperatorClients.create(session),
+            function=function,
+            where=f"stack {stack_name} in {session.region_name}",
+        )
+    except NoRegionError as error:
+        raise CliError(
+            "no AWS region: pass --region, or set AWS_REGION (or a profile's region)"
+        ) from error
+    except NoCredentialsError as error:
+        raise CliError(
+            "no AWS credentials found (set AWS_PROFILE or run `aws sso login`); to try the "
+            "commands without AWS, start a sandbox: `eni-failover sandbox up`"
+        ) from error
+    except BotoCoreError as error:
+        raise CliError(f"cannot reach AWS: {error}") from error
+
+
+def sandbox_path(explicit: str | None) -> Path:
+    """--sandbox FILE, else $ENI_FAILOVER_SANDBOX, else the default file in this directory."""
+    return Path(explicit or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE) or DEFAULT_SANDBOX_FILE)
+
+
+def connect_sandbox(path: Path) -> Deployment:
+    """The sandbox that wrote `path`; the function's code runs in this process."""
+    # Not at the top: the function's code (Powertools, pydantic models) loads slowly, and
+    # the live commands never need it.
+    from emulator.function import LocalFunction  # noqa: PLC0415
+
+    try:
+        info = SandboxInfo.read(path)
+    except SandboxError as error:
+        raise CliError(str(error)) from error
+    ensure_running(info, path)
+    function = LocalFunction(
+        info.function.environment,
+        name=info.function.name,
+        timeout_seconds=info.function.timeout_seconds,
+        endpoint_url=info.endpoint,
+        region=info.region,
+    )
+    return Deployment(
+        outputs=StackOutputs.parse(info.stack_name, info.outputs),
+        clients=sandbox_clients(info.endpoint, info.region),
+        function=LocalFunctionRunner(function),
+        where=f"sandbox {path} ({info.endpoint})",
+        sandbox=info,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def sandbox_clients(endpoint: str, region: str) -> OperatorClients:
+    """Clients on the sandbox's endpoint with fake credentials.
+
+    Kept for the process: a new session loads botocore's endpoint data (~0.4 s), which adds
+    up when one process runs many commands (the tests, a script calling main()).
+    """
+    from emulator.function import FAKE_CREDENTIALS  # noqa: PLC0415 - see connect_sandbox
+
+    session = boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+    return OperatorClients.create(session, endpoint_url=endpoint)
+
+
+def ensure_running(info: SandboxInfo, path: Path) -> None:
+    if not process_alive(info.pid):
+        raise CliError(
+            f"the sandbox in {path} is not running (process {info.pid} is gone); start it "
+            "again with `eni-failover sandbox up`"
+        )
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True

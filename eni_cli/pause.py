@@ -1,0 +1,174 @@
+"""`eni-failover pause|resume PAIR`: stop and restart automatic failover during planned work.
+
+Three switches, in the order that stays safe if the command is cut short: pausing sets the
+pair's pause flag first (the function then refuses automatic triggers, including any
+already in flight or being retried), then disables the alarm's actions and the state
+rule; resuming enables the rule and the actions first and clears the flag last. Each
+switch is only flipped if needed, so running either command twice changes nothing and
+announces nothing the second time. Manual failover and failback keep working while paused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eni_cli.deployment import Deployment
+from eni_cli.errors import CliError, ExitCode
+from eni_cli.outputs import PairOutputs
+from eni_failover import lease, notify
+from eni_failover.errors import FailoverError
+from eni_failover.state import PairRecord
+
+
+def pause(
+    deployment: Deployment, pair_name: str, *, by: str, reason: str | None
+) -> tuple[ExitCode, dict[str, Any], str]:
+    pair = deployment.outputs.pair(pair_name)
+    clients, table = deployment.clients, deployment.outputs.state_table_name
+    who = f"{by} ({reason})" if reason else by
+    now = datetime.now(UTC)
+    record, actions_enabled, rule_enabled = _switches(deployment, pair)
+    changed: list[str] = []
+    with _finishing("pause", pair.name, changed):
+        if record.paused_at is None:
+            lease.set_paused(clients.dynamodb, table, pair.name, by=who, now=now)
+            changed.append("pause flag set")
+        if actions_enabled:
+            clients.cloudwatch.disable_alarm_actions(AlarmNames=[pair.alarm_name])
+            changed.append(f"actions of alarm {pair.alarm_name} disabled")
+        if rule_enabled:
+            clients.events.disable_rule(Name=pair.rule_name)
+            changed.append(f"rule {pair.rule_name} disabled")
+    if changed:
+        notify.publish_text(
+            clients.sns,
+            deployment.outputs.notification_topic_arn,
+            subject=f"ENI failover {pair.name}: automatic failover paused by {by}",
+            message=_pause_message(pair, who=who, at=now),
+        )
+    data = {
+        "pair": pair.name,
+        "paused": True,
+        "changed": changed,
+        "announced": bool(changed),
+        "paused_by": who if record.paused_at is None else record.paused_by,
+        "paused_at": now if record.paused_at is None else record.paused_at,
+    }
+    if changed:
+        text = (
+            f"Automatic failover of pair {pair.name} is paused ({'; '.join(changed)}).\n"
+            "Announced on the notification topic. Manual failover and failback still work.\n"
+            f"Resume with: eni-failover resume {pair.name}"
+        )
+    else:
+        text = (
+            f"Pair {pair.name} was already paused (by {record.paused_by} at "
+            f"{record.paused_at.isoformat() if record.paused_at else '?'}); nothing changed."
+        )
+    return ExitCode.OK, data, text
+
+
+def resume(
+    deployment: Deployment, pair_name: str, *, by: str
+) -> tuple[ExitCode, dict[str, Any], str]:
+    pair = deployment.outputs.pair(pair_name)
+    clients, table = deployment.clients, deployment.outputs.state_table_name
+    record, actions_enabled, rule_enabled = _switches(deployment, pair)
+    changed: list[str] = []
+    with _finishing("resume", pair.name, changed):
+        if not rule_enabled:
+            clients.events.enable_rule(Name=pair.rule_name)
+            changed.append(f"rule {pair.rule_name} enabled")
+        if not actions_enabled:
+            clients.cloudwatch.enable_alarm_actions(AlarmNames=[pair.alarm_name])
+            changed.append(f"actions of alarm {pair.alarm_name} enabled")
+        if record.paused_at is not None:
+            lease.set_paused(clients.dynamodb, table, pair.name, by=None, now=None)
+            changed.append("pause flag cleared")
+    if changed:
+        notify.publish_text(
+            clients.sns,
+            deployment.outputs.notification_topic_arn,
+            subject=f"ENI failover {pair.name}: automatic failover resumed by {by}",
+            message=(
+                f"Automatic failover of pair {pair.name} was resumed by {by} at "
+                f"{datetime.now(UTC).isoformat()}: the alarm {pair.alarm_name} and the rule "
+                f"{pair.rule_name} trigger the function again."
+            ),
+        )
+    warnings = _alarm_warning(deployment, pair)
+    data = {
+        "pair": pair.name,
+        "paused": False,
+        "changed": changed,
+        "announced": bool(changed),
+        "warnings": warnings,
+    }
+    text = (
+        f"Automatic failover of pair {pair.name} is active again ({'; '.join(changed)}).\n"
+        "Announced on the notification topic."
+        if changed
+        else f"Pair {pair.name} was not paused; nothing changed."
+    )
+    return ExitCode.OK, data, "\n".join([text, *(f"Warning: {w}" for w in warnings)])
+
+
+def _switches(deployment: Deployment, pair: PairOutputs) -> tuple[PairRecord, bool, bool]:
+    """The pause flag (the record), whether alarm actions and the rule are enabled."""
+    clients = deployment.clients
+    try:
+        record = lease.read(clients.dynamodb, deployment.outputs.state_table_name, pair.name)
+        alarms = clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])["MetricAlarms"]
+        rule = clients.events.describe_rule(Name=pair.rule_name)
+    except (ClientError, BotoCoreError, FailoverError) as error:
+        raise CliError(f"cannot read the state of pair {pair.name}: {error}") from error
+    if not alarms:
+        raise CliError(f"alarm {pair.alarm_name} of pair {pair.name} does not exist")
+    return record, bool(alarms[0].get("ActionsEnabled")), rule.get("State") == "ENABLED"
+
+
+@contextmanager
+def _finishing(verb: str, pair: str, changed: list[str]) -> Iterator[None]:
+    """Turn an AWS error midway into a message that says what was already changed."""
+    try:
+        yield
+    except (ClientError, BotoCoreError, FailoverError) as error:
+        done = "; ".join(changed) or "nothing"
+        raise CliError(
+            f"{verb} of pair {pair} is INCOMPLETE: {error}. Done so far: {done}. "
+            f"Fix the cause and run `eni-failover {verb} {pair}` again."
+        ) from error
+
+
+def _pause_message(pair: PairOutputs, *, who: str, at: datetime) -> str:
+    return "\n".join(
+        [
+            f"Automatic failover of pair {pair.name} was paused by {who} at {at.isoformat()}.",
+            "",
+            f"While paused, the alarm {pair.alarm_name} and the rule {pair.rule_name} do not "
+            "trigger the function, and the function refuses automatic triggers that were "
+            "already on their way. A manual `eni-failover failover` still works.",
+            "",
+            f"Resume with `eni-failover resume {pair.name}`.",
+        ]
+    )
+
+
+def _alarm_warning(deployment: Deployment, pair: PairOutputs) -> list[str]:
+    try:
+        alarms = deployment.clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])
+    except (ClientError, BotoCoreError):
+        return []
+    states = [a.get("StateValue") for a in alarms["MetricAlarms"]]
+    if "ALARM" not in states:
+        return []
+    return [
+        f"alarm {pair.alarm_name} is in ALARM now. CloudWatch acts on state changes only, so "
+        "it will not trigger a failover until it changes again: check `eni-failover status "
+        f"{pair.name}` and fail over by hand if the primary is failing."
+    ]

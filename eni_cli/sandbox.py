@@ -1,0 +1,242 @@
+"""`eni-failover sandbox up|down|inbox`: a local stand-in for the deployed stack.
+
+`up` runs emulator.sandbox in the foreground (Ctrl-C stops it) or, with --background, in a
+process of its own that outlives the command; either way the sandbox file says where it
+is, and `--sandbox` (or ENI_FAILOVER_SANDBOX) makes the other commands use it. `down`
+stops the process the file names, after checking it is a sandbox. `inbox` shows what the
+notification topic sent, which in AWS would be the operators' email.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from emulator.sandbox_file import SandboxError, SandboxInfo
+from eni_cli.console import Console
+from eni_cli.deployment import ensure_running, process_alive
+from eni_cli.errors import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from emulator.sandbox import SandboxOptions
+
+DEFAULT_WAIT_SECONDS = 180.0  # a first start synthesizes the CDK app
+
+
+def log_path(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".json") + ".log")
+
+
+def up_foreground(
+    console: Console, path: Path, options: SandboxOptions
+) -> tuple[ExitCode, None, str]:
+    """Run the sandbox in this process until Ctrl-C or SIGTERM (`sandbox down`)."""
+    from emulator.sandbox import Sandbox  # noqa: PLC0415 - moto and the handler load slowly
+
+    _refuse_if_running(path)
+    started = time.monotonic()
+
+    def narrate(text: str) -> None:
+        console.progress(f"[{time.monotonic() - started:7.2f}s] {text}")
+
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        with Sandbox.start(options, narrate=narrate) as sandbox:
+            sandbox.info.write(path)
+            try:
+                console.result(
+                    _summary(sandbox.info, path), describe(sandbox.info, path, background=False)
+                )
+                while not stopping.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            finally:
+                narrate("stopping")
+                _remove_if_ours(path, os.getpid())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return ExitCode.OK, None, ""
+
+
+def up_background(
+    console: Console, path: Path, arguments: list[str], *, wait_seconds: float
+) -> tuple[ExitCode, dict[str, Any], str]:
+    """Start `sandbox up` in a process of its own and wait until its file says it is up."""
+    _refuse_if_running(path)
+    log = log_path(path)
+    command = [sys.executable, "-m", "eni_cli", f"--sandbox={path.resolve()}", "sandbox", "up"]
+    with log.open("w") as output:
+        child = subprocess.Popen(  # noqa: S603 - this interpreter, this package
+            [*command, *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in this shell must not stop it
+        )
+    console.progress(f"starting the sandbox in process {child.pid} (log: {log})")
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise CliError(
+                f"the sandbox process exited ({child.returncode}) before it was up; its log "
+                f"{log} ends with:\n{_tail(log)}"
+            )
+        info = _read_quietly(path)
+        if info is not None and info.pid == child.pid:
+            return ExitCode.OK, _summary(info, path), describe(info, path, background=True)
+        time.sleep(0.2)
+    child.terminate()
+    raise CliError(f"the sandbox was not up after {wait_seconds:g} s; its log {log}:\n{_tail(log)}")
+
+
+def down(path: Path, *, wait_seconds: float) -> tuple[ExitCode, dict[str, Any], str]:
+    info = _read_quietly(path)
+    if info is None:
+        return ExitCode.OK, {"stopped": None}, f"no sandbox file at {path}; nothing to stop"
+    pid = info.pid
+    if pid == os.getpid():
+        raise CliError(f"the sandbox in {path} runs in this very process; stop it there")
+    if not _alive(pid):
+        path.unlink(missing_ok=True)
+        return ExitCode.OK, {"stopped": None}, f"the sandbox {pid} was not running; removed {path}"
+    if not _is_sandbox(pid):
+        path.unlink(missing_ok=True)
+        raise CliError(
+            f"process {pid} named in {path} is not an eni-failover sandbox (the file is stale); "
+            "removed the file and stopped nothing"
+        )
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            raise CliError(f"sandbox process {pid} did not stop within {wait_seconds:g} s")
+        time.sleep(0.1)
+    _remove_if_ours(path, pid)
+    return ExitCode.OK, {"stopped": pid}, f"sandbox stopped (process {pid})"
+
+
+def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
+    """Take what the notification topic delivered to the sandbox's stand-in inbox."""
+    from emulator.delivery import drain  # noqa: PLC0415
+    from emulator.function import FAKE_CREDENTIALS  # noqa: PLC0415
+
+    try:
+        info = SandboxInfo.read(path)
+    except SandboxError as error:
+        raise CliError(str(error)) from error
+    ensure_running(info, path)
+    sqs = boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=info.region,
+    ).client("sqs", endpoint_url=info.endpoint)
+    messages = []
+    for body in drain(sqs, info.inbox_queue_url):
+        envelope = json.loads(body)
+        messages.append(
+            {
+                "subject": envelope.get("Subject"),
+                "message": envelope.get("Message", ""),
+                "sent_at": envelope.get("Timestamp"),
+            }
+        )
+    if not messages:
+        return ExitCode.OK, {"messages": []}, "No new notifications."
+    text = "\n\n".join(
+        f"--- {m['sent_at']}\nSubject: {m['subject']}\n\n{_without_machine_part(m['message'])}"
+        for m in messages
+    )
+    return ExitCode.OK, {"messages": messages}, text
+
+
+def _without_machine_part(message: str) -> str:
+    # An outcome's email ends with its JSON for machines; a person reads the rest.
+    marker = "--- machine-readable ---"
+    return message.split(marker, 1)[0].rstrip() + (" [...]" if marker in message else "")
+
+
+def describe(info: SandboxInfo, path: Path, *, background: bool) -> str:
+    pair = info.pair
+    shown = path.resolve()
+    return "\n".join(
+        [
+            f"ENI Failover sandbox is up (process {info.pid}).",
+            f"  endpoint      {info.endpoint} (moto server with the faithful EC2)",
+            f"  stack         {info.stack_name}, from this checkout's CDK app",
+            f"  pair {pair.name:<8} primary {pair.primary_instance_id}, "
+            f"standby {pair.standby_instance_id}",
+            f"                floating {pair.interface_id} ({', '.join(pair.private_ips)}, "
+            f"Elastic IP {pair.public_ip or '-'})",
+            f"  sandbox file  {shown}",
+            "",
+            "Use it from any shell in this directory with --sandbox, or:",
+            f"  export ENI_FAILOVER_SANDBOX={shown}",
+            "  eni-failover status",
+            f"  eni-failover drill {pair.name}",
+            "Stop it with `eni-failover sandbox down`"
+            + ("." if background else ", or Ctrl-C here."),
+        ]
+    )
+
+
+def _summary(info: SandboxInfo, path: Path) -> dict[str, Any]:
+    return {"sandbox_file": str(path.resolve()), **info.model_dump(mode="json")}
+
+
+def _refuse_if_running(path: Path) -> None:
+    info = _read_quietly(path)
+    if info is not None and info.pid != os.getpid() and _alive(info.pid):
+        raise CliError(
+            f"a sandbox is already running (process {info.pid}, {info.endpoint}, file {path}); "
+            "use it, or stop it first with `eni-failover sandbox down`"
+        )
+
+
+def _read_quietly(path: Path) -> SandboxInfo | None:
+    try:
+        return SandboxInfo.read(path)
+    except SandboxError:
+        return None
+
+
+def _remove_if_ours(path: Path, pid: int) -> None:
+    info = _read_quietly(path)
+    if info is not None and info.pid == pid:
+        path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        # Reap it if it is our own child that has exited, or it lingers as a zombie.
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return False
+    except ChildProcessError:
+        pass
+    return process_alive(pid)
+
+
+def _is_sandbox(pid: int) -> bool:
+    """Guard against a recycled PID: the process must be running this package."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists():  # no /proc (macOS): trust the file
+        return True
+    arguments = cmdline.read_bytes().split(b"\0")
+    return any(b"eni_cli" in a or b"eni-failover" in a for a in arguments)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,318 @@
+"""`eni-failover status`: where each floating interface is, and whether failover is armed.
+
+Read with the operator's own credentials: EC2 (interfaces, instances, status checks), the
+pair's alarm and rule, and the pair record the function keeps (pause, last outcome, the
+last scheduled readiness verdict). A part that cannot be read is shown as unknown with the
+reason, and the rest is still shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eni_cli.console import columns, when
+from eni_cli.deployment import Deployment
+from eni_cli.outputs import PairOutputs
+from eni_failover import ec2, lease
+from eni_failover.errors import FailoverError
+from eni_failover.state import InstanceView, InterfaceView, PairRecord
+
+T = TypeVar("T")
+
+
+def collect(deployment: Deployment, pair_name: str | None) -> dict[str, Any]:
+    outputs = deployment.outputs
+    pairs = outputs.selected(pair_name)
+    return {
+        "where": deployment.where,
+        "stack": outputs.stack_name,
+        "pairs": [pair_status(deployment, pair) for pair in pairs],
+        "readiness_schedule": _rule(deployment, outputs.readiness_rule_name),
+    }
+
+
+def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
+    clients, outputs = deployment.clients, deployment.outputs
+    interfaces, interfaces_error = _attempt(
+        lambda: ec2.describe_interfaces(clients.ec2, pair.interface_ids)
+    )
+    instances, instances_error = _attempt(
+        lambda: ec2.describe_instances(
+            clients.ec2, (pair.primary_instance_id, pair.standby_instance_id)
+        )
+    )
+    record, record_error = _attempt(
+        lambda: lease.read(clients.dynamodb, outputs.state_table_name, pair.name)
+    )
+    alarm = _alarm(deployment, pair.alarm_name)
+    rule = _rule(deployment, pair.rule_name)
+    interface_list = (
+        [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
+    )
+    return {
+        "pair": pair.name,
+        "location": _location(interface_list) if interfaces else "unknown",
+        "interfaces": interface_list,
+        "interfaces_error": interfaces_error,
+        "primary": _instance(instances[pair.primary_instance_id]) if instances else None,
+        "standby": _instance(instances[pair.standby_instance_id]) if instances else None,
+        "instances_error": instances_error,
+        "alarm": alarm,
+        "rule": rule,
+        "automation": _automation(record, alarm, rule),
+        "last_outcome": _last_outcome(record),
+        "scheduled_readiness": record.readiness if record else None,
+        "drill_window": (
+            {"until": record.drill_until, "by": record.drill_by}
+            if record and record.drill_until and record.drill_until > datetime.now(UTC)
+            else None
+        ),
+        "record_error": record_error,
+    }
+
+
+def _attempt(read: Callable[[], T]) -> tuple[T | None, str | None]:
+    try:
+        return read(), None
+    except (FailoverError, ClientError, BotoCoreError) as error:
+        return None, _reason(error)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return (
+            f"{error.operation_name} failed: {details.get('Code', 'Unknown')}: "
+            f"{details.get('Message', '')}"
+        )
+    return str(error)
+
+
+def _interface(pair: PairOutputs, view: InterfaceView) -> dict[str, Any]:
+    attachment = view.attachment
+    return {
+        "interface_id": view.interface_id,
+        "exists": view.exists,
+        "status": view.status,
+        "attached_to": attachment.instance_id if attachment else None,
+        "side": pair.side_of(attachment.instance_id) if attachment else None,
+        "attachment_status": attachment.status if attachment else None,
+        "device_index": attachment.device_index if attachment else None,
+        "private_ips": list(view.private_ips),
+        "elastic_ip": view.public_ip,
+        "mac_address": view.mac_address,
+        "availability_zone": view.availability_zone,
+    }
+
+
+def _location(interfaces: list[dict[str, Any]]) -> str:
+    """One word for the pair: primary, standby, moving, split, elsewhere or missing."""
+    if any(not i["exists"] for i in interfaces):
+        return "missing"
+    if any(i["attached_to"] is not None and i["side"] is None for i in interfaces):
+        return "elsewhere"
+    if any(i["attached_to"] is None or i["attachment_status"] == "detaching" for i in interfaces):
+        return "moving"
+    sides = {i["side"] for i in interfaces}
+    return sides.pop() if len(sides) == 1 else "split"
+
+
+def _instance(view: InstanceView) -> dict[str, Any]:
+    return {
+        "instance_id": view.instance_id,
+        "exists": view.exists,
+        "state": view.state,
+        "availability_zone": view.availability_zone,
+        "system_status": view.system_status,
+        "instance_status": view.instance_status,
+        "healthy": view.healthy,
+    }
+
+
+def _alarm(deployment: Deployment, name: str) -> dict[str, Any]:
+    found, error = _attempt(
+        lambda: deployment.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    )
+    if error is not None or not found:
+        return {"name": name, "error": error or "no such alarm"}
+    alarm = found[0]
+    return {
+        "name": name,
+        "state": alarm.get("StateValue"),
+        "reason": alarm.get("StateReason"),
+        "since": alarm.get("StateUpdatedTimestamp"),
+        "actions_enabled": alarm.get("ActionsEnabled"),
+    }
+
+
+def _rule(deployment: Deployment, name: str | None) -> dict[str, Any] | None:
+    if name is None:
+        return None
+    found, error = _attempt(lambda: deployment.clients.events.describe_rule(Name=name))
+    if error is not None or found is None:
+        return {"name": name, "error": error}
+    return {
+        "name": name,
+        "state": found.get("State"),
+        "schedule": found.get("ScheduleExpression"),
+    }
+
+
+def _automation(
+    record: PairRecord | None, alarm: dict[str, Any], rule: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Paused if any of the three switches is off; each is shown, so a half-done pause shows."""
+    flag = record.paused_at is not None if record else None
+    actions = alarm.get("actions_enabled")
+    rule_enabled = rule.get("state") == "ENABLED" if rule and "state" in rule else None
+    switches = [flag, actions is False, rule_enabled is False]
+    return {
+        "paused": any(s is True for s in switches),
+        "pause_flag": flag,
+        "paused_by": record.paused_by if record else None,
+        "paused_at": record.paused_at if record else None,
+        "alarm_actions_enabled": actions,
+        "rule_enabled": rule_enabled,
+        # All three agree (all on or all off): a pause or resume that was not cut short.
+        "consistent": len({s for s in switches if s is not None}) <= 1,
+    }
+
+
+def _last_outcome(record: PairRecord | None) -> dict[str, Any] | None:
+    if record is None or record.last_outcome is None:
+        return None
+    return {
+        "outcome": record.last_outcome,
+        "at": record.last_outcome_at,
+        "summary": record.last_outcome_summary,
+        "last_move_at": record.last_move_at,
+    }
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def describe(status: dict[str, Any]) -> str:
+    lines = [f"ENI Failover: {status['where']}"]
+    for pair in status["pairs"]:
+        lines += ["", *describe_pair(pair)]
+    schedule = status.get("readiness_schedule")
+    if schedule is not None:
+        lines += ["", f"Readiness schedule: {_rule_text(schedule)} (rule {schedule['name']})"]
+    return "\n".join(lines)
+
+
+def describe_pair(pair: dict[str, Any]) -> list[str]:
+    automation = pair["automation"]
+    armed = "PAUSED" if automation["paused"] else "armed"
+    head = f"Pair {pair['pair']}: interface {_LOCATIONS.get(pair['location'], pair['location'])}"
+    rows: list[tuple[str, ...]] = []
+    for interface in pair["interfaces"]:
+        rows.append(("interface", interface["interface_id"], _where(interface)))
+        rows.append(("", "", _addresses(interface)))
+    if pair["interfaces_error"]:
+        rows.append(("interface", "unknown", pair["interfaces_error"]))
+    for side in ("primary", "standby"):
+        instance = pair[side]
+        if instance is None:
+            rows.append((side, "unknown", pair["instances_error"] or ""))
+        else:
+            rows.append((side, instance["instance_id"], _instance_text(instance)))
+    alarm = pair["alarm"]
+    rows.append(("alarm", alarm["name"], _alarm_text(alarm)))
+    rule = pair["rule"]
+    rows.append(("rule", rule["name"], _rule_text(rule)))
+    rows.append(("automation", armed, _automation_text(automation)))
+    rows.append(("last outcome", *_outcome_text(pair["last_outcome"])))
+    readiness = pair["scheduled_readiness"]
+    rows.append(
+        (
+            "readiness",
+            readiness or "unknown",
+            "at the last scheduled check" if readiness else "not checked on schedule yet",
+        )
+    )
+    if pair["drill_window"]:
+        window = pair["drill_window"]
+        rows.append(("drill window", "OPEN", f"until {when(window['until'])}, by {window['by']}"))
+    if pair["record_error"]:
+        rows.append(("pair record", "unknown", pair["record_error"]))
+    return [head, *columns(rows)]
+
+
+_LOCATIONS = {
+    "primary": "on the primary",
+    "standby": "on the STANDBY (failed over; fail back when the primary is repaired)",
+    "moving": "MOVING (detaching, floating or attaching)",
+    "split": "SPLIT between the instances",
+    "elsewhere": "attached to an instance OUTSIDE the pair",
+    "missing": "MISSING (an interface does not exist)",
+    "unknown": "unknown",
+}
+
+
+def _where(interface: dict[str, Any]) -> str:
+    if not interface["exists"]:
+        return "does not exist"
+    if interface["attached_to"] is None:
+        return f"floating, attached to nothing ({interface['status']})"
+    side = interface["side"] or "an instance outside the pair,"
+    return (
+        f"on {side} {interface['attached_to']} at device index {interface['device_index']} "
+        f"({interface['attachment_status']})"
+    )
+
+
+def _addresses(interface: dict[str, Any]) -> str:
+    return (
+        f"private IPs {', '.join(interface['private_ips']) or '-'}; "
+        f"Elastic IP {interface['elastic_ip'] or '-'}; MAC {interface['mac_address'] or '-'}"
+    )
+
+
+def _instance_text(instance: dict[str, Any]) -> str:
+    if not instance["exists"]:
+        return "does not exist"
+    checks = (
+        f"system {instance['system_status'] or 'n/a'}, "
+        f"instance {instance['instance_status'] or 'n/a'}"
+    )
+    return f"{instance['state']}; {checks}; {instance['availability_zone']}"
+
+
+def _alarm_text(alarm: dict[str, Any]) -> str:
+    if "error" in alarm:
+        return f"unknown: {alarm['error']}"
+    since = alarm["since"]
+    actions = "actions enabled" if alarm["actions_enabled"] else "actions DISABLED"
+    return f"{alarm['state']} since {when(since)}; {actions}"
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    if rule.get("error"):
+        return f"unknown: {rule['error']}"
+    schedule = f" {rule['schedule']}," if rule.get("schedule") else ""
+    return f"{schedule} {rule['state']}".strip()
+
+
+def _automation_text(automation: dict[str, Any]) -> str:
+    parts = []
+    if automation["pause_flag"]:
+        parts.append(f"paused by {automation['paused_by']} at {when(automation['paused_at'])}")
+    if automation["alarm_actions_enabled"] is False:
+        parts.append("alarm actions disabled")
+    if automation["rule_enabled"] is False:
+        parts.append("rule disabled")
+    if not automation["consistent"]:
+        parts.append("PARTLY paused: run `eni-failover pause` or `resume` again to finish")
+    return "; ".join(parts) or "the alarm and the rule will fail over automatically"
+
+
+def _outcome_text(outcome: dict[str, Any] | None) -> tuple[str, str]:
+    if outcome is None:
+        return "none", "no failover recorded for this pair"
+    return outcome["outcome"], f"{when(outcome['at'])}: {outcome['summary'] or ''}".strip()
