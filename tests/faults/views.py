@@ -142,9 +142,13 @@ class LambdaDeadline(FakeLambdaContext):
         return time.monotonic() >= self._deadline
 
     def wait_until_passed(self) -> None:
-        """Let the deadline go by (a killed invocation's retry comes after it, never before)."""
-        while not self.passed():
-            time.sleep(max(0.0, self._deadline - time.monotonic()) + 0.001)
+        """Let the deadline go by (a killed invocation's retry comes after it, never before).
+
+        A little beyond it: Powertools stamps its in-progress record from the wall clock,
+        in whole milliseconds.
+        """
+        while time.monotonic() < self._deadline + 0.02:
+            time.sleep(max(0.0, self._deadline + 0.02 - time.monotonic()))
 
     def retry_context(self, remaining_seconds: float = 60.0) -> LambdaDeadline:
         return LambdaDeadline(
