@@ -184,6 +184,7 @@ def run_cold_start(
 
 def _first_events(lab: Lab, base: dict[str, str]) -> tuple[float, float]:
     """One fresh process serving two alarms, each failing over its own pair."""
+    lab.fresh_account()
     built = [lab.new_pair("cold") for _ in range(2)]
     pairs = tuple(pair for _, pair in built)
     environment = {

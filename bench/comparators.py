@@ -231,6 +231,7 @@ def run_side_by_side(
 
 def _batch(lab: Lab, jobs: list[tuple[Way, bool]], drawn: Drawn) -> list[WayRun]:
     """Each job (way, hung) moves its own fresh pair, all at the same time, in threads."""
+    lab.fresh_account()
     topologies = [lab.new_pair(way.key)[0] for way, _ in jobs]
     counters = [CallCounter() for _ in jobs]
     # One client per script; made here, because boto3's default session is not safe to

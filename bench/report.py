@@ -140,13 +140,18 @@ def _summary(results: Results) -> str:
                 f"- {way.way.title}: {seconds(median(attached))} (median), "
                 f"{median(attached) / project:.2f}x the project's time."
             )
-    crowd, alone = results.scale.wave("crowd"), results.scale.wave("alone")
+    scale = results.scale
+    crowd, alone, scaled = scale.wave("crowd"), scale.wave("alone"), scale.wave("scaled")
+    fast = scale.wave("scaled-fast")
     lines.append(
-        f"- **{crowd.pairs} pairs at once** under EC2's rate limits: all on their standbys after "
-        f"{seconds(max(crowd.attached))} (one pair alone: {seconds(alone.attached[0])}); "
-        f"{sum(crowd.throttled.values())} requests throttled and absorbed, "
-        f"{crowd.lambda_retries} invocations needed Lambda's retry; every interface attached "
-        "exactly once."
+        f"- **{crowd.pairs} pairs at once**: every interface attached exactly once, each on its "
+        f"own standby. Under EC2's throttling (measured on a scaled crowd, section 5) all were "
+        f"on their standbys after {seconds(max(scaled.attached))} against "
+        f"{seconds(max(alone.attached))} for one pair alone, with "
+        f"{sum(scaled.throttled.values())} throttled requests absorbed and "
+        f"{scaled.lambda_retries} invocations needing Lambda's retry; with a "
+        f"{fast.poll_seconds:g} s poll: {seconds(max(fast.attached))}, "
+        f"{sum(fast.throttled.values())} throttled, {fast.lambda_retries} Lambda retries."
     )
     cold = results.cold
     lines.append(
@@ -499,14 +504,22 @@ so their time is code and round trips.
 
 def _scale_section(results: Results) -> str:
     scale = results.scale
-    crowd, alone = scale.wave("crowd"), scale.wave("alone")
-    unlimited, fast = scale.wave("unlimited"), scale.wave("crowd-fast")
+    alone, crowd, crowd_free = (
+        scale.wave("alone"),
+        scale.wave("crowd"),
+        scale.wave("crowd-unlimited"),
+    )
+    scaled, scaled_free, scaled_fast = (
+        scale.wave("scaled"),
+        scale.wave("scaled-unlimited"),
+        scale.wave("scaled-fast"),
+    )
     waves = table(
         [
             "",
             "Pairs",
             "Poll",
-            "Rate limit",
+            "Buckets",
             "All on their standbys",
             "Median pair on its standby",
             "Last handler returned",
@@ -519,22 +532,8 @@ def _scale_section(results: Results) -> str:
     buckets = ", ".join(
         f"{op} {size} tokens refilled at {rate:g}/s" for op, (rate, size) in scale.buckets.items()
     )
-    lines = []
-    for wave in (crowd, fast):
-        throttled = ", ".join(f"{op} {n}" for op, n in sorted(wave.throttled.items())) or "none"
-        requests = ", ".join(f"{op} {n}" for op, n in sorted(wave.ec2_requests.items()))
-        retries = sum(wave.attempts.values()) - sum(wave.calls.values())
-        lines.append(
-            f"- {wave.title} ({wave.poll_seconds:g} s poll): throttled {throttled}; EC2 "
-            f"requests received {requests}. botocore's standard retry mode absorbed {retries} "
-            f"retries; {wave.lambda_retries} invocations failed even so and needed Lambda's "
-            f'retry ({wave.failed_notifications} "failed" notifications went out before it '
-            "succeeded)."
-        )
-    waves_notes = "\n".join(lines)
+    notes = "\n".join(_wave_note(wave) for wave in (crowd, scaled, scaled_fast))
     latencies = results.settings.latencies
-    machine_share = max(unlimited.attached) - max(alone.attached)
-    throttle_share = max(crowd.attached) - max(unlimited.attached)
     return f"""## 5. Scale: {crowd.pairs} pairs fail at the same moment
 
 Every primary's status check fails at once and every alarm fires. Lambda runs one
@@ -546,31 +545,59 @@ except DescribeInstanceStatus, which it calls with instance IDs and no filter an
 held to the smaller unfiltered bucket to be safe. The buckets start full: nothing else in
 the account calls EC2. Latencies are nominal (forced detach {latencies.force:g} s, attach
 {latencies.attach:g} s). An invocation that fails after botocore's retries is retried after
-{scale.retry_pause_seconds:g} s, where Lambda would wait about a minute. Two controls: the
-same crowd without the rate limit (what is left is this machine running {crowd.pairs}
-invocations and the endpoint in one process on {results.machine.cores} cores), and with a
-{fast.poll_seconds:g} s poll (the price of polling faster when every pair shares the
-account's buckets).
+{scale.retry_pause_seconds:g} s, where Lambda would wait about a minute.
+
+This machine cannot issue {crowd.pairs} invocations' calls as fast as {crowd.pairs} Lambda
+sandboxes and EC2 would: every client and the endpoint share one Python process on
+{results.machine.cores} busy cores. The full crowd therefore shows that nothing is lost or
+doubled at that size, and how long this machine takes, but the run without a rate limit
+takes about as long ({seconds(max(crowd_free.attached))} against
+{seconds(max(crowd.attached))}): the machine, not EC2, sets its pace. EC2's throttling is
+measured on a scaled crowd instead: {scaled.pairs} pairs against {scaled.bucket_share:.0%} of
+every bucket (size and refill), which gives each pair the tokens it would have in the
+{crowd.pairs}-pair event, at a size this machine keeps up with: without the rate limit the
+scaled crowd is done in {seconds(max(scaled_free.attached))}, against
+{seconds(max(alone.attached))} for one pair alone.
 
 {waves}
 
-{waves_notes}
+{notes}
 
-- Of the {seconds(max(crowd.attached) - max(alone.attached))} the last pair lost against one
-  pair alone, {seconds(machine_share)} is this machine (the run without a rate limit) and
-  {seconds(throttle_share)} is throttling and botocore's backoff.
-- No swap was lost or doubled, in any wave: every interface ended attached to its own
-  standby, EC2 accepted exactly one attach per interface, and operators got exactly one
-  "swapped" notification per pair."""
+No swap was lost or doubled in any wave: every interface ended attached to its own standby,
+EC2 accepted exactly one attach per interface, and operators got exactly one "swapped"
+notification per pair."""
+
+
+def _wave_note(wave: Wave) -> str:
+    throttled = ", ".join(f"{op} {n}" for op, n in sorted(wave.throttled.items())) or "none"
+    requests = ", ".join(f"{op} {n}" for op, n in sorted(wave.ec2_requests.items()))
+    retries = sum(wave.attempts.values()) - sum(wave.calls.values())
+    failed = (
+        f' ({wave.failed_notifications} "failed" notifications went out before the retry succeeded)'
+        if wave.failed_notifications
+        else ""
+    )
+    return (
+        f"- {wave.title} ({wave.poll_seconds:g} s poll): throttled {throttled}. EC2 requests "
+        f"received, throttled ones included: {requests}. botocore's standard retry mode "
+        f"absorbed {retries} retries; {wave.lambda_retries} invocations failed even so and "
+        f"needed Lambda's retry{failed}."
+    )
 
 
 def _wave_row(wave: Wave) -> list[str]:
     retries = sum(wave.attempts.values()) - sum(wave.calls.values())
+    if not wave.bucket_share:
+        buckets = "none"
+    elif wave.bucket_share == 1:
+        buckets = "EC2's"
+    else:
+        buckets = f"{wave.bucket_share:.0%} of EC2's"
     return [
         wave.title,
         str(wave.pairs),
         f"{wave.poll_seconds:g} s",
-        "EC2's" if wave.rate_limited else "none",
+        buckets,
         seconds(max(wave.attached)),
         seconds(median(list(wave.attached))),
         seconds(max(wave.returned)),

@@ -106,6 +106,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
 
 
 def _round_trips(lab: Lab, settings: BenchSettings) -> list[float]:
+    lab.fresh_account()
     topology, _ = lab.new_pair("rtt")
     with simulator(settings.latencies.nominal()):
         lab.round_trips(topology.interface_id, WARM_UP_CALLS)  # connection set up, caches warm

@@ -177,6 +177,7 @@ def run_scenario(
 def _one_run(
     lab: Lab, scenario: Scenario, tuning: Tuning, drawn: Drawn, round_trip: float
 ) -> SwapRun:
+    lab.fresh_account()
     topology, pair = lab.new_pair(scenario.key)
     counter = CallCounter()
     deployment = lab.deployment((pair,), tuning, counter)

@@ -79,16 +79,24 @@ def test_other_tools_ways_move_the_interface_but_not_past_a_hung_detach(
 
 @pytest.mark.slow
 def test_scale_moves_every_pair_exactly_once(results: Results) -> None:
-    assert [w.key for w in results.scale.waves] == ["alone", "crowd", "unlimited", "crowd-fast"]
+    crowd = BenchSettings.smoke().scale_pairs
+    assert [(w.key, w.pairs) for w in results.scale.waves] == [
+        ("alone", 1),
+        ("crowd", crowd),
+        ("crowd-unlimited", crowd),
+        ("scaled", max(1, crowd // 5)),
+        ("scaled-unlimited", max(1, crowd // 5)),
+        ("scaled-fast", max(1, crowd // 5)),
+    ]
     for wave in results.scale.waves:
-        assert wave.pairs == (1 if wave.key == "alone" else BenchSettings.smoke().scale_pairs)
         assert len(wave.attached) == wave.pairs
         assert wave.swapped_notifications == wave.pairs
         assert wave.calls["ec2:AttachNetworkInterface"] == wave.pairs
         # Every EC2 request the function sent reached the simulator, retries included.
         sent = sum(n for op, n in wave.attempts.items() if op.startswith("ec2:"))
         assert sent == sum(wave.ec2_requests.values())
-    assert not results.scale.wave("unlimited").throttled
+    assert not results.scale.wave("crowd-unlimited").throttled
+    assert not results.scale.wave("scaled-unlimited").throttled
 
 
 @pytest.mark.slow
