@@ -42,7 +42,9 @@ nasty_characters = st.one_of(
 )
 nasty_text = st.text(alphabet=nasty_characters, max_size=40)
 # Text that leaves a record valid: a lone surrogate anywhere makes the parser reject it.
-odd_text = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(["\x00", "💥"])))
+odd_text = st.text(
+    alphabet=st.one_of(st.characters(exclude_categories=["Cs"]), st.sampled_from(["\x00", "💥"]))
+)
 huge_text = st.integers(min_value=5_000, max_value=20_000).map(lambda n: "Ω" * n)
 any_text = st.one_of(nasty_text, huge_text, st.just(""))
 
