@@ -136,10 +136,15 @@ def test_hostile_event_never_moves_the_interface_and_every_record_is_accounted_f
     for outcome in report["outcomes"]:
         assert outcome["outcome"] == "refused"
         assert outcome["reasons"]
-    # And operators heard only of refusals (a redelivered one replays silently)
+    # And operators heard only of refusals (a redelivered one replays silently), each
+    # also logged with its summary
     notices = scene.notifications()
     assert len(notices) <= len(report["outcomes"])
     assert all(outcome_of(n) == "refused" for n in notices)
+    published = log_lines.named("outcome published")
+    assert sorted(r.summary for r in published) == sorted(  # type: ignore[attr-defined]
+        facts(n)["summary"] for n in notices
+    )
 
 
 @contextmanager
