@@ -20,6 +20,7 @@ from emulator.delivery import drain
 from eni_failover import failover
 from eni_failover.config import FailoverConfig, Settings
 from eni_failover.handler import Dispatcher
+from eni_failover.observability import metrics
 from eni_failover.swap import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -145,7 +146,12 @@ class LocalDeployment:
 
     def invoke(self, event: Any, context: FakeLambdaContext | None = None) -> dict[str, Any]:
         """What Lambda does with an event: call the handler's dispatcher with a context."""
-        return self.dispatcher.on_event(event, context or FakeLambdaContext())  # type: ignore[arg-type]
+        try:
+            return self.dispatcher.on_event(event, context or FakeLambdaContext())  # type: ignore[arg-type]
+        finally:
+            # Lambda's handler flushes metrics after each invocation (log_metrics); here
+            # they are dropped, or Powertools would refuse the 101st metric of a long test.
+            metrics.clear_metrics()
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published so far, oldest first, taken off the inbox."""

@@ -47,13 +47,32 @@ def publish_text(client: SNSClient, topic_arn: str, *, subject: str, message: st
         ) from error
 
 
+# SQS takes 256 KiB per message; keep room for the attributes.
+MAX_DEAD_LETTER_BYTES = 250_000
+
+
 def dead_letter(client: SQSClient, queue_url: str, *, reason: str, record: object) -> None:
-    """Keep an event we could not handle, with the reason, where operators will see it."""
+    """Keep an event we could not handle, with the reason, where operators will see it.
+
+    Hostile input must not stop it from arriving: text that UTF-8 cannot carry (a lone
+    surrogate) is replaced in the reason, and a record too large for SQS is kept as the
+    start of its JSON text, marked as cut, so the body always parses.
+    """
+    reason = reason.encode("utf-8", errors="replace").decode("utf-8")
     body = json.dumps({"reason": reason, "record": record}, default=str)
+    if len(body) > MAX_DEAD_LETTER_BYTES:
+        text = json.dumps(record, default=str)
+        body = json.dumps(
+            {
+                "reason": reason,
+                "record_truncated": text[: MAX_DEAD_LETTER_BYTES // 2],
+                "record_length": len(text),
+            }
+        )
     try:
         client.send_message(
             QueueUrl=queue_url,
-            MessageBody=body[:250_000],  # SQS takes 256 KiB; the reason comes first
+            MessageBody=body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
         )
     except ClientError as error:

@@ -104,6 +104,12 @@ def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecor
         envelope = SnsModel.model_validate(event)
     except ValidationError as error:
         raise UnparseableRecord(f"not an SNS event: {_first_problem(error)}") from error
+    except (TypeError, AttributeError) as error:
+        # Powertools' SNS model looks into a record's Sns before validating its type, so a
+        # record whose Sns is not an object fails as a TypeError, not a ValidationError.
+        raise UnparseableRecord(f"not an SNS event: a record is malformed ({error})") from error
+    if not envelope.Records:
+        raise UnparseableRecord("not an SNS event: Records is empty")
     parsed: list[tuple[str, Trigger | UnparseableRecord]] = []
     for record in envelope.Records:
         message = record.Sns.Message

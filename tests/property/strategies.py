@@ -278,17 +278,14 @@ def not_an_sns_event(draw: st.DrawFn) -> Any:
     elif choice == "record":
         broken["Records"] = [draw(json_scalars)]
     elif choice == "sns":
-        # Not json_scalars: Powertools' SnsNotificationModel iterates its input in a
-        # "before" validator, so a non-object Sns raises TypeError, not a validation error
-        # (pinned by test_record_whose_sns_is_not_an_object_is_dead_lettered, xfail until
-        # fixed).
-        record["Sns"] = draw(st.dictionaries(nasty_text, json_scalars, max_size=3))
+        record["Sns"] = draw(
+            st.one_of(json_scalars, st.dictionaries(nasty_text, json_scalars, max_size=3))
+        )
     else:
-        # Wrong types only: text holding a lone surrogate in MessageId would be quoted in the
-        # dead-letter reason, which SQS cannot take (test_event_whose_reason_would_quote_a_
-        # lone_surrogate_is_dead_lettered, xfail until fixed).
         key = draw(st.sampled_from(["Message", "MessageId", "Type", "TopicArn", "Timestamp"]))
-        record["Sns"][key] = draw(st.one_of(st.just(None), st.lists(json_scalars, max_size=2)))
+        record["Sns"][key] = draw(
+            st.one_of(st.just(None), st.lists(json_scalars, max_size=2), nasty_text)
+        )
     return broken
 
 

@@ -1,9 +1,8 @@
 """Hostile inputs found while writing the properties, kept as plain examples.
 
-Each is a shape the generators in strategies.py can produce. Those marked xfail are known
-gaps in modules outside the failover core (named in each reason); the generators avoid
-exactly those shapes, with a comment pointing here, until the gap is closed. `strict`
-makes the mark fail once the gap is fixed, so the generator is widened again.
+Each is a shape the generators in strategies.py can produce, pinned here as an example
+because it once escaped the handler: a record whose Sns is not an object, and a reason
+quoting text that UTF-8 cannot carry.
 """
 
 from __future__ import annotations
@@ -50,13 +49,6 @@ def test_alarm_with_a_lone_surrogate_in_its_text_is_dead_lettered_not_acted_on(
     assert scene.notifications() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="triggers.parse_sns_event catches only ValidationError, but Powertools' "
-    "SnsNotificationModel iterates its input in a 'before' validator: a non-object Sns "
-    "raises TypeError, which escapes the handler instead of being dead-lettered",
-)
 @pytest.mark.parametrize("sns", [None, 7, True], ids=["null", "number", "boolean"])
 def test_record_whose_sns_is_not_an_object_is_dead_lettered(scene: Scene, sns: Any) -> None:
     # Given an SNS-shaped event whose record's Sns is not an object
@@ -76,13 +68,6 @@ def test_record_whose_sns_is_not_an_object_is_dead_lettered(scene: Scene, sns: A
     assert letter.record() == event
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="notify.dead_letter sends the reason as an SQS message attribute; a reason that "
-    "quotes a key or message ID holding a lone surrogate cannot be encoded, and the "
-    "UnicodeEncodeError escapes the handler instead of the event reaching the queue",
-)
 def test_event_whose_reason_would_quote_a_lone_surrogate_is_dead_lettered(
     scene: Scene,
 ) -> None:
