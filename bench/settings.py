@@ -62,7 +62,7 @@ class BenchSettings:
     runs: int = 10
     # A detach that hangs on a healthy-looking primary waits the whole detach grace (10 s
     # by default) before Force; fewer runs keep `make bench` within its few minutes.
-    hung_runs: int = 3
+    hung_runs: int = 2
     # The waiter sleeps 20 s between polls, so its runs go side by side, as one batch.
     waiter_runs: int = 3
     sleep_runs: int = 5
