@@ -1,12 +1,12 @@
 """What moto leaves out between an alarm and the function, done for the sandbox.
 
 CloudWatch alarm actions: moto never evaluates an alarm and never runs its actions, but
-`set-alarm-state` does change an alarm's state, and moto keeps each replaced state in the
-alarm's history. Every state change found there is published, in CloudWatch's own message
-format (AWS-FACTS: CloudWatch status-check alarms), to the SNS actions of the new state
-(AlarmActions for ALARM) if the alarm's actions are enabled - as CloudWatch does. Reading
-the history rather than polling the state catches a change that was undone between two
-polls, and ignores a "change" to the state the alarm was already in, as CloudWatch does.
+`set-alarm-state` does change an alarm's state. Every state change is noted as it happens
+and published, in CloudWatch's own message format (AWS-FACTS: CloudWatch status-check
+alarms), to the SNS actions of the new state (AlarmActions for ALARM) if the alarm's
+actions were enabled at that moment - as CloudWatch does. Noting each change, rather than
+polling the state, catches a change undone before the next poll; a "change" to the state
+the alarm is already in does nothing, as in CloudWatch.
 
 SNS to Lambda: moto delivers a topic's messages to an SQS subscription but cannot run a
 function. What the trigger topic delivered to its stand-in queue is handed to the real
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,25 +61,6 @@ class AlarmChange:
     new: AlarmState
     published_to: tuple[str, ...]
     skipped: str | None = None  # why nothing was published
-
-
-def alarm_states(alarm: Alarm) -> list[AlarmState]:
-    """Every state the alarm has been in, oldest first, the current one last."""
-    # moto appends ("StateUpdate", reason, reason_data, value, timestamp) of the state
-    # being replaced on every update.
-    states = [
-        AlarmState(value=entry[3], reason=entry[1], at=_utc(entry[4]))
-        for entry in alarm.history
-        if entry and entry[0] == "StateUpdate"
-    ]
-    states.append(
-        AlarmState(
-            value=alarm.state_value,
-            reason=alarm.state_reason,
-            at=_utc(alarm.state_updated_timestamp),
-        )
-    )
-    return states
 
 
 def alarm_message(
@@ -122,8 +104,23 @@ def alarm_message(
     }
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """A state change as it happened, with whether the actions were enabled then."""
+
+    alarm: Alarm
+    old: AlarmState
+    new: AlarmState
+    actions_enabled: bool
+
+
 class AlarmActions:
-    """CloudWatch's part: publish each state change of the watched alarms to their actions."""
+    """CloudWatch's part: publish each state change of the watched alarms to their actions.
+
+    Each watched alarm's update_state is wrapped (on the alarm object only, never on
+    moto's class) to note every change the moment it happens, with whether its actions
+    were enabled then: CloudWatch decides at the change, not when someone looks later.
+    """
 
     def __init__(
         self, sns: SNSClient, *, alarm_names: list[str], account_id: str, region: str
@@ -132,32 +129,54 @@ class AlarmActions:
         self._account_id = account_id
         self._region = region
         self._alarm_names = list(alarm_names)
-        # Changes made before the bridge started are history, not news.
-        self._handled = {name: len(alarm_states(a)) for name, a in self._alarms().items()}
+        self._recorded: deque[_Recorded] = deque()
+        self._watched: dict[str, Alarm] = {}
+        self._watch()
 
-    def _alarms(self) -> dict[str, Alarm]:
+    def _watch(self) -> None:
         alarms = cloudwatch_backends[self._account_id][self._region].alarms
-        return {name: alarms[name] for name in self._alarm_names if name in alarms}
+        for name in self._alarm_names:
+            alarm = alarms.get(name)
+            # A new object when the alarm is put again: watch that one.
+            if alarm is not None and self._watched.get(name) is not alarm:
+                self._record_changes_of(alarm)
+                self._watched[name] = alarm
+
+    def _record_changes_of(self, alarm: Alarm) -> None:
+        update_state = alarm.update_state
+
+        def recording_update_state(reason: str, reason_data: str, state_value: str) -> None:
+            old = _state_of(alarm)
+            update_state(reason, reason_data, state_value)
+            self._recorded.append(_Recorded(alarm, old, _state_of(alarm), alarm.actions_enabled))
+
+        # An instance attribute shadows the method for this alarm object alone.
+        vars(alarm)["update_state"] = recording_update_state
+
+    def close(self) -> None:
+        """Give the alarms their own update_state back."""
+        for alarm in self._watched.values():
+            vars(alarm).pop("update_state", None)
+        self._watched.clear()
 
     def poll(self) -> list[AlarmChange]:
+        self._watch()
         changes = []
-        for name, alarm in self._alarms().items():
-            states = alarm_states(alarm)
-            # More handled than there are states: the alarm was put again, a new history.
-            handled = min(self._handled.get(name, len(states)), len(states))
-            for old, new in zip(states[handled - 1 : -1], states[handled:], strict=True):
-                if old.value != new.value:
-                    changes.append(self._act(alarm, old, new))
-            self._handled[name] = len(states)
+        while self._recorded:
+            change = self._recorded.popleft()
+            # Setting the state an alarm is in changes nothing; CloudWatch does nothing.
+            if change.old.value != change.new.value:
+                changes.append(self._act(change))
         return changes
 
-    def _act(self, alarm: Alarm, old: AlarmState, new: AlarmState) -> AlarmChange:
+    def _act(self, change: _Recorded) -> AlarmChange:
+        alarm, old, new = change.alarm, change.old, change.new
         actions = {
             "ALARM": alarm.alarm_actions,
             "OK": alarm.ok_actions,
             "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
         }.get(new.value, [])
-        if not alarm.actions_enabled:
+        if not change.actions_enabled:
             return AlarmChange(alarm.name, old, new, (), skipped="alarm actions are disabled")
         topics = tuple(a for a in actions if a.startswith("arn:aws:sns:"))
         if not topics:
@@ -169,6 +188,14 @@ class AlarmActions:
         for topic in topics:
             self._sns.publish(TopicArn=topic, Subject=subject[:SUBJECT_LIMIT], Message=message)
         return AlarmChange(alarm.name, old, new, topics)
+
+
+def _state_of(alarm: Alarm) -> AlarmState:
+    return AlarmState(
+        value=alarm.state_value,
+        reason=alarm.state_reason,
+        at=_utc(alarm.state_updated_timestamp),
+    )
 
 
 @dataclass(frozen=True)
@@ -235,6 +262,7 @@ class Bridge:
         if self._thread.is_alive():
             # An invocation in progress finishes first (its swap has its own deadline).
             self._thread.join(timeout_seconds)
+        self.alarms.close()
 
     def run_once(self) -> None:
         for change in self.alarms.poll():

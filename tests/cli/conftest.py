@@ -1,0 +1,142 @@
+"""One sandbox for the whole package, as `eni-failover sandbox up` runs it, and the CLI.
+
+The sandbox runs in this process (moto server on 127.0.0.1, the faithful EC2, the bridge
+in a thread); the commands run through `main()` with `--sandbox=FILE`, exactly as from a
+shell. Synthesizing the app takes seconds, so the sandbox is started once and every test
+puts the pair back the way it found it (`fresh_pair`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.delivery import drain
+from emulator.function import LocalFunction
+from emulator.sandbox import Sandbox, SandboxOptions
+from eni_cli.console import Console
+from eni_cli.main import main
+from eni_failover import ec2, lease
+
+# Short, non-zero latencies: every poll loop really polls, and the suite stays quick.
+FAST = SandboxOptions(
+    attach_seconds=0.15,
+    detach_seconds=0.25,
+    force_detach_seconds=0.1,
+    bridge_interval_seconds=0.05,
+)
+PAIR = "demo"
+
+
+@dataclass
+class Ran:
+    """What one command did: its exit code and what it wrote."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class RunningSandbox:
+    sandbox: Sandbox
+    path: Path
+    template_path: Path
+    narration: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return self.sandbox.info.outputs["StateTableName"]
+
+    @property
+    def alarm_name(self) -> str:
+        return f"EniFailover-{PAIR}-primary-status"
+
+    @property
+    def rule_name(self) -> str:
+        return f"EniFailover-{PAIR}-primary-state"
+
+    def where(self) -> str | None:
+        """The instance the floating interface is attached to, if any."""
+        view = ec2.describe_interfaces(
+            self.sandbox.clients.aws.ec2, [self.sandbox.topology.interface_id]
+        )[self.sandbox.topology.interface_id]
+        return view.attachment.instance_id if view.attachment else None
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every notification since the last call, taken off the inbox."""
+        return [
+            json.loads(body)
+            for body in drain(self.sandbox.clients.aws.sqs, self.sandbox.info.inbox_queue_url)
+        ]
+
+    def subjects(self) -> list[str]:
+        return [str(n.get("Subject")) for n in self.notifications()]
+
+    def run(self, *arguments: str) -> Ran:
+        out, err = io.StringIO(), io.StringIO()
+        code = main([f"--sandbox={self.path}", *arguments], console=Console(stdout=out, stderr=err))
+        return Ran(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="package")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    directory = tmp_path_factory.mktemp("sandbox")
+    narration: list[str] = []
+    with Sandbox.start(FAST, narrate=narration.append) as sandbox:
+        path = directory / "sandbox.json"
+        sandbox.info.write(path)
+        template_path = directory / "template.json"
+        template_path.write_text(json.dumps(sandbox.template))
+        yield RunningSandbox(sandbox, path, template_path, narration)
+
+
+@pytest.fixture
+def sandbox(running: RunningSandbox) -> Iterator[RunningSandbox]:
+    """The running sandbox with the pair as a test expects it: armed, on the primary."""
+    restore(running)
+    yield running
+    restore(running)
+
+
+def restore(running: RunningSandbox) -> None:
+    sandbox = running.sandbox
+    clients, topology, sim = sandbox.clients, sandbox.topology, sandbox.sim
+    sim.clear_faults()
+    sim.settle()
+    instances = [topology.primary_instance_id, topology.standby_instance_id]
+    clients.aws.ec2.start_instances(InstanceIds=instances)
+    sim.settle()
+    for instance in instances:
+        sim.set_status(instance, system="ok", instance="ok")
+    clients.events.enable_rule(Name=running.rule_name)
+    clients.cloudwatch.enable_alarm_actions(AlarmNames=[running.alarm_name])
+    clients.cloudwatch.set_alarm_state(
+        AlarmName=running.alarm_name, StateValue="OK", StateReason="test reset"
+    )
+    if running.where() != topology.primary_instance_id:
+        # A function of its own: the bridge's may be busy in its thread.
+        function = LocalFunction(
+            sandbox.info.function.environment,
+            name=sandbox.info.function.name,
+            timeout_seconds=sandbox.info.function.timeout_seconds,
+            endpoint_url=sandbox.endpoint,
+        )
+        function.invoke({"action": "failback", "pair": PAIR, "force": True})
+    assert running.where() == topology.primary_instance_id
+    # A pair with no history: no pause, no drill window, no outcome, no readiness.
+    clients.aws.dynamodb.delete_item(
+        TableName=running.table,
+        Key=lease._key(PAIR),
+    )
+    running.notifications()
+    running.narration.clear()
