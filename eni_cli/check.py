@@ -44,7 +44,7 @@ def describe(result: dict[str, Any]) -> str:
     for pair in result["pairs"]:
         lines += [*describe_pair(pair), ""]
     lines.append(
-        f"Checked by function {result['function']} with its own permissions ({result['where']})."
+        f"Checked by function {result['function']} with its own permissions, on {result['where']}."
     )
     return "\n".join(lines)
 

@@ -25,6 +25,7 @@ from emulator.sandbox_file import SandboxError, SandboxInfo
 from eni_cli.console import Console
 from eni_cli.deployment import ensure_running, process_alive
 from eni_cli.errors import CliError, ExitCode
+from eni_failover.outcome import JSON_MARKER
 
 if TYPE_CHECKING:
     from emulator.sandbox import SandboxOptions
@@ -161,9 +162,9 @@ def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
 
 
 def _without_machine_part(message: str) -> str:
-    # An outcome's email ends with its JSON for machines; a person reads the rest.
-    marker = "--- machine-readable ---"
-    return message.split(marker, 1)[0].rstrip() + (" [...]" if marker in message else "")
+    # An outcome's email ends with its JSON for machines (--json shows it); a person
+    # reads the rest.
+    return message.split(JSON_MARKER, 1)[0].rstrip()
 
 
 def describe(info: SandboxInfo, path: Path, *, background: bool) -> str:

@@ -315,4 +315,9 @@ def _automation_text(automation: dict[str, Any]) -> str:
 def _outcome_text(outcome: dict[str, Any] | None) -> tuple[str, str]:
     if outcome is None:
         return "none", "no failover recorded for this pair"
-    return outcome["outcome"], f"{when(outcome['at'])}: {outcome['summary'] or ''}".strip()
+    text = f"{when(outcome['at'])}: {outcome['summary'] or ''}".strip()
+    if outcome["outcome"] != "swapped":
+        # A refusal is news, but where the interface went last is what an operator asks.
+        moved = when(outcome["last_move_at"]) if outcome["last_move_at"] else "never"
+        text += f" (last move: {moved})"
+    return outcome["outcome"], text
