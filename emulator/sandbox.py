@@ -14,6 +14,7 @@ it once can be reused (SandboxOptions.template).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -235,6 +236,10 @@ class Sandbox:
             sim.__exit__(None, None, None)
         server, self._server = self._server, None
         if server is not None:
+            # moto's state is the process's: leave none behind for whatever runs next here
+            # (an in-process sandbox in tests, then `make demo`'s drill, say).
+            with contextlib.suppress(OSError):
+                _moto_api(self.endpoint, "reset")
             server.stop()
 
     def __enter__(self) -> Self:

@@ -66,7 +66,6 @@ class Deployment:
     function: Function
     # Said in output so that nobody mistakes a sandbox for production, or the reverse.
     where: str
-    sandbox: SandboxInfo | None = None
 
 
 def stack_outputs(client: CloudFormationClient, stack_name: str) -> dict[str, str]:
@@ -159,7 +158,6 @@ def connect_sandbox(path: Path) -> Deployment:
         clients=sandbox_clients(info.endpoint, info.region),
         function=LocalFunctionRunner(function),
         where=f"sandbox {path} ({info.endpoint})",
-        sandbox=info,
     )
 
 
