@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 SANDBOX_ENVIRONMENT_VARIABLE = "ENI_FAILOVER_SANDBOX"
 # Lambda's longest timeout: a synchronous invoke waits for the whole move, never less.
@@ -45,6 +46,7 @@ class OperatorClients:
     events: EventBridgeClient
     dynamodb: DynamoDBClient
     sns: SNSClient
+    sqs: SQSClient
 
     @classmethod
     def create(cls, session: boto3.Session, *, endpoint_url: str | None = None) -> OperatorClients:
@@ -56,6 +58,7 @@ class OperatorClients:
             events=session.client("events", endpoint_url=endpoint_url, config=config),
             dynamodb=session.client("dynamodb", endpoint_url=endpoint_url, config=config),
             sns=session.client("sns", endpoint_url=endpoint_url, config=config),
+            sqs=session.client("sqs", endpoint_url=endpoint_url, config=config),
         )
 
 

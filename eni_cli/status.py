@@ -32,7 +32,21 @@ def collect(deployment: Deployment, pair_name: str | None) -> dict[str, Any]:
         "stack": outputs.stack_name,
         "pairs": [pair_status(deployment, pair) for pair in pairs],
         "readiness_schedule": _rule(deployment, outputs.readiness_rule_name),
+        "dead_letters": _dead_letters(deployment),
     }
+
+
+def _dead_letters(deployment: Deployment) -> dict[str, Any]:
+    """Triggers that could not be handled wait here; each one is an operator's business."""
+    url = deployment.outputs.dead_letter_queue_url
+    found, error = _attempt(
+        lambda: deployment.clients.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+    )
+    if error is not None or found is None:
+        return {"queue_url": url, "error": error}
+    return {"queue_url": url, "messages": int(found.get("ApproximateNumberOfMessages", "0"))}
 
 
 def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
@@ -200,9 +214,20 @@ def describe(status: dict[str, Any]) -> str:
     lines = [f"ENI Failover: {status['where']}"]
     for pair in status["pairs"]:
         lines += ["", *describe_pair(pair)]
+    lines.append("")
     schedule = status.get("readiness_schedule")
     if schedule is not None:
-        lines += ["", f"Readiness schedule: {_rule_text(schedule)} (rule {schedule['name']})"]
+        lines.append(f"Readiness schedule: {_rule_text(schedule)} (rule {schedule['name']})")
+    dead = status["dead_letters"]
+    if "error" in dead:
+        lines.append(f"Dead-letter queue: unknown: {dead['error']}")
+    elif dead["messages"]:
+        lines.append(
+            f"Dead-letter queue: {dead['messages']} message(s) waiting: triggers that could "
+            f"not be handled; read them at {dead['queue_url']}"
+        )
+    else:
+        lines.append("Dead-letter queue: empty")
     return "\n".join(lines)
 
 

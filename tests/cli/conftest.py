@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,16 @@ class RunningSandbox:
         return Ran(code, out.getvalue(), err.getvalue())
 
 
+def wait_for(condition: Callable[[], bool], *, seconds: float = 10.0) -> bool:
+    """Poll until `condition` holds or the time is up (the bridge works in its own thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 @pytest.fixture(scope="package")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     directory = tmp_path_factory.mktemp("sandbox")
@@ -139,4 +150,5 @@ def restore(running: RunningSandbox) -> None:
         Key=lease._key(PAIR),
     )
     running.notifications()
+    drain(clients.aws.sqs, sandbox.info.outputs["DeadLetterQueueUrl"])
     running.narration.clear()

@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
-from tests.cli.conftest import PAIR, RunningSandbox
+from tests.cli.conftest import PAIR, RunningSandbox, wait_for
 from tests.support import alarm_message
-
-
-def wait_for(condition: Callable[[], bool], *, seconds: float = 10.0) -> bool:
-    """Poll until `condition` holds or the time is up (the bridge works in its own thread)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_pause_sets_all_three_switches_and_says_so_once(sandbox: RunningSandbox) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.cli.conftest import PAIR, RunningSandbox
+from tests.cli.conftest import PAIR, RunningSandbox, wait_for
 
 
 def test_status_shows_the_interface_the_instances_and_the_switches(
@@ -38,6 +38,7 @@ def test_status_shows_the_interface_the_instances_and_the_switches(
     assert re.search(r"automation\s+armed", ran.out)
     assert re.search(r"last outcome\s+none\s+no failover recorded", ran.out)
     assert "Readiness schedule: rate(1 day), ENABLED" in ran.out
+    assert "Dead-letter queue: empty" in ran.out
 
 
 def test_status_as_json_gives_the_same_facts(sandbox: RunningSandbox) -> None:
@@ -94,3 +95,15 @@ def test_unknown_pair_lists_the_configured_ones(sandbox: RunningSandbox) -> None
     ran = sandbox.run("status", "web")
     assert ran.code == 4
     assert "no pair named 'web' in stack EniFailover; configured: demo" in ran.err
+
+
+def test_status_says_when_triggers_wait_in_the_dead_letter_queue(sandbox: RunningSandbox) -> None:
+    # Given a message on the trigger topic that the function cannot parse
+    sandbox.sandbox.clients.aws.sns.publish(
+        TopicArn=sandbox.sandbox.info.outputs["TriggerTopicArn"], Message="not a trigger"
+    )
+    assert wait_for(lambda: any("dead-lettered" in line for line in sandbox.narration))
+    # Then status says a trigger waits for an operator
+    ran = sandbox.run("status")
+    assert "Dead-letter queue: 1 message(s) waiting" in ran.out
+    assert sandbox.run("status", "--json").json()["dead_letters"]["messages"] == 1
