@@ -12,7 +12,7 @@ SAMPLE_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench clean
+.PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench sandbox sandbox-down clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench
+
+# A local AWS stand-in with one pair deployed, for trying the eni-failover commands.
+sandbox: setup
+	$(PY) -m eni_cli sandbox up
+
+sandbox-down: setup
+	$(PY) -m eni_cli sandbox down
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

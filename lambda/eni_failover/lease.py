@@ -189,6 +189,7 @@ def _record(item: dict[str, Any]) -> PairRecord:
         journal=journal,
         last_move_trigger_id=text("last_move_trigger_id"),
         last_move_at=when("last_move_at"),
+        last_trigger_id=text("last_trigger_id"),
         last_outcome=text("last_outcome"),
         last_outcome_at=when("last_outcome_at"),
         last_outcome_summary=text("last_outcome_summary"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from eni_failover.state import InterfaceView
 from eni_failover.swap import Step
-from eni_failover.triggers import Trigger
+from eni_failover.triggers import Trigger, TriggerKind
 
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 JSON_MARKER = "--- machine-readable ---"
@@ -165,12 +165,19 @@ class Outcome:
                 for s in self.steps
             ]
         if self.kind is OutcomeKind.FAILED:
-            lines += [
-                "",
-                "What now: the function will retry this trigger automatically and resume the "
-                "move from where it stopped. If it keeps failing, check the standby and run "
-                f"`eni-failover status {self.pair}`, then `eni-failover failover {self.pair}`.",
-            ]
+            if self.trigger.kind is TriggerKind.MANUAL:
+                # An operator's request is answered directly and never retried by Lambda.
+                what_now = (
+                    f"run the same `eni-failover {self.direction} {self.pair}` again to resume "
+                    "the move from where it stopped, once the reason above is gone."
+                )
+            else:
+                what_now = (
+                    "the function will retry this trigger automatically and resume the move "
+                    "from where it stopped. If it keeps failing, check the standby and run "
+                    f"`eni-failover status {self.pair}`, then `eni-failover failover {self.pair}`."
+                )
+            lines += ["", f"What now: {what_now}"]
         lines += [*(["", *self.notes] if self.notes else []), "", JSON_MARKER]
         lines.append(json.dumps(self.to_dict(), indent=2, sort_keys=True))
         return "\n".join(lines)

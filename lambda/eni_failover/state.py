@@ -103,6 +103,7 @@ class PairRecord:
     # The last completed move, to recognise stale triggers and retries of a done move.
     last_move_trigger_id: str | None = None
     last_move_at: datetime | None = None
+    last_trigger_id: str | None = None  # the trigger the last outcome answered
     last_outcome: str | None = None
     last_outcome_at: datetime | None = None
     last_outcome_summary: str | None = None
