@@ -53,7 +53,7 @@ bench: setup
 
 # A local AWS stand-in with one pair deployed, for trying the eni-failover commands.
 sandbox: setup
-	$(PY) -m eni_cli sandbox up
+	$(PY) -m eni_cli sandbox up --background
 
 sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
