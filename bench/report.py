@@ -129,7 +129,7 @@ def _summary(results: Results) -> str:
         f"{drill.tuning.poll_interval_seconds:g} s poll, {_verdict(drill)} for a normal detach "
         f"and {_verdict(failed)} for a failed primary; with a "
         f"{drill_fast.tuning.poll_interval_seconds:g} s poll, {_verdict(drill_fast)} and "
-        f"{_verdict(failed_fast)}.",
+        f"{_verdict(failed_fast)} respectively.",
     ]
     project = median(_attached(drill))
     for key in ("waiter", "sleep", "no-wait"):
@@ -369,7 +369,9 @@ def _no_wait_note(results: Results) -> str:
         f"says no: {refused:g} refused attach calls per move (median) at loopback speed. In "
         "AWS each of them draws on the account's token bucket for mutating calls, which "
         "every other caller in the Region shares (section 5). The project stays within a "
-        "poll interval of it with a few describes, and checks the standby before attaching."
+        "poll interval of it with a few describes, and checks the standby before attaching. "
+        "(The floor uses the median round trip, so a run with quicker ones can come in a few "
+        "milliseconds under it.)"
     )
 
 
@@ -601,8 +603,9 @@ def _wave_note(wave: Wave) -> str:
         if wave.failed_notifications
         else ""
     )
+    title = wave.title if "poll" in wave.title else f"{wave.title} ({wave.poll_seconds:g} s poll)"
     return (
-        f"- {wave.title} ({wave.poll_seconds:g} s poll): throttled {throttled}. EC2 requests "
+        f"- {title}: throttled {throttled}. EC2 requests "
         f"received, throttled ones included: {requests}. botocore's standard retry mode "
         f"absorbed {retries} retries; {wave.lambda_retries} invocations failed even so and "
         f"needed Lambda's retry{failed}."
