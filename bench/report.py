@@ -149,9 +149,16 @@ def _summary(results: Results) -> str:
         f"on their standbys after {seconds(max(scaled.attached))} against "
         f"{seconds(max(alone.attached))} for one pair alone, with "
         f"{sum(scaled.throttled.values())} throttled requests absorbed and "
-        f"{scaled.lambda_retries} invocations needing Lambda's retry; with a "
+        f"{_count(scaled.lambda_retries, 'invocation')} needing Lambda's retry; with a "
         f"{fast.poll_seconds:g} s poll: {seconds(max(fast.attached))}, "
-        f"{sum(fast.throttled.values())} throttled, {fast.lambda_retries} Lambda retries."
+        f"{sum(fast.throttled.values())} throttled, "
+        f"{_count(fast.lambda_retries, 'Lambda retry', 'Lambda retries')}."
+        + (
+            " Here a Lambda retry came after a second; in AWS it comes about a minute later, "
+            "so a pair that needed one would be on its standby about a minute later too."
+            if scaled.lambda_retries or fast.lambda_retries
+            else ""
+        )
     )
     cold = results.cold
     lines.append(
@@ -174,6 +181,10 @@ def _summary(results: Results) -> str:
         "of it CloudWatch's one-minute status checks and alarm evaluation."
     )
     return "\n".join(lines)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else (many or one + 's')}"
 
 
 def _verdict(result: ScenarioResult) -> str:

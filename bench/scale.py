@@ -21,6 +21,7 @@ the report says how many there were, since each costs about a minute in AWS.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -42,6 +43,7 @@ from ec2sim import FaithfulEC2
 from ec2sim.traffic import TokenBucket
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverError
+from eni_failover.outcome import JSON_MARKER
 
 # Request token buckets from "Request throttling for the Amazon EC2 API" (rate per second,
 # bucket size). The failover's describes use filters, so they draw on the larger
@@ -116,6 +118,7 @@ class Wave:
     attempts: Counter[str]  # HTTP requests sent (before-send): calls + botocore's retries
     swapped_notifications: int
     failed_notifications: int
+    failures: tuple[str, ...]  # the error of each "failed" outcome, as operators got it
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,13 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
         attaches = witness.attaches_of(topology.interface_id)
         require(len(attaches) == 1, f"scale: {pair.name} was attached {len(attaches)} times")
         attached.append(attaches[0] + nominal.attach - started)
+    notifications = sandboxes[0].notifications()
     outcomes = Counter(
-        (n["attributes"].get("pair"), n["attributes"].get("outcome"))
-        for n in sandboxes[0].notifications()
+        (n["attributes"].get("pair"), n["attributes"].get("outcome")) for n in notifications
+    )
+    # What operators were told when an invocation gave up: where it stopped, and why.
+    failures = tuple(
+        _failure(n["message"]) for n in notifications if n["attributes"].get("outcome") == "failed"
     )
     for pair in pairs:
         require(
@@ -264,5 +271,18 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
         calls=counter.calls(),
         attempts=counter.attempts(),
         swapped_notifications=sum(n for (_, kind), n in outcomes.items() if kind == "swapped"),
-        failed_notifications=sum(n for (_, kind), n in outcomes.items() if kind == "failed"),
+        failed_notifications=len(failures),
+        failures=failures,
     )
+
+
+def _failure(message: str) -> str:
+    facts = json.loads(message.split(JSON_MARKER, 1)[1])
+    sides = {facts["from_instance_id"]: "the primary", facts["to_instance_id"]: "the standby"}
+    interfaces = ", ".join(
+        f"attached to {sides.get(i['attached_to'], i['attached_to'])}"
+        if i["attached_to"]
+        else "detached"
+        for i in facts["interfaces"]
+    )
+    return f"{facts['error']} (interface left {interfaces})"
