@@ -316,7 +316,8 @@ def _ways_section(results: Results) -> str:
         hung = results.way(key, hung=True)
         if hung is not None:
             [run] = hung.runs
-            count = f" ({run.report.rejected} attaches refused)" if run.report.rejected else ""
+            times = _count(run.report.rejected, "attach", "attaches")
+            count = f" ({times} refused)" if run.report.rejected else ""
             hung_notes[key] = f"never moves: {run.report.error}{count}"
     for key in ("waiter", "sleep", "no-wait"):
         way = results.way(key)
