@@ -16,11 +16,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,8 @@ from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain, take_lambda_events
-from emulator.deployment import ACCOUNT_ID, REGION, Clients, FakeLambdaContext
+from emulator.deployment import REGION, Clients, FakeLambdaContext
+from emulator.events import state_change_message
 from emulator.template import DeployedFunction, deploy, synthesize
 
 # Latencies in the range field reports give for a healthy region (AWS publishes none).
@@ -117,7 +116,7 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
 
         narrator.say(f"primary {topology.primary_instance_id} is stopped (StopInstances)")
         clients.ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
-        event = _state_change(topology.primary_instance_id, "stopping")
+        event = state_change_message(instance_id=topology.primary_instance_id, state="stopping")
         clients.sns.publish(TopicArn=deployed.trigger_topic_arn, Message=json.dumps(event))
         narrator.say(
             "EventBridge rule matched 'EC2 Instance State-change Notification' (stopping) "
@@ -195,20 +194,6 @@ def _load_function(
     logger.setLevel(logging.WARNING)  # the logger may have been created before the env
     narrator.say(f"function handler loaded: {handler.__name__}.lambda_handler")
     return handler.lambda_handler
-
-
-def _state_change(instance_id: str, state: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "EC2 Instance State-change Notification",
-        "source": "aws.ec2",
-        "account": ACCOUNT_ID,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{instance_id}"],
-        "detail": {"instance-id": instance_id, "state": state},
-    }
 
 
 def _show_where_it_is(narrator: Narrator, clients: Clients, topology: PairTopology) -> bool:

@@ -18,6 +18,10 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, TypeAdapter, ValidationError
 
 from eni_failover.config import (
+    EXPECT_EMAIL,
+    EXPECT_INSTANCE,
+    EXPECT_INTERFACE,
+    EXPECT_PAIR_NAME,
     Email,
     FailoverConfig,
     InstanceId,
@@ -70,10 +74,6 @@ STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 RATE_PATTERN = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_PATTERN = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
-EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
-EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
-EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
-EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_STACK_NAME = "a stack name: a letter, then letters, digits and '-'"
 EXPECT_SCHEDULE = (
     "an EventBridge schedule such as 'rate(1 day)', 'rate(12 hours)' or "

@@ -9,9 +9,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.events import alarm_message, state_change_message
+
+# The builders live in the emulator (the drill and benchmarks use them too); the tests
+# import them from here with the rest of their vocabulary.
+__all__ = [
+    "ACCOUNT_ID",
+    "EVENTS",
+    "REGION",
+    "TRIGGER_TOPIC_ARN",
+    "FakeClock",
+    "alarm_message",
+    "load_event",
+    "sns_event",
+    "state_change_message",
+]
+
 EVENTS = Path(__file__).parent / "events"
-ACCOUNT_ID = "123456789012"  # moto's default account
-REGION = "us-east-1"
 TRIGGER_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:eni-failover-trigger"
 
 
@@ -49,67 +64,6 @@ def sns_event(
             }
         )
     return {"Records": records}
-
-
-def alarm_message(
-    *,
-    alarm_name: str,
-    instance_id: str,
-    state: str = "ALARM",
-    at: datetime | None = None,
-    account_id: str = ACCOUNT_ID,
-    region: str = REGION,
-) -> dict[str, Any]:
-    """The JSON a CloudWatch status-check alarm publishes (see tests/events for a real one)."""
-    at = at or datetime.now(UTC)
-    return {
-        "AlarmName": alarm_name,
-        "AlarmDescription": "Status checks of the primary",
-        "AWSAccountId": account_id,
-        "NewStateValue": state,
-        "NewStateReason": "Threshold Crossed: 2 out of the last 2 datapoints were >= 1.0",
-        "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{alarm_name}",
-        "OldStateValue": "OK",
-        "Trigger": {
-            "MetricName": "StatusCheckFailed",
-            "Namespace": "AWS/EC2",
-            "StatisticType": "Statistic",
-            "Statistic": "MAXIMUM",
-            "Unit": None,
-            "Dimensions": [{"value": instance_id, "name": "InstanceId"}],
-            "Period": 60,
-            "EvaluationPeriods": 2,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": 1.0,
-            "TreatMissingData": "missing",
-        },
-    }
-
-
-def state_change_message(
-    *,
-    instance_id: str,
-    state: str,
-    at: datetime | None = None,
-    event_id: str | None = None,
-    account_id: str = ACCOUNT_ID,
-    region: str = REGION,
-) -> dict[str, Any]:
-    """An EC2 state-change event as EventBridge forwards it to the trigger topic."""
-    at = at or datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": event_id or str(uuid.uuid4()),
-        "detail-type": "EC2 Instance State-change Notification",
-        "source": "aws.ec2",
-        "account": account_id,
-        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"],
-        "detail": {"instance-id": instance_id, "state": state},
-    }
 
 
 @dataclass

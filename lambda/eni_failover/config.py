@@ -27,6 +27,12 @@ INTERFACE_ID_PATTERN = re.compile(r"^eni-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
+# The forms a value must take, as every error message states them.
+EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
+EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
+EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
+EXPECT_EMAIL = "an email address such as ops@example.com"
+
 # Environment variables the stack sets and the function reads.
 ENV_CONFIG = "FAILOVER_CONFIG"
 ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
@@ -49,17 +55,10 @@ def _check(pattern: re.Pattern[str], expected: str) -> AfterValidator:
     return AfterValidator(validate)
 
 
-InstanceId = Annotated[
-    str, _check(INSTANCE_ID_PATTERN, "an instance ID: 'i-' then 8 or 17 hex digits")
-]
-InterfaceId = Annotated[
-    str, _check(INTERFACE_ID_PATTERN, "an interface ID: 'eni-' then 8 or 17 hex digits")
-]
-PairName = Annotated[
-    str,
-    _check(PAIR_NAME_PATTERN, "a pair name: letters, digits and '-', at most 40 characters"),
-]
-Email = Annotated[str, _check(EMAIL_PATTERN, "an email address such as ops@example.com")]
+InstanceId = Annotated[str, _check(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
+InterfaceId = Annotated[str, _check(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
+PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
+Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
 
 
 class _Frozen(BaseModel):

@@ -1,0 +1,75 @@
+"""Trigger messages in the exact formats AWS sends them to the trigger topic.
+
+One place for the shapes, used by the tests, the drill and the benchmarks: a CloudWatch
+status-check alarm's state change (as SNS carries it) and an EC2 state-change event (as
+EventBridge forwards it). tests/events/ keeps real samples of both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.deployment import ACCOUNT_ID, REGION
+
+
+def alarm_message(
+    *,
+    alarm_name: str,
+    instance_id: str,
+    state: str = "ALARM",
+    at: datetime | None = None,
+    account_id: str = ACCOUNT_ID,
+    region: str = REGION,
+) -> dict[str, Any]:
+    """The JSON a CloudWatch status-check alarm publishes (see tests/events for a real one)."""
+    at = at or datetime.now(UTC)
+    return {
+        "AlarmName": alarm_name,
+        "AlarmDescription": "Status checks of the primary",
+        "AWSAccountId": account_id,
+        "NewStateValue": state,
+        "NewStateReason": "Threshold Crossed: 2 out of the last 2 datapoints were >= 1.0",
+        "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
+        "Region": "US East (N. Virginia)",
+        "AlarmArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{alarm_name}",
+        "OldStateValue": "OK",
+        "Trigger": {
+            "MetricName": "StatusCheckFailed",
+            "Namespace": "AWS/EC2",
+            "StatisticType": "Statistic",
+            "Statistic": "MAXIMUM",
+            "Unit": None,
+            "Dimensions": [{"value": instance_id, "name": "InstanceId"}],
+            "Period": 60,
+            "EvaluationPeriods": 2,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": 1.0,
+            "TreatMissingData": "missing",
+        },
+    }
+
+
+def state_change_message(
+    *,
+    instance_id: str,
+    state: str,
+    at: datetime | None = None,
+    event_id: str | None = None,
+    account_id: str = ACCOUNT_ID,
+    region: str = REGION,
+) -> dict[str, Any]:
+    """An EC2 state-change event as EventBridge forwards it to the trigger topic."""
+    at = at or datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": account_id,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"],
+        "detail": {"instance-id": instance_id, "state": state},
+    }
