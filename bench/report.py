@@ -611,16 +611,17 @@ def _wave_note(wave: Wave) -> str:
     requests = ", ".join(f"{op} {n}" for op, n in sorted(wave.ec2_requests.items()))
     retries = sum(wave.attempts.values()) - sum(wave.calls.values())
     failed = (
-        f' ({wave.failed_notifications} "failed" notifications went out before the retry succeeded)'
-        if wave.failed_notifications
+        '. Before each retry, operators got a "failed" notification saying: '
+        + "; ".join(f"*{failure}*" for failure in wave.failures)
+        if wave.failures
         else ""
     )
     title = wave.title if "poll" in wave.title else f"{wave.title} ({wave.poll_seconds:g} s poll)"
     return (
-        f"- {title}: throttled {throttled}. EC2 requests "
-        f"received, throttled ones included: {requests}. botocore's standard retry mode "
-        f"absorbed {retries} retries; {wave.lambda_retries} invocations failed even so and "
-        f"needed Lambda's retry{failed}."
+        f"- {title}: throttled {throttled}. EC2 requests received, throttled ones included: "
+        f"{requests}. botocore's standard retry mode absorbed {retries} retries; "
+        f"{_count(wave.lambda_retries, 'invocation')} failed even so and needed Lambda's "
+        f"retry{failed}."
     )
 
 

@@ -249,7 +249,9 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
     )
     # What operators were told when an invocation gave up: where it stopped, and why.
     failures = tuple(
-        _failure(n["message"]) for n in notifications if n["attributes"].get("outcome") == "failed"
+        failure_summary(n["message"])
+        for n in notifications
+        if n["attributes"].get("outcome") == "failed"
     )
     for pair in pairs:
         require(
@@ -276,7 +278,7 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
     )
 
 
-def _failure(message: str) -> str:
+def failure_summary(message: str) -> str:
     facts = json.loads(message.split(JSON_MARKER, 1)[1])
     sides = {facts["from_instance_id"]: "the primary", facts["to_instance_id"]: "the standby"}
     interfaces = ", ".join(

@@ -6,15 +6,20 @@ the function, the emulator or the simulator cannot silently break the benchmark.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bench import scale
 from bench.__main__ import main
 from bench.detection import DEFAULT_EVALUATION_PERIODS
 from bench.report import SECTIONS, render
 from bench.run import Results, run_all
 from bench.settings import BenchSettings
+from eni_failover.outcome import Outcome, OutcomeKind
+from eni_failover.state import InterfaceView
+from eni_failover.triggers import Trigger, TriggerKind
 from infra.settings import DEFAULT_EVALUATION_PERIODS as STACK_EVALUATION_PERIODS
 
 
@@ -122,6 +127,40 @@ def test_report_has_every_section_and_names_no_machine_path(
     assert "smoke run" in text  # a smoke report says it is not one to quote
     assert str(Path.cwd()) not in text
     assert str(Path.home()) not in text
+
+
+def test_a_failed_outcome_reads_back_as_where_the_interface_was_left() -> None:
+    # Given the notification operators get when a throttled invocation gives up mid-move
+    trigger = Trigger(
+        trigger_id="t-1",
+        kind=TriggerKind.ALARM,
+        source="nat-status",
+        instance_id="i-0123456789abcdef0",
+        state="ALARM",
+        is_failure=True,
+        reason="status check failed",
+        occurred_at=datetime(2026, 11, 26, tzinfo=UTC),
+        account_id="123456789012",
+        region="us-east-1",
+    )
+    outcome = Outcome(
+        kind=OutcomeKind.FAILED,
+        pair="nat",
+        direction="failover",
+        trigger=trigger,
+        from_instance_id="i-0123456789abcdef0",
+        to_instance_id="i-0fedcba9876543210",
+        interfaces=(InterfaceView(interface_id="eni-0123456789abcdef0", exists=True),),
+        started_at=trigger.occurred_at,
+        finished_at=trigger.occurred_at,
+        error="DescribeNetworkInterfaces failed: RequestLimitExceeded: Request limit exceeded.",
+    )
+
+    # Then the scale benchmark reports its error and that the interface was left detached
+    assert scale.failure_summary(outcome.body()) == (
+        "DescribeNetworkInterfaces failed: RequestLimitExceeded: Request limit exceeded. "
+        "(interface left detached)"
+    )
 
 
 def test_detection_model_uses_the_stacks_evaluation_periods() -> None:
