@@ -34,6 +34,7 @@ from emulator.deployment import (
     create_resources,
 )
 from emulator.drill import emulated_aws
+from emulator.events import alarm_message
 from eni_failover import lease
 from eni_failover.config import FailoverConfig, Pair, Tuning
 from eni_failover.observability import logger, metrics
@@ -188,34 +189,10 @@ def pair_config(topology: PairTopology, name: str) -> Pair:
 def alarm_event(pair: Pair) -> dict[str, Any]:
     """What Lambda receives when the pair's status-check alarm goes to ALARM.
 
-    The alarm's JSON inside one SNS record, field for field as in
-    tests/events/alarm-status-check-failed.json (bench does not import the tests).
+    The alarm's JSON (emulator.events, the shape the tests and the drill use) inside one
+    SNS record, as the trigger topic's subscription delivers it.
     """
-    now = datetime.now(UTC)
-    alarm = {
-        "AlarmName": pair.alarm_name,
-        "AlarmDescription": f"Status checks of the primary of {pair.name}",
-        "AWSAccountId": ACCOUNT_ID,
-        "NewStateValue": "ALARM",
-        "NewStateReason": "Threshold Crossed: 2 out of the last 2 datapoints were >= 1.0",
-        "StateChangeTime": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{pair.alarm_name}",
-        "OldStateValue": "OK",
-        "Trigger": {
-            "MetricName": "StatusCheckFailed",
-            "Namespace": "AWS/EC2",
-            "StatisticType": "Statistic",
-            "Statistic": "MAXIMUM",
-            "Unit": None,
-            "Dimensions": [{"value": pair.primary_instance_id, "name": "InstanceId"}],
-            "Period": 60,
-            "EvaluationPeriods": 2,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": 1.0,
-            "TreatMissingData": "missing",
-        },
-    }
+    alarm = alarm_message(alarm_name=pair.alarm_name, instance_id=pair.primary_instance_id)
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:eni-failover-trigger"
     record = {
         "EventSource": "aws:sns",
@@ -227,7 +204,7 @@ def alarm_event(pair: Pair) -> dict[str, Any]:
             "TopicArn": topic,
             "Subject": None,
             "Message": json.dumps(alarm),
-            "Timestamp": now.isoformat().replace("+00:00", "Z"),
+            "Timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "SignatureVersion": "1",
             "Signature": "EXAMPLE",
             "SigningCertUrl": f"https://sns.{REGION}.amazonaws.com/cert.pem",
