@@ -93,8 +93,11 @@ class Tuning(_Frozen):
     # Whole move (detach + attach) must end by then; well below the function timeout so
     # the outcome is always published before Lambda kills the invocation.
     swap_deadline_seconds: float = Field(default=40.0, gt=0, le=840)
-    # Polling interval for attachment state; the boto3 waiter's 20 s is far too slow.
-    poll_interval_seconds: float = Field(default=0.5, gt=0, le=10)
+    # Polling interval for attachment state; the boto3 waiter's 20 s is far too slow. The
+    # interval bounds how late the move notices each step (docs/benchmarks.md): 0.25 s keeps
+    # the overshoot near 0.2 s, while 0.1 s drew enough throttling with many pairs failing
+    # together to push some moves into Lambda's retry. Each pause is jittered (swap.py).
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=10)
     # A normal detach on a healthy-looking primary gets this long before Force.
     detach_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     # Triggers older than this are stale (a late alarm must not move the interface).

@@ -7,6 +7,7 @@ exactly where every interface was left: the caller reports it and a retry resume
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,13 +17,17 @@ from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
 from eni_failover.errors import AwsCallFailed
-from eni_failover.state import InterfaceView
+from eni_failover.state import InstanceView, InterfaceView
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 # EC2 says the attachment is already gone: the detach we wanted has happened.
 ALREADY_DETACHED = ("InvalidAttachmentID.NotFound",)
+# What EC2 answers when its per-account request buckets are empty.
+THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+# Each pause is the poll interval +/- this fraction.
+POLL_JITTER = 0.2
 
 
 class Clock(Protocol):
@@ -118,10 +123,52 @@ class _Mover:
     ids: list[str]
     target: str
     forced: bool
+    # The grace before Force runs from the detach request, not from the attempt's start
+    # (a resumed move finds its detach already under way: the grace runs from then).
+    detach_requested_at: float = 0.0
+    throttled_polls: int = 0
+
+    def __post_init__(self) -> None:
+        self.detach_requested_at = self.timeline.clock.monotonic()
 
     def _out_of_time(self) -> bool:
         clock = self.timeline.clock
         return clock.monotonic() + self.tuning.poll_interval_seconds > self.deadline
+
+    def _pause(self) -> None:
+        """One poll interval, jittered so that pairs failing together do not poll in step."""
+        jitter = random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)  # noqa: S311 - not crypto
+        self.timeline.clock.sleep(self.tuning.poll_interval_seconds * jitter)
+
+    def _poll(self) -> dict[str, InterfaceView] | None:
+        """Where the interfaces are now, or None when EC2 throttled the look.
+
+        A throttled poll (after botocore's own retries) is a missed poll, not a failed
+        move: the interface is mid-flight and giving up would leave it detached until
+        Lambda's retry a minute later. The deadline still bounds the wait.
+        """
+        try:
+            return ec2.describe_interfaces(self.client, self.ids)
+        except AwsCallFailed as error:
+            if error.code not in THROTTLING_CODES or self._out_of_time():
+                raise
+            self._note_throttled(error)
+            return None
+
+    def _look_at_target(self) -> InstanceView | None:
+        """The target as EC2 sees it now, or None when EC2 throttled the look."""
+        try:
+            return ec2.describe_instances(self.client, [self.target])[self.target]
+        except AwsCallFailed as error:
+            if error.code not in THROTTLING_CODES or self._out_of_time():
+                raise
+            self._note_throttled(error)
+            return None
+
+    def _note_throttled(self, error: AwsCallFailed) -> None:
+        self.throttled_polls += 1
+        if self.throttled_polls == 1:
+            self.timeline.mark("poll throttled, polling on", str(error))
 
     def request_detaches(self, observed: dict[str, InterfaceView]) -> None:
         for interface_id in self.ids:
@@ -130,6 +177,7 @@ class _Mover:
             if attachment is None or attachment.status == "detaching":
                 continue
             _detach(self.client, attachment.attachment_id, force=self.forced)
+            self.detach_requested_at = self.timeline.clock.monotonic()
             self.timeline.mark(
                 "detach requested",
                 f"{interface_id} from {attachment.instance_id}"
@@ -139,7 +187,11 @@ class _Mover:
     def wait_until_floating(self) -> dict[str, InterfaceView]:
         """Poll until every interface is available; escalate to Force after the grace."""
         while True:
-            current = ec2.describe_interfaces(self.client, self.ids)
+            polled = self._poll()
+            if polled is None:
+                self._pause()
+                continue
+            current = polled
             missing = [i.interface_id for i in current.values() if not i.exists]
             if missing:
                 raise MoveStopped(
@@ -149,7 +201,8 @@ class _Mover:
             if not pending:
                 self.timeline.mark("detached", ", ".join(self.ids) + " available")
                 return current
-            if not self.forced and self.timeline.elapsed() >= self.tuning.detach_grace_seconds:
+            waited = self.timeline.clock.monotonic() - self.detach_requested_at
+            if not self.forced and waited >= self.tuning.detach_grace_seconds:
                 self.forced = True
                 for interface in pending:
                     if interface.attachment is not None:
@@ -164,7 +217,7 @@ class _Mover:
                     f"the detach did not finish within {self.budget_seconds:.0f} s ({states})",
                     current,
                 )
-            self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+            self._pause()
 
     def attach(
         self, interface_id: str, device_index: int, current: dict[str, InterfaceView]
@@ -176,7 +229,10 @@ class _Mover:
         """
         waiting = False
         while True:
-            instance = ec2.describe_instances(self.client, [self.target])[self.target]
+            instance = self._look_at_target()
+            if instance is None:
+                self._pause()
+                continue
             unfit = not instance.running or instance.impaired
             # The interface serves no one now, so an impaired check (which can clear) is
             # waited out within the deadline; a target that is not running will not be
@@ -185,7 +241,7 @@ class _Mover:
                 if not waiting:
                     self.timeline.mark("waiting for the target", instance.describe())
                     waiting = True
-                self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+                self._pause()
                 continue
             if unfit:
                 raise MoveStopped(
@@ -202,8 +258,8 @@ class _Mover:
                 )
             except AwsCallFailed as error:
                 # A lost response to an attach that did happen reads as InUse on the retry.
-                now = ec2.describe_interfaces(self.client, [interface_id])[interface_id]
-                if now.attached_to(self.target):
+                polled = self._poll()
+                if polled is not None and polled[interface_id].attached_to(self.target):
                     return
                 if self._out_of_time():
                     raise MoveStopped(
@@ -212,7 +268,7 @@ class _Mover:
                         current,
                     ) from error
                 self.timeline.mark("attach failed, retrying", str(error))
-                self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+                self._pause()
                 continue
             self.timeline.mark(
                 "attach requested",
@@ -222,7 +278,11 @@ class _Mover:
 
     def wait_until_attached(self) -> dict[str, InterfaceView]:
         while True:
-            current = ec2.describe_interfaces(self.client, self.ids)
+            polled = self._poll()
+            if polled is None:
+                self._pause()
+                continue
+            current = polled
             if all(
                 i.attachment is not None
                 and i.attachment.instance_id == self.target
@@ -237,7 +297,7 @@ class _Mover:
                     f"{self.budget_seconds:.0f} s",
                     current,
                 )
-            self.timeline.clock.sleep(self.tuning.poll_interval_seconds)
+            self._pause()
 
 
 def _detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverIncomplete
-from tests.faults.views import Scene, facts, outcome_of
+from eni_failover.failover import RESERVE_SECONDS
+from tests.faults.views import LambdaDeadline, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
 
 ATTEMPTS = TEST_TUNING.api_max_attempts
@@ -131,11 +132,9 @@ def test_attach_throttled_beyond_the_retry_budget_is_retried_by_the_swap_itself(
     assert THROTTLED in steps[2]["detail"]
 
 
-def test_describe_throttled_while_the_interface_floats_is_reported_and_resumed(
-    scene: Scene,
-) -> None:
-    # Given a failed primary, and EC2 throttling every describe right after the detach
-    # (longer than botocore's attempts, and longer than the failure report's own look)
+def test_describe_throttled_while_the_interface_floats_is_a_missed_poll(scene: Scene) -> None:
+    # Given a failed primary, and EC2 throttling the interface polls right after the detach
+    # (longer than botocore's attempts: two whole polls fail)
     sim = scene.sim
     sim.set_status(scene.primary, instance="impaired")
     sim.on(
@@ -143,17 +142,42 @@ def test_describe_throttled_while_the_interface_floats_is_reported_and_resumed(
         lambda _: sim.fail("DescribeNetworkInterfaces", THROTTLED, times=2 * ATTEMPTS),
         times=1,
     )
-    event, context = scene.alarm(), FakeLambdaContext()
+
+    # When the alarm arrives
+    delivery = scene.deliver(scene.alarm())
+
+    # Then the throttled polls are polls missed, not a move given up: the same invocation
+    # sees the interface float, attaches it and reports one swap, noting the throttling
+    assert delivery.error is None
+    eni = scene.interface()
+    assert (eni.instance_id, eni.device_index) == (scene.standby, scene.topology.device_index)
+    assert scene.moves == ONE_SWAP
+    [swapped] = scene.notifications()
+    assert outcome_of(swapped) == "swapped"
+    steps = [s["step"] for s in facts(swapped)["steps"]]
+    assert steps == ["detach requested", "poll throttled, polling on", *PLAIN_SWAP[1:]]
+
+
+def test_describe_throttled_past_the_deadline_is_reported_and_resumed(scene: Scene) -> None:
+    # Given a failed primary, EC2 throttling every interface poll after the detach, and an
+    # invocation with little time left
+    sim = scene.sim
+    sim.set_status(scene.primary, instance="impaired")
+    sim.on(
+        "DetachNetworkInterface",
+        lambda _: sim.fail("DescribeNetworkInterfaces", THROTTLED, times=100_000),
+        times=1,
+    )
+    event = scene.alarm()
+    context = LambdaDeadline(remaining_seconds=RESERVE_SECONDS + 1)
 
     # When the alarm arrives
     first = scene.deliver(event, context)
 
-    # Then the interface was detached but the swap could not see it float: it reports a
-    # failure that says it does not know where the interface is, and Lambda will retry
+    # Then the swap polls on until its deadline and then reports a failure that says it
+    # does not know where the interface is; Lambda will retry
     assert isinstance(first.error, FailoverIncomplete)
     assert scene.moves == Counter(DetachNetworkInterface=1)
-    eni = scene.interface()
-    assert eni.floating or eni.attachment_status == "detaching"
     [failed] = scene.notifications()
     assert outcome_of(failed) == "failed"
     report = facts(failed)
@@ -161,8 +185,10 @@ def test_describe_throttled_while_the_interface_floats_is_reported_and_resumed(
     [interface] = report["interfaces"]
     assert interface["status"] == "unknown (EC2 did not answer)"
 
-    # When Lambda retries and EC2 answers again
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
+    # When EC2 answers again and Lambda retries the same event
+    scene.ec2_recovers()
+    context.wait_until_passed()
+    retry = scene.deliver(event, context.retry_context())
 
     # Then the retry resumes the move: one attach, at the original device index
     assert retry.error is None

@@ -216,6 +216,12 @@ class Scene:
         for operation in MOVES:
             self.sim.on(operation, count)
 
+    def ec2_recovers(self) -> None:
+        """EC2 answers again: drop the injected faults, and re-arm the scene's own watchers,
+        which FaithfulEC2.clear_faults drops with them."""
+        self.sim.clear_faults()
+        self._watch()
+
     def environment(self) -> LocalDeployment:
         """Another execution environment of the same function: its own Dispatcher (and
         Powertools state), the same AWS resources. Concurrent invocations each get one."""
