@@ -6,7 +6,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from moto import mock_aws
 
+from ec2sim import FaithfulEC2
 from eni_failover.observability import metrics
 
 FAKE_ENVIRONMENT = {
@@ -45,3 +47,23 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
     metrics.clear_metrics()
+
+
+# Short enough for a quick suite, long enough that every poll loop really polls.
+ATTACH_SECONDS = 0.15
+DETACH_SECONDS = 0.25
+FORCE_DETACH_SECONDS = 0.1
+
+
+@pytest.fixture
+def sim() -> Iterator[FaithfulEC2]:
+    """moto's AWS with the faithful EC2 installed, for the integration and fault tests."""
+    with (
+        mock_aws(),
+        FaithfulEC2(
+            attach_seconds=ATTACH_SECONDS,
+            detach_seconds=DETACH_SECONDS,
+            force_detach_seconds=FORCE_DETACH_SECONDS,
+        ) as simulator,
+    ):
+        yield simulator

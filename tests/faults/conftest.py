@@ -9,27 +9,19 @@ counted only when they took effect.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.endpoint
 import pytest
-from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import Clients, LocalDeployment
 from eni_failover.config import FailoverConfig
 from tests.faults.views import Scene, function_clients
-from tests.integration.conftest import (
-    ATTACH_SECONDS,
-    DETACH_SECONDS,
-    FORCE_DETACH_SECONDS,
-    TEST_TUNING,
-    pair_of,
-)
+from tests.integration.conftest import TEST_TUNING, pair_of
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -69,19 +61,6 @@ def _atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
             return serve(handler)
 
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
-@pytest.fixture
-def sim() -> Iterator[FaithfulEC2]:
-    with (
-        mock_aws(),
-        FaithfulEC2(
-            attach_seconds=ATTACH_SECONDS,
-            detach_seconds=DETACH_SECONDS,
-            force_detach_seconds=FORCE_DETACH_SECONDS,
-        ) as simulator,
-    ):
-        yield simulator
 
 
 @pytest.fixture(scope="session")

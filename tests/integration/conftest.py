@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
-from moto import mock_aws
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig, Pair, Tuning
 
 ALARM_NAME = "EniFailover-nat-primary-status"
-# Short enough for a quick suite, long enough that every poll loop really polls.
-ATTACH_SECONDS = 0.15
-DETACH_SECONDS = 0.25
-FORCE_DETACH_SECONDS = 0.1
 TEST_TUNING = Tuning(
     swap_deadline_seconds=8,
     poll_interval_seconds=0.05,
@@ -24,19 +17,6 @@ TEST_TUNING = Tuning(
     lease_wait_seconds=0.5,
     api_max_attempts=5,
 )
-
-
-@pytest.fixture
-def sim() -> Iterator[FaithfulEC2]:
-    with (
-        mock_aws(),
-        FaithfulEC2(
-            attach_seconds=ATTACH_SECONDS,
-            detach_seconds=DETACH_SECONDS,
-            force_detach_seconds=FORCE_DETACH_SECONDS,
-        ) as simulator,
-    ):
-        yield simulator
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from tests.faults.conftest import (  # noqa: F401
     ec2,
     retry_sleeps,
     scene,
-    sim,
     topology,
 )
 
