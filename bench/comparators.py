@@ -67,11 +67,7 @@ def with_waiter(delay_seconds: int | None) -> Move:
                 )
         except WaiterError as error:
             return WayReport(error=f"waiter gave up: {error}")
-        ec2.attach_network_interface(
-            NetworkInterfaceId=interface_id,
-            InstanceId=target,
-            DeviceIndex=attachment["DeviceIndex"],
-        )
+        _attach_at_same_index(ec2, interface_id, target, attachment)
         return WayReport()
 
     return move
@@ -83,11 +79,7 @@ def with_fixed_sleep(seconds: float) -> Move:
         ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"])
         time.sleep(seconds)
         try:
-            ec2.attach_network_interface(
-                NetworkInterfaceId=interface_id,
-                InstanceId=target,
-                DeviceIndex=attachment["DeviceIndex"],
-            )
+            _attach_at_same_index(ec2, interface_id, target, attachment)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             return WayReport(rejected=1 if code == IN_USE else 0, error=f"attach failed: {code}")
@@ -105,11 +97,7 @@ def without_waiting(give_up_seconds: float) -> Move:
         give_up = time.monotonic() + give_up_seconds
         while True:
             try:
-                ec2.attach_network_interface(
-                    NetworkInterfaceId=interface_id,
-                    InstanceId=target,
-                    DeviceIndex=attachment["DeviceIndex"],
-                )
+                _attach_at_same_index(ec2, interface_id, target, attachment)
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "Unknown")
                 if code != IN_USE:
@@ -284,3 +272,10 @@ def _batch(lab: Lab, jobs: list[tuple[Way, bool]], drawn: Drawn) -> list[WayRun]
             )
         )
     return runs
+
+
+def _attach_at_same_index(ec2: EC2Client, interface_id: str, target: str, attachment: Any) -> None:
+    """The attach every comparator makes: the standby, at the index the primary used."""
+    ec2.attach_network_interface(
+        NetworkInterfaceId=interface_id, InstanceId=target, DeviceIndex=attachment["DeviceIndex"]
+    )

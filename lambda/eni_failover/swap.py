@@ -155,6 +155,12 @@ class _Mover:
             self._note_throttled(error)
             return None
 
+    def _look(self) -> dict[str, InterfaceView]:
+        """Where the interfaces are, polling past throttled looks (bounded by the deadline)."""
+        while (polled := self._poll()) is None:
+            self._pause()
+        return polled
+
     def _look_at_target(self) -> InstanceView | None:
         """The target as EC2 sees it now, or None when EC2 throttled the look."""
         try:
@@ -187,11 +193,7 @@ class _Mover:
     def wait_until_floating(self) -> dict[str, InterfaceView]:
         """Poll until every interface is available; escalate to Force after the grace."""
         while True:
-            polled = self._poll()
-            if polled is None:
-                self._pause()
-                continue
-            current = polled
+            current = self._look()
             missing = [i.interface_id for i in current.values() if not i.exists]
             if missing:
                 raise MoveStopped(
@@ -278,11 +280,7 @@ class _Mover:
 
     def wait_until_attached(self) -> dict[str, InterfaceView]:
         while True:
-            polled = self._poll()
-            if polled is None:
-                self._pause()
-                continue
-            current = polled
+            current = self._look()
             if all(
                 i.attachment is not None
                 and i.attachment.instance_id == self.target
