@@ -28,16 +28,16 @@ from emulator.delivery import drain
 from emulator.deployment import (
     ACCOUNT_ID,
     REGION,
-    Clients,
     LocalDeployment,
     Resources,
     create_resources,
 )
 from emulator.drill import emulated_aws
 from emulator.events import alarm_message
-from eni_failover import lease
+from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, Tuning
 from eni_failover.observability import logger, metrics
+from eni_failover.pair_record import PairRecords
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -221,7 +221,7 @@ RESOURCE_PREFIX = "eni-failover-bench"
 @dataclass
 class Lab:
     endpoint: str
-    harness: Clients  # setting scenes and checking results; never counted
+    harness: AwsClients  # setting scenes and checking results; never counted
     resources: Resources
     _names: Counter[str] = field(default_factory=Counter)
 
@@ -256,7 +256,7 @@ class Lab:
         self, pairs: tuple[Pair, ...], tuning: Tuning, counter: CallCounter | None = None
     ) -> LocalDeployment:
         """The function, deployed for these pairs, with its own clients (a Lambda sandbox)."""
-        clients = Clients.create(tuning.api_max_attempts)
+        clients = AwsClients(region=REGION, max_attempts=tuning.api_max_attempts)
         if counter is not None:
             for client in (clients.ec2, clients.dynamodb, clients.sns, clients.sqs):
                 counter.watch(client)
@@ -266,9 +266,7 @@ class Lab:
 
     def open_drill(self, pair: Pair) -> None:
         """Let an alarm on a healthy primary move the interface, as `eni-failover drill` does."""
-        lease.open_drill_window(
-            self.harness.dynamodb,
-            self.resources.state_table_name,
+        PairRecords(self.harness.dynamodb, self.resources.state_table_name).open_drill_window(
             pair.name,
             by="benchmark",
             until=datetime.now(UTC) + timedelta(minutes=10),
@@ -305,7 +303,7 @@ def open_lab() -> Iterator[Lab]:
         logger.setLevel(logging.ERROR)
         botocore_log.setLevel(logging.ERROR)
         try:
-            harness = Clients.create()
+            harness = AwsClients(region=REGION)
             resources = create_resources(harness, prefix=RESOURCE_PREFIX)
             yield Lab(endpoint=endpoint, harness=harness, resources=resources)
         finally:

@@ -11,23 +11,15 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-import boto3
-from botocore.config import Config
+from typing import Any
 
 from emulator.delivery import drain
 from eni_failover import failover
+from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Settings
 from eni_failover.handler import Dispatcher
 from eni_failover.observability import metrics
-from eni_failover.swap import Clock, SystemClock
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sqs import SQSClient
+from eni_failover.timeline import Clock, SystemClock
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -47,32 +39,6 @@ class FakeLambdaContext:
         return int(self.remaining_seconds * 1000)
 
 
-def client_config(max_attempts: int = 5) -> Config:
-    """Same retry behaviour as the function's own clients."""
-    return Config(
-        region_name=REGION,
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-    )
-
-
-@dataclass
-class Clients:
-    ec2: EC2Client
-    sns: SNSClient
-    sqs: SQSClient
-    dynamodb: DynamoDBClient
-
-    @classmethod
-    def create(cls, max_attempts: int = 5) -> Clients:
-        config = client_config(max_attempts)
-        return cls(
-            ec2=boto3.client("ec2", config=config),
-            sns=boto3.client("sns", config=config),
-            sqs=boto3.client("sqs", config=config),
-            dynamodb=boto3.client("dynamodb", config=config),
-        )
-
-
 @dataclass
 class Resources:
     """Names of what the stack would create, once created in the emulator."""
@@ -83,7 +49,7 @@ class Resources:
     inbox_queue_url: str  # SQS subscribed to the notification topic: the "inbox"
 
 
-def create_resources(clients: Clients, *, prefix: str = "eni-failover") -> Resources:
+def create_resources(clients: AwsClients, *, prefix: str = "eni-failover") -> Resources:
     table = f"{prefix}-state"
     clients.dynamodb.create_table(
         TableName=table,
@@ -110,7 +76,7 @@ def create_resources(clients: Clients, *, prefix: str = "eni-failover") -> Resou
 class LocalDeployment:
     """A deployed failover, in the emulator: deliver events, read what operators got."""
 
-    clients: Clients
+    clients: AwsClients
     resources: Resources
     settings: Settings
     dispatcher: Dispatcher
@@ -120,11 +86,13 @@ class LocalDeployment:
         cls,
         failover_config: FailoverConfig,
         *,
-        clients: Clients | None = None,
+        clients: AwsClients | None = None,
         resources: Resources | None = None,
         clock: Clock | None = None,
     ) -> LocalDeployment:
-        clients = clients or Clients.create(failover_config.tuning.api_max_attempts)
+        clients = clients or AwsClients(
+            region=REGION, max_attempts=failover_config.tuning.api_max_attempts
+        )
         resources = resources or create_resources(clients)
         settings = Settings(
             failover=failover_config,
@@ -136,10 +104,7 @@ class LocalDeployment:
         )
         runtime = failover.Runtime(
             settings=settings,
-            ec2=clients.ec2,
-            sns=clients.sns,
-            sqs=clients.sqs,
-            dynamodb=clients.dynamodb,
+            clients=clients,
             clock=clock or SystemClock(),
         )
         return cls(clients, resources, settings, Dispatcher(runtime))

@@ -26,9 +26,10 @@ from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain, take_lambda_events
-from emulator.deployment import REGION, Clients, FakeLambdaContext
+from emulator.deployment import REGION, FakeLambdaContext
 from emulator.events import state_change_message
 from emulator.template import DeployedFunction, deploy, synthesize
+from eni_failover.clients import AwsClients
 
 # Latencies in the range field reports give for a healthy region (AWS publishes none).
 ATTACH_SECONDS = 1.0
@@ -107,7 +108,7 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
             f"EC2 latencies: attach {ATTACH_SECONDS:g} s, detach {DETACH_SECONDS:g} s, "
             f"forced detach {FORCE_DETACH_SECONDS:g} s, stop {STOP_SECONDS:g} s"
         )
-        clients = Clients.create()
+        clients = AwsClients(region=REGION)
         topology = build_pair(clients.ec2, name=PAIR_NAME, sim=sim)
         _describe_topology(narrator, topology)
 
@@ -152,7 +153,9 @@ def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
     )
 
 
-def _deploy_stack(narrator: Narrator, clients: Clients, topology: PairTopology) -> DeployedFunction:
+def _deploy_stack(
+    narrator: Narrator, clients: AwsClients, topology: PairTopology
+) -> DeployedFunction:
     context = {
         "primaryInstanceId": topology.primary_instance_id,
         "standbyInstanceId": topology.standby_instance_id,
@@ -196,7 +199,7 @@ def _load_function(
     return handler.lambda_handler
 
 
-def _show_where_it_is(narrator: Narrator, clients: Clients, topology: PairTopology) -> bool:
+def _show_where_it_is(narrator: Narrator, clients: AwsClients, topology: PairTopology) -> bool:
     [eni] = clients.ec2.describe_network_interfaces(NetworkInterfaceIds=[topology.interface_id])[
         "NetworkInterfaces"
     ]
@@ -217,7 +220,7 @@ def _show_where_it_is(narrator: Narrator, clients: Clients, topology: PairTopolo
 
 
 def _show_notification(
-    narrator: Narrator, clients: Clients, deployed: DeployedFunction
+    narrator: Narrator, clients: AwsClients, deployed: DeployedFunction
 ) -> dict[str, Any] | None:
     received = [json.loads(body) for body in drain(clients.sqs, deployed.inbox_queue_url)]
     if len(received) != 1:

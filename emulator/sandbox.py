@@ -33,14 +33,14 @@ from moto.server import ThreadedMotoServer
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator import drill
 from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
-from emulator.deployment import ACCOUNT_ID, REGION, Clients, client_config
+from emulator.deployment import ACCOUNT_ID, REGION
 from emulator.function import FAKE_CREDENTIALS, LocalFunction
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
 from emulator.template import DeployedFunction, deploy, synthesize
+from eni_failover.clients import AwsClients
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_events import EventBridgeClient
+    pass
 
 # Any fixed number: the same pair IDs on every start (see the module docstring).
 DEFAULT_SEED = 20261126
@@ -66,33 +66,15 @@ class SandboxOptions:
     template: dict[str, Any] | None = None
 
 
-@dataclass
-class SandboxClients:
-    """The sandbox's own clients, on its endpoint with fake credentials."""
-
-    aws: Clients
-    cloudwatch: CloudWatchClient
-    events: EventBridgeClient
-
-    @classmethod
-    def create(cls, endpoint: str) -> SandboxClients:
-        session = boto3.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=REGION,
-        )
-        config = client_config()
-        return cls(
-            aws=Clients(
-                ec2=session.client("ec2", endpoint_url=endpoint, config=config),
-                sns=session.client("sns", endpoint_url=endpoint, config=config),
-                sqs=session.client("sqs", endpoint_url=endpoint, config=config),
-                dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
-            ),
-            cloudwatch=session.client("cloudwatch", endpoint_url=endpoint, config=config),
-            events=session.client("events", endpoint_url=endpoint, config=config),
-        )
+def sandbox_clients(endpoint: str, region: str = REGION) -> AwsClients:
+    """Clients on the sandbox's endpoint with fake credentials."""
+    session = boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+    return AwsClients(session, region=region, endpoint_url=endpoint)
 
 
 class Sandbox:
@@ -103,7 +85,7 @@ class Sandbox:
         self._sim: FaithfulEC2 | None = None
         self._bridge: Bridge | None = None
         self.endpoint = ""
-        self.clients: SandboxClients
+        self.clients: AwsClients
         self.topology: PairTopology
         self.template: dict[str, Any]
         self.deployed: DeployedFunction
@@ -153,8 +135,8 @@ class Sandbox:
             force_detach_seconds=options.force_detach_seconds,
             stop_seconds=options.stop_seconds,
         ).__enter__()
-        self.clients = SandboxClients.create(self.endpoint)
-        self.topology = build_pair(self.clients.aws.ec2, name=options.pair_name, sim=self._sim)
+        self.clients = sandbox_clients(self.endpoint)
+        self.topology = build_pair(self.clients.ec2, name=options.pair_name, sim=self._sim)
 
         context = {
             "primaryInstanceId": self.topology.primary_instance_id,
@@ -173,7 +155,7 @@ class Sandbox:
             _check_template_is_for(self.template, self.topology, options.pair_name)
         self.deployed = deploy(
             self.template,
-            self.clients.aws,
+            self.clients,
             cloudwatch=self.clients.cloudwatch,
             events=self.clients.events,
         )
@@ -186,13 +168,13 @@ class Sandbox:
         self.function.cold_start()
         self._bridge = Bridge(
             AlarmActions(
-                self.clients.aws.sns,
+                self.clients.sns,
                 alarm_names=self.deployed.alarm_names,
                 account_id=ACCOUNT_ID,
                 region=REGION,
             ),
             TriggerDelivery(
-                self.clients.aws.sqs,
+                self.clients.sqs,
                 queue_url=self.deployed.trigger_delivery_queue_url,
                 subscription_arn=self.deployed.trigger_subscription_arn,
                 invoke=self.function.invoke,

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.deployment import ACCOUNT_ID, REGION, Clients
+from emulator.deployment import ACCOUNT_ID, REGION
+from eni_failover.clients import AwsClients
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -120,7 +121,7 @@ TARGET_PARAMETERS = (
 
 def deploy(
     template: dict[str, Any],
-    clients: Clients,
+    clients: AwsClients,
     *,
     cloudwatch: CloudWatchClient | None = None,
     events: EventBridgeClient | None = None,
@@ -187,7 +188,7 @@ class _EmulatedStack:
     def __init__(
         self,
         resources: dict[str, Any],
-        clients: Clients,
+        clients: AwsClients,
         *,
         cloudwatch: CloudWatchClient | None,
         events: EventBridgeClient | None,
@@ -307,7 +308,7 @@ def _properties(resources: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def _trigger_subscription(
-    resources: dict[str, Any], function_id: str, resolve: Any, clients: Clients
+    resources: dict[str, Any], function_id: str, resolve: Any, clients: AwsClients
 ) -> tuple[str, str, str]:
     """The topic the function is subscribed to; subscribed here through SQS instead.
 

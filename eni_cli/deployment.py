@@ -22,15 +22,11 @@ from emulator.sandbox_file import DEFAULT_SANDBOX_FILE, SandboxError, SandboxInf
 from eni_cli.errors import CliError
 from eni_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
 from eni_cli.outputs import StackOutputs
+from eni_failover.clients import AwsClients
+from eni_failover.pair_record import PairRecords
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
-    from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sqs import SQSClient
 
 SANDBOX_ENVIRONMENT_VARIABLE = "ENI_FAILOVER_SANDBOX"
 # Lambda's longest timeout: a synchronous invoke waits for the whole move, never less.
@@ -38,37 +34,16 @@ INVOKE_READ_TIMEOUT_SECONDS = 900
 
 
 @dataclass
-class OperatorClients:
-    """The operator's clients: what they look at and change themselves (not the moves)."""
-
-    ec2: EC2Client
-    cloudwatch: CloudWatchClient
-    events: EventBridgeClient
-    dynamodb: DynamoDBClient
-    sns: SNSClient
-    sqs: SQSClient
-
-    @classmethod
-    def create(cls, session: boto3.Session, *, endpoint_url: str | None = None) -> OperatorClients:
-        # Standard mode retries throttling with backoff (AWS-FACTS: boto3 / botocore).
-        config = Config(retries={"mode": "standard", "total_max_attempts": 5})
-        return cls(
-            ec2=session.client("ec2", endpoint_url=endpoint_url, config=config),
-            cloudwatch=session.client("cloudwatch", endpoint_url=endpoint_url, config=config),
-            events=session.client("events", endpoint_url=endpoint_url, config=config),
-            dynamodb=session.client("dynamodb", endpoint_url=endpoint_url, config=config),
-            sns=session.client("sns", endpoint_url=endpoint_url, config=config),
-            sqs=session.client("sqs", endpoint_url=endpoint_url, config=config),
-        )
-
-
-@dataclass
 class Deployment:
     outputs: StackOutputs
-    clients: OperatorClients
+    clients: AwsClients
     function: Function
     # Said in output so that nobody mistakes a sandbox for production, or the reverse.
     where: str
+
+    @property
+    def records(self) -> PairRecords:
+        return PairRecords(self.clients.dynamodb, self.outputs.state_table_name)
 
 
 def stack_outputs(client: CloudFormationClient, stack_name: str) -> dict[str, str]:
@@ -116,7 +91,7 @@ def connect_live(stack_name: str, region: str | None) -> Deployment:
         )
         return Deployment(
             outputs=outputs,
-            clients=OperatorClients.create(session),
+            clients=AwsClients(session),
             function=function,
             where=f"stack {stack_name} in {session.region_name}",
         )
@@ -165,21 +140,15 @@ def connect_sandbox(path: Path) -> Deployment:
 
 
 @functools.lru_cache(maxsize=4)
-def sandbox_clients(endpoint: str, region: str) -> OperatorClients:
+def sandbox_clients(endpoint: str, region: str) -> AwsClients:
     """Clients on the sandbox's endpoint with fake credentials.
 
     Kept for the process: a new session loads botocore's endpoint data (~0.4 s), which adds
     up when one process runs many commands (the tests, a script calling main()).
     """
-    from emulator.function import FAKE_CREDENTIALS  # noqa: PLC0415 - see connect_sandbox
+    from emulator.sandbox import sandbox_clients as make  # noqa: PLC0415 - see connect_sandbox
 
-    session = boto3.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name=region,
-    )
-    return OperatorClients.create(session, endpoint_url=endpoint)
+    return make(endpoint, region)
 
 
 def ensure_running(info: SandboxInfo, path: Path) -> None:

@@ -4,7 +4,7 @@ The drill sets the pair's alarm to ALARM with set-alarm-state, so the path a rea
 takes is the one exercised: the alarm's action, the trigger topic, its subscription and
 the function, with the function's own permissions. The primary is healthy during a drill,
 which the function would take for a flapping alarm; a drill window in the pair record
-(lease.open_drill_window, a few minutes) tells it to believe this one.
+(PairRecords.open_drill_window, a few minutes) tells it to believe this one.
 
 What the drill observes, polling at a short interval until a deadline: the alarm's state,
 the interfaces' attachment and the outcome the function records for the pair. The
@@ -26,10 +26,10 @@ from eni_cli.console import Console, columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.outputs import PairOutputs
-from eni_failover import ec2, lease
+from eni_failover import ec2
 from eni_failover.errors import FailoverError
-from eni_failover.state import PairRecord
-from eni_failover.swap import Clock, SystemClock
+from eni_failover.pair_record import PairRecord
+from eni_failover.timeline import Clock, SystemClock
 
 FailbackChoice = Literal["ask", "yes", "no"]
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
@@ -98,7 +98,7 @@ class _Watch:
             self.seen("attaching", f"{names} attaching to the standby {standby}")
         if statuses == {"attached"} and all(v.attached_to(standby) for v in views):
             self.seen("attached", f"{names} attached to the standby {standby}")
-        record = lease.read(clients.dynamodb, self.deployment.outputs.state_table_name, pair.name)
+        record = self.deployment.records.read(pair.name)
         if record.last_outcome_at != self.before:
             self.outcome = record
             self.seen("outcome", f"outcome recorded by the function: {record.last_outcome}")
@@ -196,7 +196,7 @@ def run(
 def _refuse_unless_drillable(deployment: Deployment, pair: PairOutputs) -> PairRecord:
     """A drill must start from a quiet, armed pair with the interface on the primary."""
     clients = deployment.clients
-    record = lease.read(clients.dynamodb, deployment.outputs.state_table_name, pair.name)
+    record = deployment.records.read(pair.name)
     if record.paused_at is not None:
         raise CliError(
             f"pair {pair.name} is paused (by {record.paused_by}); a drill goes through the "
@@ -243,10 +243,7 @@ def _set_off_and_watch(
     clock: Clock,
     poll_seconds: float,
 ) -> _Watch:
-    clients, table = deployment.clients, deployment.outputs.state_table_name
-    lease.open_drill_window(
-        clients.dynamodb,
-        table,
+    deployment.records.open_drill_window(
         pair.name,
         by=by,
         until=clock.now() + timedelta(seconds=window_seconds),
@@ -269,7 +266,7 @@ def _set_off_and_watch(
         # Each step on its own: one failing must not leave the other undone, or hide why
         # the drill itself stopped.
         with _reported(console, "close the drill window"):
-            lease.close_drill_window(clients.dynamodb, table, pair.name)
+            deployment.records.close_drill_window(pair.name)
         # CloudWatch would put a healthy primary's alarm back to OK at its next evaluation;
         # doing it now leaves the pair as it was (OK has no actions, nothing is triggered).
         with _reported(console, f"set alarm {pair.alarm_name} back to OK"):

@@ -20,23 +20,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.outputs import PairOutputs
-from eni_failover import lease, notify
+from eni_failover import notify
 from eni_failover.errors import FailoverError
-from eni_failover.state import PairRecord
+from eni_failover.pair_record import PairRecord
 
 
 def pause(
     deployment: Deployment, pair_name: str, *, by: str, reason: str | None
 ) -> tuple[ExitCode, dict[str, Any], str]:
     pair = deployment.outputs.pair(pair_name)
-    clients, table = deployment.clients, deployment.outputs.state_table_name
+    clients = deployment.clients
     who = f"{by} ({reason})" if reason else by
     now = datetime.now(UTC)
     record, actions_enabled, rule_enabled = _switches(deployment, pair)
     changed: list[str] = []
     with _finishing("pause", pair.name, changed):
         if record.paused_at is None:
-            lease.set_paused(clients.dynamodb, table, pair.name, by=who, now=now)
+            deployment.records.set_paused(pair.name, by=who, now=now)
             changed.append("pause flag set")
         if actions_enabled:
             clients.cloudwatch.disable_alarm_actions(AlarmNames=[pair.alarm_name])
@@ -77,7 +77,7 @@ def resume(
     deployment: Deployment, pair_name: str, *, by: str
 ) -> tuple[ExitCode, dict[str, Any], str]:
     pair = deployment.outputs.pair(pair_name)
-    clients, table = deployment.clients, deployment.outputs.state_table_name
+    clients = deployment.clients
     record, actions_enabled, rule_enabled = _switches(deployment, pair)
     changed: list[str] = []
     with _finishing("resume", pair.name, changed):
@@ -88,7 +88,7 @@ def resume(
             clients.cloudwatch.enable_alarm_actions(AlarmNames=[pair.alarm_name])
             changed.append(f"actions of alarm {pair.alarm_name} enabled")
         if record.paused_at is not None:
-            lease.set_paused(clients.dynamodb, table, pair.name, by=None, now=None)
+            deployment.records.set_paused(pair.name, by=None, now=None)
             changed.append("pause flag cleared")
     if changed:
         notify.publish_text(
@@ -122,7 +122,7 @@ def _switches(deployment: Deployment, pair: PairOutputs) -> tuple[PairRecord, bo
     """The pause flag (the record), whether alarm actions and the rule are enabled."""
     clients = deployment.clients
     try:
-        record = lease.read(clients.dynamodb, deployment.outputs.state_table_name, pair.name)
+        record = deployment.records.read(pair.name)
         alarms = clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])["MetricAlarms"]
         rule = clients.events.describe_rule(Name=pair.rule_name)
     except (ClientError, BotoCoreError, FailoverError) as error:

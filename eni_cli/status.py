@@ -17,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eni_cli.console import columns, when
 from eni_cli.deployment import Deployment
 from eni_cli.outputs import PairOutputs
-from eni_failover import ec2, lease
+from eni_failover import ec2
 from eni_failover.errors import FailoverError
-from eni_failover.state import InstanceView, InterfaceView, PairRecord
+from eni_failover.observed import InstanceView, InterfaceView
+from eni_failover.pair_record import PairRecord
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def _dead_letters(deployment: Deployment) -> dict[str, Any]:
 
 
 def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
-    clients, outputs = deployment.clients, deployment.outputs
+    clients = deployment.clients
     interfaces, interfaces_error = _attempt(
         lambda: ec2.describe_interfaces(clients.ec2, pair.interface_ids)
     )
@@ -59,9 +60,7 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
             clients.ec2, (pair.primary_instance_id, pair.standby_instance_id)
         )
     )
-    record, record_error = _attempt(
-        lambda: lease.read(clients.dynamodb, outputs.state_table_name, pair.name)
-    )
+    record, record_error = _attempt(lambda: deployment.records.read(pair.name))
     alarm = _alarm(deployment, pair.alarm_name)
     rule = _rule(deployment, pair.rule_name)
     interface_list = (

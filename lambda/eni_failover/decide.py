@@ -13,7 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from eni_failover.config import Pair, Tuning
-from eni_failover.state import InstanceView, PairRecord, PairState, PlannedMove
+from eni_failover.observed import InstanceView, InterfaceView, PairState
+from eni_failover.pair_record import PairRecord, PlannedMove
 from eni_failover.triggers import Trigger, TriggerKind
 
 
@@ -21,11 +22,25 @@ class Direction(StrEnum):
     TO_STANDBY = "failover"  # primary -> standby (automatic triggers, manual failover)
     TO_PRIMARY = "failback"  # standby -> primary (manual only)
 
+    def ends(self, pair: Pair) -> tuple[str, str]:
+        """(source, target) instance IDs of a move in this direction."""
+        if self is Direction.TO_STANDBY:
+            return pair.primary_instance_id, pair.standby_instance_id
+        return pair.standby_instance_id, pair.primary_instance_id
+
 
 @dataclass(frozen=True)
 class Ignore:
     """Not a failure of a configured primary: log the reason, publish nothing."""
 
+    reason: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a move cannot go ahead, under the name of the check that found it."""
+
+    check: str  # interfaces | target | device index | stale | paused | source
     reason: str
 
 
@@ -39,7 +54,37 @@ class AlreadyThere:
 
 @dataclass(frozen=True)
 class Refuse:
-    reasons: tuple[str, ...]
+    """Nothing may move now; the interfaces stay where they are."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(p.reason for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """Nothing may move now, and some interfaces are on no instance: the service is down.
+
+    A move cut short left them detached. That is a failure that needs action, not a
+    refusal, and Lambda's retry (which keeps the journal, so the device index) may still
+    finish the move once the reason has gone.
+    """
+
+    problems: tuple[Problem, ...]
+    interface_ids: tuple[str, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(p.reason for p in self.problems)
+
+    @property
+    def error(self) -> str:
+        return (
+            f"{', '.join(self.interface_ids)} is attached to no instance and cannot be "
+            f"moved now: {'; '.join(self.reasons)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +98,7 @@ class Move:
     overridden: tuple[str, ...] = ()  # checks skipped on an operator's --force
 
 
-Plan = Ignore | AlreadyThere | Refuse | Move
+Plan = AlreadyThere | Refuse | Stranded | Move
 
 # How far ahead of this function's clock a trigger's time may be (clocks disagree a little).
 MAX_CLOCK_SKEW_SECONDS = 300.0
@@ -100,6 +145,60 @@ def plan(
     direction: Direction = Direction.TO_STANDBY,
     force: bool = False,
 ) -> Plan:
+    decided = _plan(
+        pair=pair,
+        trigger=trigger,
+        state=state,
+        record=record,
+        now=now,
+        tuning=tuning,
+        direction=direction,
+        force=force,
+    )
+    if isinstance(decided, Refuse):
+        stranded = tuple(i.interface_id for i in state.interfaces if on_no_instance(i))
+        if stranded:
+            return Stranded(decided.problems, stranded)
+    return decided
+
+
+def readiness_plan(
+    *, pair: Pair, state: PairState, record: PairRecord, now: datetime, tuning: Tuning
+) -> Plan:
+    """What a failover would do if the primary failed now (the readiness check asks this).
+
+    The primary is expected to be healthy during a check, so the question is asked as an
+    operator's forced failover: every check about the interfaces and the standby applies,
+    and the journal of a cut-short move gives the device index, as it would for real.
+    """
+    probe = Trigger(
+        trigger_id="readiness",
+        kind=TriggerKind.MANUAL,
+        source="readiness check",
+        instance_id=None,
+        state="requested",
+        is_failure=True,
+        reason="readiness check",
+        occurred_at=now,
+        account_id="",
+        region=None,
+    )
+    return plan(
+        pair=pair, trigger=probe, state=state, record=record, now=now, tuning=tuning, force=True
+    )
+
+
+def _plan(
+    *,
+    pair: Pair,
+    trigger: Trigger,
+    state: PairState,
+    record: PairRecord,
+    now: datetime,
+    tuning: Tuning,
+    direction: Direction,
+    force: bool,
+) -> Plan:
     automatic = trigger.kind is not TriggerKind.MANUAL
     source, target = (
         (state.primary, state.standby)
@@ -109,7 +208,8 @@ def plan(
 
     problems = interface_problems(pair, state, target)
     if problems:
-        return Refuse(tuple(problems))
+        # Say everything that is wrong at once: the target's fitness too.
+        return Refuse((*problems, *target_problems(target)))
 
     to_move = [i for i in state.interfaces if not i.attached_to(target.instance_id)]
     if not to_move:
@@ -127,21 +227,21 @@ def plan(
     if automatic:
         stale = None if own_move_cut_short else _staleness(trigger, record, now, tuning)
         if stale:
-            return Refuse((stale,))
+            return Refuse((Problem("stale", stale),))
         if record.paused_at is not None:
             # Pausing disables the alarm actions and the rule; this catches what was
             # already in flight (or retried) when the operator paused.
             return Refuse(
                 (
-                    f"automatic failover of pair {pair.name!r} is paused (by "
-                    f"{record.paused_by or 'an operator'} at {record.paused_at.isoformat()})",
+                    Problem(
+                        "paused",
+                        f"automatic failover of pair {pair.name!r} is paused (by "
+                        f"{record.paused_by or 'an operator'} at {record.paused_at.isoformat()})",
+                    ),
                 )
             )
 
     problems = target_problems(target)
-    if problems:
-        return Refuse(tuple(problems))
-
     overridden: list[str] = []
     # A healthy source with its interfaces still attached: for an automatic trigger, the
     # trigger no longer describes reality (a flap, a late message) and moving now would
@@ -150,20 +250,22 @@ def plan(
     drilling = record.drill_until is not None and now < record.drill_until
     if on_source and source.healthy and direction is Direction.TO_STANDBY:
         if automatic and not drilling:
-            return Refuse(
-                (
+            problems.append(
+                Problem(
+                    "source",
                     f"the primary {source.describe()} is healthy now, so this trigger is "
                     "out of date (the alarm flapped or the message was late)",
                 )
             )
-        if not automatic and not force:
-            return Refuse(
-                (
+        elif not automatic and not force:
+            problems.append(
+                Problem(
+                    "source",
                     f"the primary {source.describe()} is healthy; a manual failover of a "
                     "healthy primary needs --force",
                 )
             )
-        if not automatic:
+        elif not automatic:
             overridden.append("source-healthy")
 
     journal_index = {m.interface_id: m.device_index for m in record.journal}
@@ -184,9 +286,9 @@ def plan(
             )
         )
 
-    conflicts = index_conflicts(target, tuple(moves))
-    if conflicts:
-        return Refuse(tuple(conflicts))
+    problems += index_conflicts(target, tuple(moves))
+    if problems:
+        return Refuse(tuple(problems))
 
     resuming = any(i.attachment is None or i.attachment.status == "detaching" for i in to_move)
     return Move(
@@ -194,6 +296,13 @@ def plan(
         force_detach=not source.running or source.impaired,
         resuming=resuming,
         overridden=tuple(overridden),
+    )
+
+
+def on_no_instance(interface: InterfaceView) -> bool:
+    """Detached, or on its way off one."""
+    return interface.exists and (
+        interface.attachment is None or interface.attachment.status == "detaching"
     )
 
 
@@ -225,8 +334,8 @@ def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuni
     return None
 
 
-def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> list[str]:
-    problems = []
+def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> list[Problem]:
+    problems: list[str] = []
     members = {pair.primary_instance_id, pair.standby_instance_id}
     for interface in state.interfaces:
         if not interface.exists:
@@ -253,27 +362,32 @@ def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> li
                 f"{target.instance_id} is in {target.availability_zone}; an interface can only "
                 "move within its Availability Zone"
             )
-    return problems
+    return [Problem("interfaces", p) for p in problems]
 
 
-def index_conflicts(target: InstanceView, moves: tuple[PlannedMove, ...]) -> list[str]:
+def index_conflicts(target: InstanceView, moves: tuple[PlannedMove, ...]) -> list[Problem]:
     return [
-        f"{target.instance_id} already uses device index {m.device_index} "
-        f"(for {target.device_indexes[m.device_index]}); the interface needs that index"
+        Problem(
+            "device index",
+            f"{target.instance_id} already uses device index {m.device_index} "
+            f"(for {target.device_indexes[m.device_index]}); the interface needs that index",
+        )
         for m in moves
         if m.device_index in target.device_indexes
         and target.device_indexes[m.device_index] != m.interface_id
     ]
 
 
-def target_problems(target: InstanceView) -> list[str]:
+def target_problems(target: InstanceView) -> list[Problem]:
     if not target.exists:
-        return [f"the target instance {target.instance_id} does not exist"]
-    if not target.running:
-        return [f"the target instance {target.instance_id} is {target.state}, not running"]
-    if target.impaired:
-        return [
+        reason = f"the target instance {target.instance_id} does not exist"
+    elif not target.running:
+        reason = f"the target instance {target.instance_id} is {target.state}, not running"
+    elif target.impaired:
+        reason = (
             f"the target instance {target.describe()} has an impaired status check; moving "
             "the interface there would not restore service"
-        ]
-    return []
+        )
+    else:
+        return []
+    return [Problem("target", reason)]

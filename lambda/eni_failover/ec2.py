@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from eni_failover.config import Pair
 from eni_failover.errors import AwsCallFailed
-from eni_failover.state import Attachment, InstanceView, InterfaceView, PairState
+from eni_failover.observed import Attachment, InstanceView, InterfaceView, PairState
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -26,10 +26,7 @@ def _call(operation: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except ClientError as error:
-        details = error.response.get("Error", {})
-        raise AwsCallFailed(
-            operation, details.get("Code", "Unknown"), details.get("Message", str(error))
-        ) from error
+        raise AwsCallFailed.from_client_error(operation, error) from error
 
 
 def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) -> PairState:

@@ -6,6 +6,11 @@ rest end the invocation with the reason in the logs and, for events, in the dead
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
 
 class FailoverError(Exception):
     """Base of everything the failover raises on purpose."""
@@ -24,6 +29,12 @@ class AwsCallFailed(FailoverError):
         super().__init__(f"{operation} failed: {code}: {message}")
         self.operation = operation
         self.code = code
+
+    @classmethod
+    def from_client_error(cls, operation: str, error: ClientError) -> AwsCallFailed:
+        """The one translation of botocore's error into ours; raise it `from` the original."""
+        details = error.response.get("Error", {})
+        return cls(operation, details.get("Code", "Unknown"), details.get("Message", str(error)))
 
 
 class PairBusy(FailoverError):

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import cached_property
 
-from eni_failover import decide, ec2, lease, notify
+from eni_failover import decide, ec2, notify
+from eni_failover.clients import AwsClients
 from eni_failover.config import Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
+from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
-from eni_failover.state import InterfaceView, PairRecord
-from eni_failover.swap import Clock, MoveStopped, SystemClock, Timeline, carry_out
+from eni_failover.pair_record import PairRecord, PairRecords
+from eni_failover.swap import MoveStopped, carry_out
+from eni_failover.timeline import Clock, SystemClock, Timeline
 from eni_failover.triggers import Trigger
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sqs import SQSClient
 
 # Time kept back from the function's remaining time to publish the outcome and release
 # the lease even when the move runs to its deadline.
@@ -34,11 +31,12 @@ class Runtime:
     """Everything a handled trigger needs, built once per cold start."""
 
     settings: Settings
-    ec2: EC2Client
-    sns: SNSClient
-    sqs: SQSClient
-    dynamodb: DynamoDBClient
+    clients: AwsClients
     clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def records(self) -> PairRecords:
+        return PairRecords(self.clients.dynamodb, self.settings.state_table_name)
 
 
 @dataclass(frozen=True)
@@ -64,13 +62,12 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
             _best_effort_interfaces(runtime, request.pair),
             error=str(error),
         )
-    settings = runtime.settings
     try:
-        notify.publish_outcome(runtime.sns, settings.notification_topic_arn, outcome)
+        notify.publish_outcome(
+            runtime.clients.sns, runtime.settings.notification_topic_arn, outcome
+        )
     finally:
-        lease.release(
-            runtime.dynamodb,
-            settings.state_table_name,
+        runtime.records.release(
             request.pair.name,
             owner=owner,
             trigger_id=request.trigger.trigger_id,
@@ -89,8 +86,7 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
 def _take_lease(
     runtime: Runtime, pair_name: str, *, owner: str, remaining_seconds: float
 ) -> PairRecord:
-    settings = runtime.settings
-    tuning = settings.failover.tuning
+    tuning = runtime.settings.failover.tuning
     clock = runtime.clock
     # Wait only as long as still leaves time for a whole move afterwards.
     wait = min(
@@ -99,9 +95,7 @@ def _take_lease(
     )
     give_up = clock.monotonic() + wait
     while True:
-        record = lease.try_acquire(
-            runtime.dynamodb,
-            settings.state_table_name,
+        record = runtime.records.try_acquire(
             pair_name,
             owner=owner,
             now=clock.now(),
@@ -131,9 +125,8 @@ class _Attempt:
 
     def decide_and_act(self, owner: str) -> Outcome:
         runtime, request = self.runtime, self.request
-        settings = runtime.settings
-        tuning = settings.failover.tuning
-        state = ec2.observe_pair(runtime.ec2, request.pair, now=self.started_at)
+        tuning = runtime.settings.failover.tuning
+        state = ec2.observe_pair(runtime.clients.ec2, request.pair, now=self.started_at)
         plan = decide.plan(
             pair=request.pair,
             trigger=request.trigger,
@@ -144,23 +137,12 @@ class _Attempt:
             direction=request.direction,
             force=request.force,
         )
+        if isinstance(plan, decide.Stranded):
+            return self.finish(
+                OutcomeKind.FAILED, state.interfaces, reasons=plan.reasons, error=plan.error
+            )
         if isinstance(plan, decide.Refuse):
-            stranded = [i.interface_id for i in state.interfaces if _stranded(i)]
-            if stranded:
-                # A refusal leaves the interfaces where they are, and these are on no
-                # instance (a move cut short): the service is down. That is a failure that
-                # needs action, and Lambda's retry (which keeps the journal, so the device
-                # index) may still finish the move once the reason has gone.
-                return self.finish(
-                    OutcomeKind.FAILED,
-                    state.interfaces,
-                    reasons=plan.reasons,
-                    error=f"{', '.join(stranded)} is attached to no instance and cannot be "
-                    f"moved now: {'; '.join(plan.reasons)}",
-                )
             return self.finish(OutcomeKind.REFUSED, state.interfaces, reasons=plan.reasons)
-        if isinstance(plan, decide.Ignore):
-            return self.finish(OutcomeKind.REFUSED, state.interfaces, reasons=(plan.reason,))
         if isinstance(plan, decide.AlreadyThere):
             if plan.moved_by_this_trigger:
                 # A retry after the move finished but before its outcome was published.
@@ -171,9 +153,7 @@ class _Attempt:
                 )
             return self.finish(OutcomeKind.ALREADY_IN_PLACE, state.interfaces)
 
-        lease.write_journal(
-            runtime.dynamodb,
-            settings.state_table_name,
+        runtime.records.write_journal(
             request.pair.name,
             owner=owner,
             trigger_id=request.trigger.trigger_id,
@@ -183,7 +163,7 @@ class _Attempt:
         observed = {i.interface_id: i for i in state.interfaces}
         try:
             done = carry_out(
-                runtime.ec2,
+                runtime.clients.ec2,
                 plan,
                 observed,
                 tuning=tuning,
@@ -219,10 +199,7 @@ class _Attempt:
         notes: tuple[str, ...] = (),
     ) -> Outcome:
         pair = self.request.pair
-        if self.request.direction is decide.Direction.TO_PRIMARY:
-            source, target = pair.standby_instance_id, pair.primary_instance_id
-        else:
-            source, target = pair.primary_instance_id, pair.standby_instance_id
+        source, target = self.request.direction.ends(pair)
         finished_at: datetime = self.runtime.clock.now()
         return Outcome(
             kind=kind,
@@ -244,17 +221,10 @@ class _Attempt:
         )
 
 
-def _stranded(interface: InterfaceView) -> bool:
-    """On no instance: detached, or on its way off one."""
-    return interface.exists and (
-        interface.attachment is None or interface.attachment.status == "detaching"
-    )
-
-
 def _best_effort_interfaces(runtime: Runtime, pair: Pair) -> tuple[InterfaceView, ...]:
     """Where the interfaces are, for a failure report; unknown if EC2 will not say."""
     try:
-        found = ec2.describe_interfaces(runtime.ec2, pair.interface_ids)
+        found = ec2.describe_interfaces(runtime.clients.ec2, pair.interface_ids)
     except AwsCallFailed:
         return tuple(
             InterfaceView(interface_id=i, exists=True, status="unknown (EC2 did not answer)")

@@ -29,10 +29,7 @@ def publish_outcome(client: SNSClient, topic_arn: str, outcome: Outcome) -> str:
             },
         )
     except ClientError as error:
-        details = error.response.get("Error", {})
-        raise AwsCallFailed(
-            "Publish", details.get("Code", "Unknown"), details.get("Message", "")
-        ) from error
+        raise AwsCallFailed.from_client_error("Publish", error) from error
     return response["MessageId"]
 
 
@@ -41,10 +38,7 @@ def publish_text(client: SNSClient, topic_arn: str, *, subject: str, message: st
     try:
         client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
     except ClientError as error:
-        details = error.response.get("Error", {})
-        raise AwsCallFailed(
-            "Publish", details.get("Code", "Unknown"), details.get("Message", "")
-        ) from error
+        raise AwsCallFailed.from_client_error("Publish", error) from error
 
 
 # SQS takes 256 KiB per message; keep room for the attributes.

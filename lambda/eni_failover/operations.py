@@ -7,18 +7,20 @@ about the source (see decide.OVERRIDABLE).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from eni_failover import decide, ec2, lease, notify, readiness
+from eni_failover import decide, ec2, notify, readiness
 from eni_failover.config import Pair
 from eni_failover.errors import InvalidRequest
 from eni_failover.failover import Request, Runtime
+from eni_failover.observability import logger
 from eni_failover.triggers import Trigger, TriggerKind
 
 if TYPE_CHECKING:
-    from eni_failover.swap import Clock
+    from eni_failover.timeline import Clock
 
 Action = Literal["failover", "failback", "check"]
 
@@ -33,6 +35,25 @@ class OperatorRequest(BaseModel):
     requested_by: str = Field(default="an operator", max_length=200)
     # The scheduled check announces a change of readiness; an operator's check does not.
     scheduled: bool = False
+
+
+def handle_request(
+    runtime: Runtime,
+    event: dict[str, Any],
+    *,
+    request_id: str,
+    run: Callable[[Request], dict[str, Any]],
+) -> dict[str, Any]:
+    """Answer one request; `run` carries out a move exactly as for a trigger."""
+    operator = parse_request(event)
+    logger.info("operator request", request=operator.model_dump())
+    pairs = pairs_for(runtime, operator)
+    if operator.action == "check":
+        return {"checks": [check(runtime, pair, scheduled=operator.scheduled) for pair in pairs]}
+    request = manual_request(runtime, operator, pairs[0], request_id=request_id)
+    if operator.dry_run:
+        return dry_run(runtime, request)
+    return {"outcomes": [run(request)], "ignored": [], "dead_lettered": []}
 
 
 def parse_request(event: dict[str, Any]) -> OperatorRequest:
@@ -98,16 +119,15 @@ def manual_trigger(
 
 def dry_run(runtime: Runtime, request: Request) -> dict[str, Any]:
     """The plan a manual move would follow now, without taking the lease or moving."""
-    settings = runtime.settings
-    state = ec2.observe_pair(runtime.ec2, request.pair, now=runtime.clock.now())
-    record = lease.read(runtime.dynamodb, settings.state_table_name, request.pair.name)
+    state = ec2.observe_pair(runtime.clients.ec2, request.pair, now=runtime.clock.now())
+    record = runtime.records.read(request.pair.name)
     plan = decide.plan(
         pair=request.pair,
         trigger=request.trigger,
         state=state,
         record=record,
         now=runtime.clock.now(),
-        tuning=settings.failover.tuning,
+        tuning=runtime.settings.failover.tuning,
         direction=request.direction,
         force=request.force,
     )
@@ -138,19 +158,23 @@ def describe_plan(plan: decide.Plan) -> dict[str, Any]:
         }
     if isinstance(plan, decide.AlreadyThere):
         return {"decision": "already-in-place"}
-    if isinstance(plan, decide.Refuse):
-        return {"decision": "refuse", "reasons": list(plan.reasons)}
-    return {"decision": "ignore", "reasons": [plan.reason]}
+    if isinstance(plan, decide.Stranded):
+        return {"decision": "fail", "reasons": list(plan.reasons), "error": plan.error}
+    return {"decision": "refuse", "reasons": list(plan.reasons)}
 
 
 def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
     """Readiness of one pair; on the schedule, announce it only when it changed."""
     settings = runtime.settings
-    state = ec2.observe_pair(runtime.ec2, pair, now=runtime.clock.now())
-    checks = readiness.preconditions(pair, state) + readiness.permission_checks(
-        runtime.ec2, pair, state
+    now = runtime.clock.now()
+    state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
+    record = runtime.records.read(pair.name)
+    plan = decide.readiness_plan(
+        pair=pair, state=state, record=record, now=now, tuning=settings.failover.tuning
     )
-    record = lease.read(runtime.dynamodb, settings.state_table_name, pair.name)
+    checks = readiness.preconditions(plan, pair, state) + readiness.permission_checks(
+        runtime.clients.ec2, plan, state
+    )
     if record.paused_at is not None:
         checks.append(
             readiness.Check(
@@ -162,13 +186,11 @@ def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
     result = readiness.verdict(checks)
     announced = False
     if scheduled:
-        previous = lease.swap_readiness(
-            runtime.dynamodb, settings.state_table_name, pair.name, result
-        )
+        previous = runtime.records.swap_readiness(pair.name, result)
         # Announce a change, and a first verdict that is bad; a steady READY stays quiet.
         if previous != result and (previous is not None or result != readiness.READY):
             notify.publish_text(
-                runtime.sns,
+                runtime.clients.sns,
                 settings.notification_topic_arn,
                 subject=f"ENI failover {pair.name}: readiness is now {result.split(':')[0]}",
                 message=_readiness_text(pair, result, previous, checks),

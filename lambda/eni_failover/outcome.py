@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from eni_failover.state import InterfaceView
-from eni_failover.swap import Step
+from eni_failover.observed import InterfaceView
+from eni_failover.timeline import Step
 from eni_failover.triggers import Trigger, TriggerKind
 
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects

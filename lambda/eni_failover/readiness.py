@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from eni_failover import decide, ec2
 from eni_failover.config import Pair
-from eni_failover.state import PairState, PlannedMove
+from eni_failover.observed import PairState
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -35,55 +35,56 @@ def verdict(checks: list[Check]) -> str:
     return READY if not failed else f"{NOT_READY}: {', '.join(failed)}"
 
 
-def preconditions(pair: Pair, state: PairState) -> list[Check]:
-    """The checks a real failover makes before it touches anything (pure)."""
+def preconditions(plan: decide.Plan, pair: Pair, state: PairState) -> list[Check]:
+    """The checks a real failover makes before it touches anything, read off its plan.
+
+    `plan` is decide.readiness_plan's answer: what a failover would do now, so this can
+    never disagree with the real decision (a cut-short move's journal included).
+    """
     standby = state.standby
+    problems = plan.problems if isinstance(plan, decide.Refuse | decide.Stranded) else ()
+
+    def found(check: str) -> list[str]:
+        return [p.reason for p in problems if p.check == check]
+
     checks = [
         _check(
             "interfaces",
-            decide.interface_problems(pair, state, standby),
+            found("interfaces"),
             f"{', '.join(pair.interface_ids)} exist, are secondary interfaces of the pair, "
             f"and are in {standby.availability_zone}",
         ),
-        _check(
-            "standby",
-            decide.target_problems(standby),
-            f"{standby.describe()} can take the interface",
-        ),
+        _check("standby", found("target"), f"{standby.describe()} can take the interface"),
+        _check("device index", found("device index"), "the standby has the device index free"),
     ]
-    moves = tuple(
-        PlannedMove(
-            interface_id=i.interface_id,
-            device_index=i.attachment.device_index if i.attachment else 1,
-            from_instance_id=i.attachment.instance_id if i.attachment else None,
-            to_instance_id=standby.instance_id,
-        )
-        for i in state.interfaces
-        if i.exists and not i.attached_to(standby.instance_id)
-    )
-    checks.append(
-        _check(
-            "device index",
-            decide.index_conflicts(standby, moves) if standby.exists else [],
-            "the standby has the device index free",
-        )
-    )
     on_standby = [i.interface_id for i in state.interfaces if i.attached_to(standby.instance_id)]
-    checks.append(
-        Check(
+    detached = [i.interface_id for i in state.interfaces if decide.on_no_instance(i)]
+    if isinstance(plan, decide.Stranded):
+        location = Check("location", False, plan.error)
+    elif detached:
+        # A move cut short: the service is down until a failover finishes it.
+        location = Check(
+            "location",
+            False,
+            f"{', '.join(detached)} is attached to no instance (a move was cut short); "
+            f"`eni-failover failover {pair.name}` finishes the move",
+        )
+    else:
+        location = Check(
             "location",
             True,
             f"{', '.join(on_standby)} already on the standby: failback is pending"
             if on_standby
             else f"on the primary {state.primary.describe()}",
         )
-    )
-    return checks
+    return [*checks, location]
 
 
-def permission_checks(client: EC2Client, pair: Pair, state: PairState) -> list[Check]:
-    """DryRun the detach and the attach a failover would make, with the caller's role."""
+def permission_checks(client: EC2Client, plan: decide.Plan, state: PairState) -> list[Check]:
+    """DryRun the detach and the attach that the plan would make, with the caller's role."""
     checks = []
+    planned = {m.interface_id: m for m in plan.moves} if isinstance(plan, decide.Move) else {}
+    target = state.standby.instance_id
     for interface in state.interfaces:
         if not interface.exists:
             continue
@@ -91,11 +92,14 @@ def permission_checks(client: EC2Client, pair: Pair, state: PairState) -> list[C
         if attachment is not None and attachment.device_index != 0:
             allowed, detail = ec2.dry_run_detach(client, attachment.attachment_id)
             checks.append(Check(f"detach permission ({interface.interface_id})", allowed, detail))
+        move = planned.get(interface.interface_id)
         allowed, detail = ec2.dry_run_attach(
             client,
             interface_id=interface.interface_id,
-            instance_id=pair.standby_instance_id,
-            device_index=attachment.device_index if attachment else 1,
+            instance_id=target,
+            device_index=move.device_index
+            if move
+            else (attachment.device_index if attachment else 1),
         )
         checks.append(Check(f"attach permission ({interface.interface_id})", allowed, detail))
     return checks

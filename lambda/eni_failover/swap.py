@@ -8,16 +8,15 @@ exactly where every interface was left: the caller reports it and a retry resume
 from __future__ import annotations
 
 import random
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
 from eni_failover.errors import AwsCallFailed
-from eni_failover.state import InstanceView, InterfaceView
+from eni_failover.observed import InstanceView, InterfaceView
+from eni_failover.timeline import Timeline
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -28,48 +27,6 @@ ALREADY_DETACHED = ("InvalidAttachmentID.NotFound",)
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 # Each pause is the poll interval +/- this fraction.
 POLL_JITTER = 0.2
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-    def monotonic(self) -> float: ...
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    at: datetime
-    seconds: float  # since the move started
-    detail: str = ""
-
-
-@dataclass
-class Timeline:
-    clock: Clock
-    started: float = 0.0
-    steps: list[Step] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock.monotonic()
-
-    def mark(self, name: str, detail: str = "") -> None:
-        elapsed = self.clock.monotonic() - self.started
-        self.steps.append(Step(name=name, at=self.clock.now(), seconds=elapsed, detail=detail))
-
-    def elapsed(self) -> float:
-        return self.clock.monotonic() - self.started
 
 
 class MoveStopped(Exception):

@@ -17,8 +17,8 @@ from bench.detection import DEFAULT_EVALUATION_PERIODS
 from bench.report import SECTIONS, render
 from bench.run import Results, run_all
 from bench.settings import BenchSettings
+from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
-from eni_failover.state import InterfaceView
 from eni_failover.triggers import Trigger, TriggerKind
 from infra.settings import DEFAULT_EVALUATION_PERIODS as STACK_EVALUATION_PERIODS
 

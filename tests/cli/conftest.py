@@ -23,7 +23,7 @@ from emulator.function import LocalFunction
 from emulator.sandbox import Sandbox, SandboxOptions
 from eni_cli.console import Console
 from eni_cli.main import main
-from eni_failover import ec2, lease
+from eni_failover import ec2
 
 # Short, non-zero latencies: every poll loop really polls, and the suite stays quick.
 FAST = SandboxOptions(
@@ -69,7 +69,7 @@ class RunningSandbox:
     def where(self) -> str | None:
         """The instance the floating interface is attached to, if any."""
         view = ec2.describe_interfaces(
-            self.sandbox.clients.aws.ec2, [self.sandbox.topology.interface_id]
+            self.sandbox.clients.ec2, [self.sandbox.topology.interface_id]
         )[self.sandbox.topology.interface_id]
         return view.attachment.instance_id if view.attachment else None
 
@@ -77,7 +77,7 @@ class RunningSandbox:
         """Every notification since the last call, taken off the inbox."""
         return [
             json.loads(body)
-            for body in drain(self.sandbox.clients.aws.sqs, self.sandbox.info.inbox_queue_url)
+            for body in drain(self.sandbox.clients.sqs, self.sandbox.info.inbox_queue_url)
         ]
 
     def subjects(self) -> list[str]:
@@ -125,7 +125,7 @@ def restore(running: RunningSandbox) -> None:
     sim.clear_faults()
     sim.settle()
     instances = [topology.primary_instance_id, topology.standby_instance_id]
-    clients.aws.ec2.start_instances(InstanceIds=instances)
+    clients.ec2.start_instances(InstanceIds=instances)
     sim.settle()
     for instance in instances:
         sim.set_status(instance, system="ok", instance="ok")
@@ -145,10 +145,7 @@ def restore(running: RunningSandbox) -> None:
         function.invoke({"action": "failback", "pair": PAIR, "force": True})
     assert running.where() == topology.primary_instance_id
     # A pair with no history: no pause, no drill window, no outcome, no readiness.
-    clients.aws.dynamodb.delete_item(
-        TableName=running.table,
-        Key=lease._key(PAIR),
-    )
+    clients.dynamodb.delete_item(TableName=running.table, Key={"id": {"S": f"pair#{PAIR}"}})
     running.notifications()
-    drain(clients.aws.sqs, sandbox.info.outputs["DeadLetterQueueUrl"])
+    drain(clients.sqs, sandbox.info.outputs["DeadLetterQueueUrl"])
     running.narration.clear()

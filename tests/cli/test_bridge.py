@@ -157,7 +157,7 @@ def test_actions_are_decided_when_the_alarm_changes_not_when_the_bridge_looks(
 
 
 def test_a_failed_invocation_is_reported_not_lost_silently(sandbox: RunningSandbox) -> None:
-    clients = sandbox.sandbox.clients.aws
+    clients = sandbox.sandbox.clients
     queue_url = clients.sqs.create_queue(QueueName="bridge-test-deliveries")["QueueUrl"]
     queue_arn = clients.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"

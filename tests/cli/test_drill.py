@@ -17,7 +17,7 @@ from emulator import drill as embedded
 from eni_cli import main as cli_main
 from eni_cli.console import Console
 from eni_cli.drill import HOPS
-from eni_failover import lease
+from eni_failover.pair_record import PairRecords
 from tests.cli.conftest import PAIR, RunningSandbox
 
 
@@ -44,7 +44,7 @@ def test_drill_moves_through_the_alarm_and_fails_back(sandbox: RunningSandbox) -
     assert sandbox.where() == topology.primary_instance_id
     # And the pair is as it was: no drill window, the alarm back to OK
     clients = sandbox.sandbox.clients
-    assert lease.read(clients.aws.dynamodb, sandbox.table, PAIR).drill_until is None
+    assert PairRecords(clients.dynamodb, sandbox.table).read(PAIR).drill_until is None
     [alarm] = clients.cloudwatch.describe_alarms(AlarmNames=[sandbox.alarm_name])["MetricAlarms"]
     assert alarm["StateValue"] == "OK"
     # And the operators heard of both moves, the first one caused by the drill's alarm
@@ -143,7 +143,7 @@ def test_a_drill_that_sees_no_outcome_in_time_fails(
         sandbox.notifications()
         from emulator.delivery import drain  # noqa: PLC0415
 
-        drain(sandbox.sandbox.clients.aws.sqs, deliveries_queue)
+        drain(sandbox.sandbox.clients.sqs, deliveries_queue)
         return []
 
     monkeypatch.setattr(deliveries, "poll", lose)
@@ -152,7 +152,9 @@ def test_a_drill_that_sees_no_outcome_in_time_fails(
     # Then the drill fails, says where to look, and cleans up
     assert ran.code == 3
     assert "Drill FAILED: no outcome within 1 s" in ran.out
-    assert lease.read(sandbox.sandbox.clients.aws.dynamodb, sandbox.table, PAIR).drill_until is None
+    assert (
+        PairRecords(sandbox.sandbox.clients.dynamodb, sandbox.table).read(PAIR).drill_until is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,13 @@ from eni_cli.console import Console
 from eni_cli.deployment import (
     INVOKE_READ_TIMEOUT_SECONDS,
     Deployment,
-    OperatorClients,
     connect_live,
     stack_outputs,
 )
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.invoke import DeployedFunction, FunctionFailed
 from eni_cli.outputs import StackOutputs
+from eni_failover.clients import AwsClients
 from tests.cli.test_outputs import OUTPUTS
 
 REGION = "eu-west-1"
@@ -187,7 +187,7 @@ def test_a_refused_invoke_names_the_permission(lambda_: tuple[Any, Stubber]) -> 
 def deployed(lambda_client: Any) -> Deployment:
     return Deployment(
         outputs=StackOutputs.parse("EniFailover", OUTPUTS),
-        clients=OperatorClients.create(
+        clients=AwsClients(
             boto3.Session(
                 region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
             )

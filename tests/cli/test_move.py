@@ -69,7 +69,7 @@ def test_a_move_cut_short_exits_3_and_running_it_again_finishes_it(
     sandbox: RunningSandbox,
 ) -> None:
     topology, sim = sandbox.sandbox.topology, sandbox.sandbox.sim
-    ec2 = sandbox.sandbox.clients.aws.ec2
+    ec2 = sandbox.sandbox.clients.ec2
     standby = topology.standby_instance_id
     # Given the standby is stopped just as the interface comes off the primary
     sim.on(

@@ -60,7 +60,7 @@ def test_a_trigger_already_in_flight_is_refused_while_paused(sandbox: RunningSan
     sandbox.run("pause", PAIR, "--by", "alice")
     sandbox.notifications()
     # When an alarm message published before the pause reaches the function
-    sandbox_.clients.aws.sns.publish(
+    sandbox_.clients.sns.publish(
         TopicArn=sandbox_.info.outputs["TriggerTopicArn"],
         Message=json.dumps(alarm_message(alarm_name=sandbox.alarm_name, instance_id=primary)),
     )

@@ -99,7 +99,7 @@ def test_unknown_pair_lists_the_configured_ones(sandbox: RunningSandbox) -> None
 
 def test_status_says_when_triggers_wait_in_the_dead_letter_queue(sandbox: RunningSandbox) -> None:
     # Given a message on the trigger topic that the function cannot parse
-    sandbox.sandbox.clients.aws.sns.publish(
+    sandbox.sandbox.clients.sns.publish(
         TopicArn=sandbox.sandbox.info.outputs["TriggerTopicArn"], Message="not a trigger"
     )
     assert wait_for(lambda: any("dead-lettered" in line for line in sandbox.narration))

@@ -18,7 +18,8 @@ import pytest
 from moto.dynamodb.responses import DynamoHandler
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.deployment import Clients, LocalDeployment
+from emulator.deployment import LocalDeployment
+from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from tests.faults.views import Scene, function_clients
 from tests.integration.conftest import TEST_TUNING, pair_of
@@ -72,7 +73,7 @@ def aws_session() -> boto3.Session:
 
 
 @pytest.fixture
-def clients(sim: FaithfulEC2, aws_session: boto3.Session) -> Clients:
+def clients(sim: FaithfulEC2, aws_session: boto3.Session) -> AwsClients:
     return function_clients(aws_session)
 
 
@@ -90,7 +91,7 @@ def topology(sim: FaithfulEC2, ec2: EC2Client) -> PairTopology:
 
 
 @pytest.fixture
-def deployment(topology: PairTopology, clients: Clients) -> LocalDeployment:
+def deployment(topology: PairTopology, clients: AwsClients) -> LocalDeployment:
     return LocalDeployment.create(
         FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING), clients=clients
     )

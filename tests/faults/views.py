@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.deployment import Clients, FakeLambdaContext, LocalDeployment, client_config
+from emulator.deployment import REGION, FakeLambdaContext, LocalDeployment
+from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
@@ -47,15 +48,9 @@ class Where:
         return self.exists and self.instance_id is None
 
 
-def function_clients(session: boto3.Session) -> Clients:
+def function_clients(session: boto3.Session) -> AwsClients:
     """The function's clients, with its retry settings (standard mode, its attempt budget)."""
-    config = client_config(TEST_TUNING.api_max_attempts)
-    return Clients(
-        ec2=session.client("ec2", config=config),
-        sns=session.client("sns", config=config),
-        sqs=session.client("sqs", config=config),
-        dynamodb=session.client("dynamodb", config=config),
-    )
+    return AwsClients(session, region=REGION, max_attempts=TEST_TUNING.api_max_attempts)
 
 
 def where(ec2: EC2Client, interface_id: str) -> Where:

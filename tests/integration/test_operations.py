@@ -9,8 +9,8 @@ import pytest
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.deployment import LocalDeployment
-from eni_failover import lease
 from eni_failover.errors import InvalidRequest
+from eni_failover.pair_record import PairRecords
 from tests.integration.conftest import ALARM_NAME
 from tests.support import alarm_message, sns_event
 
@@ -132,9 +132,7 @@ def test_paused_pair_refuses_automatic_failover(
     deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
 ) -> None:
     # Given an operator paused the pair (the CLI also disables the alarm actions and rule)
-    lease.set_paused(
-        deployment.clients.dynamodb,
-        deployment.resources.state_table_name,
+    PairRecords(deployment.clients.dynamodb, deployment.resources.state_table_name).set_paused(
         "nat",
         by="carol",
         now=datetime.now(UTC),

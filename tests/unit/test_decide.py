@@ -9,14 +9,8 @@ import pytest
 
 from eni_failover import decide
 from eni_failover.config import Pair, Tuning
-from eni_failover.state import (
-    Attachment,
-    InstanceView,
-    InterfaceView,
-    PairRecord,
-    PairState,
-    PlannedMove,
-)
+from eni_failover.observed import Attachment, InstanceView, InterfaceView, PairState
+from eni_failover.pair_record import PairRecord, PlannedMove
 from eni_failover.triggers import Trigger, TriggerKind
 
 NOW = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)

@@ -6,8 +6,8 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 
+from eni_failover.observed import Attachment, InterfaceView
 from eni_failover.outcome import JSON_MARKER, SUBJECT_LIMIT, Outcome, OutcomeKind
-from eni_failover.state import Attachment, InterfaceView
 from eni_failover.triggers import Trigger, TriggerKind
 
 AT = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)

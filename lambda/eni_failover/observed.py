@@ -1,4 +1,7 @@
-"""What the failover observes of a pair, as plain values the decision can reason about."""
+"""What EC2 says about a pair right now, as plain values the decision can reason about.
+
+The pair's own memory (lease, journal, pause) is a different thing: see pair_record.
+"""
 
 from __future__ import annotations
 
@@ -81,37 +84,3 @@ class PairState:
 
     def interface(self, interface_id: str) -> InterfaceView:
         return next(i for i in self.interfaces if i.interface_id == interface_id)
-
-
-@dataclass(frozen=True)
-class PlannedMove:
-    """One interface's journey, written to the lease record before the first change."""
-
-    interface_id: str
-    device_index: int
-    from_instance_id: str | None
-    to_instance_id: str
-
-
-@dataclass(frozen=True)
-class PairRecord:
-    """The pair's durable memory in the state table, read when the lease is taken."""
-
-    # A move in flight: set before the first detach, cleared when the move ends.
-    journal_trigger_id: str | None = None
-    journal: tuple[PlannedMove, ...] = ()
-    # The last completed move, to recognise stale triggers and retries of a done move.
-    last_move_trigger_id: str | None = None
-    last_move_at: datetime | None = None
-    last_trigger_id: str | None = None  # the trigger the last outcome answered
-    last_outcome: str | None = None
-    last_outcome_at: datetime | None = None
-    last_outcome_summary: str | None = None
-    # Set by `eni-failover pause`: automatic triggers are refused until resumed.
-    paused_at: datetime | None = None
-    paused_by: str | None = None
-    # Set by `eni-failover drill`: until then an alarm on a healthy primary is a rehearsal.
-    drill_until: datetime | None = None
-    drill_by: str | None = None
-    # The last scheduled readiness verdict, so only a change is announced.
-    readiness: str | None = None

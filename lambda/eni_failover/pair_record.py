@@ -1,0 +1,268 @@
+"""The pair's record in DynamoDB: its lease, journal, pause, drill window and readiness.
+
+One item per pair. The lease lets one invocation move a pair at a time: triggers for
+different pairs run side by side, while two triggers for the same pair (the alarm and the
+state-change event of one failure, or a redelivery) take turns through a conditional
+write. The lease expires on its own, so an invocation that Lambda killed mid-move cannot
+block the pair: the next one takes over and resumes from the journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from eni_failover.errors import AwsCallFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """One interface's journey, written to the journal before the first change."""
+
+    interface_id: str
+    device_index: int
+    from_instance_id: str | None
+    to_instance_id: str
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """The pair's durable memory, read when the lease is taken."""
+
+    # A move in flight: set before the first detach, cleared when the move ends.
+    journal_trigger_id: str | None = None
+    journal: tuple[PlannedMove, ...] = ()
+    # The last completed move, to recognise stale triggers and retries of a done move.
+    last_move_trigger_id: str | None = None
+    last_move_at: datetime | None = None
+    last_trigger_id: str | None = None  # the trigger the last outcome answered
+    last_outcome: str | None = None
+    last_outcome_at: datetime | None = None
+    last_outcome_summary: str | None = None
+    # Set by `eni-failover pause`: automatic triggers are refused until resumed.
+    paused_at: datetime | None = None
+    paused_by: str | None = None
+    # Set by `eni-failover drill`: until then an alarm on a healthy primary is a rehearsal.
+    drill_until: datetime | None = None
+    drill_by: str | None = None
+    # The last scheduled readiness verdict, so only a change is announced.
+    readiness: str | None = None
+
+
+class PairRecords:
+    """The pair records in the state table; every method is one DynamoDB call."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def try_acquire(
+        self, pair_name: str, *, owner: str, now: datetime, hold_seconds: float
+    ) -> PairRecord | None:
+        """Take the lease if it is free or expired; None if someone else holds it."""
+        response = self._update(
+            pair_name,
+            "SET lease_owner = :owner, lease_expires_at = :expires",
+            condition="attribute_not_exists(lease_owner) OR lease_expires_at < :now "
+            "OR lease_owner = :owner",
+            values={
+                ":owner": {"S": owner},
+                ":expires": {"N": f"{now.timestamp() + hold_seconds:.3f}"},
+                ":now": {"N": f"{now.timestamp():.3f}"},
+            },
+            returns="ALL_NEW",
+        )
+        return None if response is None else _record(response.get("Attributes", {}))
+
+    def write_journal(
+        self, pair_name: str, *, owner: str, trigger_id: str, moves: tuple[PlannedMove, ...]
+    ) -> None:
+        """Note the move before the first change, so whoever resumes it knows the plan."""
+        journal = {
+            "L": [
+                {
+                    "M": {
+                        "interface_id": {"S": m.interface_id},
+                        "device_index": {"N": str(m.device_index)},
+                        "from_instance_id": {"S": m.from_instance_id or ""},
+                        "to_instance_id": {"S": m.to_instance_id},
+                    }
+                }
+                for m in moves
+            ]
+        }
+        written = self._update(
+            pair_name,
+            "SET journal = :journal, journal_trigger_id = :trigger",
+            condition="lease_owner = :owner",
+            values={":journal": journal, ":trigger": {"S": trigger_id}, ":owner": {"S": owner}},
+        )
+        if written is None:
+            # Our lease expired and someone else holds the pair: moving now would race them.
+            raise AwsCallFailed(
+                "UpdateItem",
+                "ConditionalCheckFailedException",
+                f"the lease on pair {pair_name} passed to another invocation before the move",
+            )
+
+    def release(
+        self,
+        pair_name: str,
+        *,
+        owner: str,
+        trigger_id: str,
+        outcome: str,
+        summary: str,
+        now: datetime,
+        moved: bool,
+        move_finished: bool,
+    ) -> None:
+        """Give the lease back and remember how the trigger ended.
+
+        `moved`: the interfaces are on the target now (the last move's time is what makes
+        older triggers stale). `move_finished`: the journal is no longer needed; a move cut
+        short keeps it so the next attempt knows which device index to restore. If our
+        lease expired and someone else took the pair, their record wins.
+        """
+        sets = [
+            "last_outcome = :outcome",
+            "last_outcome_at = :now",
+            "last_outcome_summary = :summary",
+            "last_trigger_id = :trigger",
+        ]
+        if moved:
+            sets += ["last_move_at = :now", "last_move_trigger_id = :trigger"]
+        removes = ["lease_owner", "lease_expires_at"]
+        if move_finished:
+            removes += ["journal", "journal_trigger_id"]
+        self._update(
+            pair_name,
+            f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+            condition="lease_owner = :owner",
+            values={
+                ":outcome": {"S": outcome},
+                ":now": {"S": now.isoformat()},
+                ":summary": {"S": summary[:1000]},
+                ":trigger": {"S": trigger_id},
+                ":owner": {"S": owner},
+            },
+        )
+
+    def read(self, pair_name: str) -> PairRecord:
+        try:
+            response = self.client.get_item(
+                TableName=self.table, Key=_key(pair_name), ConsistentRead=True
+            )
+        except ClientError as error:
+            raise AwsCallFailed.from_client_error("GetItem", error) from error
+        return _record(response.get("Item", {}))
+
+    def set_paused(self, pair_name: str, *, by: str | None, now: datetime | None) -> None:
+        """Pause (a time and who) or resume (None) automatic failover of a pair."""
+        if now is None:
+            self._update(pair_name, "REMOVE paused_at, paused_by")
+        else:
+            self._update(
+                pair_name,
+                "SET paused_at = :at, paused_by = :by",
+                values={":at": {"S": now.isoformat()}, ":by": {"S": by or "an operator"}},
+            )
+
+    def open_drill_window(self, pair_name: str, *, by: str, until: datetime) -> None:
+        """Let automatic triggers move a healthy primary's interface until `until` (a drill)."""
+        self._update(
+            pair_name,
+            "SET drill_until = :until, drill_by = :by",
+            values={":until": {"S": until.isoformat()}, ":by": {"S": by}},
+        )
+
+    def close_drill_window(self, pair_name: str) -> None:
+        self._update(pair_name, "REMOVE drill_until, drill_by")
+
+    def swap_readiness(self, pair_name: str, verdict: str) -> str | None:
+        """Store the latest readiness verdict and return the one before it."""
+        response = self._update(
+            pair_name,
+            "SET readiness = :verdict",
+            values={":verdict": {"S": verdict}},
+            returns="ALL_OLD",  # UPDATED_OLD may omit an attribute set to the same value
+        )
+        previous = (response or {}).get("Attributes", {}).get("readiness", {}).get("S")
+        return str(previous) if previous else None
+
+    def _update(
+        self,
+        pair_name: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        returns: str = "NONE",
+    ) -> dict[str, Any] | None:
+        """One UpdateItem on the pair's item; None when its condition did not hold."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _key(pair_name),
+            "UpdateExpression": expression,
+            "ReturnValues": returns,
+        }
+        if condition is not None:
+            arguments["ConditionExpression"] = condition
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        try:
+            return dict(self.client.update_item(**arguments))
+        except ClientError as error:
+            if condition is not None and _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise AwsCallFailed.from_client_error("UpdateItem", error) from error
+
+
+def _key(pair_name: str) -> dict[str, Any]:
+    # Prefixed so pair records never collide with Powertools' idempotency records.
+    return {"id": {"S": f"pair#{pair_name}"}}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _record(item: dict[str, Any]) -> PairRecord:
+    def text(name: str) -> str | None:
+        value = item.get(name, {}).get("S")
+        return str(value) if value else None
+
+    def when(name: str) -> datetime | None:
+        value = text(name)
+        return datetime.fromisoformat(value) if value else None
+
+    journal = tuple(
+        PlannedMove(
+            interface_id=entry["M"]["interface_id"]["S"],
+            device_index=int(entry["M"]["device_index"]["N"]),
+            from_instance_id=entry["M"]["from_instance_id"]["S"] or None,
+            to_instance_id=entry["M"]["to_instance_id"]["S"],
+        )
+        for entry in item.get("journal", {}).get("L", [])
+    )
+    return PairRecord(
+        journal_trigger_id=text("journal_trigger_id"),
+        journal=journal,
+        last_move_trigger_id=text("last_move_trigger_id"),
+        last_move_at=when("last_move_at"),
+        last_trigger_id=text("last_trigger_id"),
+        last_outcome=text("last_outcome"),
+        last_outcome_at=when("last_outcome_at"),
+        last_outcome_summary=text("last_outcome_summary"),
+        paused_at=when("paused_at"),
+        paused_by=text("paused_by"),
+        readiness=text("readiness"),
+        drill_until=when("drill_until"),
+        drill_by=text("drill_by"),
+    )
