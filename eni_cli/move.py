@@ -2,7 +2,7 @@
 
 The request goes through the same code, lease, safety checks and notifications as an
 automatic failover; the function refuses an unsafe move and says why. --force skips only
-the checks the function deems safe to skip (decide.OVERRIDABLE: the source's health), and
+the checks the function deems safe to skip (only the source's health: see decide.plan), and
 the outcome names them. --dry-run asks for the plan without taking the lease.
 """
 

@@ -133,12 +133,6 @@ class FailoverConfig(_Frozen):
     def pair_named(self, name: str) -> Pair | None:
         return next((p for p in self.pairs if p.name == name), None)
 
-    def pair_by_alarm(self, alarm_name: str) -> Pair | None:
-        return next((p for p in self.pairs if p.alarm_name and p.alarm_name == alarm_name), None)
-
-    def pair_by_primary(self, instance_id: str) -> Pair | None:
-        return next((p for p in self.pairs if p.primary_instance_id == instance_id), None)
-
 
 class Settings(_Frozen):
     """The function's whole configuration, read from its environment once at cold start."""

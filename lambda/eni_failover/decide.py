@@ -103,10 +103,6 @@ Plan = AlreadyThere | Refuse | Stranded | Move
 # How far ahead of this function's clock a trigger's time may be (clocks disagree a little).
 MAX_CLOCK_SKEW_SECONDS = 300.0
 
-# Checks that an operator's --force may skip: they are about the source, whose health does
-# not matter to the move. Checks about the target and the interfaces are never skipped.
-OVERRIDABLE = ("source-healthy",)
-
 
 def route(
     trigger: Trigger, pairs: tuple[Pair, ...], *, account_id: str, region: str
@@ -266,6 +262,8 @@ def _plan(
                 )
             )
         elif not automatic:
+            # --force skips only this check, about the source, whose health does not matter
+            # to the move; checks about the target and the interfaces are never skipped.
             overridden.append("source-healthy")
 
     journal_index = {m.interface_id: m.device_index for m in record.journal}

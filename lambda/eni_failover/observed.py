@@ -81,6 +81,3 @@ class PairState:
     standby: InstanceView
     interfaces: tuple[InterfaceView, ...]
     observed_at: datetime
-
-    def interface(self, interface_id: str) -> InterfaceView:
-        return next(i for i in self.interfaces if i.interface_id == interface_id)

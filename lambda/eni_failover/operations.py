@@ -2,7 +2,7 @@
 
 Manual moves go through the same lease, decision, swap and notification as automatic ones;
 the only differences are that they are never stale and that --force may skip the checks
-about the source (see decide.OVERRIDABLE).
+about the source's health (see decide.plan).
 """
 
 from __future__ import annotations

@@ -49,6 +49,3 @@ class Timeline:
     def mark(self, name: str, detail: str = "") -> None:
         elapsed = self.clock.monotonic() - self.started
         self.steps.append(Step(name=name, at=self.clock.now(), seconds=elapsed, detail=detail))
-
-    def elapsed(self) -> float:
-        return self.clock.monotonic() - self.started
