@@ -1,0 +1,121 @@
+"""A service on the loopback that stands for what an instance serves, and can be broken.
+
+The prober probes a pair's private addresses; in the emulator each address is mapped to one
+of these listeners (a port on 127.0.0.1), so the real probe code meets real sockets: a
+healthy answer, a refused connection, a hang, a slow answer or an HTTP error.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from enum import StrEnum
+
+
+class Behaviour(StrEnum):
+    HEALTHY = "healthy"  # answers at once (HTTP 200 for an HTTP request)
+    DOWN = "down"  # the port is closed: connection refused
+    HANGING = "hanging"  # accepts and never answers
+    SLOW = "slow"  # answers after `slow_seconds`
+    ERROR = "error"  # answers HTTP 503
+
+
+class ServiceListener:
+    """One TCP port on 127.0.0.1 whose behaviour a test or the demo changes at will."""
+
+    def __init__(self, *, slow_seconds: float = 2.0) -> None:
+        self.slow_seconds = slow_seconds
+        self.behaviour = Behaviour.HEALTHY
+        self._server: socket.socket | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.port = 0
+        self._open()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.port
+
+    def set(self, behaviour: Behaviour) -> None:
+        """Change what the service does from the next connection on."""
+        with self._lock:
+            self.behaviour = behaviour
+            if behaviour is Behaviour.DOWN:
+                self._close()
+            elif self._server is None:
+                self._open()
+
+    def close(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            self._close()
+
+    def _open(self) -> None:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # The same port again after DOWN: the mapping from private IP to port must hold.
+        server.bind(("127.0.0.1", self.port))
+        server.listen(16)
+        server.settimeout(0.1)
+        self.port = server.getsockname()[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=self._serve, args=(server,), name=f"service-{self.port}", daemon=True
+        )
+        self._thread.start()
+
+    def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            # shutdown, not only close: it stops the listening at once, even while the
+            # accepting thread is blocked on the socket.
+            with suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)
+            server.close()
+
+    def _serve(self, server: socket.socket) -> None:
+        while not self._stopping.is_set() and self._server is server:
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed
+            threading.Thread(
+                target=self._answer, args=(connection, self.behaviour), daemon=True
+            ).start()
+
+    def _answer(self, connection: socket.socket, behaviour: Behaviour) -> None:
+        with connection:
+            connection.settimeout(5.0)
+            if behaviour is Behaviour.HANGING:
+                self._stopping.wait(30.0)
+                return
+            if behaviour is Behaviour.SLOW:
+                time.sleep(self.slow_seconds)
+            try:
+                request = connection.recv(4096)
+            except OSError:
+                return
+            if not request:
+                return  # a TCP probe: connect and close
+            status = "503 Service Unavailable" if behaviour is Behaviour.ERROR else "200 OK"
+            body = b"ok\n" if behaviour is not Behaviour.ERROR else b"unavailable\n"
+            head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            try:
+                connection.sendall(head.encode() + body)
+            except OSError:
+                return
+
+
+@contextmanager
+def service_listener(*, slow_seconds: float = 2.0) -> Iterator[ServiceListener]:
+    listener = ServiceListener(slow_seconds=slow_seconds)
+    try:
+        yield listener
+    finally:
+        listener.close()

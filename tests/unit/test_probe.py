@@ -1,0 +1,143 @@
+"""The health probe against real listeners on the loopback, and the hysteresis after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from emulator.service import Behaviour, ServiceListener, service_listener
+from eni_failover.probe import ProbeKind, ProbeResult, ProbeSpec, ProbeTracker, Verdict, run_probe
+
+TIMEOUT = 0.5
+PRIVATE_IP = "10.0.1.50"  # never connected to: resolve() maps it to the listener
+
+
+@pytest.fixture
+def service() -> Iterator[ServiceListener]:
+    with service_listener(slow_seconds=TIMEOUT * 2) as listener:
+        yield listener
+
+
+def probe(text: str, service: ServiceListener) -> ProbeResult:
+    return run_probe(
+        ProbeSpec.parse(text),
+        PRIVATE_IP,
+        timeout_seconds=TIMEOUT,
+        resolve=lambda _address, _port: service.address,
+    )
+
+
+class TestSpec:
+    @pytest.mark.parametrize(
+        ("text", "kind", "port", "path", "host"),
+        [
+            ("tcp:443", ProbeKind.TCP, 443, "/", None),
+            ("http://:8080/health", ProbeKind.HTTP, 8080, "/health", None),
+            ("https://:8443/", ProbeKind.HTTPS, 8443, "/", None),
+            ("https://example.com/ping", ProbeKind.HTTPS, 443, "/ping", "example.com"),
+            ("tcp:example.com:80", ProbeKind.TCP, 80, "/", "example.com"),
+        ],
+    )
+    def test_forms(
+        self, text: str, kind: ProbeKind, port: int, path: str, host: str | None
+    ) -> None:
+        spec = ProbeSpec.parse(text)
+        assert (spec.kind, spec.port, spec.path, spec.host) == (kind, port, path, host)
+        assert ProbeSpec.parse(str(spec)) == spec
+
+    @pytest.mark.parametrize("text", ["tcp:0", "tcp:70000", "udp:53", "http:/x", "443", ""])
+    def test_bad_forms_name_what_is_expected(self, text: str) -> None:
+        with pytest.raises(ValueError, match=r"is not a probe: 'tcp:PORT'|a port is 1 to 65535"):
+            ProbeSpec.parse(text)
+
+
+class TestProbe:
+    def test_healthy_http_answer(self, service: ServiceListener) -> None:
+        result = probe("http://:80/health", service)
+        assert result.ok, result.error
+        assert result.target == f"{PRIVATE_IP}:80"
+        assert result.latency_seconds < TIMEOUT
+
+    def test_refused(self, service: ServiceListener) -> None:
+        service.set(Behaviour.DOWN)
+        for form in ("tcp:443", "http://:80/"):
+            result = probe(form, service)
+            assert not result.ok
+            assert result.error == "connection refused"
+
+    def test_no_answer_is_a_timeout(self, service: ServiceListener) -> None:
+        service.set(Behaviour.HANGING)
+        result = probe("http://:80/", service)
+        assert not result.ok
+        assert result.error == f"no answer within {TIMEOUT:g} s"
+        assert result.latency_seconds < TIMEOUT * 2
+
+    def test_an_answer_slower_than_the_timeout_fails(self, service: ServiceListener) -> None:
+        service.set(Behaviour.SLOW)
+        result = probe("http://:80/", service)
+        assert not result.ok
+        assert result.error is not None
+        assert "within" in result.error or "more than" in result.error
+
+    def test_http_5xx_fails(self, service: ServiceListener) -> None:
+        service.set(Behaviour.ERROR)
+        result = probe("http://:80/", service)
+        assert not result.ok
+        assert result.error == "HTTP 503 Service Unavailable"
+
+    def test_tls_failure(self, service: ServiceListener) -> None:
+        # A plain-HTTP service probed over HTTPS: the handshake fails
+        result = probe("https://:443/", service)
+        assert not result.ok
+        assert result.error is not None
+        assert result.error.startswith("TLS failed")
+
+    def test_tcp_only_asks_for_a_connection(self, service: ServiceListener) -> None:
+        service.set(Behaviour.ERROR)
+        assert probe("tcp:443", service).ok
+
+
+def failed(n: int = 0) -> ProbeResult:
+    return ProbeResult(
+        target="10.0.1.50:443",
+        ok=False,
+        at=datetime(2026, 11, 29, 10, 0, n, tzinfo=UTC),
+        latency_seconds=1.0,
+        error="no answer within 1 s",
+    )
+
+
+ANSWERED = ProbeResult(
+    target="10.0.1.50:443", ok=True, at=datetime(2026, 11, 29, tzinfo=UTC), latency_seconds=0.01
+)
+
+
+class TestHysteresis:
+    def test_one_failure_never_triggers(self) -> None:
+        tracker = ProbeTracker(failures_needed=3)
+        assert tracker.observe(failed()) is Verdict.FAILING
+        assert tracker.observe(ANSWERED) is Verdict.HEALTHY
+        assert tracker.observe(failed()) is Verdict.FAILING
+
+    def test_k_in_a_row_trigger_once_per_episode(self) -> None:
+        tracker = ProbeTracker(failures_needed=3)
+        verdicts = [tracker.observe(failed(n)) for n in range(6)]
+        assert verdicts == [
+            Verdict.FAILING,
+            Verdict.FAILING,
+            Verdict.FAILED,
+            Verdict.STILL_FAILED,
+            Verdict.STILL_FAILED,
+            Verdict.STILL_FAILED,
+        ]
+        # The evidence is the last K failures, not the whole outage
+        assert [r.at.second for r in tracker.failed_in_a_row] == [3, 4, 5]
+
+    def test_an_answer_resets_the_count_and_starts_a_new_episode(self) -> None:
+        tracker = ProbeTracker(failures_needed=2)
+        assert [tracker.observe(failed()) for _ in range(2)][-1] is Verdict.FAILED
+        assert tracker.observe(ANSWERED) is Verdict.HEALTHY
+        assert tracker.observe(failed()) is Verdict.FAILING
+        assert tracker.observe(failed()) is Verdict.FAILED
