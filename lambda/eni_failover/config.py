@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from eni_failover.errors import FailoverError
+from eni_failover.probe import ProbeSpec
 
 INSTANCE_ID_PATTERN = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 INTERFACE_ID_PATTERN = re.compile(r"^eni-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
@@ -32,6 +33,7 @@ EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
 EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
 EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
+EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
 
 # Environment variables the stack sets and the function reads.
 ENV_CONFIG = "FAILOVER_CONFIG"
@@ -40,6 +42,9 @@ ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
 ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
 ENV_ACCOUNT_ID = "FAILOVER_ACCOUNT_ID"
 ENV_REGION = "AWS_REGION"
+ENV_TRIGGER_TOPIC_ARN = "TRIGGER_TOPIC_ARN"
+# Powertools reads the same variable, so the prober's metrics and the function's share it.
+ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 
 
 class ConfigError(FailoverError, ValueError):
@@ -59,6 +64,15 @@ InstanceId = Annotated[str, _check(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
 InterfaceId = Annotated[str, _check(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
 PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
 Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
+AlarmName = Annotated[str, _check(re.compile(r"^[^\x00-\x1f\x7f]{1,255}$"), EXPECT_ALARM_NAME)]
+
+
+def _probe_text(value: str) -> str:
+    ProbeSpec.parse(value)  # raises ValueError naming the expected forms
+    return value
+
+
+ProbeText = Annotated[str, AfterValidator(_probe_text)]
 
 
 class _Frozen(BaseModel):
@@ -74,6 +88,15 @@ class Pair(_Frozen):
     interface_ids: tuple[InterfaceId, ...] = Field(min_length=1)
     # Name of the CloudWatch alarm on the primary's status checks; the stack sets it.
     alarm_name: str = ""
+    # The service's health probe (probe.ProbeSpec's forms); None: the pair is not probed.
+    probe: ProbeText | None = None
+    # Existing alarms whose change to ALARM is a trigger too (a load balancer's unhealthy
+    # hosts, an agent metric, a heartbeat); the stack routes their state changes.
+    trigger_alarms: tuple[AlarmName, ...] = ()
+
+    @property
+    def probe_spec(self) -> ProbeSpec | None:
+        return ProbeSpec.parse(self.probe) if self.probe else None
 
     @model_validator(mode="after")
     def _distinct(self) -> Self:
@@ -108,11 +131,37 @@ class Tuning(_Frozen):
     api_max_attempts: int = Field(default=5, ge=1, le=20)
 
 
+class Probing(_Frozen):
+    """How the prober probes, for every probed pair of the stack.
+
+    The defaults meet "service stops answering -> interface on the standby" in about 10 s
+    (README, How detection works): three failed probes two seconds apart are 4-6 s, and a
+    one-second timeout is long for a service on the same VPC yet short enough that three
+    rounds fit. One lost probe never moves anything.
+    """
+
+    interval_seconds: float = Field(default=2.0, ge=1, le=60)
+    timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+    failures: int = Field(default=3, ge=1, le=20)
+    # Verify the service's TLS certificate (a private address rarely has one a CA signed).
+    verify_tls: bool = False
+
+    @model_validator(mode="after")
+    def _timeout_fits(self) -> Self:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"the probe timeout ({self.timeout_seconds:g} s) must be shorter than the "
+                f"interval ({self.interval_seconds:g} s), or rounds would overlap"
+            )
+        return self
+
+
 class FailoverConfig(_Frozen):
     """Everything about the protected pairs that the function needs at run time."""
 
     pairs: tuple[Pair, ...] = Field(min_length=1)
     tuning: Tuning = Tuning()
+    probing: Probing = Probing()
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
@@ -133,31 +182,28 @@ class FailoverConfig(_Frozen):
     def pair_named(self, name: str) -> Pair | None:
         return next((p for p in self.pairs if p.name == name), None)
 
+    @property
+    def probed_pairs(self) -> tuple[Pair, ...]:
+        return tuple(p for p in self.pairs if p.probe)
 
-class Settings(_Frozen):
-    """The function's whole configuration, read from its environment once at cold start."""
+
+class _FromEnvironment(_Frozen):
+    """Settings read from a function's environment once at cold start.
+
+    `ENVIRONMENT` maps each field to its variable; `failover` always comes from the JSON
+    in FAILOVER_CONFIG, so both functions of the stack read the pairs the same way.
+    """
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {}
 
     failover: FailoverConfig
-    notification_topic_arn: str = Field(min_length=1)
-    dead_letter_queue_url: str = Field(min_length=1)
-    state_table_name: str = Field(min_length=1)
     account_id: str = Field(pattern=r"^\d{12}$")
     region: str = Field(min_length=1)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
-        missing = [
-            key
-            for key in (
-                ENV_CONFIG,
-                ENV_NOTIFICATION_TOPIC_ARN,
-                ENV_DEAD_LETTER_QUEUE_URL,
-                ENV_STATE_TABLE_NAME,
-                ENV_ACCOUNT_ID,
-                ENV_REGION,
-            )
-            if not environ.get(key)
-        ]
+    def from_environment(cls, environ: Mapping[str, str]) -> Self:
+        names = {"account_id": ENV_ACCOUNT_ID, "region": ENV_REGION, **cls.ENVIRONMENT}
+        missing = [key for key in (ENV_CONFIG, *names.values()) if not environ.get(key)]
         if missing:
             raise ConfigError(f"environment variables not set: {', '.join(missing)}")
         try:
@@ -167,14 +213,38 @@ class Settings(_Frozen):
         try:
             return cls(
                 failover=FailoverConfig.model_validate(raw),
-                notification_topic_arn=environ[ENV_NOTIFICATION_TOPIC_ARN],
-                dead_letter_queue_url=environ[ENV_DEAD_LETTER_QUEUE_URL],
-                state_table_name=environ[ENV_STATE_TABLE_NAME],
-                account_id=environ[ENV_ACCOUNT_ID],
-                region=environ[ENV_REGION],
+                **{field: environ[variable] for field, variable in names.items()},
             )
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error)) from error
+
+
+class Settings(_FromEnvironment):
+    """The failover function's whole configuration."""
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "notification_topic_arn": ENV_NOTIFICATION_TOPIC_ARN,
+        "dead_letter_queue_url": ENV_DEAD_LETTER_QUEUE_URL,
+        "state_table_name": ENV_STATE_TABLE_NAME,
+    }
+
+    notification_topic_arn: str = Field(min_length=1)
+    dead_letter_queue_url: str = Field(min_length=1)
+    state_table_name: str = Field(min_length=1)
+
+
+class ProberSettings(_FromEnvironment):
+    """The prober's configuration: the same pairs, and where its triggers and metrics go."""
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "trigger_topic_arn": ENV_TRIGGER_TOPIC_ARN,
+        "state_table_name": ENV_STATE_TABLE_NAME,
+        "metrics_namespace": ENV_METRICS_NAMESPACE,
+    }
+
+    trigger_topic_arn: str = Field(min_length=1)
+    state_table_name: str = Field(min_length=1)
+    metrics_namespace: str = Field(min_length=1, max_length=255)
 
 
 def describe_validation_error(error: ValidationError) -> str:
