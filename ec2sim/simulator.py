@@ -36,7 +36,7 @@ from ec2sim.lifecycle import (
 from ec2sim.traffic import CallCallback, CallEvent, Fault, Subscription, TokenBucket
 
 CheckStatus = Literal["ok", "impaired", "initializing", "insufficient-data"]
-"""What EC2 reports for a running instance's system or instance status check."""
+"""What EC2 reports for a running instance's system, instance or attached-EBS status check."""
 
 _REACHABILITY: dict[str, str] = {
     "ok": "passed",
@@ -106,7 +106,9 @@ class FaithfulEC2:
         self._interfaces: dict[str, InterfaceTransition] = {}
         self._stops: dict[str, StopTransition] = {}
         self._hangs: dict[str, HangMode] = {}
-        self._blocked_indexes: set[tuple[str, int]] = set()
+        # (instance, network card, device index) a forced detach left unusable.
+        self._blocked_indexes: set[tuple[str, int, int]] = set()
+        self._network_cards: dict[str, int] = {}
         self._checks: dict[str, dict[str, _CheckState]] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._subscriptions: dict[str, list[Subscription]] = {}
@@ -173,12 +175,21 @@ class FaithfulEC2:
         *,
         system: CheckStatus | None = None,
         instance: CheckStatus | None = None,
+        attached_ebs: CheckStatus | None = None,
     ) -> None:
-        """Set what DescribeInstanceStatus reports for a running instance's checks."""
+        """Set what DescribeInstanceStatus reports for a running instance's checks.
+
+        attached_ebs is the AttachedEbsStatus check (moto reports none; the simulator
+        reports "ok" for a running instance until told otherwise).
+        """
         now = datetime.now(UTC)
         with self._lock:
             checks = self._checks.setdefault(instance_id, {})
-            for kind, status in (("system", system), ("instance", instance)):
+            for kind, status in (
+                ("system", system),
+                ("instance", instance),
+                ("attached_ebs", attached_ebs),
+            ):
                 if status is None:
                     continue
                 if status not in _REACHABILITY:
@@ -186,6 +197,17 @@ class FaithfulEC2:
                 previous = checks.get(kind)
                 if previous is None or previous.status != status:
                     checks[kind] = _CheckState(status, now)
+
+    def set_network_cards(self, instance_id: str, count: int) -> None:
+        """Give an instance `count` network cards (by default one, as most instance types).
+
+        Each card has its own device indexes; AttachNetworkInterface names the card with
+        NetworkCardIndex (default 0), and a card the instance does not have is refused.
+        """
+        if count < 1:
+            raise ValueError("an instance has at least one network card")
+        with self._lock:
+            self._network_cards[instance_id] = count
 
     def fail(
         self,
@@ -368,6 +390,7 @@ class FaithfulEC2:
         interface_id: str,
         instance_id: str,
         device_index: int | str,
+        network_card_index: int | str = 0,
     ) -> Any:
         with self._lock:
             now = self._clock()
@@ -375,6 +398,7 @@ class FaithfulEC2:
             interface = backend.get_network_interface(interface_id)
             instance = backend.get_instance(instance_id)
             index = int(device_index)
+            card = int(network_card_index)
             if interface.instance is not None or interface.id in self._interfaces:
                 raise errors.interface_in_use(interface.id)
             if instance.state in _GONE_STATES:
@@ -386,10 +410,26 @@ class FaithfulEC2:
                     instance.id,
                     instance.availability_zone,
                 )
+            cards = self._network_cards.get(instance.id, 1)
+            if not 0 <= card < cards:
+                raise errors.no_such_network_card(instance.id, card, cards)
             # A detaching ENI still holds its index, so it is still in instance.nics.
-            if index in instance.nics or (instance.id, index) in self._blocked_indexes:
-                raise errors.device_index_in_use(instance.id, index)
+            slot = _slot(card, index)
+            if slot in instance.nics or (instance.id, card, index) in self._blocked_indexes:
+                raise errors.device_index_in_use(instance.id, index, card)
+            # Per attachment in EC2, and false for every attachment AttachNetworkInterface
+            # makes (moto keeps the flag on the interface from its creation).
+            interface.delete_on_termination = False
+            occupant = instance.nics.get(index)
             attachment = moto_attach(backend, interface_id, instance_id, index)
+            if card != 0:
+                # moto keys an instance's interfaces by device index alone: give this one
+                # its card's slot, and card 0's interface at that index its own back.
+                del instance.nics[index]
+                if occupant is not None:
+                    instance.nics[index] = occupant
+                instance.nics[slot] = interface
+                attachment.network_card_index = card
             countdown = self._attach_delay.start(now)
             if not countdown.ready(now):
                 interface.status = "attaching"
@@ -408,7 +448,7 @@ class FaithfulEC2:
             )
             if interface is None:
                 raise InvalidNetworkAttachmentIdError(attachment_id)
-            if interface.device_index == 0:
+            if self._placement(interface) == (0, 0):  # the primary interface
                 raise LastEniDetachError()
             transition = self._interfaces.get(interface.id)
             if transition is not None and transition.phase == "detaching":
@@ -438,6 +478,40 @@ class FaithfulEC2:
             transition = self._interfaces.get(interface_id)
             return "attached" if transition is None else transition.phase
 
+    def _placement(self, interface: Any) -> tuple[int, int] | None:
+        """(network card, device index) of an attached interface; None if detached."""
+        instance = interface.instance
+        if instance is None:
+            return None
+        for slot, attached in instance.nics.items():
+            if attached is interface:
+                return slot if isinstance(slot, tuple) else (0, int(slot))
+        return None
+
+    def _network_card_index(self, interface: Any) -> int:
+        with self._lock:
+            placement = self._placement(interface)
+            return 0 if placement is None else placement[0]
+
+    def _set_delete_on_termination(
+        self, backend: Any, interface_id: str, attachment_id: str | None, value: object
+    ) -> None:
+        """ModifyNetworkInterfaceAttribute's Attachment.DeleteOnTermination (moto drops it)."""
+        with self._lock:
+            interface = backend.get_network_interface(interface_id)
+            if attachment_id is None or interface.attachment_id != attachment_id:
+                raise InvalidNetworkAttachmentIdError(attachment_id)
+            if value is not None:
+                interface.delete_on_termination = value in (True, "true", "True")
+
+    def _release(self, instance: Any, interface: Any) -> None:
+        """moto's detach, from the slot the interface really holds."""
+        placement = self._placement(interface)
+        if placement is not None and placement[0] != 0:
+            # moto frees nics[device_index]: point it at this card's slot, not card 0's.
+            interface.device_index = _slot(*placement)
+        instance.detach_eni(interface)
+
     def _check_status(self, instance: Any, kind: str) -> dict[str, Any] | None:
         """The status-check payload for a running instance; None leaves moto's answer."""
         if instance.state_code != _RUNNING_CODE:
@@ -450,6 +524,15 @@ class FaithfulEC2:
         if check.status == "impaired":
             detail["ImpairedSince"] = check.since
         return {"Status": check.status, "Details": [detail]}
+
+    def _attached_ebs_status(self, instance: Any) -> dict[str, Any]:
+        """AttachedEbsStatus, which moto does not report: as set, else as EC2 shows it."""
+        payload = self._check_status(instance, "attached_ebs")
+        if payload is not None:
+            return payload
+        if instance.state_code != _RUNNING_CODE:
+            return {"Status": "not-applicable"}
+        return {"Status": "ok", "Details": [{"Name": "reachability", "Status": "passed"}]}
 
     def _stopped(self, instances: Iterable[Any]) -> None:
         """moto has just stopped these instances; show them "stopping" for a while."""
@@ -478,9 +561,9 @@ class FaithfulEC2:
             for transition in list(self._interfaces.values()):
                 if transition.instance is instance:
                     self._complete_interface(transition)
-            for index, interface in list(instance.nics.items()):
-                if index != 0 and not interface.delete_on_termination:
-                    instance.detach_eni(interface)
+            for slot, interface in list(instance.nics.items()):
+                if slot != 0 and not interface.delete_on_termination:
+                    self._release(instance, interface)
 
     # -- completions -----------------------------------------------------------------
 
@@ -495,11 +578,11 @@ class FaithfulEC2:
             interface.status = "in-use"
             return
         instance = interface.instance
-        index = interface.device_index
+        placement = self._placement(interface)
         if instance is not None:
-            instance.detach_eni(interface)  # moto: index freed, ENI "available"
-            if transition.forced and self._force_blocks_index and index is not None:
-                self._blocked_indexes.add((instance.id, int(index)))
+            self._release(instance, interface)  # moto: index freed, ENI "available"
+            if transition.forced and self._force_blocks_index and placement is not None:
+                self._blocked_indexes.add((instance.id, *placement))
 
     def _complete_stop(self, stop: StopTransition) -> None:
         self._stops.pop(stop.instance.id, None)
@@ -541,3 +624,9 @@ def _check_operation(operation: str) -> None:
         _operations_cache = frozenset(model.operation_names)
     if operation not in _operations_cache:
         raise ValueError(f"{operation!r} is not an EC2 API action (e.g. 'AttachNetworkInterface')")
+
+
+def _slot(network_card_index: int, device_index: int) -> int | tuple[int, int]:
+    """The key of an attachment in moto's Instance.nics: the device index on card 0 (as
+    moto keys it), (card, device index) on the others."""
+    return device_index if network_card_index == 0 else (network_card_index, device_index)

@@ -1,7 +1,9 @@
 """The project's own exceptions: the only types that may escape the handler.
 
-Retryable ones make Lambda's asynchronous retry run the same trigger again later; the
-rest end the invocation with the reason in the logs and, for events, in the dead-letter queue.
+One that escapes fails the invocation: Lambda retries a trigger (an asynchronous
+invocation) twice, then puts it in the dead-letter queue; an operator's request
+(synchronous) gets the error back. Records that could never succeed are not raised but
+dead-lettered at once (UnparseableRecord).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ if TYPE_CHECKING:
 
 class FailoverError(Exception):
     """Base of everything the failover raises on purpose."""
-
-    retryable = False
 
 
 class UnparseableRecord(FailoverError):
@@ -40,25 +40,17 @@ class AwsCallFailed(FailoverError):
 class PairBusy(FailoverError):
     """Another invocation holds the pair's lease; retry later and decide from the state then."""
 
-    retryable = True
-
 
 class TriggerInProgress(FailoverError):
     """The same trigger is being handled by another invocation right now."""
-
-    retryable = True
 
 
 class FailoverIncomplete(FailoverError):
     """A move started but did not finish; the outcome was published and a retry will resume."""
 
-    retryable = True
-
 
 class DeadLetterFailed(FailoverError):
     """An unparseable record could not be written to the dead-letter queue."""
-
-    retryable = True
 
 
 class InvalidRequest(FailoverError):

@@ -16,7 +16,7 @@ import pytest
 from ec2sim import CallEvent
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import TriggerInProgress
-from tests.faults.views import Killed, LambdaDeadline, Scene, facts, outcome_of
+from tests.faults.views import Killed, LambdaDeadline, Scene, facts, outcome_of, trigger_id_of
 
 ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 
@@ -42,9 +42,12 @@ def test_delivery_while_a_killed_invocation_still_holds_the_trigger_is_told_to_c
     # When SNS delivers the same event again meanwhile
     duplicate = scene.deliver(event, FakeLambdaContext())
 
-    # Then that delivery neither moves nor notifies; it fails retryably, to come back later
+    # Then that delivery neither moves nor notifies; it fails, so that Lambda brings it
+    # back later, saying another invocation has the trigger
     assert isinstance(duplicate.error, TriggerInProgress)
-    assert duplicate.retried_by_lambda
+    assert str(duplicate.error) == (
+        f"trigger {trigger_id_of(event)} for pair nat is being handled by another invocation"
+    )
     assert scene.moves == Counter(DetachNetworkInterface=1)
     assert scene.notifications() == []
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
 from emulator.deployment import REGION, FakeLambdaContext, LocalDeployment
@@ -18,6 +19,7 @@ from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
+from eni_failover.triggers import Trigger, parse_sns_event
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING
 from tests.support import alarm_message, sns_event
 
@@ -54,12 +56,14 @@ def function_clients(session: boto3.Session) -> AwsClients:
 
 
 def where(ec2: EC2Client, interface_id: str) -> Where:
-    found = ec2.describe_network_interfaces(
-        Filters=[{"Name": "network-interface-id", "Values": [interface_id]}]
-    )["NetworkInterfaces"]
-    if not found:
-        return Where(exists=False)
-    [eni] = found
+    # By ID, as the failover asks (an unindexed filter fails in a large account).
+    try:
+        found = ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "InvalidNetworkInterfaceID.NotFound":
+            return Where(exists=False)
+        raise
+    [eni] = found["NetworkInterfaces"]
     attachment = eni.get("Attachment")
     if attachment is None or attachment.get("Status") == "detached":
         return Where(exists=True, status=eni.get("Status"))
@@ -88,6 +92,13 @@ def outcome_of(notification: dict[str, Any]) -> str:
     return str(notification["attributes"]["outcome"])
 
 
+def trigger_id_of(event: dict[str, Any]) -> str:
+    """The ID the function gives the event's one trigger, as its errors and logs name it."""
+    [(_, trigger)] = parse_sns_event(event)
+    assert isinstance(trigger, Trigger), trigger
+    return trigger.trigger_id
+
+
 def alarm_event(topology: PairTopology, *, at: datetime | None = None) -> dict[str, Any]:
     """The primary's status-check alarm going to ALARM, as SNS delivers it."""
     return sns_event(
@@ -97,14 +108,14 @@ def alarm_event(topology: PairTopology, *, at: datetime | None = None) -> dict[s
 
 @dataclass
 class Delivery:
-    """What one invocation ended in: a report, or the error that makes Lambda retry."""
+    """What one invocation ended in: a report, or the error the handler raised.
+
+    A raised error fails the invocation, and a failed asynchronous invocation is what
+    Lambda retries (twice, then dead-letters).
+    """
 
     report: dict[str, Any] | None = None
     error: FailoverError | None = None
-
-    @property
-    def retried_by_lambda(self) -> bool:
-        return self.error is not None and self.error.retryable
 
 
 def deliver(
