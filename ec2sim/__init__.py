@@ -8,12 +8,17 @@ moto's EC2 classes while installed so that, in-process under `mock_aws()` and th
 Rules (each a real EC2 error response, HTTP 400, with EC2's code):
 - attach of an ENI that is attached, attaching or detaching: InvalidNetworkInterface.InUse
 - attach to an instance in another AZ than the ENI's subnet: InvalidParameterCombination
-- attach at a device index the instance already uses (also while that interface is
-  attaching or detaching): InvalidParameterValue
+- attach at a device index the instance already uses on that network card (also while
+  that interface is attaching or detaching): InvalidParameterValue. Each network card has
+  its own device indexes; AttachNetworkInterface's NetworkCardIndex (default 0) is kept per
+  attachment and reported in DescribeNetworkInterfaces and DescribeInstances, and a card
+  the instance lacks (set_network_cards; default one card) is InvalidParameterValue too
 - attach to a shutting-down or terminated instance: IncorrectInstanceState (a stopped
   instance is fine: warm attach)
-- detach of device index 0: OperationNotPermitted
-- terminate leaves a secondary ENI that is not delete-on-termination "available"
+- detach of the primary interface (card 0, device index 0): OperationNotPermitted
+- terminate leaves a secondary ENI that is not delete-on-termination "available", and
+  deletes one that is (as moto does). DeleteOnTermination is per attachment: false for
+  every AttachNetworkInterface, set with ModifyNetworkInterfaceAttribute's Attachment
 - an EIP associated with the ENI stays on it when it moves, and DescribeAddresses names
   the instance the ENI is attached to
 
@@ -39,7 +44,8 @@ API::
         pair = build_pair(ec2, az="us-east-1a", standby_az=None, with_eip=True, sim=sim)
         sim.hang_detach(eni_id)                  # "detaching" until a Force=True detach
         sim.hang_detach(eni_id, forever=True)    # ... and even after it
-        sim.set_status(instance_id, system="impaired", instance="ok")
+        sim.set_status(instance_id, system="impaired", instance="ok", attached_ebs="ok")
+        sim.set_network_cards(instance_id, 2)    # cards 0 and 1 (NetworkCardIndex)
         sim.fail("AttachNetworkInterface", "RequestLimitExceeded", times=3)
         sim.on("DetachNetworkInterface", callback, times=1)  # callback(CallEvent) after success
         sim.rate_limit(rate_per_second=5.0, burst=10, operations=None)  # bucket per action
@@ -49,13 +55,17 @@ API::
         clock.advance(1.0)                       # or give code under test clock.sleep
 
 Status checks set with set_status are what DescribeInstanceStatus reports for a running
-instance, and its instance-status.* / system-status.* / availability-zone filters apply.
+instance (AttachedEbsStatus too, which moto leaves out: "ok" until set), and its
+instance-status.* / system-status.* / attached-ebs-status.* / availability-zone filters
+apply.
 Stopped and terminated instances appear only with IncludeAllInstances, "not-applicable".
 
 Seams patched in moto (see ec2sim._moto_seams for the list and the reasons):
-EC2Response.call_action and .detach_network_interface; EC2Backend.attach_network_interface,
+EC2Response.call_action, .detach_network_interface, .attach_network_interface and
+.modify_network_interface_attribute; EC2Backend.attach_network_interface,
 .detach_network_interface, .stop_instances, .start_instances, .describe_instance_status;
-Instance.terminate, .instance_status, .system_status; NetworkInterface.attachment,
+Instance.terminate, .instance_status, .system_status, .attached_ebs_status (added);
+NetworkInterface.attachment,
 .get_filter_value; ElasticAddress.instance_id, .get_filter_value.
 """
 

@@ -10,13 +10,18 @@ attribute (or removes the override from the subclass). The seams, by class:
   own action dispatch, so moto turns it into EC2's error response and botocore's retry
   handler sees a real throttling error (with EC2's HTTP 503, where moto would say 400).
 - EC2Response.detach_network_interface: moto drops the Force parameter; pass it on.
+- EC2Response.attach_network_interface: moto drops NetworkCardIndex; pass it on.
+- EC2Response.modify_network_interface_attribute: moto drops Attachment
+  (DeleteOnTermination); apply it.
 - EC2Backend.attach_network_interface / detach_network_interface: EC2's attach rules and
   the attaching/detaching latency (moto's own detach runs only when a detach completes).
 - EC2Backend.stop_instances / start_instances: "stopping" latency; no start mid-stop.
 - EC2Backend.describe_instance_status: honour the status-check and AZ filters.
 - Instance.terminate: detach secondary ENIs that are not delete-on-termination.
 - Instance.instance_status / system_status: report the checks set with set_status.
-- NetworkInterface.attachment: Attachment.Status "attaching"/"detaching" in flight.
+- Instance.attached_ebs_status (moto has none): AttachedEbsStatus, as set with set_status.
+- NetworkInterface.attachment: Attachment.Status "attaching"/"detaching" in flight, and
+  the attachment's NetworkCardIndex (moto says 0 always).
 - NetworkInterface.get_filter_value: the "status" and "attachment.status" filters.
 - ElasticAddress.instance_id / get_filter_value: an EIP associated with an ENI reports
   the instance the ENI is attached to, as EC2 does (moto reports "").
@@ -28,7 +33,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
@@ -48,13 +53,23 @@ _STATUS_CHECK_FILTERS: dict[str, Callable[[Any], str | None]] = {
     "instance-status.reachability": lambda instance: _reachability(instance.instance_status),
     "system-status.status": lambda instance: instance.system_status.get("Status"),
     "system-status.reachability": lambda instance: _reachability(instance.system_status),
+    "attached-ebs-status.status": lambda instance: instance.attached_ebs_status.get("Status"),
+    "attached-ebs-status.reachability": lambda instance: _reachability(
+        instance.attached_ebs_status
+    ),
     "availability-zone": lambda instance: instance.availability_zone,
 }
 
 
 class _Patch:
-    def __init__(self, owner: type, name: str, replacement: Any) -> None:
-        if not hasattr(owner, name):
+    def __init__(self, owner: type, name: str, replacement: Any, *, adds: bool = False) -> None:
+        """Replace owner.name; with `adds`, give owner an attribute moto does not have."""
+        if adds and hasattr(owner, name):
+            raise RuntimeError(
+                f"moto changed: {owner.__name__}.{name} exists now; check whether the seam "
+                "that adds it is still needed"
+            )
+        if not adds and not hasattr(owner, name):
             raise RuntimeError(f"moto changed: {owner.__name__}.{name} no longer exists")
         self.owner = owner
         self.name = name
@@ -142,9 +157,45 @@ class MotoSeams:
             response.ec2_backend.detach_network_interface(attachment_id, force=force)
             return EmptyResult()
 
+        def attach_network_interface(response: Any) -> Any:
+            interface_id = response._get_param("NetworkInterfaceId")
+            instance_id = response._get_param("InstanceId")
+            device_index = response._get_param("DeviceIndex")
+            network_card_index = response._get_param("NetworkCardIndex", 0)
+            response.error_on_dryrun()
+            attachment = response.ec2_backend.attach_network_interface(
+                interface_id, instance_id, device_index, network_card_index=network_card_index
+            )
+            return ActionResult(
+                {
+                    "AttachmentId": attachment.attachment_id,
+                    "NetworkCardIndex": attachment.network_card_index,
+                }
+            )
+
+        moto_modify = _original(EC2Response, "modify_network_interface_attribute")
+
+        def modify_network_interface_attribute(response: Any) -> Any:
+            change = response._get_param("Attachment")
+            if change:
+                response.error_on_dryrun()
+                sim._set_delete_on_termination(
+                    response.ec2_backend,
+                    response._get_param("NetworkInterfaceId"),
+                    change.get("AttachmentId"),
+                    change.get("DeleteOnTermination"),
+                )
+            return moto_modify(response)
+
         return [
             _Patch(EC2Response, "call_action", call_action),
             _Patch(EC2Response, "detach_network_interface", detach_network_interface),
+            _Patch(EC2Response, "attach_network_interface", attach_network_interface),
+            _Patch(
+                EC2Response,
+                "modify_network_interface_attribute",
+                modify_network_interface_attribute,
+            ),
         ]
 
     def _interface_rules(self) -> list[_Patch]:
@@ -154,9 +205,15 @@ class MotoSeams:
         moto_filter = _original(NetworkInterface, "get_filter_value")
 
         def attach_network_interface(
-            backend: Any, eni_id: str, instance_id: str, device_index: int
+            backend: Any,
+            eni_id: str,
+            instance_id: str,
+            device_index: int,
+            network_card_index: int = 0,
         ) -> Any:
-            return sim._attach(backend, moto_attach, eni_id, instance_id, device_index)
+            return sim._attach(
+                backend, moto_attach, eni_id, instance_id, device_index, network_card_index
+            )
 
         def detach_network_interface(backend: Any, attachment_id: str, force: bool = False) -> None:
             sim._detach(backend, attachment_id, force)
@@ -165,6 +222,7 @@ class MotoSeams:
             current = moto_attachment.fget(interface)
             if current is not None:
                 current.status = sim._attachment_status(interface.id)
+                current.network_card_index = sim._network_card_index(interface)
             return current
 
         def get_filter_value(
@@ -229,6 +287,9 @@ class MotoSeams:
             payload = sim._check_status(instance, "system")
             return payload if payload is not None else moto_system_status.fget(instance)
 
+        def attached_ebs_status(instance: Any) -> dict[str, Any]:
+            return sim._attached_ebs_status(instance)
+
         return [
             _Patch(EC2Backend, "stop_instances", stop_instances),
             _Patch(EC2Backend, "start_instances", start_instances),
@@ -236,6 +297,7 @@ class MotoSeams:
             _Patch(Instance, "terminate", terminate),
             _Patch(Instance, "instance_status", property(instance_status)),
             _Patch(Instance, "system_status", property(system_status)),
+            _Patch(Instance, "attached_ebs_status", property(attached_ebs_status), adds=True),
         ]
 
     def _elastic_ip_rules(self) -> list[_Patch]:

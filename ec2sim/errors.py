@@ -56,11 +56,25 @@ def availability_zone_mismatch(
     )
 
 
-def device_index_in_use(instance_id: str, device_index: int) -> EC2ClientError:
+def device_index_in_use(
+    instance_id: str, device_index: int, network_card_index: int = 0
+) -> EC2ClientError:
+    card = f" on network card '{network_card_index}'" if network_card_index else ""
     return EC2ClientError(
         "InvalidParameterValue",
         f"Instance '{instance_id}' already has an interface attached at device index "
-        f"'{device_index}'.",
+        f"'{device_index}'{card}.",
+    )
+
+
+def no_such_network_card(
+    instance_id: str, network_card_index: int, network_cards: int
+) -> EC2ClientError:
+    # EC2's code for a card index the instance type lacks; the wording is the simulator's.
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Network card index '{network_card_index}' is not valid for instance "
+        f"'{instance_id}': its instance type has {network_cards} network card(s).",
     )
 
 

@@ -33,6 +33,7 @@ class PairTopology:
     allocation_id: str | None
     public_ip: str | None
     device_index: int = FLOATING_DEVICE_INDEX
+    network_card_index: int = 0
 
 
 def build_pair(
@@ -45,6 +46,8 @@ def build_pair(
     name: str = "pair",
     image_id: str = DEFAULT_IMAGE_ID,
     sim: FaithfulEC2 | None = None,
+    network_cards: int = 1,
+    network_card_index: int = 0,
 ) -> PairTopology:
     """Create a VPC, a subnet, a primary and a standby instance, and the floating ENI.
 
@@ -53,7 +56,11 @@ def build_pair(
     associated by NetworkInterfaceId when `with_eip`. `standby_az` puts the standby in
     its own subnet in another AZ, for negative tests. Pass the installed simulator as
     `sim` to have the attach finish at once instead of waiting out its latency.
+    `network_cards` gives both instances that many network cards (needs `sim`), and the
+    floating interface is attached on card `network_card_index`.
     """
+    if network_cards != 1 and sim is None:
+        raise ValueError("network cards are the simulator's: pass sim")
     tags: list[TagSpecificationTypeDef] = [
         {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
     ]
@@ -80,6 +87,9 @@ def build_pair(
 
     primary_instance_id = launch(subnet_id)
     standby_instance_id = launch(standby_subnet_id)
+    if sim is not None and network_cards != 1:
+        for instance_id in (primary_instance_id, standby_instance_id):
+            sim.set_network_cards(instance_id, network_cards)
 
     interface = ec2.create_network_interface(
         SubnetId=subnet_id,
@@ -91,6 +101,7 @@ def build_pair(
         NetworkInterfaceId=interface_id,
         InstanceId=primary_instance_id,
         DeviceIndex=FLOATING_DEVICE_INDEX,
+        NetworkCardIndex=network_card_index,
     )["AttachmentId"]
     if sim is not None:
         sim.settle()
@@ -113,4 +124,5 @@ def build_pair(
         private_ips=tuple(ip["PrivateIpAddress"] for ip in interface["PrivateIpAddresses"]),
         allocation_id=allocation_id,
         public_ip=public_ip,
+        network_card_index=network_card_index,
     )

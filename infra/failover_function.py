@@ -45,7 +45,6 @@ DESCRIBE_ACTIONS = (
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeInstances",
     "ec2:DescribeInstanceStatus",
-    "ec2:DescribeAddresses",
 )
 MOVE_ACTIONS = ("ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface")
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import botocore.session
+from botocore import xform_name
 
 from eni_failover.config import (
     ENV_ACCOUNT_ID,
@@ -15,6 +19,7 @@ from eni_failover.config import (
     FailoverConfig,
     Settings,
 )
+from infra import LAMBDA_SOURCE
 from infra.failover_function import DESCRIBE_ACTIONS, HANDLER, POWERTOOLS_LAYER_PARAMETER
 from infra.triggers import FAILURE_STATES
 from tests.infra.conftest import (
@@ -328,10 +333,26 @@ def test_describe_actions_on_star_and_nothing_else_unscoped(single_pair: Synthes
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeInstances",
         "ec2:DescribeInstanceStatus",
-        "ec2:DescribeAddresses",
     }
     # And no action of the role is a wildcard
     assert not [a for s in statements for a in as_list(s["Action"]) if "*" in a]
+
+
+def test_every_ec2_action_granted_is_one_the_function_calls(single_pair: Synthesized) -> None:
+    # Given the EC2 operations the function's code calls (botocore's method names in lambda/)
+    model = botocore.session.get_session().get_service_model("ec2")
+    operations = {xform_name(name): name for name in model.operation_names}
+    source = "\n".join(path.read_text() for path in LAMBDA_SOURCE.rglob("*.py"))
+    called = {f"ec2:{operations[m]}" for m in re.findall(r"\.(\w+)\(", source) if m in operations}
+    # When the role's EC2 actions are collected
+    granted = {
+        action
+        for s in role_statements(single_pair)
+        for action in as_list(s["Action"])
+        if action.startswith("ec2:")
+    }
+    # Then the role may do exactly what the code does: nothing unused, nothing missing
+    assert granted == called
 
 
 def test_publish_only_to_the_notification_topic(single_pair: Synthesized) -> None:
