@@ -29,9 +29,13 @@ from infra import LAMBDA_SOURCE
 from infra.nag import acknowledge
 
 HANDLER = "eni_failover.handler.lambda_handler"
-# The public parameter holds the current Powertools layer ARN of the deploy region; it is
-# resolved by CloudFormation at deploy time, so synth needs no credentials.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
+# The Powertools release the tests run with: requirements.txt pins the same version, and
+# tests/infra/test_stack.py fails when the two disagree.
+POWERTOOLS_VERSION = "3.37.0"
+# The public parameter that holds that release's layer ARN in the deploy region, resolved by
+# CloudFormation at deploy time (synth needs no credentials). Not ".../latest": that one
+# moves with every Powertools release, so production would drift from what was tested.
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
 POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "eni-failover",
     "POWERTOOLS_METRICS_NAMESPACE": "EniFailover",

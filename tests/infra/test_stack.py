@@ -20,12 +20,13 @@ from eni_failover.config import (
     Settings,
 )
 from infra import LAMBDA_SOURCE
-from infra.failover_function import DESCRIBE_ACTIONS, HANDLER, POWERTOOLS_LAYER_PARAMETER
+from infra.failover_function import DESCRIBE_ACTIONS, HANDLER
 from infra.triggers import FAILURE_STATES
 from tests.infra.conftest import (
     EMAILS,
     INTERFACE,
     PRIMARY,
+    ROOT,
     SECOND_INTERFACE,
     STANDBY,
     Synthesized,
@@ -210,19 +211,25 @@ def test_code_asset_is_the_lambda_directory_without_bytecode(single_pair: Synthe
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
 
 
-def test_powertools_layer_is_resolved_from_the_public_parameter_at_deploy_time(
-    single_pair: Synthesized,
-) -> None:
-    # Given the function's layers
+def pinned_version(requirements: str, package: str) -> str:
+    """The ``==`` pin of ``package`` (extras allowed) in a requirements file's text."""
+    pattern = rf"^{re.escape(package)}(\[[^\]]*\])?==(?P<version>[^\s;#]+)"
+    (version,) = [m.group("version") for m in re.finditer(pattern, requirements, re.MULTILINE)]
+    return version
+
+
+def test_powertools_layer_is_the_release_requirements_txt_pins(single_pair: Synthesized) -> None:
+    # Given the Powertools version every test runs with
+    pin = pinned_version((ROOT / "requirements.txt").read_text(), "aws-lambda-powertools")
+    # When the function's layer reference is followed
     (layer,) = function_properties(single_pair)["Layers"]
-    # When the layer reference is followed
     parameter = single_pair.template.to_json()["Parameters"][layer["Ref"]]
-    # Then it is an SSM parameter CloudFormation resolves in the deploy region
+    # Then it is that release's public SSM parameter, which CloudFormation resolves in the
+    # deploy region at deploy time: never ".../latest", which drifts with every release
     assert parameter == {
         "Type": "AWS::SSM::Parameter::Value<String>",
-        "Default": POWERTOOLS_LAYER_PARAMETER,
+        "Default": f"/aws/service/powertools/python/arm64/python3.13/{pin}",
     }
-    assert POWERTOOLS_LAYER_PARAMETER == "/aws/service/powertools/python/arm64/python3.13/latest"
 
 
 def test_environment_carries_a_config_the_function_parses(single_pair: Synthesized) -> None:
