@@ -346,7 +346,9 @@ def _common_parent() -> argparse.ArgumentParser:
 
 def connect(args: argparse.Namespace) -> Deployment:
     if args.sandbox is not None or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
-        return connect_sandbox(sandbox_path(args.sandbox))
+        # Its clients come from emulator.sandbox, which loads moto.
+        with sandbox.needs_sandbox_extra("--sandbox"):
+            return connect_sandbox(sandbox_path(args.sandbox))
     return connect_live(args.stack, args.region)
 
 
@@ -412,7 +414,10 @@ def _asker(console: Console) -> Callable[[str], bool]:
 
 
 def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
-    from emulator import drill as embedded  # noqa: PLC0415 - loads moto and the CDK app
+    with sandbox.needs_sandbox_extra(
+        "drill --local", synthesizes="run it in a checkout set up with `make setup`: `make demo`"
+    ):
+        from emulator import drill as embedded  # noqa: PLC0415 - loads moto and the CDK app
 
     if args.pair not in (None, embedded.PAIR_NAME):
         raise CliError(f"--local drills the embedded pair {embedded.PAIR_NAME!r}; leave out PAIR")
@@ -441,13 +446,21 @@ def _sandbox_up(args: argparse.Namespace, console: Console) -> Outcome:
         for name in ("attach_seconds", "detach_seconds", "force_detach_seconds")
         if getattr(args, name) is not None
     }
-    if args.background:
-        forwarded = [f"--pair-name={args.pair_name}"]
-        forwarded += [f"--{k.replace('_', '-')}={v}" for k, v in latencies.items()]
-        if args.template is not None:
-            forwarded.append(f"--template={args.template.resolve()}")
-        return sandbox.up_background(console, path, forwarded, wait_seconds=args.wait)
-    from emulator.sandbox import SandboxOptions  # noqa: PLC0415 - loads moto
+    without_checkout = None
+    if args.template is None:  # the sandbox synthesizes the app, which only a checkout has
+        without_checkout = (
+            "run it in a checkout set up with `make setup` (`make sandbox`), or pass "
+            "--template FILE with a template synthesized there"
+        )
+    # Checked with --background too: a missing extra is one line here, not a child's log.
+    with sandbox.needs_sandbox_extra("sandbox up", synthesizes=without_checkout):
+        if args.background:
+            forwarded = [f"--pair-name={args.pair_name}"]
+            forwarded += [f"--{k.replace('_', '-')}={v}" for k, v in latencies.items()]
+            if args.template is not None:
+                forwarded.append(f"--template={args.template.resolve()}")
+            return sandbox.up_background(console, path, forwarded, wait_seconds=args.wait)
+        from emulator.sandbox import SandboxOptions  # noqa: PLC0415 - loads moto
 
     template = None
     if args.template is not None:

@@ -9,13 +9,17 @@ notification topic sent, which in AWS would be the operators' email.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +36,72 @@ if TYPE_CHECKING:
 
 DEFAULT_WAIT_SECONDS = 180.0  # a first start synthesizes the CDK app
 
+INSTALL_SANDBOX_EXTRA = "pip install 'eni-failover[sandbox]'"
+# The sandbox extra's packages (pyproject.toml), each by a module it provides: moto's server
+# for the emulator, and the CDK libraries for the app it synthesizes.
+SERVER_PACKAGES = {"moto": "moto[server]", "flask": "moto[server]"}
+CDK_PACKAGES = {"aws_cdk": "aws-cdk-lib", "constructs": "constructs", "cdk_nag": "cdk-nag"}
+# A module of ours that fails to import is a bug to show, not an extra to install.
+OWN_PACKAGES = frozenset({"eni_cli", "eni_failover", "emulator", "ec2sim"})
+
+
+@contextmanager
+def needs_sandbox_extra(command: str, *, synthesizes: str | None = None) -> Iterator[None]:
+    """Every import of the emulator's moto-backed modules goes through this.
+
+    Without the sandbox extra, the command ends with one line naming what is missing and
+    the pip command, not a traceback. The packages are looked up before anything imports
+    them, so that `--background` refuses before it starts a process; a module that is
+    missing all the same is caught as it fails to import. `synthesizes`, for a command
+    that synthesizes the CDK app, says what to do without a checkout: the app (app.py,
+    infra/, lambda/) is not in the wheel.
+    """
+    wanted = SERVER_PACKAGES | (CDK_PACKAGES if synthesizes is not None else {})
+    missing = sorted({package for module, package in wanted.items() if not _installed(module)})
+    if missing:
+        raise CliError(_extra_missing(command, ", ".join(missing)))
+    if synthesizes is not None:
+        _check_app_synthesizes(command, otherwise=synthesizes)
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        name = error.name or str(error)
+        if name.partition(".")[0] in OWN_PACKAGES:
+            raise
+        raise CliError(_extra_missing(command, name)) from error
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package that cannot be imported
+        return False
+
+
+def _extra_missing(command: str, what: str) -> str:
+    return (
+        f"`eni-failover {command}` needs the sandbox extra, which is not installed here "
+        f"(missing {what}); install it with: {INSTALL_SANDBOX_EXTRA}"
+    )
+
+
+def _check_app_synthesizes(command: str, *, otherwise: str) -> None:
+    # The emulator runs the app with this interpreter in a process of its own, where a
+    # missing piece would surface as a traceback in its output: check the pieces here.
+    from emulator.template import PROJECT_ROOT  # noqa: PLC0415 - loads the function's code
+
+    if not (PROJECT_ROOT / "app.py").is_file() or not (PROJECT_ROOT / "infra").is_dir():
+        raise CliError(
+            f"`eni-failover {command}` synthesizes the CDK app (app.py, infra/ and lambda/ of "
+            f"a checkout of the project), which the installed package does not include; "
+            f"{otherwise}"
+        )
+    if shutil.which("node") is None:
+        raise CliError(
+            f"`eni-failover {command}` synthesizes the CDK app, and the CDK libraries need "
+            "Node.js: install Node.js 20 or later so that `node` is on PATH"
+        )
+
 
 def log_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".json") + ".log")
@@ -41,7 +111,8 @@ def up_foreground(
     console: Console, path: Path, options: SandboxOptions
 ) -> tuple[ExitCode, None, str]:
     """Run the sandbox in this process until Ctrl-C or SIGTERM (`sandbox down`)."""
-    from emulator.sandbox import Sandbox  # noqa: PLC0415 - moto and the handler load slowly
+    with needs_sandbox_extra("sandbox up"):
+        from emulator.sandbox import Sandbox  # noqa: PLC0415 - moto and the handler load slowly
 
     _refuse_if_running(path)
     started = time.monotonic()

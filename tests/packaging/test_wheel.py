@@ -1,0 +1,160 @@
+"""The operator CLI as an operator installs it: the wheel, in a fresh venv, outside the repo.
+
+The wheel is built from a copy of the project (setuptools writes build/ and *.egg-info next
+to the sources, and others work in this tree at the same time), and installed with its
+declared dependencies held to the pins in requirements.txt, so pip takes them from its
+cache and the install also shows that the pins satisfy the declared ranges.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_EXTRA = "pip install 'eni-failover[sandbox]'"
+pytestmark = pytest.mark.slow
+# Not copied: what is not source, and what is large.
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "node_modules",
+    "cdk.out",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    ".eni-failover-sandbox.*",
+)
+
+
+def clean_environment() -> dict[str, str]:
+    # Nothing of this repository or its venv: a PYTHONPATH into the checkout would show pip
+    # the project as installed already, and the commands the checkout's modules.
+    leaks = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "ENI_FAILOVER_SANDBOX")
+    return {k: v for k, v in os.environ.items() if k not in leaks}
+
+
+@dataclass(frozen=True)
+class Installed:
+    wheel: Path
+    venv: Path
+    cwd: Path  # outside the repository
+
+    def run(self, program: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - programs of the venv this test made
+            [str(self.venv / "bin" / program), *arguments],
+            cwd=self.cwd,
+            env=clean_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+def pip(*arguments: str) -> None:
+    completed = subprocess.run(  # noqa: S603 - this interpreter's pip
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *arguments],
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    pip("wheel", "--no-deps", "--wheel-dir", str(work / "dist"), str(source))
+    (wheel,) = (work / "dist").glob("eni_failover-*.whl")
+    venv = work / "venv"
+    subprocess.run(  # noqa: S603 - the standard library's venv
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)],
+        env=clean_environment(),
+        check=True,
+        timeout=60,
+    )
+    # Constraints may not name extras; the pins are the same without them.
+    constraints = work / "constraints.txt"
+    constraints.write_text(re.sub(r"\[[^\]]*\]", "", (ROOT / "requirements.txt").read_text()))
+    pip("--python", str(venv / "bin" / "python"), "install", "-c", str(constraints), str(wheel))
+    cwd = work / "elsewhere"
+    cwd.mkdir()
+    return Installed(wheel=wheel, venv=venv, cwd=cwd)
+
+
+def test_the_wheel_holds_the_cli_the_function_and_the_sandbox_code_only(
+    installed: Installed,
+) -> None:
+    # Given the wheel
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = wheel.namelist()
+    # When we list its top-level packages
+    tops = {name.split("/")[0] for name in names}
+    packages = {top for top in tops if not top.endswith(".dist-info")}
+    # Then the benchmarks and the tests are not in it; the sandbox's code is, for the extra
+    assert packages == {"eni_cli", "eni_failover", "emulator", "ec2sim"}
+    assert "eni_failover/handler.py" in names
+    assert "emulator/sandbox.py" in names
+
+
+def test_help_works_in_a_fresh_venv(installed: Installed) -> None:
+    for command in ([], ["status"]):
+        # When an operator asks for help
+        ran = installed.run("eni-failover", *command, "--help")
+        # Then it comes, and names the command
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.startswith(f"usage: eni-failover {' '.join(command)}".rstrip())
+
+
+def test_the_benchmarks_and_tests_are_not_importable(installed: Installed) -> None:
+    # Given the venv (isolated: no current directory, no PYTHONPATH on sys.path)
+    probe = (
+        "import importlib.util as u; "
+        "print(*(u.find_spec(m) is not None for m in ('bench', 'tests', 'moto')))"
+    )
+    ran = installed.run("python", "-I", "-c", probe)
+    # Then neither package is there, and the sandbox extra was not installed with the CLI
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["False", "False", "False"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sandbox", "up"],
+        ["sandbox", "up", "--background"],
+        ["drill", "--local"],
+        ["--sandbox", "status"],
+    ],
+    ids=" ".join,
+)
+def test_sandbox_commands_without_the_extra_say_how_to_install_it(
+    installed: Installed, command: list[str]
+) -> None:
+    # When the operator runs a command that needs the sandbox, without the extra
+    ran = installed.run("eni-failover", *command)
+    # Then one line names what is missing and the pip command; no traceback
+    assert ran.returncode == 4
+    assert "Traceback" not in ran.stderr
+    (line,) = ran.stderr.splitlines()
+    assert "moto[server]" in line
+    assert INSTALL_EXTRA in line
+    assert ran.stdout == ""
+    # And nothing was started: no sandbox file, no log of a background process
+    assert list(installed.cwd.iterdir()) == []
