@@ -187,8 +187,20 @@ def test_function_runtime_handler_and_limits(single_pair: Synthesized) -> None:
     assert properties["LoggingConfig"] == {
         "LogGroup": single_pair.ref(single_pair.stack.failover.log_group)
     }
-    # And it is not serialized globally: the function holds a lease per pair instead
-    assert "ReservedConcurrentExecutions" not in properties
+
+
+def test_function_reserves_concurrency_for_every_trigger_of_the_pair_and_headroom(
+    single_pair: Synthesized,
+) -> None:
+    # Given the single pair, with no reservedConcurrency in the context
+    # When the function's properties are read
+    properties = function_properties(single_pair)
+    # Then a burst of other functions cannot take its executions: it has 5 of its own, for
+    # the alarm and the state-change event of one failure, the readiness check and two spare
+    assert properties["ReservedConcurrentExecutions"] == 2 * 1 + 1 + 2
+    # And it is not serialized globally (a reservation of 1 would be): the function holds a
+    # lease per pair instead, and triggers of different pairs run side by side
+    assert properties["ReservedConcurrentExecutions"] > 1
 
 
 def test_log_group_has_a_retention(single_pair: Synthesized) -> None:
@@ -245,7 +257,6 @@ def test_environment_carries_a_config_the_function_parses(single_pair: Synthesiz
     assert pair.standby_instance_id == STANDBY
     assert pair.interface_ids == (INTERFACE, SECOND_INTERFACE)
     assert pair.alarm_name == ALARM_NAME
-    assert config.pair_by_alarm(ALARM_NAME) == pair
     # And the other variables point at this stack's resources
     assert environment[ENV_NOTIFICATION_TOPIC_ARN] == single_pair.ref(stack.notifications.topic)
     assert environment[ENV_DEAD_LETTER_QUEUE_URL] == single_pair.ref(stack.dead_letters.queue)
