@@ -285,9 +285,7 @@ class Lab:
         durations = []
         for _ in range(samples):
             started = time.monotonic()
-            self.harness.ec2.describe_network_interfaces(
-                Filters=[{"Name": "network-interface-id", "Values": [interface_id]}]
-            )
+            self.harness.ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])
             durations.append(time.monotonic() - started)
         return durations
 

@@ -19,6 +19,10 @@ T = TypeVar("T")
 
 # The answer EC2 gives a DryRun call that would have been allowed.
 DRY_RUN_ALLOWED = "DryRunOperation"
+# What EC2 answers a describe by IDs that names one it does not know.
+INTERFACE_NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
+INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
+NO_STATUS_CHECKS = frozenset({"shutting-down", "terminated"})
 
 
 def _call(operation: str, call: Callable[[], T]) -> T:
@@ -44,20 +48,54 @@ def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) 
 def describe_interfaces(
     client: EC2Client, interface_ids: Iterable[str]
 ) -> dict[str, InterfaceView]:
-    ids = list(interface_ids)
-    # A filter, not NetworkInterfaceIds: a deleted interface must read as missing, not
-    # fail the whole call with InvalidNetworkInterfaceID.NotFound.
-    response = _call(
-        "DescribeNetworkInterfaces",
-        lambda: client.describe_network_interfaces(
-            Filters=[{"Name": "network-interface-id", "Values": ids}]
-        ),
-    )
+    """The interfaces by ID; one that no longer exists reads as missing.
+
+    By NetworkInterfaceIds, not a network-interface-id filter: in an account with many
+    interfaces EC2 refuses an unpaginated describe unless it names IDs or uses an indexed
+    filter, and that filter is not indexed.
+    """
+    ids = list(dict.fromkeys(interface_ids))
+
+    def by_id(some: list[str]) -> list[Any]:
+        response = _call(
+            "DescribeNetworkInterfaces",
+            lambda: client.describe_network_interfaces(NetworkInterfaceIds=some),
+        )
+        return list(response.get("NetworkInterfaces", []))
+
     found = {
         raw["NetworkInterfaceId"]: _interface_view(raw)
-        for raw in response.get("NetworkInterfaces", [])
+        for raw in _each_found(ids, by_id, missing=INTERFACE_NOT_FOUND)
     }
     return {i: found.get(i, InterfaceView(interface_id=i, exists=False)) for i in ids}
+
+
+def _each_found(
+    ids: list[str], describe: Callable[[list[str]], list[T]], *, missing: str
+) -> list[T]:
+    """What `describe` finds for the IDs, where an ID EC2 does not know is left out.
+
+    EC2 fails a describe by IDs as a whole when one of them is unknown (`missing`); then
+    each ID is asked on its own, so only the unknown one reads as absent. One call in the
+    normal case; one more per ID only after such an answer.
+    """
+    if not ids:
+        return []  # no IDs would describe everything
+    try:
+        return describe(ids)
+    except AwsCallFailed as error:
+        if error.code != missing:
+            raise
+    if len(ids) == 1:
+        return []
+    found: list[T] = []
+    for one in ids:
+        try:
+            found += describe([one])
+        except AwsCallFailed as error:
+            if error.code != missing:
+                raise
+    return found
 
 
 def _interface_view(raw: Any) -> InterfaceView:
@@ -98,16 +136,27 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
         for reservation in response.get("Reservations", [])
         for raw in reservation.get("Instances", [])
     }
-    statuses: dict[str, Any] = {}
-    if raw_instances:
+    # An instance on its way out has no status checks, and EC2 may answer NotFound for a
+    # terminated one that DescribeInstances still shows: asking would only risk blinding
+    # the whole observation. Its checks read as unknown.
+    with_checks = [
+        instance_id
+        for instance_id, raw in raw_instances.items()
+        if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS
+    ]
+
+    def status_of(some: list[str]) -> list[Any]:
         # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
-        status_response = _call(
+        response = _call(
             "DescribeInstanceStatus",
-            lambda: client.describe_instance_status(
-                InstanceIds=list(raw_instances), IncludeAllInstances=True
-            ),
+            lambda: client.describe_instance_status(InstanceIds=some, IncludeAllInstances=True),
         )
-        statuses = {s["InstanceId"]: s for s in status_response.get("InstanceStatuses", [])}
+        return list(response.get("InstanceStatuses", []))
+
+    # One that ends between the two calls is left out rather than failing the others.
+    statuses = {
+        s["InstanceId"]: s for s in _each_found(with_checks, status_of, missing=INSTANCE_NOT_FOUND)
+    }
     views = {}
     for instance_id in ids:
         raw = raw_instances.get(instance_id)
