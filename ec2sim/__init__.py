@@ -21,6 +21,16 @@ Rules (each a real EC2 error response, HTTP 400, with EC2's code):
   every AttachNetworkInterface, set with ModifyNetworkInterfaceAttribute's Attachment
 - an EIP associated with the ENI stays on it when it moves, and DescribeAddresses names
   the instance the ENI is attached to
+- DescribeNetworkInterfaces that is not paginated (MaxResults/NextToken), names no
+  NetworkInterfaceIds and uses no indexed filter (attachment.instance-id, group-id,
+  mac-address, private-dns-name, private-ip-address, subnet-id, vpc-id), in an account
+  with more than `max_unfiltered_interfaces` interfaces (default 0: every account is
+  large): UnsupportedOperation (AWS documents the failure, not its code: a model);
+  NetworkInterfaceIds with MaxResults: InvalidParameterCombination. By ID, an unknown ID
+  fails the whole call with InvalidNetworkInterfaceID.NotFound (moto does that itself)
+- with `terminated_status_not_found=True`, DescribeInstanceStatus naming a terminated
+  instance: InvalidInstanceID.NotFound (reported of real EC2 while DescribeInstances
+  still shows the instance; by default it is "not-applicable", as in moto)
 
 Latency: Attachment.Status goes "attaching" -> "attached" and "detaching" -> gone (ENI
 Status "attaching" -> "in-use", "detaching" -> "available"), with the attachment ID
@@ -39,6 +49,8 @@ API::
         force_detach_seconds=0.5,      # or force_detach_polls=N
         stop_seconds=0.0,              # or stop_polls=N
         force_detach_blocks_device_index=False,
+        max_unfiltered_interfaces=0,   # None: serve unindexed describes of all ENIs
+        terminated_status_not_found=False,
         clock=clock,                   # default time.monotonic
     ) as sim:
         pair = build_pair(ec2, az="us-east-1a", standby_az=None, with_eip=True, sim=sim)

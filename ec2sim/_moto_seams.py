@@ -5,10 +5,12 @@ ThreadedMotoServer in the same process alike, and uninstall restores the origina
 attribute (or removes the override from the subclass). The seams, by class:
 
 - EC2Response.call_action: the gate for every EC2 request. Under the simulator's lock it
-  counts the call, throttles or injects a fault, and then lets moto serve and serialise
-  it; callbacks run after the lock is released. A rejection is raised from inside moto's
-  own action dispatch, so moto turns it into EC2's error response and botocore's retry
-  handler sees a real throttling error (with EC2's HTTP 503, where moto would say 400).
+  counts the call, throttles or injects a fault, applies EC2's rules on the request
+  itself (no unpaginated, unindexed DescribeNetworkInterfaces in a large account), and
+  then lets moto serve and serialise it; callbacks run after the lock is released. A
+  rejection is raised from inside moto's own action dispatch, so moto turns it into EC2's
+  error response and botocore's retry handler sees a real throttling error (with EC2's
+  HTTP 503, where moto would say 400).
 - EC2Response.detach_network_interface: moto drops the Force parameter; pass it on.
 - EC2Response.attach_network_interface: moto drops NetworkCardIndex; pass it on.
 - EC2Response.modify_network_interface_attribute: moto drops Attachment
@@ -16,7 +18,8 @@ attribute (or removes the override from the subclass). The seams, by class:
 - EC2Backend.attach_network_interface / detach_network_interface: EC2's attach rules and
   the attaching/detaching latency (moto's own detach runs only when a detach completes).
 - EC2Backend.stop_instances / start_instances: "stopping" latency; no start mid-stop.
-- EC2Backend.describe_instance_status: honour the status-check and AZ filters.
+- EC2Backend.describe_instance_status: honour the status-check and AZ filters; with
+  terminated_status_not_found, answer NotFound for a terminated instance named by ID.
 - Instance.terminate: detach secondary ENIs that are not delete-on-termination.
 - Instance.instance_status / system_status: report the checks set with set_status.
 - Instance.attached_ebs_status (moto has none): AttachedEbsStatus, as set with set_status.
@@ -133,7 +136,7 @@ class MotoSeams:
             operation = response._get_action()
             params = dict(response._get_params())
             with sim.lock:
-                rejection = sim._admit(operation, params)
+                rejection = sim._admit(operation, params, response.ec2_backend)
                 if rejection is not None:
 
                     def reject() -> None:
@@ -265,6 +268,8 @@ class MotoSeams:
         def describe_instance_status(
             backend: Any, instance_ids: list[str], include_all_instances: bool, filters: Any
         ) -> list[Any]:
+            if instance_ids:
+                sim._check_status_lookup(backend.get_multi_instances_by_id(instance_ids))
             instances: list[Any] = moto_describe_status(
                 backend, instance_ids, include_all_instances, filters
             )

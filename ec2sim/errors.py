@@ -83,3 +83,22 @@ def incorrect_instance_state(instance_id: str) -> EC2ClientError:
         "IncorrectInstanceState",
         f"The instance '{instance_id}' is not in a valid state for this operation.",
     )
+
+
+def unpaginated_interface_describe() -> EC2ClientError:
+    # AWS documents that this call "fails" in an account with many interfaces, not with
+    # which code; this one is a plausible model, and the failover relies on no code at all.
+    return EC2ClientError(
+        "UnsupportedOperation",
+        "This account has too many network interfaces to describe without pagination: use "
+        "MaxResults and NextToken, NetworkInterfaceIds, or an indexed filter "
+        "(attachment.instance-id, group-id, mac-address, private-dns-name, "
+        "private-ip-address, subnet-id or vpc-id).",
+    )
+
+
+def ids_with_max_results() -> EC2ClientError:
+    return EC2ClientError(
+        "InvalidParameterCombination",
+        "The parameter NetworkInterfaceIds cannot be used with the parameter maxResults",
+    )

@@ -19,6 +19,7 @@ from typing import Any, Literal, Self
 import botocore.session
 from moto.ec2.exceptions import (
     EC2ClientError,
+    InvalidInstanceIdError,
     InvalidNetworkAttachmentIdError,
     LastEniDetachError,
 )
@@ -45,6 +46,19 @@ _REACHABILITY: dict[str, str] = {
     "insufficient-data": "insufficient-data",
 }
 _GONE_STATES = frozenset({"shutting-down", "terminated"})
+# The filters EC2 indexes: with many interfaces in the account, an unpaginated
+# DescribeNetworkInterfaces is served only by ID or with one of these (EC2 API reference).
+INDEXED_INTERFACE_FILTERS = frozenset(
+    {
+        "attachment.instance-id",
+        "group-id",
+        "mac-address",
+        "private-dns-name",
+        "private-ip-address",
+        "subnet-id",
+        "vpc-id",
+    }
+)
 _RUNNING_CODE = 16
 _STOPPING = ("stopping", 64)
 _STOPPED = ("stopped", 80)
@@ -84,6 +98,8 @@ class FaithfulEC2:
         force_detach_polls: int | None = None,
         stop_polls: int | None = None,
         force_detach_blocks_device_index: bool = False,
+        max_unfiltered_interfaces: int | None = 0,
+        terminated_status_not_found: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
         """Latencies default to none (moto's timing) and run on `clock`.
@@ -93,12 +109,24 @@ class FaithfulEC2:
         force_detach_blocks_device_index: after a forced detach completes, the old instance
         cannot take an interface at that device index until it has been stopped, which AWS
         documents as a possible consequence of Force.
+        max_unfiltered_interfaces: with more interfaces than this in the account, an
+        unpaginated DescribeNetworkInterfaces that names no NetworkInterfaceIds and uses no
+        indexed filter is refused. AWS publishes no number, so by default every account
+        with an interface counts as large; None serves such calls always, as moto does.
+        terminated_status_not_found: DescribeInstanceStatus that names a terminated
+        instance answers InvalidInstanceID.NotFound, as real EC2 has been reported to do
+        while DescribeInstances still shows the instance (by default, as moto: shown
+        "not-applicable" with IncludeAllInstances).
         """
+        if max_unfiltered_interfaces is not None and max_unfiltered_interfaces < 0:
+            raise ValueError("max_unfiltered_interfaces must be 0 or more, or None")
         self._attach_delay = Delay(seconds=attach_seconds, polls=attach_polls)
         self._detach_delay = Delay(seconds=detach_seconds, polls=detach_polls)
         self._force_detach_delay = Delay(seconds=force_detach_seconds, polls=force_detach_polls)
         self._stop_delay = Delay(seconds=stop_seconds, polls=stop_polls)
         self._force_blocks_index = force_detach_blocks_device_index
+        self._max_unfiltered_interfaces = max_unfiltered_interfaces
+        self._terminated_status_not_found = terminated_status_not_found
         self._clock = clock
         # Reentrant: moto's backend calls itself (terminate -> delete interface), and seams
         # nest (a request holds the lock while the backend methods it calls take it again).
@@ -310,7 +338,9 @@ class FaithfulEC2:
     def lock(self) -> threading.RLock:
         return self._lock
 
-    def _admit(self, operation: str, params: Mapping[str, Any]) -> EC2ClientError | None:
+    def _admit(
+        self, operation: str, params: Mapping[str, Any], backend: Any
+    ) -> EC2ClientError | None:
         """Count the call and decide whether it is served; the rejection if not."""
         now = self._clock()
         self._advance(now)
@@ -326,7 +356,35 @@ class FaithfulEC2:
             if fault.remaining == 0:
                 queue.pop(0)
             return errors.ec2_error(fault.code, fault.message)
+        refused = self._refuse_request(operation, params, backend)
+        if refused is not None:
+            return refused
         self._observe_polls(operation, params)
+        return None
+
+    def _refuse_request(
+        self, operation: str, params: Mapping[str, Any], backend: Any
+    ) -> EC2ClientError | None:
+        """EC2's rules on the request itself, before it looks at any resource."""
+        if operation == "DescribeNetworkInterfaces":
+            return self._refuse_interface_describe(params, backend)
+        return None
+
+    def _refuse_interface_describe(
+        self, params: Mapping[str, Any], backend: Any
+    ) -> EC2ClientError | None:
+        by_id = bool(params.get("NetworkInterfaceIds"))
+        paginated = params.get("MaxResults") is not None or bool(params.get("NextToken"))
+        if by_id and params.get("MaxResults") is not None:
+            # Documented for every describe action (EC2 API reference, Pagination).
+            return errors.ids_with_max_results()
+        if by_id or paginated or self._max_unfiltered_interfaces is None:
+            return None
+        filters = {f.get("Name") for f in params.get("Filters") or []}
+        if filters & INDEXED_INTERFACE_FILTERS:
+            return None
+        if len(backend.enis) > self._max_unfiltered_interfaces:
+            return errors.unpaginated_interface_describe()
         return None
 
     def _callbacks_after(self, operation: str) -> list[CallCallback]:
@@ -511,6 +569,14 @@ class FaithfulEC2:
             # moto frees nics[device_index]: point it at this card's slot, not card 0's.
             interface.device_index = _slot(*placement)
         instance.detach_eni(interface)
+
+    def _check_status_lookup(self, named: Iterable[Any]) -> None:
+        """DescribeInstanceStatus by ID: a terminated instance may be unknown to it."""
+        if not self._terminated_status_not_found:
+            return
+        terminated = [instance.id for instance in named if instance.state == "terminated"]
+        if terminated:
+            raise InvalidInstanceIdError(terminated)
 
     def _check_status(self, instance: Any, kind: str) -> dict[str, Any] | None:
         """The status-check payload for a running instance; None leaves moto's answer."""

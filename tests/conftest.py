@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -56,14 +57,20 @@ FORCE_DETACH_SECONDS = 0.1
 
 
 @pytest.fixture
-def sim() -> Iterator[FaithfulEC2]:
-    """moto's AWS with the faithful EC2 installed, for the integration and fault tests."""
+def sim(request: pytest.FixtureRequest) -> Iterator[FaithfulEC2]:
+    """moto's AWS with the faithful EC2 installed, for the integration and fault tests.
+
+    A test can pass more FaithfulEC2 options by parametrizing it indirectly:
+    `@pytest.mark.parametrize("sim", [{"terminated_status_not_found": True}], indirect=True)`.
+    """
+    options: dict[str, Any] = getattr(request, "param", {})
     with (
         mock_aws(),
         FaithfulEC2(
             attach_seconds=ATTACH_SECONDS,
             detach_seconds=DETACH_SECONDS,
             force_detach_seconds=FORCE_DETACH_SECONDS,
+            **options,
         ) as simulator,
     ):
         yield simulator
