@@ -17,16 +17,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from emulator.deployment import ACCOUNT_ID, REGION, FakeLambdaContext
+from emulator.endpoint import FAKE_CREDENTIALS
 from eni_failover.config import ENV_ACCOUNT_ID
 from eni_failover.handler import Dispatcher, build_dispatcher
 from eni_failover.observability import logger, metrics
 
-# Credentials moto accepts; never real ones, so nothing here can reach AWS.
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 # What the Lambda runtime and the stack set around the function, quiet for a terminal:
 # its JSON logs would go to CloudWatch Logs, not to the operator's screen.
 RUNTIME_ENVIRONMENT = {

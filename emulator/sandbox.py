@@ -27,14 +27,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator import drill
 from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
 from emulator.deployment import ACCOUNT_ID, REGION
-from emulator.function import FAKE_CREDENTIALS, LocalFunction
+from emulator.endpoint import emulator_clients
+from emulator.function import LocalFunction
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
 from emulator.template import DeployedFunction, deploy, synthesize
 from eni_failover.clients import AwsClients
@@ -64,17 +64,6 @@ class SandboxOptions:
     seed: int = DEFAULT_SEED
     # A template synthesized earlier for this sandbox's pair; None synthesizes (~15 s).
     template: dict[str, Any] | None = None
-
-
-def sandbox_clients(endpoint: str, region: str = REGION) -> AwsClients:
-    """Clients on the sandbox's endpoint with fake credentials."""
-    session = boto3.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name=region,
-    )
-    return AwsClients(session, region=region, endpoint_url=endpoint)
 
 
 class Sandbox:
@@ -135,7 +124,7 @@ class Sandbox:
             force_detach_seconds=options.force_detach_seconds,
             stop_seconds=options.stop_seconds,
         ).__enter__()
-        self.clients = sandbox_clients(self.endpoint)
+        self.clients = emulator_clients(self.endpoint, REGION)
         self.topology = build_pair(self.clients.ec2, name=options.pair_name, sim=self._sim)
 
         context = {

@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from emulator.endpoint import emulator_clients
 from emulator.sandbox_file import DEFAULT_SANDBOX_FILE, SandboxError, SandboxInfo
 from eni_cli.errors import CliError
 from eni_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
@@ -146,9 +147,7 @@ def sandbox_clients(endpoint: str, region: str) -> AwsClients:
     Kept for the process: a new session loads botocore's endpoint data (~0.4 s), which adds
     up when one process runs many commands (the tests, a script calling main()).
     """
-    from emulator.sandbox import sandbox_clients as make  # noqa: PLC0415 - see connect_sandbox
-
-    return make(endpoint, region)
+    return emulator_clients(endpoint, region)
 
 
 def ensure_running(info: SandboxInfo, path: Path) -> None:

@@ -346,7 +346,7 @@ def _common_parent() -> argparse.ArgumentParser:
 
 def connect(args: argparse.Namespace) -> Deployment:
     if args.sandbox is not None or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
-        # Its clients come from emulator.sandbox, which loads moto.
+        # The function's code runs in this process, through the emulator's modules.
         with sandbox.needs_sandbox_extra("--sandbox"):
             return connect_sandbox(sandbox_path(args.sandbox))
     return connect_live(args.stack, args.region)

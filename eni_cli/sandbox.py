@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from emulator.endpoint import emulator_clients
 from emulator.sandbox_file import SandboxError, SandboxInfo
 from eni_cli.console import Console
 from eni_cli.deployment import ensure_running, process_alive
@@ -201,18 +200,13 @@ def down(path: Path, *, wait_seconds: float) -> tuple[ExitCode, dict[str, Any], 
 def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
     """Take what the notification topic delivered to the sandbox's stand-in inbox."""
     from emulator.delivery import drain  # noqa: PLC0415
-    from emulator.function import FAKE_CREDENTIALS  # noqa: PLC0415
 
     try:
         info = SandboxInfo.read(path)
     except SandboxError as error:
         raise CliError(str(error)) from error
     ensure_running(info, path)
-    sqs = boto3.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=info.region,
-    ).client("sqs", endpoint_url=info.endpoint)
+    sqs = emulator_clients(info.endpoint, info.region).sqs
     messages = []
     for body in drain(sqs, info.inbox_queue_url):
         envelope = json.loads(body)

@@ -1,0 +1,32 @@
+"""How anything talks to the emulator: its endpoint, with credentials that are never real.
+
+Light on purpose (boto3 only): the operator CLI imports it to reach a running sandbox
+without loading moto or the function's code.
+"""
+
+from __future__ import annotations
+
+import boto3
+
+from eni_failover.clients import AwsClients
+
+# Credentials moto accepts; never real ones, so nothing here can reach AWS.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def fake_session(region: str) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+
+
+def emulator_clients(endpoint: str, region: str) -> AwsClients:
+    """Clients on the emulator's endpoint with fake credentials."""
+    return AwsClients(fake_session(region), region=region, endpoint_url=endpoint)
