@@ -215,7 +215,12 @@ class MotoSeams:
             network_card_index: int = 0,
         ) -> Any:
             return sim._attach(
-                backend, moto_attach, eni_id, instance_id, device_index, network_card_index
+                backend,
+                moto_attach,
+                eni_id,
+                instance_id,
+                device_index,
+                network_card_index=network_card_index,
             )
 
         def detach_network_interface(backend: Any, attachment_id: str, force: bool = False) -> None:

@@ -448,6 +448,7 @@ class FaithfulEC2:
         interface_id: str,
         instance_id: str,
         device_index: int | str,
+        *,
         network_card_index: int | str = 0,
     ) -> Any:
         with self._lock:
@@ -558,7 +559,7 @@ class FaithfulEC2:
         with self._lock:
             interface = backend.get_network_interface(interface_id)
             if attachment_id is None or interface.attachment_id != attachment_id:
-                raise InvalidNetworkAttachmentIdError(attachment_id)
+                raise InvalidNetworkAttachmentIdError(attachment_id or "")
             if value is not None:
                 interface.delete_on_termination = value in (True, "true", "True")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from eni_failover.config import Pair, Tuning
-from eni_failover.observed import InstanceView, InterfaceView, PairState
+from eni_failover.observed import InstanceView, InterfaceView, PairState, describe_slot
 from eni_failover.pair_record import PairRecord, PlannedMove
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -266,14 +266,15 @@ def _plan(
             # to the move; checks about the target and the interfaces are never skipped.
             overridden.append("source-healthy")
 
-    journal_index = {m.interface_id: m.device_index for m in record.journal}
+    # A detached interface remembers no slot: the journal of the move that detached it does.
+    journal_slot = {m.interface_id: m.slot for m in record.journal}
     moves = []
     for interface in to_move:
         attachment = interface.attachment
-        index = (
-            attachment.device_index
+        card, index = (
+            attachment.slot
             if attachment is not None
-            else journal_index.get(interface.interface_id, 1)
+            else journal_slot.get(interface.interface_id, (0, 1))
         )
         moves.append(
             PlannedMove(
@@ -281,6 +282,7 @@ def _plan(
                 device_index=index,
                 from_instance_id=attachment.instance_id if attachment else None,
                 to_instance_id=target.instance_id,
+                network_card_index=card,
             )
         )
 
@@ -340,7 +342,7 @@ def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> li
             problems.append(f"interface {interface.interface_id} does not exist")
             continue
         attachment = interface.attachment
-        if attachment is not None and attachment.device_index == 0:
+        if attachment is not None and attachment.slot == (0, 0):
             problems.append(
                 f"interface {interface.interface_id} is the primary interface (device index 0) "
                 f"of {attachment.instance_id}; EC2 never detaches a primary interface"
@@ -364,15 +366,16 @@ def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> li
 
 
 def index_conflicts(target: InstanceView, moves: tuple[PlannedMove, ...]) -> list[Problem]:
+    """Moves whose (network card, device index) the target uses for another interface."""
     return [
         Problem(
             "device index",
-            f"{target.instance_id} already uses device index {m.device_index} "
-            f"(for {target.device_indexes[m.device_index]}); the interface needs that index",
+            f"{target.instance_id} already uses "
+            f"{describe_slot(m.device_index, m.network_card_index)} "
+            f"(for {target.device_indexes[m.slot]}); the interface needs that index",
         )
         for m in moves
-        if m.device_index in target.device_indexes
-        and target.device_indexes[m.device_index] != m.interface_id
+        if m.slot in target.device_indexes and target.device_indexes[m.slot] != m.interface_id
     ]
 
 

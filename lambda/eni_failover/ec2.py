@@ -107,6 +107,8 @@ def _interface_view(raw: Any) -> InterfaceView:
             instance_id=raw_attachment.get("InstanceId", ""),
             device_index=int(raw_attachment.get("DeviceIndex", -1)),
             status=raw_attachment.get("Status", "attached"),
+            network_card_index=int(raw_attachment.get("NetworkCardIndex") or 0),
+            delete_on_termination=bool(raw_attachment.get("DeleteOnTermination", False)),
         )
     association = raw.get("Association") or {}
     return InterfaceView(
@@ -171,8 +173,13 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
             availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
             system_status=status.get("SystemStatus", {}).get("Status"),
             instance_status=status.get("InstanceStatus", {}).get("Status"),
+            attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
+            # A device index is unique per network card, so the key is both.
             device_indexes={
-                int(n["Attachment"]["DeviceIndex"]): n["NetworkInterfaceId"]
+                (
+                    int(n["Attachment"].get("NetworkCardIndex") or 0),
+                    int(n["Attachment"]["DeviceIndex"]),
+                ): n["NetworkInterfaceId"]
                 for n in raw.get("NetworkInterfaces", [])
                 if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
             },
@@ -187,11 +194,21 @@ def detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:
     )
 
 
-def attach(client: EC2Client, *, interface_id: str, instance_id: str, device_index: int) -> str:
+def attach(
+    client: EC2Client,
+    *,
+    interface_id: str,
+    instance_id: str,
+    device_index: int,
+    network_card_index: int = 0,
+) -> str:
     response = _call(
         "AttachNetworkInterface",
         lambda: client.attach_network_interface(
-            NetworkInterfaceId=interface_id, InstanceId=instance_id, DeviceIndex=device_index
+            NetworkInterfaceId=interface_id,
+            InstanceId=instance_id,
+            DeviceIndex=device_index,
+            NetworkCardIndex=network_card_index,
         ),
     )
     return response["AttachmentId"]
@@ -208,7 +225,12 @@ def dry_run_detach(client: EC2Client, attachment_id: str) -> tuple[bool, str]:
 
 
 def dry_run_attach(
-    client: EC2Client, *, interface_id: str, instance_id: str, device_index: int
+    client: EC2Client,
+    *,
+    interface_id: str,
+    instance_id: str,
+    device_index: int,
+    network_card_index: int = 0,
 ) -> tuple[bool, str]:
     """Would attaching the interface to that instance be allowed?"""
     return _dry_run(
@@ -217,6 +239,7 @@ def dry_run_attach(
             NetworkInterfaceId=interface_id,
             InstanceId=instance_id,
             DeviceIndex=device_index,
+            NetworkCardIndex=network_card_index,
             DryRun=True,
         ),
     )

@@ -10,6 +10,16 @@ from datetime import datetime
 
 HEALTHY_CHECK = "ok"
 IMPAIRED_CHECK = "impaired"
+# The attached-EBS check is newer than the other two: an answer without it (None), or one
+# where it does not apply, says nothing against the instance.
+_EBS_NOT_AGAINST = (None, HEALTHY_CHECK, "not-applicable")
+
+
+def describe_slot(device_index: int, network_card_index: int = 0) -> str:
+    """Where an attachment sits, in words; the card is named only when it is not 0."""
+    if network_card_index == 0:
+        return f"device index {device_index}"
+    return f"device index {device_index} on network card {network_card_index}"
 
 
 @dataclass(frozen=True)
@@ -20,8 +30,11 @@ class InstanceView:
     availability_zone: str | None = None
     system_status: str | None = None  # ok | impaired | initializing | insufficient-data | ...
     instance_status: str | None = None
-    # device index -> interface ID, for every interface on the instance
-    device_indexes: dict[int, str] = field(default_factory=dict)
+    # AttachedEbsStatus: None when DescribeInstanceStatus does not report it.
+    attached_ebs_status: str | None = None
+    # (network card, device index) -> interface ID, for every interface on the instance.
+    # A device index is unique per network card, not per instance.
+    device_indexes: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -29,17 +42,28 @@ class InstanceView:
 
     @property
     def impaired(self) -> bool:
-        return IMPAIRED_CHECK in (self.system_status, self.instance_status)
+        """Any status check impaired, the attached-EBS check included."""
+        return IMPAIRED_CHECK in (
+            self.system_status,
+            self.instance_status,
+            self.attached_ebs_status,
+        )
 
     @property
     def healthy(self) -> bool:
-        """Running with both status checks passing: nothing to fail over from."""
-        return self.running and self.system_status == self.instance_status == HEALTHY_CHECK
+        """Running with every status check passing: nothing to fail over from."""
+        return (
+            self.running
+            and self.system_status == self.instance_status == HEALTHY_CHECK
+            and self.attached_ebs_status in _EBS_NOT_AGAINST
+        )
 
     def describe(self) -> str:
         if not self.exists:
             return f"{self.instance_id} (not found)"
         checks = f"system {self.system_status or 'n/a'}, instance {self.instance_status or 'n/a'}"
+        if self.attached_ebs_status is not None:
+            checks += f", attached EBS {self.attached_ebs_status}"
         return f"{self.instance_id} ({self.state}; {checks}; {self.availability_zone})"
 
 
@@ -49,6 +73,17 @@ class Attachment:
     instance_id: str
     device_index: int
     status: str  # attaching | attached | detaching | detached
+    network_card_index: int = 0
+    # True: terminating the instance deletes the interface (the failover needs False).
+    delete_on_termination: bool = False
+
+    @property
+    def slot(self) -> tuple[int, int]:
+        """(network card, device index): what must be free on the instance it moves to."""
+        return self.network_card_index, self.device_index
+
+    def describe_slot(self) -> str:
+        return describe_slot(self.device_index, self.network_card_index)
 
 
 @dataclass(frozen=True)

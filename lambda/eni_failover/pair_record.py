@@ -29,6 +29,12 @@ class PlannedMove:
     device_index: int
     from_instance_id: str | None
     to_instance_id: str
+    network_card_index: int = 0
+
+    @property
+    def slot(self) -> tuple[int, int]:
+        """(network card, device index) the interface takes on the target."""
+        return self.network_card_index, self.device_index
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class PairRecords:
                     "M": {
                         "interface_id": {"S": m.interface_id},
                         "device_index": {"N": str(m.device_index)},
+                        "network_card_index": {"N": str(m.network_card_index)},
                         "from_instance_id": {"S": m.from_instance_id or ""},
                         "to_instance_id": {"S": m.to_instance_id},
                     }
@@ -127,8 +134,8 @@ class PairRecords:
 
         `moved`: the interfaces are on the target now (the last move's time is what makes
         older triggers stale). `move_finished`: the journal is no longer needed; a move cut
-        short keeps it so the next attempt knows which device index to restore. If our
-        lease expired and someone else took the pair, their record wins.
+        short keeps it so the next attempt knows which network card and device index to
+        restore. If our lease expired and someone else took the pair, their record wins.
         """
         sets = [
             "last_outcome = :outcome",
@@ -248,6 +255,8 @@ def _record(item: dict[str, Any]) -> PairRecord:
             device_index=int(entry["M"]["device_index"]["N"]),
             from_instance_id=entry["M"]["from_instance_id"]["S"] or None,
             to_instance_id=entry["M"]["to_instance_id"]["S"],
+            # Journals written before network cards were recorded: card 0, where they were.
+            network_card_index=int(entry["M"].get("network_card_index", {}).get("N", "0")),
         )
         for entry in item.get("journal", {}).get("L", [])
     )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 READY = "READY"
 NOT_READY = "NOT READY"
+DELETE_ON_TERMINATION = "delete on termination"
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,39 @@ def preconditions(plan: decide.Plan, pair: Pair, state: PairState) -> list[Check
             if on_standby
             else f"on the primary {state.primary.describe()}",
         )
-    return [*checks, location]
+    return [*checks, location, delete_on_termination(pair, state)]
+
+
+def delete_on_termination(pair: Pair, state: PairState) -> Check:
+    """An interface whose attachment is delete-on-termination dies with its instance.
+
+    A failover cannot move what EC2 deleted with a terminated primary, so the flag fails
+    readiness, though no failover refuses over it (a new attachment starts with it false).
+    """
+    flagged = [
+        (i.interface_id, i.attachment)
+        for i in state.interfaces
+        if i.attachment is not None and i.attachment.delete_on_termination
+    ]
+    if not flagged:
+        return Check(
+            DELETE_ON_TERMINATION,
+            True,
+            "no floating interface is deleted when its instance terminates",
+        )
+    where = ", ".join(f"{interface_id} (on {a.instance_id})" for interface_id, a in flagged)
+    fixes = "; ".join(
+        f"aws ec2 modify-network-interface-attribute --network-interface-id {interface_id} "
+        f"--attachment AttachmentId={a.attachment_id},DeleteOnTermination=false"
+        for interface_id, a in flagged
+    )
+    return Check(
+        DELETE_ON_TERMINATION,
+        False,
+        f"{where}: the attachment is set to delete on termination, so terminating that "
+        "instance would delete the interface and leave nothing to fail over. Clear the "
+        f"flag with `{fixes}`, or `eni-failover check {pair.name} --fix-delete-on-termination`",
+    )
 
 
 def permission_checks(client: EC2Client, plan: decide.Plan, state: PairState) -> list[Check]:
@@ -89,17 +122,18 @@ def permission_checks(client: EC2Client, plan: decide.Plan, state: PairState) ->
         if not interface.exists:
             continue
         attachment = interface.attachment
-        if attachment is not None and attachment.device_index != 0:
+        if attachment is not None and attachment.slot != (0, 0):
             allowed, detail = ec2.dry_run_detach(client, attachment.attachment_id)
             checks.append(Check(f"detach permission ({interface.interface_id})", allowed, detail))
         move = planned.get(interface.interface_id)
+        # At the card and device index the move would use, so EC2 checks the same request.
+        card, index = move.slot if move else (attachment.slot if attachment else (0, 1))
         allowed, detail = ec2.dry_run_attach(
             client,
             interface_id=interface.interface_id,
             instance_id=target,
-            device_index=move.device_index
-            if move
-            else (attachment.device_index if attachment else 1),
+            device_index=index,
+            network_card_index=card,
         )
         checks.append(Check(f"attach permission ({interface.interface_id})", allowed, detail))
     return checks

@@ -15,7 +15,8 @@ from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
 from eni_failover.errors import AwsCallFailed
-from eni_failover.observed import InstanceView, InterfaceView
+from eni_failover.observed import InstanceView, InterfaceView, describe_slot
+from eni_failover.pair_record import PlannedMove
 from eni_failover.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def carry_out(
     mover.request_detaches(observed)
     floating = mover.wait_until_floating()
     for planned in move.moves:
-        mover.attach(planned.interface_id, planned.device_index, floating)
+        mover.attach(planned, floating)
     return MoveDone(forced=mover.forced, interfaces=mover.wait_until_attached())
 
 
@@ -178,14 +179,14 @@ class _Mover:
                 )
             self._pause()
 
-    def attach(
-        self, interface_id: str, device_index: int, current: dict[str, InterfaceView]
-    ) -> None:
-        """Attach, retrying within the deadline, after checking the target once more.
+    def attach(self, planned: PlannedMove, current: dict[str, InterfaceView]) -> None:
+        """Attach at the planned card and device index, retrying within the deadline,
+        after checking the target once more.
 
         The target was checked before the detach; attaching to an instance that has
         failed since would only move the outage, so look again before every attempt.
         """
+        interface_id = planned.interface_id
         waiting = False
         while True:
             instance = self._look_at_target()
@@ -213,7 +214,8 @@ class _Mover:
                     self.client,
                     interface_id=interface_id,
                     instance_id=self.target,
-                    device_index=device_index,
+                    device_index=planned.device_index,
+                    network_card_index=planned.network_card_index,
                 )
             except AwsCallFailed as error:
                 # A lost response to an attach that did happen reads as InUse on the retry.
@@ -231,7 +233,8 @@ class _Mover:
                 continue
             self.timeline.mark(
                 "attach requested",
-                f"{interface_id} to {self.target} at device index {device_index}",
+                f"{interface_id} to {self.target} at "
+                f"{describe_slot(planned.device_index, planned.network_card_index)}",
             )
             return
 

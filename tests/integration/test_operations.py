@@ -100,7 +100,13 @@ def test_readiness_check_passes_every_check_on_a_healthy_pair(
 
     assert result["verdict"] == "READY"
     names = [c["check"] for c in result["checks"]]
-    assert names[:4] == ["interfaces", "standby", "device index", "location"]
+    assert names[:5] == [
+        "interfaces",
+        "standby",
+        "device index",
+        "location",
+        "delete on termination",
+    ]
     permission_checks = [c for c in result["checks"] if "permission" in c["check"]]
     assert [c["ok"] for c in permission_checks] == [True, True]
     assert all("would be allowed" in c["detail"] for c in permission_checks)

@@ -35,16 +35,27 @@ def instance(instance_id: str, **changes: object) -> InstanceView:
         availability_zone="us-east-1a",
         system_status="ok",
         instance_status="ok",
-        device_indexes={0: f"eni-{instance_id[2:]}"},
+        device_indexes={(0, 0): f"eni-{instance_id[2:]}"},
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def interface(
-    on: str | None = PRIMARY, *, index: int = 1, status: str = "attached", **changes: object
+    on: str | None = PRIMARY,
+    *,
+    index: int = 1,
+    card: int = 0,
+    status: str = "attached",
+    **changes: object,
 ) -> InterfaceView:
     attachment = (
-        Attachment(attachment_id="eni-attach-1", instance_id=on, device_index=index, status=status)
+        Attachment(
+            attachment_id="eni-attach-1",
+            instance_id=on,
+            device_index=index,
+            status=status,
+            network_card_index=card,
+        )
         if on
         else None
     )
@@ -139,6 +150,31 @@ class TestMove:
         assert result.resuming
         assert result.moves[0].device_index == 3
 
+    def test_interface_on_another_network_card_moves_to_the_same_card(self) -> None:
+        # Given the interface at device index 1 of network card 2, and a standby that uses
+        # device index 1 on card 0 only
+        standby = instance(STANDBY, device_indexes={(0, 0): "eni-x", (0, 1): "eni-y"})
+        result = plan(state(standby=standby, eni=interface(index=1, card=2)))
+        assert isinstance(result, decide.Move)
+        [move] = result.moves
+        assert (move.network_card_index, move.device_index) == (2, 1)
+
+    def test_detached_interface_resumes_on_the_journaled_card(self) -> None:
+        record = PairRecord(
+            journal_trigger_id="t1",
+            journal=(PlannedMove(ENI, 1, PRIMARY, STANDBY, network_card_index=1),),
+        )
+        result = plan(state(eni=interface(on=None)), record=record)
+        assert isinstance(result, decide.Move)
+        assert result.moves[0].slot == (1, 1)
+
+    def test_impaired_attached_ebs_check_forces_the_detach(self) -> None:
+        # Given a primary whose only failing check is the attached-EBS one
+        primary = instance(PRIMARY, attached_ebs_status="impaired")
+        result = plan(state(primary=primary))
+        assert isinstance(result, decide.Move)
+        assert result.force_detach
+
     def test_interface_still_detaching_is_resumed_not_detached_again(self) -> None:
         result = plan(state(eni=interface(status="detaching")))
         assert isinstance(result, decide.Move)
@@ -172,6 +208,7 @@ class TestRefuse:
             (instance(STANDBY, state="terminated"), "is terminated"),
             (instance(STANDBY, system_status="impaired"), "impaired status check"),
             (instance(STANDBY, instance_status="impaired"), "impaired status check"),
+            (instance(STANDBY, attached_ebs_status="impaired"), "attached EBS impaired"),
             (InstanceView(instance_id=STANDBY, exists=False), "does not exist"),
         ],
     )
@@ -195,11 +232,35 @@ class TestRefuse:
         assert "neither side of pair" in reasons(result)
 
     def test_standby_device_index_taken_by_another_interface(self) -> None:
-        standby = instance(STANDBY, device_indexes={0: "eni-x", 1: "eni-0ther0000000000"})
-        assert "already uses device index 1" in reasons(plan(state(standby=standby)))
+        standby = instance(STANDBY, device_indexes={(0, 0): "eni-x", (0, 1): "eni-0ther0"})
+        assert "already uses device index 1 (for eni-0ther0)" in reasons(
+            plan(state(standby=standby))
+        )
+
+    def test_standby_device_index_taken_on_the_interfaces_network_card(self) -> None:
+        standby = instance(STANDBY, device_indexes={(0, 0): "eni-x", (3, 1): "eni-0ther0"})
+        result = plan(state(standby=standby, eni=interface(index=1, card=3)))
+        assert "already uses device index 1 on network card 3 (for eni-0ther0)" in reasons(
+            result
+        )
+
+    def test_device_index_0_on_another_network_card_is_not_the_primary_interface(
+        self,
+    ) -> None:
+        # Only card 0's device index 0 is the primary interface, which EC2 never detaches
+        result = plan(state(eni=interface(index=0, card=1)))
+        assert isinstance(result, decide.Move)
 
     def test_healthy_primary_makes_an_alarm_out_of_date(self) -> None:
         result = plan(state(primary=instance(PRIMARY)))
+        assert "healthy now" in reasons(result)
+
+    @pytest.mark.parametrize("attached_ebs", [None, "ok", "not-applicable"])
+    def test_attached_ebs_check_absent_or_passing_leaves_the_primary_healthy(
+        self, attached_ebs: str | None
+    ) -> None:
+        # An answer without the newer attached-EBS check says nothing against the primary
+        result = plan(state(primary=instance(PRIMARY, attached_ebs_status=attached_ebs)))
         assert "healthy now" in reasons(result)
 
     def test_drill_window_lets_an_alarm_move_a_healthy_primary(self) -> None:
