@@ -61,7 +61,10 @@ def test_clearing_the_flag_needs_the_interfaces_own_attachment(
     with pytest.raises(ClientError) as wrong:
         ec2.modify_network_interface_attribute(
             NetworkInterfaceId=pair.interface_id,
-            Attachment={"AttachmentId": "eni-attach-0123456789abcdef0", "DeleteOnTermination": False},
+            Attachment={
+                "AttachmentId": "eni-attach-0123456789abcdef0",
+                "DeleteOnTermination": False,
+            },
         )
     with pytest.raises(ClientError) as dry:
         ec2.modify_network_interface_attribute(
