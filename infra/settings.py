@@ -18,18 +18,22 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, TypeAdapter, ValidationError
 
 from eni_failover.config import (
+    EXPECT_ALARM_NAME,
     EXPECT_EMAIL,
     EXPECT_INSTANCE,
     EXPECT_INTERFACE,
     EXPECT_PAIR_NAME,
+    AlarmName,
     Email,
     FailoverConfig,
     InstanceId,
     InterfaceId,
     Pair,
     PairName,
+    Probing,
     Tuning,
 )
+from eni_failover.probe import EXPECT_PROBE, ProbeSpec
 
 # Context keys. One pair can come from the command line; several from a `pairs` list.
 KEY_STACK_NAME = "stackName"
@@ -44,13 +48,33 @@ KEY_SWAP_DEADLINE = "swapDeadlineSeconds"
 KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
 KEY_READINESS_SCHEDULE = "readinessSchedule"
+# Detection: per pair (single pair or `pairs` entry) a probe and alarms that trigger too;
+# stack-wide where the prober runs and how it probes.
+KEY_PROBE = "probe"
+KEY_TRIGGER_ALARMS = "triggerAlarms"
+KEY_VPC = "vpcId"
+KEY_PROBE_SUBNETS = "probeSubnetIds"
+KEY_PROBE_INTERVAL = "probeIntervalSeconds"
+KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
+KEY_PROBE_FAILURES = "probeFailures"
+KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
+KEY_PROBE_ENDPOINTS = "probeEndpoints"
 
 # Keys of one entry of the `pairs` list.
 PAIR_ENTRY_NAME = "name"
 PAIR_ENTRY_PRIMARY = "primaryInstanceId"
 PAIR_ENTRY_STANDBY = "standbyInstanceId"
 PAIR_ENTRY_INTERFACES = "eniIds"
-PAIR_ENTRY_KEYS = (PAIR_ENTRY_NAME, PAIR_ENTRY_PRIMARY, PAIR_ENTRY_STANDBY, PAIR_ENTRY_INTERFACES)
+PAIR_ENTRY_PROBE = "probe"
+PAIR_ENTRY_TRIGGER_ALARMS = "triggerAlarms"
+PAIR_ENTRY_KEYS = (
+    PAIR_ENTRY_NAME,
+    PAIR_ENTRY_PRIMARY,
+    PAIR_ENTRY_STANDBY,
+    PAIR_ENTRY_INTERFACES,
+    PAIR_ENTRY_PROBE,
+    PAIR_ENTRY_TRIGGER_ALARMS,
+)
 
 DEFAULT_STACK_NAME = "EniFailover"
 DEFAULT_PAIR_NAME = "primary"
@@ -70,11 +94,18 @@ MAX_RULE_NAME_LENGTH = 64
 MAX_CONFIG_JSON_BYTES = 3000
 
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+VPC_ID_PATTERN = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+VpcId = Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]
+SubnetId = Annotated[str, Field(pattern=SUBNET_ID_PATTERN.pattern)]
 # EventBridge's two schedule forms; rate takes a singular unit for 1 and a plural otherwise.
 RATE_PATTERN = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_PATTERN = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
 EXPECT_STACK_NAME = "a stack name: a letter, then letters, digits and '-'"
+EXPECT_VPC = "a VPC ID: 'vpc-' then 8 or 17 hex digits"
+EXPECT_SUBNET = "a subnet ID: 'subnet-' then 8 or 17 hex digits"
+EXPECT_FLAG = "true or false"
 EXPECT_SCHEDULE = (
     "an EventBridge schedule such as 'rate(1 day)', 'rate(12 hours)' or "
     "'cron(0 6 * * ? *)' (six fields, UTC)"
@@ -121,6 +152,17 @@ def output_id_for(pair_name: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProberPlacement:
+    """Where the prober runs: a VPC and subnets that reach the pairs' addresses."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    # Interface endpoints for the AWS APIs the prober calls, so a NAT pair's own failure
+    # cannot cut the prober's route to AWS.
+    endpoints: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeploymentSettings:
     """Everything the stack needs from its context, already validated."""
 
@@ -132,6 +174,13 @@ class DeploymentSettings:
     max_event_age_seconds: int
     # When the function checks that a failover would succeed (EventBridge schedule).
     readiness_schedule: str = DEFAULT_READINESS_SCHEDULE
+    # Where the prober runs; None when no pair has a probe (then there is no prober).
+    prober: ProberPlacement | None = None
+
+    @property
+    def metrics_namespace(self) -> str:
+        """The stack's own CloudWatch namespace: two stacks' heartbeats never mix."""
+        return self.stack_name
 
     @property
     def function_timeout_seconds(self) -> int:
@@ -167,6 +216,8 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         problems=problems,
     )
     tuning = _read_tuning(lookup, problems)
+    probing = _read_probing(lookup, problems)
+    placement = _read_placement(lookup, problems)
     readiness_schedule = _read_schedule(lookup, problems)
 
     if problems:
@@ -176,11 +227,13 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         pair.model_copy(update={"alarm_name": alarm_name_for(stack_name, pair.name)})
         for pair in pairs
     )
-    _check_names(stack_name, named, single=lookup(KEY_PAIRS) is None, problems=problems)
+    single = lookup(KEY_PAIRS) is None
+    _check_names(stack_name, named, single=single, problems=problems)
+    prober = _check_detection(named, placement, single=single, problems=problems)
     if problems:
         raise SettingsError(problems)
     try:
-        failover = FailoverConfig(pairs=named, tuning=tuning)
+        failover = FailoverConfig(pairs=named, tuning=tuning, probing=probing)
     except ValidationError as error:
         raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
     config_bytes = len(failover.model_dump_json().encode())
@@ -199,6 +252,7 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         evaluation_periods=evaluation_periods,
         max_event_age_seconds=max_event_age,
         readiness_schedule=readiness_schedule,
+        prober=prober,
     )
 
 
@@ -213,11 +267,20 @@ class _PairKeys:
     primary: str
     standby: str
     interfaces: str
+    probe: str
+    trigger_alarms: str
 
 
 def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
     listed = lookup(KEY_PAIRS)
-    single_keys = (KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PAIR_NAME)
+    single_keys = (
+        KEY_PRIMARY,
+        KEY_STANDBY,
+        KEY_INTERFACE,
+        KEY_PAIR_NAME,
+        KEY_PROBE,
+        KEY_TRIGGER_ALARMS,
+    )
     given_single = [key for key in single_keys if lookup(key) is not None]
     if listed is not None:
         if given_single:
@@ -230,13 +293,17 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
     if not given_single:
         problems.append(HOW_TO_CONFIGURE)
         return ()
-    keys = _PairKeys(KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE)
+    keys = _PairKeys(
+        KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PROBE, KEY_TRIGGER_ALARMS
+    )
     pair = _build_pair(
         keys,
         name=_optional(lookup, KEY_PAIR_NAME, problems) or DEFAULT_PAIR_NAME,
         primary=lookup(KEY_PRIMARY),
         standby=lookup(KEY_STANDBY),
         interfaces=lookup(KEY_INTERFACE),
+        probe=lookup(KEY_PROBE),
+        trigger_alarms=lookup(KEY_TRIGGER_ALARMS),
         problems=problems,
     )
     return () if pair is None else (pair,)
@@ -273,6 +340,8 @@ def _read_pair_list(listed: object, problems: list[str]) -> tuple[Pair, ...]:
             f"{where}.{PAIR_ENTRY_PRIMARY}",
             f"{where}.{PAIR_ENTRY_STANDBY}",
             f"{where}.{PAIR_ENTRY_INTERFACES}",
+            f"{where}.{PAIR_ENTRY_PROBE}",
+            f"{where}.{PAIR_ENTRY_TRIGGER_ALARMS}",
         )
         pair = _build_pair(
             keys,
@@ -280,6 +349,8 @@ def _read_pair_list(listed: object, problems: list[str]) -> tuple[Pair, ...]:
             primary=entry.get(PAIR_ENTRY_PRIMARY),
             standby=entry.get(PAIR_ENTRY_STANDBY),
             interfaces=entry.get(PAIR_ENTRY_INTERFACES),
+            probe=entry.get(PAIR_ENTRY_PROBE),
+            trigger_alarms=entry.get(PAIR_ENTRY_TRIGGER_ALARMS),
             problems=problems,
         )
         if pair is not None:
@@ -294,6 +365,8 @@ def _build_pair(
     primary: object,
     standby: object,
     interfaces: object,
+    probe: object = None,
+    trigger_alarms: object = None,
     problems: list[str],
 ) -> Pair | None:
     before = len(problems)
@@ -313,6 +386,8 @@ def _build_pair(
     repeated = sorted({i for i in interface_ids if interface_ids.count(i) > 1})
     if repeated:
         problems.append(f"{keys.interfaces}: {', '.join(repeated)} listed more than once")
+    probe_text = _read_probe(probe, keys.probe, problems)
+    alarm_names = _read_alarm_names(trigger_alarms, keys.trigger_alarms, problems)
     if len(problems) > before or pair_name is None or primary_id is None or standby_id is None:
         return None
     try:
@@ -321,6 +396,8 @@ def _build_pair(
             primary_instance_id=primary_id,
             standby_instance_id=standby_id,
             interface_ids=tuple(interface_ids),
+            probe=probe_text,
+            trigger_alarms=alarm_names,
         )
     except ValidationError as error:  # a rule of the model this module does not pre-check
         problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
@@ -366,6 +443,170 @@ def _check_names(
                     f"{owner[interface_id]!r}; an interface can float within one pair only"
                 )
             owner[interface_id] = pair.name
+
+
+# --- detection: probes, trigger alarms, where the prober runs ----------------------------
+
+
+def _read_probe(raw: object, key: str, problems: list[str]) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        problems.append(f"{key}: expected {EXPECT_PROBE}; got {raw!r}")
+        return None
+    text = raw.strip()
+    try:
+        ProbeSpec.parse(text)
+    except ValueError as error:  # names the form expected, or the port's range
+        problems.append(f"{key}: {error}")
+        return None
+    return text
+
+
+def _read_alarm_names(raw: object, key: str, problems: list[str]) -> tuple[str, ...]:
+    """Alarm names, comma-separated or a list (the list form for a name with a comma)."""
+    if raw is None:
+        return ()
+    names: list[str] = []
+    for value in _split(raw, key, EXPECT_ALARM_NAME, problems):
+        if value.startswith("arn:"):
+            problems.append(
+                f"{key}: {value!r} is an ARN; give the alarm's name, {EXPECT_ALARM_NAME}"
+            )
+            continue
+        name = _validate(AlarmName, value, key, EXPECT_ALARM_NAME, problems)
+        if name is not None:
+            names.append(name)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(f"{key}: {', '.join(repeated)} listed more than once")
+    return tuple(dict.fromkeys(names))
+
+
+# The stack-wide probing keys, the Probing field each sets and the form it takes.
+_PROBING_KEYS = {
+    KEY_PROBE_INTERVAL: ("interval_seconds", "a number of seconds"),
+    KEY_PROBE_TIMEOUT: ("timeout_seconds", "a number of seconds"),
+    KEY_PROBE_FAILURES: ("failures", "a whole number of consecutive failed probes"),
+}
+
+
+def _read_probing(lookup: ContextLookup, problems: list[str]) -> Probing:
+    verify_tls = _read_flag(lookup, KEY_PROBE_VERIFY_TLS, problems)
+    given: dict[str, object] = {} if verify_tls is None else {"verify_tls": verify_tls}
+    before = len(problems)
+    for key, (field, expected) in _PROBING_KEYS.items():
+        raw = lookup(key)
+        if raw is None:
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            problems.append(f"{key}: {raw!r} is not {expected}")
+            continue
+        given[field] = raw.strip() if isinstance(raw, str) else raw
+    if len(problems) > before:  # the model's cross-check would compare against a default
+        return Probing()
+    try:
+        return Probing.model_validate(given)
+    except ValidationError as error:
+        by_field = {field: (key, expected) for key, (field, expected) in _PROBING_KEYS.items()}
+        for problem in error.errors():
+            if not problem["loc"]:  # the model's own rule: the timeout fits the interval
+                problems.append(f"{KEY_PROBE_TIMEOUT} / {KEY_PROBE_INTERVAL}: {_message(problem)}")
+                continue
+            key, expected = by_field[str(problem["loc"][0])]
+            problems.append(f"{key}: {problem['input']!r} is not {expected} ({_message(problem)})")
+        return Probing()
+
+
+def _read_flag(lookup: ContextLookup, key: str, problems: list[str]) -> bool | None:
+    """true/false as JSON gives it, or as text from the command line."""
+    raw = lookup(key)
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text in ("true", "false"):
+        return text == "true"
+    problems.append(f"{key}: {raw!r} is not {EXPECT_FLAG}")
+    return None
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """The prober's placement keys as given, each validated on its own."""
+
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    endpoints: bool
+    given: tuple[str, ...]  # the keys the operator set, to name them
+
+
+def _read_placement(lookup: ContextLookup, problems: list[str]) -> _Placement:
+    vpc_id = None
+    if lookup(KEY_VPC) is not None:
+        vpc_id = _validate(VpcId, lookup(KEY_VPC), KEY_VPC, EXPECT_VPC, problems)
+    subnet_ids: list[str] = []
+    if lookup(KEY_PROBE_SUBNETS) is not None:
+        for value in _split(lookup(KEY_PROBE_SUBNETS), KEY_PROBE_SUBNETS, EXPECT_SUBNET, problems):
+            subnet_id = _validate(SubnetId, value, KEY_PROBE_SUBNETS, EXPECT_SUBNET, problems)
+            if subnet_id is not None:
+                subnet_ids.append(subnet_id)
+        repeated = sorted({i for i in subnet_ids if subnet_ids.count(i) > 1})
+        if repeated:
+            problems.append(f"{KEY_PROBE_SUBNETS}: {', '.join(repeated)} listed more than once")
+    endpoints = _read_flag(lookup, KEY_PROBE_ENDPOINTS, problems)
+    given = tuple(
+        key
+        for key, value in (
+            (KEY_VPC, lookup(KEY_VPC)),
+            (KEY_PROBE_SUBNETS, lookup(KEY_PROBE_SUBNETS)),
+        )
+        if value is not None
+    ) + ((KEY_PROBE_ENDPOINTS,) if endpoints else ())
+    return _Placement(vpc_id, tuple(dict.fromkeys(subnet_ids)), bool(endpoints), given)
+
+
+def _check_detection(
+    pairs: Sequence[Pair], placement: _Placement, *, single: bool, problems: list[str]
+) -> ProberPlacement | None:
+    """A probe needs somewhere to run, and a place to run needs a probe; an alarm
+    triggers one pair only."""
+    owner: dict[str, str] = {}
+    for index, pair in enumerate(pairs):
+        key = KEY_TRIGGER_ALARMS if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_TRIGGER_ALARMS}"
+        for name in pair.trigger_alarms:
+            if name in owner:
+                problems.append(
+                    f"{key}: alarm {name!r} is also a trigger of pair {owner[name]!r}; an alarm "
+                    "can trigger one pair only"
+                )
+            owner.setdefault(name, pair.name)
+    probed = [
+        KEY_PROBE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_PROBE}"
+        for index, pair in enumerate(pairs)
+        if pair.probe
+    ]
+    if not probed:
+        if placement.given:
+            problems.append(
+                f"{', '.join(placement.given)}: given, but no pair has a {KEY_PROBE}, so the "
+                f"prober would have nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, "
+                "or beside the single pair), or leave them out"
+            )
+        return None
+    missing = [key for key in (KEY_VPC, KEY_PROBE_SUBNETS) if key not in placement.given]
+    if missing:
+        problems.append(
+            f"{', '.join(missing)}: missing; {', '.join(probed)} sets a probe, and the prober "
+            f"needs the VPC and subnets to run in, where it reaches the pairs' addresses: "
+            f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC}) -c {KEY_PROBE_SUBNETS}=subnet-...,subnet-... "
+            f"({EXPECT_SUBNET}, comma-separated)"
+        )
+        return None
+    if placement.vpc_id is None or not placement.subnet_ids:
+        return None  # already reported against its key
+    return ProberPlacement(
+        vpc_id=placement.vpc_id, subnet_ids=placement.subnet_ids, endpoints=placement.endpoints
+    )
 
 
 # --- notification addresses and numbers --------------------------------------------------
