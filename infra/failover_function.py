@@ -89,6 +89,7 @@ class FailoverFunction(Construct):
         failover: FailoverConfig,
         timeout_seconds: int,
         max_event_age_seconds: int,
+        reserved_concurrency: int | None,
         trigger_topic: sns.ITopic,
         notification_topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
@@ -131,6 +132,8 @@ class FailoverFunction(Construct):
                 dead_letter_queue=dead_letter_queue,
                 state_table=state_table,
             ),
+            # Executions no other function in the account can take (infra.settings sizes it).
+            reserved_concurrent_executions=reserved_concurrency,
             retry_attempts=RETRY_ATTEMPTS,
             max_event_age=Duration.seconds(max_event_age_seconds),
             on_failure=QueueOnFailure(dead_letter_queue),

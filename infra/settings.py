@@ -48,6 +48,7 @@ KEY_SWAP_DEADLINE = "swapDeadlineSeconds"
 KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
 KEY_READINESS_SCHEDULE = "readinessSchedule"
+KEY_RESERVED_CONCURRENCY = "reservedConcurrency"
 # Detection: per pair (single pair or `pairs` entry) a probe and alarms that trigger too;
 # stack-wide where the prober runs and how it probes.
 KEY_PROBE = "probe"
@@ -86,6 +87,18 @@ DEFAULT_READINESS_SCHEDULE = "rate(1 day)"
 BASE_FUNCTION_TIMEOUT_SECONDS = 60
 OUTCOME_MARGIN_SECONDS = 10
 MAX_FUNCTION_TIMEOUT_SECONDS = 900
+
+# Reserved concurrency: Lambda keeps this many executions for the function whatever else
+# the account runs, so a burst elsewhere cannot throttle a failover. One failure sends two
+# triggers (the alarm and the state-change event), which run at once and take turns at the
+# pair's lease; the readiness check is one more; the headroom takes an operator's request
+# or a redelivery. Reserving never serializes the function: it always gets more than one.
+TRIGGERS_PER_FAILURE = 2
+READINESS_INVOCATIONS = 1
+CONCURRENCY_HEADROOM = 2
+# Lambda refuses a reservation that would leave the account fewer unreserved executions.
+ACCOUNT_UNRESERVED_MINIMUM = 10
+NO_RESERVATION = ("0", "none")
 
 # EventBridge rule names are at most 64 characters.
 MAX_RULE_NAME_LENGTH = 64
@@ -174,6 +187,8 @@ class DeploymentSettings:
     max_event_age_seconds: int
     # When the function checks that a failover would succeed (EventBridge schedule).
     readiness_schedule: str = DEFAULT_READINESS_SCHEDULE
+    # Executions reserved for the function; None reserves nothing (the account's pool).
+    reserved_concurrency: int | None = None
     # Where the prober runs; None when no pair has a probe (then there is no prober).
     prober: ProberPlacement | None = None
 
@@ -243,6 +258,7 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
             f"environment, more than the {MAX_CONFIG_JSON_BYTES} that fit in Lambda's 4 KB; "
             f"split them across stacks with -c {KEY_STACK_NAME}=..."
         )
+    reserved_concurrency = _read_reserved_concurrency(lookup, len(named), problems)
     if problems:
         raise SettingsError(problems)
     return DeploymentSettings(
@@ -252,8 +268,19 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         evaluation_periods=evaluation_periods,
         max_event_age_seconds=max_event_age,
         readiness_schedule=readiness_schedule,
+        reserved_concurrency=reserved_concurrency,
         prober=prober,
     )
+
+
+def default_reserved_concurrency(pair_count: int) -> int:
+    """Every pair failing at once, the readiness check, and headroom."""
+    return TRIGGERS_PER_FAILURE * pair_count + READINESS_INVOCATIONS + CONCURRENCY_HEADROOM
+
+
+def minimum_reserved_concurrency(pair_count: int) -> int:
+    """One execution per pair plus the readiness check: fewer would make pairs queue."""
+    return pair_count + READINESS_INVOCATIONS
 
 
 # --- pairs -------------------------------------------------------------------------------
@@ -626,6 +653,35 @@ def _read_emails(lookup: ContextLookup, problems: list[str]) -> tuple[str, ...]:
         if email is not None and email not in emails:
             emails.append(email)
     return tuple(emails)
+
+
+def _read_reserved_concurrency(
+    lookup: ContextLookup, pair_count: int, problems: list[str]
+) -> int | None:
+    raw = lookup(KEY_RESERVED_CONCURRENCY)
+    if raw is None:
+        return default_reserved_concurrency(pair_count)
+    if isinstance(raw, str) and raw.strip().lower() in NO_RESERVATION:
+        return None
+    minimum = minimum_reserved_concurrency(pair_count)
+    expected = (
+        f"a whole number of executions of at least {minimum} (one per pair, {pair_count} "
+        "here, plus one for the readiness check; the default, "
+        f"{default_reserved_concurrency(pair_count)}, also lets both triggers of a failure run "
+        "at once and leaves headroom), or 0 or 'none' to reserve nothing. The account must "
+        f"keep {ACCOUNT_UNRESERVED_MINIMUM} executions unreserved or the deploy fails"
+    )
+    value = _read_number(
+        lookup,
+        KEY_RESERVED_CONCURRENCY,
+        kind=Annotated[int, Field(ge=0)],
+        default=0,
+        expected=expected,
+        problems=problems,
+    )
+    if 0 < value < minimum:
+        problems.append(f"{KEY_RESERVED_CONCURRENCY}: {raw!r} is not {expected}")
+    return value or None
 
 
 def _read_schedule(lookup: ContextLookup, problems: list[str]) -> str:

@@ -82,6 +82,7 @@ class EniFailoverStack(Stack):
             failover=failover,
             timeout_seconds=settings.function_timeout_seconds,
             max_event_age_seconds=settings.max_event_age_seconds,
+            reserved_concurrency=settings.reserved_concurrency,
             trigger_topic=self.triggers.topic,
             notification_topic=self.notifications.topic,
             dead_letter_queue=self.dead_letters.queue,

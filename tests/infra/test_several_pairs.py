@@ -21,13 +21,15 @@ PAIRS = (WEB, DB)
 
 @pytest.fixture(scope="module")
 def several_pairs(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    # The list as cdk.json holds it (numbers as numbers), with tuning and a stack name.
+    # The list as cdk.json holds it (numbers as numbers), with tuning and a stack name,
+    # in an account that cannot spare reserved concurrency.
     context = {
         "pairs": list(PAIRS),
         "notifyEmail": "ops@example.com",
         "evaluationPeriods": 3,
         "swapDeadlineSeconds": 80,
         "stackName": "Failover-Prod",
+        "reservedConcurrency": "none",
     }
     return synthesize(context, tmp_path_factory.mktemp("several-pairs"))
 
@@ -72,7 +74,7 @@ def test_one_rule_per_pair_on_its_own_primary(several_pairs: Synthesized) -> Non
 def test_one_function_serves_every_pair(several_pairs: Synthesized) -> None:
     # Given the stack
     functions = several_pairs.of_type("AWS::Lambda::Function")
-    # Then a single function holds both pairs, with no reserved concurrency
+    # Then a single function holds both pairs, reserving no concurrency as told
     assert list(functions) == [several_pairs.logical_id(several_pairs.stack.failover.function)]
     (function,) = functions.values()
     assert "ReservedConcurrentExecutions" not in function["Properties"]
