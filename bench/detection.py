@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The stack's defaults (infra/settings.py DEFAULT_EVALUATION_PERIODS, pinned by a test;
-# infra/triggers.py STATUS_CHECK_PERIOD, the status-check metric's one minute), copied
-# because infra is not an installed package.
-DEFAULT_EVALUATION_PERIODS = 2
+from infra.settings import DEFAULT_EVALUATION_PERIODS
+
+# infra/triggers.py STATUS_CHECK_PERIOD: the status-check metrics' one minute.
 STATUS_CHECK_PERIOD_SECONDS = 60
 
 STATUS_CHECKS_DOCS = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitoring-system-instance-status-check.html"

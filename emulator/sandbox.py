@@ -37,6 +37,7 @@ from emulator.endpoint import emulator_clients
 from emulator.function import LocalFunction
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
 from emulator.template import DeployedFunction, deploy, synthesize
+from eni_cli.outputs import DEFAULT_STACK_NAME, OUTPUT_PAIRS_JSON
 from eni_failover.clients import AwsClients
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ HOST = "127.0.0.1"
 @dataclass(frozen=True, kw_only=True)
 class SandboxOptions:
     pair_name: str = drill.PAIR_NAME
-    stack_name: str = "EniFailover"
+    stack_name: str = DEFAULT_STACK_NAME
     notify_email: str = drill.NOTIFY_EMAIL
     attach_seconds: float = drill.ATTACH_SECONDS
     detach_seconds: float = drill.DETACH_SECONDS
@@ -234,7 +235,7 @@ def _moto_api(endpoint: str, action: str) -> None:
 
 def _check_template_is_for(template: dict[str, Any], topology: PairTopology, pair: str) -> None:
     """A reused template must name the pair the sandbox built, or nothing would match."""
-    raw = template.get("Outputs", {}).get("PairsJson", {}).get("Value", "{}")
+    raw = template.get("Outputs", {}).get(OUTPUT_PAIRS_JSON, {}).get("Value", "{}")
     try:
         configured = json.loads(raw).get(pair, {}) if isinstance(raw, str) else {}
     except json.JSONDecodeError:

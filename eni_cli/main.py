@@ -29,11 +29,10 @@ from eni_cli.deployment import (
 )
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.invoke import FunctionFailed
+from eni_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover.errors import FailoverError
 
 PROGRAM = "eni-failover"
-# infra.settings.DEFAULT_STACK_NAME; the CLI does not import the CDK app (a test keeps them equal).
-DEFAULT_STACK_NAME = "EniFailover"
 EXIT_CODES = """exit codes:
   0  done (ready; moved or already in place; paused; resumed)
   1  refused: nothing moved, the reason is shown

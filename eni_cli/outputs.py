@@ -1,7 +1,9 @@
 """The deployed stack's outputs: where the function, topics, table and each pair's alarm are.
 
 Read from `describe-stacks` on AWS or from the sandbox file; both hold the same keys, the
-ones infra/stack.py declares.
+ones infra/stack.py declares. The default stack name is owned here: the CDK app imports it,
+while the CLI never imports the app (it is not in the wheel, and its jsii runtime is slow
+to start).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eni_cli.errors import CliError
+
+# The stack the CLI reads when given no --stack; the CDK app's default stack name too.
+DEFAULT_STACK_NAME = "EniFailover"
 
 # The output keys infra/stack.py declares, spelled again so that the CLI does not start
 # the CDK's jsii runtime to read them (tests/cli/test_outputs.py keeps them equal).

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from eni_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover.config import (
     EXPECT_ALARM_NAME,
     EXPECT_EMAIL,
@@ -77,7 +78,6 @@ PAIR_ENTRY_KEYS = (
     PAIR_ENTRY_TRIGGER_ALARMS,
 )
 
-DEFAULT_STACK_NAME = "EniFailover"
 DEFAULT_PAIR_NAME = "primary"
 DEFAULT_EVALUATION_PERIODS = 2
 DEFAULT_MAX_EVENT_AGE_SECONDS = 3600

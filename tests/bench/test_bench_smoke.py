@@ -13,14 +13,12 @@ import pytest
 
 from bench import scale
 from bench.__main__ import main
-from bench.detection import DEFAULT_EVALUATION_PERIODS
 from bench.report import SECTIONS, render
 from bench.run import Results, run_all
 from bench.settings import BenchSettings
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.triggers import Trigger, TriggerKind
-from infra.settings import DEFAULT_EVALUATION_PERIODS as STACK_EVALUATION_PERIODS
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +159,6 @@ def test_a_failed_outcome_reads_back_as_where_the_interface_was_left() -> None:
         "DescribeNetworkInterfaces failed: RequestLimitExceeded: Request limit exceeded. "
         "(interface left detached)"
     )
-
-
-def test_detection_model_uses_the_stacks_evaluation_periods() -> None:
-    assert DEFAULT_EVALUATION_PERIODS == STACK_EVALUATION_PERIODS
 
 
 def test_runs_must_be_positive() -> None:
