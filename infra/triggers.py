@@ -13,14 +13,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from eni_failover.config import Pair
 from infra.settings import rule_name_for
-from infra.topics import allow_alarms_to_publish, encrypted_topic
+from infra.topics import TopicTarget, allow_alarms_to_publish, encrypted_topic
 
 STATUS_CHECK_METRIC = "StatusCheckFailed"
 STATUS_CHECK_PERIOD = Duration.minutes(1)
@@ -126,9 +125,8 @@ class FailoverTriggers(Construct):
                 detail={"instance-id": [pair.primary_instance_id], "state": list(FAILURE_STATES)},
             ),
         )
+        # Only this rule may publish: not SnsTopic, which lets any account's rules.
         rule.add_target(
-            targets.SnsTopic(
-                self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age
-            )
+            TopicTarget(self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age)
         )
         return PairTrigger(pair=pair, alarm=alarm, rule=rule, rule_name=rule_name)
