@@ -1,8 +1,9 @@
 """`eni-failover check`: would a failover succeed right now?
 
 The function answers, with its own role: every precondition of a real failover plus EC2
-DryRun calls of the detach and the attach (DryRunOperation means allowed). The operator's
-permissions prove nothing about the function's.
+DryRun calls of the detach and the attach (DryRunOperation means allowed,
+UnauthorizedOperation not allowed; any other answer is inconclusive, shown as such, and
+leaves the pair READY). The operator's permissions prove nothing about the function's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from typing import Any
 from eni_cli.console import columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import ExitCode
+
+# Each check's answer: passed, failed, or inconclusive (EC2 said nothing either way).
+PASSED, FAILED, INCONCLUSIVE = "pass", "fail", "inconclusive"
+_LABELS = {PASSED: "PASS", FAILED: "FAIL", INCONCLUSIVE: "INCONCLUSIVE"}
+INCONCLUSIVE_NOTE = (
+    "INCONCLUSIVE: EC2 answered the DryRun with neither DryRunOperation (allowed) nor "
+    "UnauthorizedOperation (not allowed), so the permission is unproven, not missing. "
+    "Check again; if it stays so, a drill tries the real move."
+)
 
 
 def request(deployment: Deployment, pair_name: str | None, *, by: str) -> dict[str, Any]:
@@ -51,12 +61,29 @@ def describe(result: dict[str, Any]) -> str:
 
 def describe_pair(pair: dict[str, Any]) -> list[str]:
     rows = [
-        ("PASS" if check["ok"] else "FAIL", check["check"], check["detail"])
-        for check in pair["checks"]
+        (_LABELS[result_of(check)], check["check"], check["detail"]) for check in pair["checks"]
     ]
     verdict = "READY" if pair["ready"] else "NOT READY"
-    return [f"Pair {pair['pair']}: {verdict}", *columns(rows)]
+    unsure = inconclusive_checks(pair)
+    if unsure:
+        verdict += f", {len(unsure)} check(s) INCONCLUSIVE"
+    lines = [f"Pair {pair['pair']}: {verdict}", *columns(rows)]
+    if unsure:
+        lines.append(f"  {INCONCLUSIVE_NOTE}")
+    return lines
+
+
+def result_of(check: dict[str, Any]) -> str:
+    """pass, fail or inconclusive; a function deployed before "result" existed says only ok."""
+    result = check.get("result")
+    if result in _LABELS:
+        return str(result)
+    return PASSED if check["ok"] else FAILED
 
 
 def failed_checks(pair: dict[str, Any]) -> list[str]:
-    return [f"{c['check']}: {c['detail']}" for c in pair["checks"] if not c["ok"]]
+    return [f"{c['check']}: {c['detail']}" for c in pair["checks"] if result_of(c) == FAILED]
+
+
+def inconclusive_checks(pair: dict[str, Any]) -> list[str]:
+    return [f"{c['check']}: {c['detail']}" for c in pair["checks"] if result_of(c) == INCONCLUSIVE]

@@ -144,6 +144,9 @@ def run(
     console.progress(
         "readiness: READY" if not failed else "readiness: NOT READY\n  " + "\n  ".join(failed)
     )
+    unsure = check.inconclusive_checks(readiness)
+    if unsure:  # not a reason to refuse: the drill's real move settles them
+        console.progress("inconclusive, the drill will tell:\n  " + "\n  ".join(unsure))
     if failed and not force:
         raise CliError(
             f"pair {pair.name} is NOT READY, so a drill would fail or mislead; fix the failed "

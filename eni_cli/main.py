@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         "would a failover succeed right now? (asks the function)",
         "The function checks, with its own permissions, every precondition of a failover "
-        "and EC2 DryRun calls of the detach and attach. Exit 0 if ready, 2 if not.",
+        "and EC2 DryRun calls of the detach and attach. Exit 0 if ready, 2 if not; a DryRun "
+        "that EC2 answers with neither allowed nor denied is shown INCONCLUSIVE and leaves the "
+        "pair ready.",
     )
     sub.add_argument("pair", nargs="?", metavar="PAIR", help="one pair (default: all)")
     _add_by(sub)

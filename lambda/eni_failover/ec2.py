@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -17,8 +19,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The answer EC2 gives a DryRun call that would have been allowed.
+# The answer EC2 gives a DryRun call that would have been allowed, and the one it gives
+# when the caller lacks the permission. Any other answer proves neither.
 DRY_RUN_ALLOWED = "DryRunOperation"
+DRY_RUN_DENIED = "UnauthorizedOperation"
 # What EC2 answers a describe by IDs that names one it does not know.
 INTERFACE_NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
 INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
@@ -214,7 +218,21 @@ def attach(
     return response["AttachmentId"]
 
 
-def dry_run_detach(client: EC2Client, attachment_id: str) -> tuple[bool, str]:
+class Permission(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class DryRunAnswer:
+    """What EC2 said to a DryRun call: allowed, denied, or neither (and why)."""
+
+    permission: Permission
+    detail: str
+
+
+def dry_run_detach(client: EC2Client, attachment_id: str) -> DryRunAnswer:
     """Would the failover's forced detach be allowed?"""
     return _dry_run(
         "DetachNetworkInterface",
@@ -231,7 +249,7 @@ def dry_run_attach(
     instance_id: str,
     device_index: int,
     network_card_index: int = 0,
-) -> tuple[bool, str]:
+) -> DryRunAnswer:
     """Would attaching the interface to that instance be allowed?"""
     return _dry_run(
         "AttachNetworkInterface",
@@ -245,19 +263,30 @@ def dry_run_attach(
     )
 
 
-def _dry_run(operation: str, call: Callable[[], object]) -> tuple[bool, str]:
+def _dry_run(operation: str, call: Callable[[], object]) -> DryRunAnswer:
     """Ask EC2 whether the caller may make a call, without making it.
 
-    EC2 answers a permitted DryRun with the error DryRunOperation; UnauthorizedOperation
-    (or anything else) means the real call would fail too.
+    EC2 answers a permitted DryRun with the error DryRunOperation and a forbidden one with
+    UnauthorizedOperation. Any other answer (a state or parameter error, throttling beyond
+    botocore's retries, an internal error) proves nothing about the permission either way.
     """
     try:
         call()
     except ClientError as error:
         details = error.response.get("Error", {})
         code = details.get("Code", "Unknown")
+        said = f"{code}: {details.get('Message', '')}".rstrip(": ")
         if code == DRY_RUN_ALLOWED:
-            return True, f"{operation} would be allowed"
-        return False, f"{operation} would fail: {code}: {details.get('Message', '')}".rstrip()
+            return DryRunAnswer(Permission.ALLOWED, f"{operation} would be allowed")
+        if code == DRY_RUN_DENIED:
+            return DryRunAnswer(Permission.DENIED, f"{operation} is not allowed: {said}")
+        return DryRunAnswer(
+            Permission.INCONCLUSIVE,
+            f"{operation} permission unconfirmed: EC2 answered the DryRun with {said}, "
+            "which says nothing about permission",
+        )
     # EC2 always answers DryRun with an error; success means the endpoint ignored the flag.
-    return False, f"{operation} unexpectedly succeeded: the endpoint ignored DryRun"
+    return DryRunAnswer(
+        Permission.INCONCLUSIVE,
+        f"{operation} permission unconfirmed: the call succeeded, so the endpoint ignored DryRun",
+    )

@@ -199,10 +199,18 @@ def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
     return {
         "pair": pair.name,
         "verdict": result,
-        "ready": result == readiness.READY,
+        "ready": readiness.ready(checks),
         "checks": [c.as_dict() for c in checks],
         "announced": announced,
     }
+
+
+# How the announcement marks each check: a failure and an inconclusive answer stand out.
+_MARKS = {
+    readiness.CheckResult.PASSED: "pass",
+    readiness.CheckResult.FAILED: "FAIL",
+    readiness.CheckResult.INCONCLUSIVE: "INCONCLUSIVE",
+}
 
 
 def _readiness_text(
@@ -211,7 +219,7 @@ def _readiness_text(
     lines = [
         f"Readiness of pair {pair.name} changed from {previous or 'unknown'} to {result}.",
         "",
-        *(f"  [{'pass' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in checks),
+        *(f"  [{_MARKS[c.result]}] {c.name}: {c.detail}" for c in checks),
         "",
         f"Run `eni-failover check {pair.name}` to see it again.",
     ]

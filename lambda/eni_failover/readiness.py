@@ -7,6 +7,7 @@ that lost ec2:AttachNetworkInterface shows up here, not at 3 a.m. during a real 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from eni_failover import decide, ec2
@@ -18,22 +19,62 @@ if TYPE_CHECKING:
 
 READY = "READY"
 NOT_READY = "NOT READY"
+# READY, but some check could not be confirmed either way (see verdict).
+UNCONFIRMED = "READY, UNCONFIRMED"
 DELETE_ON_TERMINATION = "delete on termination"
+
+
+class CheckResult(StrEnum):
+    PASSED = "pass"
+    FAILED = "fail"
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    ok: bool
+    ok: bool  # proven fine; False for a failed check and for an inconclusive one
     detail: str
+    # Neither proven fine nor proven wrong: EC2's answer said nothing either way.
+    inconclusive: bool = False
+
+    @property
+    def result(self) -> CheckResult:
+        if self.inconclusive:
+            return CheckResult.INCONCLUSIVE
+        return CheckResult.PASSED if self.ok else CheckResult.FAILED
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "result": str(self.result),
+            "detail": self.detail,
+        }
+
+
+def ready(checks: list[Check]) -> bool:
+    """No check failed; an inconclusive one does not make the pair NOT READY (verdict)."""
+    return not any(c.result is CheckResult.FAILED for c in checks)
 
 
 def verdict(checks: list[Check]) -> str:
-    failed = [c.name for c in checks if not c.ok]
-    return READY if not failed else f"{NOT_READY}: {', '.join(failed)}"
+    """READY, READY, UNCONFIRMED: ..., or NOT READY: ..., naming the checks.
+
+    An inconclusive check (a DryRun that EC2 answered with neither DryRunOperation nor
+    UnauthorizedOperation: throttled, an internal error, a state or parameter error) proves
+    nothing about the permission. It does not make the pair NOT READY: any state problem
+    behind it is judged by the precondition checks, which fail on their own, and a NOT
+    READY for an EC2 hiccup would alert operators and refuse a drill, which is how to settle
+    the question for real. Nor is it a plain READY: the verdict names it, so a scheduled
+    check announces the change and `eni-failover check` shows it.
+    """
+    failed = [c.name for c in checks if c.result is CheckResult.FAILED]
+    unsure = [c.name for c in checks if c.result is CheckResult.INCONCLUSIVE]
+    if failed:
+        also = f"; unconfirmed: {', '.join(unsure)}" if unsure else ""
+        return f"{NOT_READY}: {', '.join(failed)}{also}"
+    return f"{UNCONFIRMED}: {', '.join(unsure)}" if unsure else READY
 
 
 def preconditions(plan: decide.Plan, pair: Pair, state: PairState) -> list[Check]:
@@ -123,20 +164,30 @@ def permission_checks(client: EC2Client, plan: decide.Plan, state: PairState) ->
             continue
         attachment = interface.attachment
         if attachment is not None and attachment.slot != (0, 0):
-            allowed, detail = ec2.dry_run_detach(client, attachment.attachment_id)
-            checks.append(Check(f"detach permission ({interface.interface_id})", allowed, detail))
+            answer = ec2.dry_run_detach(client, attachment.attachment_id)
+            checks.append(_permission(f"detach permission ({interface.interface_id})", answer))
         move = planned.get(interface.interface_id)
         # At the card and device index the move would use, so EC2 checks the same request.
         card, index = move.slot if move else (attachment.slot if attachment else (0, 1))
-        allowed, detail = ec2.dry_run_attach(
+        answer = ec2.dry_run_attach(
             client,
             interface_id=interface.interface_id,
             instance_id=target,
             device_index=index,
             network_card_index=card,
         )
-        checks.append(Check(f"attach permission ({interface.interface_id})", allowed, detail))
+        checks.append(_permission(f"attach permission ({interface.interface_id})", answer))
     return checks
+
+
+def _permission(name: str, answer: ec2.DryRunAnswer) -> Check:
+    """Only UnauthorizedOperation fails the check; an answer that proves neither is said so."""
+    return Check(
+        name,
+        answer.permission is ec2.Permission.ALLOWED,
+        answer.detail,
+        inconclusive=answer.permission is ec2.Permission.INCONCLUSIVE,
+    )
 
 
 def _check(name: str, problems: list[str], fine: str) -> Check:

@@ -46,3 +46,22 @@ def test_check_as_json(sandbox: RunningSandbox) -> None:
     [automation] = [c for c in pair["checks"] if c["check"] == "automation"]
     assert automation["ok"] is False
     assert automation["detail"].startswith("paused by carol at ")
+
+
+def test_an_inconclusive_dry_run_is_shown_and_leaves_the_pair_ready(
+    sandbox: RunningSandbox,
+) -> None:
+    # Given EC2 answering the detach's DryRun with a state error (not a permission answer)
+    sandbox.sandbox.sim.fail("DetachNetworkInterface", "IncorrectState")
+    interface = sandbox.sandbox.topology.interface_id
+
+    # When the operator checks the pair
+    ran = sandbox.run("check", PAIR)
+
+    # Then the check is INCONCLUSIVE, not FAIL, the pair is ready, and the output says why
+    assert ran.code == 0, ran.err
+    assert f"Pair {PAIR}: READY, 1 check(s) INCONCLUSIVE" in ran.out
+    assert f"INCONCLUSIVE  detach permission ({interface})" in ran.out
+    assert "EC2 answered the DryRun with IncorrectState" in ran.out
+    assert "unproven, not missing" in ran.out
+    assert "FAIL " not in ran.out
