@@ -3,6 +3,11 @@
 Two messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
 string in Records[].Sns.Message) and an EC2 state-change event that EventBridge forwards to
 the same topic. Anything else is unparseable and goes to the dead-letter queue with a reason.
+
+Exact where it matters, liberal where it does not: the models require what identifies a
+trigger and what the failover reads, and nothing else. Signature and URL fields, the
+EventBridge `version` and `resources` may be placeholders or absent (the Lambda console's
+test template, `sam local generate-event`, AWS's documented examples).
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from eni_failover.errors import UnparseableRecord
 
 # EC2 states in which the primary cannot serve: the EventBridge rule forwards exactly these.
 FAILURE_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
+STATE_CHANGE_SOURCE = "aws.ec2"
 STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
 # An alarm message is small; a multi-megabyte "message" is not something we should parse.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -89,9 +94,46 @@ class _StateChangeDetail(_Lenient):
     state: str = Field(min_length=1, max_length=32)
 
 
-class StateChangeEvent(EventBridgeModel):
-    detail: _StateChangeDetail  # narrows Powertools' raw dict to the fields we use
+class StateChangeEvent(_Lenient):
+    """An EC2 state-change event: its identity and what the failover reads.
+
+    Powertools' EventBridgeModel also requires `version` and `resources`, which AWS's own
+    documented example of this event leaves out and the failover never reads.
+    """
+
+    id: str = Field(min_length=1)
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    account: str
     time: AwareDatetime  # a time without a zone cannot be compared with the trigger age
+    region: str
+    detail: _StateChangeDetail
+    version: str | None = None
+    resources: list[str] = Field(default_factory=list)
+
+
+class _Notification(_Lenient):
+    """An SNS record's Sns object, as far as the failover reads it.
+
+    The signature, its certificate URL and the unsubscribe URL are never read (the function
+    trusts the subscription, not the signature) and are placeholders in the Lambda console's
+    test template and in `sam local generate-event`, so they are not required.
+    """
+
+    TopicArn: str
+    MessageId: str
+    Message: str
+    Timestamp: datetime
+
+
+class _SnsRecord(_Lenient):
+    Sns: _Notification
+
+
+class SnsEvent(_Lenient):
+    """The event an SNS subscription delivers to Lambda."""
+
+    Records: list[_SnsRecord]
 
 
 def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecord]]:
@@ -101,13 +143,9 @@ def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecor
     Raises UnparseableRecord when the event is not an SNS event at all.
     """
     try:
-        envelope = SnsModel.model_validate(event)
+        envelope = SnsEvent.model_validate(event)
     except ValidationError as error:
         raise UnparseableRecord(f"not an SNS event: {_first_problem(error)}") from error
-    except (TypeError, AttributeError) as error:
-        # Powertools' SNS model looks into a record's Sns before validating its type, so a
-        # record whose Sns is not an object fails as a TypeError, not a ValidationError.
-        raise UnparseableRecord(f"not an SNS event: a record is malformed ({error})") from error
     if not envelope.Records:
         raise UnparseableRecord("not an SNS event: Records is empty")
     parsed: list[tuple[str, Trigger | UnparseableRecord]] = []
@@ -115,7 +153,7 @@ def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecor
         message = record.Sns.Message
         message_id = record.Sns.MessageId
         try:
-            parsed.append((message_id, parse_message(str(message), message_id=message_id)))
+            parsed.append((message_id, parse_message(message, message_id=message_id)))
         except UnparseableRecord as problem:
             parsed.append((message_id, problem))
     return parsed
@@ -178,10 +216,10 @@ def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
         raise UnparseableRecord(
             f"EC2 event {message_id} is malformed: {_first_problem(error)}"
         ) from error
-    if event.source != "aws.ec2" or event.detail_type != STATE_CHANGE_DETAIL_TYPE:
+    if (event.source, event.detail_type) != (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE):
         raise UnparseableRecord(
             f"event {message_id} is {event.source}/{event.detail_type!r}, expected "
-            f"aws.ec2/{STATE_CHANGE_DETAIL_TYPE!r}"
+            f"{STATE_CHANGE_SOURCE}/{STATE_CHANGE_DETAIL_TYPE!r}"
         )
     return Trigger(
         trigger_id=f"event:{event.id}",

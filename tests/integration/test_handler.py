@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import pytest
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.deployment import LocalDeployment
@@ -173,3 +175,47 @@ def test_sample_event_file_is_accepted_by_the_handler(deployment: LocalDeploymen
     assert report["ignored"] == [
         "alarm 'EniFailover-primary-primary-status' guards no configured pair"
     ]
+
+
+@pytest.mark.parametrize(
+    "sample", ["sns-console-test-template-alarm.json", "sns-sam-generate-event-alarm.json"]
+)
+def test_console_test_template_carrying_a_real_alarm_swaps(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2, sample: str
+) -> None:
+    # Given a failed primary, and the Lambda console's SNS test template (or the sam CLI's)
+    # with this pair's alarm pasted in as the message: placeholder signature and URLs
+    sim.set_status(topology.primary_instance_id, instance="impaired")
+    event = load_event(sample)
+    alarm = alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id)
+    event["Records"][0]["Sns"]["Message"] = json.dumps(alarm)
+
+    # When an operator sends it as a test event
+    report = deployment.invoke(event)
+
+    # Then it is handled as the alarm it carries: the interface moves, nothing is dead-lettered
+    assert report["dead_lettered"] == []
+    assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id
+
+
+def test_documented_state_change_event_without_version_swaps(
+    deployment: LocalDeployment, topology: PairTopology
+) -> None:
+    # Given a stopped primary, and its state-change event in the shape of the EC2 user
+    # guide's example (no "version")
+    primary = topology.primary_instance_id
+    boto3.client("ec2", region_name="us-east-1").stop_instances(InstanceIds=[primary])
+    event = load_event("ec2-state-change-without-version.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message["detail"]["instance-id"] = primary
+    message["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+
+    # When it is delivered
+    report = deployment.invoke(event)
+
+    # Then the failover runs
+    assert report["dead_lettered"] == []
+    assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from eni_failover import decide
+from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
-from eni_failover.triggers import TriggerKind, parse_sns_event
+from eni_failover.triggers import Trigger, TriggerKind, parse_sns_event
 from tests.support import alarm_message, load_event, sns_event, state_change_message
+
+# The pair the checked-in samples are about (their alarm name and instance).
+SAMPLE_PAIR = Pair(
+    name="primary",
+    primary_instance_id="i-0123456789abcdef0",
+    standby_instance_id="i-0fedcba9876543210",
+    interface_ids=("eni-0123456789abcdef0",),
+    alarm_name="EniFailover-primary-primary-status",
+)
+
+
+def parsed_trigger(event: dict[str, Any]) -> Trigger:
+    [(_, trigger)] = parse_sns_event(event)
+    assert isinstance(trigger, Trigger), trigger
+    return trigger
+
+
+def parse_problem(message: dict[str, Any] | str) -> str:
+    [(_, problem)] = parse_sns_event(sns_event(message))
+    assert isinstance(problem, UnparseableRecord), problem
+    return str(problem)
+
+
+def route(trigger: Trigger) -> Pair | decide.Ignore:
+    return decide.route(trigger, (SAMPLE_PAIR,), account_id="123456789012", region="us-east-1")
 
 
 def test_status_check_alarm_becomes_a_failure_trigger_for_its_instance() -> None:
@@ -137,3 +165,105 @@ def test_one_bad_record_does_not_hide_a_good_one() -> None:
 def test_an_event_that_is_not_from_sns_is_rejected(event: object) -> None:
     with pytest.raises(UnparseableRecord, match="not an SNS event"):
         parse_sns_event(event)
+
+
+@pytest.mark.parametrize(
+    "sample", ["sns-console-test-template-alarm.json", "sns-sam-generate-event-alarm.json"]
+)
+def test_test_templates_with_placeholder_signature_and_urls_carry_an_alarm(sample: str) -> None:
+    # Given the Lambda console's SNS test template (or `sam local generate-event sns
+    # notification`) with a real alarm message pasted in: "EXAMPLE" for the signature and
+    # the URLs, a 1970 timestamp, an unrendered placeholder in the subscription ARN
+    event = load_event(sample)
+
+    # When it is parsed
+    trigger = parsed_trigger(event)
+
+    # Then it is the alarm it carries, routed like the real notification
+    assert trigger.kind is TriggerKind.ALARM
+    assert trigger.source == "EniFailover-primary-primary-status"
+    assert trigger.instance_id == "i-0123456789abcdef0"
+    assert trigger.is_failure
+    assert route(trigger) == SAMPLE_PAIR
+
+
+UNREAD_SNS_FIELDS = (
+    "Signature",
+    "SignatureVersion",
+    "SigningCertUrl",
+    "UnsubscribeUrl",
+    "Type",
+    "Subject",
+    "MessageAttributes",
+)
+
+
+@pytest.mark.parametrize("field", UNREAD_SNS_FIELDS)
+def test_sns_record_without_a_field_the_failover_never_reads_still_parses(field: str) -> None:
+    event = load_event("alarm-status-check-failed.json")
+    del event["Records"][0]["Sns"][field]
+    assert parsed_trigger(event).kind is TriggerKind.ALARM
+
+
+@pytest.mark.parametrize("field", ["EventSource", "EventVersion", "EventSubscriptionArn"])
+def test_sns_record_without_an_envelope_field_the_failover_never_reads_still_parses(
+    field: str,
+) -> None:
+    event = load_event("alarm-status-check-failed.json")
+    del event["Records"][0][field]
+    assert parsed_trigger(event).kind is TriggerKind.ALARM
+
+
+@pytest.mark.parametrize("field", ["TopicArn", "Message", "MessageId", "Timestamp"])
+def test_sns_record_without_what_identifies_it_is_not_an_sns_event(field: str) -> None:
+    event = load_event("sns-console-test-template-alarm.json")
+    del event["Records"][0]["Sns"][field]
+    with pytest.raises(UnparseableRecord, match=f"not an SNS event: Records.0.Sns.{field}"):
+        parse_sns_event(event)
+
+
+def test_documented_state_change_event_without_version_is_a_failure_trigger() -> None:
+    # Given the EC2 user guide's example event (no "version"), as EventBridge forwards it
+    event = load_event("ec2-state-change-without-version.json")
+    assert "version" not in json.loads(event["Records"][0]["Sns"]["Message"])
+
+    # Then it is the state change it describes
+    trigger = parsed_trigger(event)
+    assert trigger.kind is TriggerKind.STATE_CHANGE
+    assert trigger.instance_id == "i-0123456789abcdef0"
+    assert trigger.is_failure
+    assert trigger.trigger_id == "event:7bf73129-1428-4cd3-a780-95db273d1602"
+    assert route(trigger) == SAMPLE_PAIR
+
+
+@pytest.mark.parametrize("field", ["version", "resources"])
+def test_state_change_event_without_a_field_the_failover_never_reads_parses(field: str) -> None:
+    message = state_change_message(instance_id="i-0123456789abcdef0", state="stopped")
+    del message[field]
+    assert parsed_trigger(sns_event(message)).is_failure
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        (("id",), "id"),
+        (("source",), "source"),
+        (("detail-type",), "detail-type"),
+        (("account",), "account"),
+        (("time",), "time"),
+        (("region",), "region"),
+        (("detail",), "detail"),
+        (("detail", "instance-id"), "detail.instance-id"),
+        (("detail", "state"), "detail.state"),
+    ],
+)
+def test_state_change_event_without_what_identifies_it_is_dead_lettered(
+    path: tuple[str, ...], named: str
+) -> None:
+    message = state_change_message(instance_id="i-0123456789abcdef0", state="stopped")
+    *parents, key = path
+    holder = message
+    for parent in parents:
+        holder = holder[parent]
+    del holder[key]
+    assert f"{named}: Field required" in parse_problem(message)
