@@ -94,6 +94,13 @@ class _StateChangeDetail(_Lenient):
     state: str = Field(min_length=1, max_length=32)
 
 
+class _EventKind(_Lenient):
+    """What an EventBridge event says it is, read before its detail is."""
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+
+
 class StateChangeEvent(_Lenient):
     """An EC2 state-change event: its identity and what the failover reads.
 
@@ -172,11 +179,11 @@ def parse_message(message: str, *, message_id: str) -> Trigger:
         )
     if "AlarmName" in body:
         return _from_alarm(body, message_id)
-    if body.get("source") == "aws.ec2" or "detail-type" in body:
-        return _from_state_change(body, message_id)
+    if "source" in body or "detail-type" in body:
+        return _from_event(body, message_id)
     raise UnparseableRecord(
-        f"message {message_id} is neither a CloudWatch alarm (no AlarmName) nor an EC2 "
-        "state-change event (no source aws.ec2)"
+        f"message {message_id} is neither a CloudWatch alarm (no AlarmName) nor an "
+        "EventBridge event (no source or detail-type)"
     )
 
 
@@ -209,18 +216,26 @@ def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
     )
 
 
-def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
+def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
+    # What the event is comes first: a CloudWatch or Health event is named as such, not
+    # reported as an EC2 event missing its instance-id.
+    try:
+        kind = _EventKind.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(
+            f"event {message_id} is malformed: {_first_problem(error)}"
+        ) from error
+    if (kind.source, kind.detail_type) != (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE):
+        raise UnparseableRecord(
+            f"event {message_id} is {kind.source}/{kind.detail_type!r}, expected "
+            f"{STATE_CHANGE_SOURCE}/{STATE_CHANGE_DETAIL_TYPE!r}"
+        )
     try:
         event = StateChangeEvent.model_validate(body)
     except ValidationError as error:
         raise UnparseableRecord(
             f"EC2 event {message_id} is malformed: {_first_problem(error)}"
         ) from error
-    if (event.source, event.detail_type) != (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE):
-        raise UnparseableRecord(
-            f"event {message_id} is {event.source}/{event.detail_type!r}, expected "
-            f"{STATE_CHANGE_SOURCE}/{STATE_CHANGE_DETAIL_TYPE!r}"
-        )
     return Trigger(
         trigger_id=f"event:{event.id}",
         kind=TriggerKind.STATE_CHANGE,

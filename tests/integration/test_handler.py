@@ -219,3 +219,24 @@ def test_documented_state_change_event_without_version_swaps(
     assert report["dead_lettered"] == []
     assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
     assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id
+
+
+def test_cloudwatch_alarm_event_is_dead_lettered_as_what_it_is(
+    deployment: LocalDeployment, topology: PairTopology
+) -> None:
+    # Given an EventBridge rule that forwards CloudWatch's own alarm event to the topic
+    alarm_event = {
+        **state_change_message(instance_id=topology.primary_instance_id, state="stopped"),
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "detail": {"alarmName": ALARM_NAME, "state": {"value": "ALARM"}},
+    }
+
+    # When it is delivered
+    report = deployment.invoke(sns_event(alarm_event))
+
+    # Then it is kept with a reason that names it, and nothing moves
+    [dead] = deployment.dead_letters()
+    assert "is aws.cloudwatch/'CloudWatch Alarm State Change', expected aws.ec2/" in dead["reason"]
+    assert report["dead_lettered"] == [dead["reason"]]
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.primary_instance_id

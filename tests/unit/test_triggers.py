@@ -267,3 +267,77 @@ def test_state_change_event_without_what_identifies_it_is_dead_lettered(
         holder = holder[parent]
     del holder[key]
     assert f"{named}: Field required" in parse_problem(message)
+
+
+CLOUDWATCH_ALARM_EVENT = {
+    "version": "0",
+    "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+    "detail-type": "CloudWatch Alarm State Change",
+    "source": "aws.cloudwatch",
+    "account": "123456789012",
+    "time": "2026-11-26T09:12:34Z",
+    "region": "us-east-1",
+    "resources": [
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:EniFailover-primary-primary-status"
+    ],
+    "detail": {
+        "alarmName": "EniFailover-primary-primary-status",
+        "state": {"value": "ALARM", "reason": "Threshold Crossed"},
+        "previousState": {"value": "OK", "reason": "Threshold Crossed"},
+        "configuration": {
+            "metrics": [
+                {
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": "AWS/EC2",
+                            "name": "StatusCheckFailed",
+                            "dimensions": {"InstanceId": "i-0123456789abcdef0"},
+                        },
+                        "period": 60,
+                        "stat": "Maximum",
+                    },
+                    "returnData": True,
+                }
+            ]
+        },
+    },
+}
+HEALTH_EVENT = {
+    "version": "0",
+    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "AWS Health Event",
+    "source": "aws.health",
+    "account": "123456789012",
+    "time": "2026-11-26T09:00:00Z",
+    "region": "us-east-1",
+    "resources": ["i-0123456789abcdef0"],
+    "detail": {
+        "eventArn": "arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/x",
+        "service": "EC2",
+        "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+        "eventTypeCategory": "scheduledChange",
+        "affectedEntities": [{"entityValue": "i-0123456789abcdef0"}],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        (CLOUDWATCH_ALARM_EVENT, "aws.cloudwatch/'CloudWatch Alarm State Change'"),
+        (HEALTH_EVENT, "aws.health/'AWS Health Event'"),
+        ({**HEALTH_EVENT, "source": "aws.ec2"}, "aws.ec2/'AWS Health Event'"),
+    ],
+    ids=["cloudwatch-alarm", "health", "ec2-other-detail-type"],
+)
+def test_other_eventbridge_events_are_rejected_for_what_they_are(
+    event: dict[str, Any], kind: str
+) -> None:
+    # Given an EventBridge event of another kind on the trigger topic (its detail has no
+    # instance-id)
+    problem = parse_problem(event)
+
+    # Then the reason says what it was and what was expected, not which detail is missing
+    assert f"is {kind}, expected aws.ec2/'EC2 Instance State-change Notification'" in problem
+    assert "instance-id" not in problem
