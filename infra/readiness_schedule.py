@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.schedules import invoke_on_schedule
 
 # The operator request the function receives (eni_failover.operations.OperatorRequest):
 # every pair, announced only when its readiness changes.
@@ -37,22 +37,16 @@ class ReadinessSchedule(Construct):
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.rule = events.Rule(
+        # An undeliverable check lands in the same dead-letter queue as every other
+        # undeliverable trigger.
+        self.rule = invoke_on_schedule(
             self,
             "Rule",
+            function=function,
+            schedule=schedule,
             description="ENI Failover: checks that a failover of every pair would succeed, "
             "and announces a change",
-            schedule=events.Schedule.expression(schedule),
-        )
-        # EventBridge invokes the function asynchronously: a function error gets the
-        # function's own retries and on-failure queue; an invoke EventBridge cannot make
-        # (throttled past the event age, permission lost) lands in the same dead-letter
-        # queue as every other undeliverable trigger.
-        self.rule.add_target(
-            targets.LambdaFunction(
-                function,
-                event=events.RuleTargetInput.from_object(READINESS_REQUEST),
-                dead_letter_queue=dead_letter_queue,
-                max_event_age=Duration.seconds(max_event_age_seconds),
-            )
+            request=READINESS_REQUEST,
+            max_event_age=Duration.seconds(max_event_age_seconds),
+            dead_letter_queue=dead_letter_queue,
         )

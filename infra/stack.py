@@ -15,6 +15,7 @@ from infra.notifications import OutcomeNotifications
 from infra.readiness_schedule import ReadinessSchedule
 from infra.settings import DeploymentSettings, output_id_for
 from infra.state_table import StateTable
+from infra.sweep_schedule import SweepSchedule
 from infra.triggers import FailoverTriggers
 
 # Output keys an operator tool reads (aws cloudformation describe-stacks).
@@ -95,6 +96,13 @@ class EniFailoverStack(Stack):
             function=self.failover.function,
             schedule=settings.readiness_schedule,
             max_event_age_seconds=settings.max_event_age_seconds,
+            dead_letter_queue=self.dead_letters.queue,
+        )
+        # Always, probed or not: it catches a missed EC2 state-change event.
+        self.sweep = SweepSchedule(
+            self,
+            "Sweep",
+            function=self.failover.function,
             dead_letter_queue=self.dead_letters.queue,
         )
         self._add_outputs()

@@ -69,10 +69,11 @@ def test_only_this_rule_may_invoke_the_function_through_eventbridge(
         if p["Properties"]["FunctionName"] == function
         and p["Properties"]["Principal"] == "events.amazonaws.com"
     ]
-    # Then EventBridge may invoke it on behalf of the readiness rule, and no other rule
-    assert [p["SourceArn"] for p in permissions] == [
-        single_pair.arn(single_pair.stack.readiness.rule)
-    ]
+    # Then EventBridge may invoke it on behalf of the readiness and sweep rules, no other
+    assert sorted(json.dumps(p["SourceArn"]) for p in permissions) == sorted(
+        json.dumps(single_pair.arn(rule))
+        for rule in (single_pair.stack.readiness.rule, single_pair.stack.sweep.rule)
+    )
 
 
 def test_the_operator_tool_finds_the_rule_in_the_outputs(single_pair: Synthesized) -> None:
