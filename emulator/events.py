@@ -8,6 +8,7 @@ EventBridge forwards it). tests/events/ keeps real samples of both.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,66 @@ def alarm_message(
             "TreatMissingData": "missing",
         },
     }
+
+
+def metric_math_alarm_message(
+    *,
+    alarm_name: str,
+    metrics: Sequence[tuple[str, str]],
+    state: str = "ALARM",
+    at: datetime | None = None,
+    account_id: str = ACCOUNT_ID,
+    region: str = REGION,
+) -> dict[str, Any]:
+    """The JSON a metric-math alarm publishes: MAX over AWS/EC2 metrics, one per (name, instance).
+
+    Trigger.Metrics replaces MetricName and Dimensions: an Expression entry and one MetricStat
+    entry per metric, whose dimensions keep the lower-case keys of the single-metric form
+    (see tests/events/alarm-metric-math.json).
+    """
+    message = alarm_message(
+        alarm_name=alarm_name,
+        instance_id="",
+        state=state,
+        at=at,
+        account_id=account_id,
+        region=region,
+    )
+    ids = [f"m{n}" for n in range(1, len(metrics) + 1)]
+    message["Trigger"] = {
+        "Period": 60,
+        "EvaluationPeriods": 2,
+        "DatapointsToAlarm": 2,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "Threshold": 1.0,
+        "TreatMissingData": "missing",
+        "EvaluateLowSampleCountPercentile": "",
+        "Metrics": [
+            {
+                "Expression": f"MAX([{', '.join(ids)}])",
+                "Id": "e1",
+                "Label": "failed",
+                "ReturnData": True,
+            },
+            *(
+                {
+                    "Id": metric_id,
+                    "MetricStat": {
+                        "Metric": {
+                            "Dimensions": [{"value": instance_id, "name": "InstanceId"}],
+                            "MetricName": metric_name,
+                            "Namespace": "AWS/EC2",
+                        },
+                        "Period": 60,
+                        "Stat": "Maximum",
+                    },
+                    "ReturnData": False,
+                }
+                for metric_id, (metric_name, instance_id) in zip(ids, metrics, strict=True)
+            ),
+        ],
+    }
+    return message
 
 
 def state_change_message(

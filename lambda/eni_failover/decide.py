@@ -116,9 +116,15 @@ def route(
         pair = next((p for p in pairs if p.alarm_name and p.alarm_name == trigger.source), None)
         if pair is None:
             return Ignore(f"alarm {trigger.source!r} guards no configured pair")
-        if trigger.instance_id is not None and trigger.instance_id != pair.primary_instance_id:
+        # Every InstanceId the alarm's metrics name (all of a metric-math alarm's) must be the
+        # primary: an alarm renamed onto another instance is not this pair's alarm.
+        named = dict.fromkeys(
+            i for i in (trigger.instance_id, *trigger.watched_instances) if i is not None
+        )
+        others = [i for i in named if i != pair.primary_instance_id]
+        if others:
             return Ignore(
-                f"alarm {trigger.source!r} watches {trigger.instance_id}, but pair "
+                f"alarm {trigger.source!r} watches {', '.join(others)}, but pair "
                 f"{pair.name!r} has primary {pair.primary_instance_id}"
             )
     else:

@@ -50,6 +50,8 @@ class Trigger:
     occurred_at: datetime
     account_id: str
     region: str | None  # a region code when the message carries one
+    # Every InstanceId an alarm's metrics name (a metric-math alarm has several metrics).
+    watched_instances: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.kind is TriggerKind.ALARM:
@@ -68,12 +70,39 @@ class _Dimension(_Lenient):
     value: str
 
 
+class _Metric(_Lenient):
+    Dimensions: list[_Dimension] = Field(default_factory=list)
+
+
+class _MetricStat(_Lenient):
+    Metric: _Metric
+
+
+class _MetricQuery(_Lenient):
+    """One entry of a metric-math alarm's Metrics: a metric (MetricStat) or an Expression."""
+
+    MetricStat: _MetricStat | None = None
+
+
 class _AlarmDetail(_Lenient):
     MetricName: str | None = None
     Namespace: str | None = None
     Dimensions: list[_Dimension] = Field(default_factory=list)
     # Metric-math alarms carry Metrics instead of MetricName/Dimensions.
-    Metrics: list[dict[str, Any]] | None = None
+    Metrics: list[_MetricQuery] | None = None
+
+    def instance_ids(self) -> tuple[str, ...]:
+        """The InstanceId dimensions of the alarm's metric and of every metric it computes on."""
+        dimensions = [
+            *self.Dimensions,
+            *(
+                d
+                for q in self.Metrics or ()
+                if q.MetricStat
+                for d in q.MetricStat.Metric.Dimensions
+            ),
+        ]
+        return tuple(dict.fromkeys(d.value for d in dimensions if d.name == "InstanceId"))
 
 
 class AlarmMessage(_Lenient):
@@ -194,18 +223,15 @@ def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
         raise UnparseableRecord(
             f"alarm message {message_id} is malformed: {_first_problem(error)}"
         ) from error
-    instance_id = None
-    if alarm.Trigger is not None:
-        instance_id = next(
-            (d.value for d in alarm.Trigger.Dimensions if d.name == "InstanceId"), None
-        )
+    watched = alarm.Trigger.instance_ids() if alarm.Trigger is not None else ()
     return Trigger(
         # The same transition always has the same ARN/name and change time, however
         # often SNS or Lambda redeliver it.
         trigger_id=f"alarm:{alarm.AlarmArn or alarm.AlarmName}:{alarm.StateChangeTime.isoformat()}",
         kind=TriggerKind.ALARM,
         source=alarm.AlarmName,
-        instance_id=instance_id,
+        # The one instance the alarm watches; with several, none (routing checks them all).
+        instance_id=watched[0] if len(watched) == 1 else None,
         state=alarm.NewStateValue,
         is_failure=alarm.NewStateValue == "ALARM",
         reason=alarm.NewStateReason,
@@ -213,6 +239,7 @@ def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
         account_id=alarm.AWSAccountId,
         # The message's Region is a display name ("US East (N. Virginia)"); the ARN has the code.
         region=_region_from_arn(alarm.AlarmArn),
+        watched_instances=watched,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.deployment import LocalDeployment
+from emulator.events import metric_math_alarm_message
 from eni_failover.outcome import JSON_MARKER
 from tests.integration.conftest import ALARM_NAME
 from tests.support import alarm_message, load_event, sns_event, state_change_message
@@ -240,3 +241,46 @@ def test_cloudwatch_alarm_event_is_dead_lettered_as_what_it_is(
     assert "is aws.cloudwatch/'CloudWatch Alarm State Change', expected aws.ec2/" in dead["reason"]
     assert report["dead_lettered"] == [dead["reason"]]
     assert where_is(topology)["Attachment"]["InstanceId"] == topology.primary_instance_id
+
+
+def test_metric_math_alarm_over_the_primarys_status_checks_swaps(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    # Given a failed primary, and the pair's alarm as metric math over its StatusCheckFailed
+    # and StatusCheckFailed_AttachedEBS
+    primary = topology.primary_instance_id
+    sim.set_status(primary, instance="impaired")
+    alarm = metric_math_alarm_message(
+        alarm_name=ALARM_NAME,
+        metrics=[("StatusCheckFailed", primary), ("StatusCheckFailed_AttachedEBS", primary)],
+    )
+
+    # When it fires
+    report = deployment.invoke(sns_event(alarm))
+
+    # Then the interface moves to the standby
+    assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
+    assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id
+
+
+def test_metric_math_alarm_that_also_watches_another_instance_is_ignored(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    # Given a failed primary, and the pair's alarm edited into metric math that also takes
+    # another instance's status check
+    primary = topology.primary_instance_id
+    sim.set_status(primary, instance="impaired")
+    alarm = metric_math_alarm_message(
+        alarm_name=ALARM_NAME,
+        metrics=[("StatusCheckFailed", primary), ("StatusCheckFailed", "i-0aaaaaaaaaaaaaaaa")],
+    )
+
+    # When it fires
+    report = deployment.invoke(sns_event(alarm))
+
+    # Then it is ignored with the reason, and nothing moves or is announced
+    assert report["ignored"] == [
+        f"alarm {ALARM_NAME!r} watches i-0aaaaaaaaaaaaaaaa, but pair 'nat' has primary {primary}"
+    ]
+    assert where_is(topology)["Attachment"]["InstanceId"] == primary
+    assert deployment.notifications() == []

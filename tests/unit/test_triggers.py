@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from emulator.events import metric_math_alarm_message
 from eni_failover import decide
 from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
@@ -22,6 +23,7 @@ SAMPLE_PAIR = Pair(
     interface_ids=("eni-0123456789abcdef0",),
     alarm_name="EniFailover-primary-primary-status",
 )
+OTHER_INSTANCE = "i-0aaaaaaaaaaaaaaaa"
 
 
 def parsed_trigger(event: dict[str, Any]) -> Trigger:
@@ -78,12 +80,65 @@ def test_ok_alarm_is_parsed_but_is_not_a_failure() -> None:
     assert not trigger.is_failure
 
 
-def test_metric_math_alarm_is_parsed_without_an_instance() -> None:
-    # Metric-math alarms carry Trigger.Metrics instead of Dimensions: identified by name only.
-    [(_, trigger)] = parse_sns_event(load_event("alarm-metric-math.json"))
-    assert not isinstance(trigger, UnparseableRecord)
-    assert trigger.instance_id is None
+def test_metric_math_alarm_on_the_primary_routes_to_its_pair() -> None:
+    # Given a metric-math alarm (Trigger.Metrics instead of Dimensions) over the primary's
+    # StatusCheckFailed and StatusCheckFailed_AttachedEBS
+    trigger = parsed_trigger(load_event("alarm-metric-math.json"))
+
+    # Then the instance its metrics watch is read from their MetricStat dimensions
+    assert trigger.watched_instances == ("i-0123456789abcdef0",)
+    assert trigger.instance_id == "i-0123456789abcdef0"
     assert trigger.is_failure
+    # And it routes to the pair whose primary that is
+    assert route(trigger) == SAMPLE_PAIR
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        [("StatusCheckFailed", "i-0123456789abcdef0"), ("StatusCheckFailed", OTHER_INSTANCE)],
+        [("StatusCheckFailed", OTHER_INSTANCE), ("StatusCheckFailed_AttachedEBS", OTHER_INSTANCE)],
+        [("StatusCheckFailed", OTHER_INSTANCE)],
+    ],
+    ids=["primary-and-another", "another-only", "one-metric-of-another"],
+)
+def test_metric_math_alarm_watching_another_instance_is_ignored_with_the_reason(
+    metrics: list[tuple[str, str]],
+) -> None:
+    # Given the pair's alarm, turned by hand into metric math over another instance's metric
+    message = metric_math_alarm_message(alarm_name=SAMPLE_PAIR.alarm_name, metrics=metrics)
+
+    # When it is parsed and routed
+    routed = route(parsed_trigger(sns_event(message)))
+
+    # Then it is ignored, naming the other instance and the pair's primary
+    assert isinstance(routed, decide.Ignore)
+    assert routed.reason == (
+        f"alarm {SAMPLE_PAIR.alarm_name!r} watches {OTHER_INSTANCE}, but pair 'primary' "
+        "has primary i-0123456789abcdef0"
+    )
+
+
+def test_metric_math_alarm_naming_no_instance_routes_by_its_name() -> None:
+    # An alarm on metrics without an InstanceId dimension is identified by its name alone,
+    # as README promises ("whose dimension, if any, is that pair's primary").
+    message = metric_math_alarm_message(
+        alarm_name=SAMPLE_PAIR.alarm_name, metrics=[("StatusCheckFailed", "unused")]
+    )
+    dimensions = message["Trigger"]["Metrics"][1]["MetricStat"]["Metric"]["Dimensions"]
+    dimensions[0]["name"] = "AutoScalingGroupName"
+    trigger = parsed_trigger(sns_event(message))
+    assert trigger.watched_instances == ()
+    assert route(trigger) == SAMPLE_PAIR
+
+
+def test_metric_math_alarm_whose_dimension_cannot_be_read_is_dead_lettered() -> None:
+    # The dimensions are what says which instance the alarm watches: exact where it matters.
+    message = metric_math_alarm_message(
+        alarm_name=SAMPLE_PAIR.alarm_name, metrics=[("StatusCheckFailed", OTHER_INSTANCE)]
+    )
+    del message["Trigger"]["Metrics"][1]["MetricStat"]["Metric"]["Dimensions"][0]["value"]
+    assert "Trigger.Metrics.1.MetricStat.Metric.Dimensions.0.value" in parse_problem(message)
 
 
 def test_state_change_event_becomes_a_failure_trigger() -> None:
