@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,6 +179,8 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
             system_status=status.get("SystemStatus", {}).get("Status"),
             instance_status=status.get("InstanceStatus", {}).get("Status"),
             attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
+            private_ip=raw.get("PrivateIpAddress"),
+            failed_since=_failed_since(raw, status),
             # A device index is unique per network card, so the key is both.
             device_indexes={
                 (
@@ -189,6 +192,35 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
             },
         )
     return views
+
+
+# "User initiated (2026-11-29 10:00:00 GMT)": EC2 writes GMT, moto UTC.
+_TRANSITION_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
+
+
+def _failed_since(raw: Any, status: Any) -> datetime | None:
+    """When the instance's current failure began: an impaired check's ImpairedSince, else
+    the time in StateTransitionReason of a stop or termination; None when EC2 says neither.
+    """
+    impaired = [
+        detail["ImpairedSince"]
+        for check in ("SystemStatus", "InstanceStatus", "AttachedEbsStatus")
+        for detail in status.get(check, {}).get("Details", [])
+        if detail.get("ImpairedSince") is not None
+    ]
+    if impaired:
+        return min(_aware(when) for when in impaired)
+    if raw.get("State", {}).get("Name") == "running":
+        return None
+    found = _TRANSITION_TIME.search(str(raw.get("StateTransitionReason") or ""))
+    if found is None:
+        return None
+    return datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+def _aware(when: Any) -> datetime:
+    moment = when if isinstance(when, datetime) else datetime.fromisoformat(str(when))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:

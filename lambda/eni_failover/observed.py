@@ -35,6 +35,11 @@ class InstanceView:
     # (network card, device index) -> interface ID, for every interface on the instance.
     # A device index is unique per network card, not per instance.
     device_indexes: dict[tuple[int, int], str] = field(default_factory=dict)
+    # The instance's own primary private IP (the prober probes the service there).
+    private_ip: str | None = None
+    # When it entered the state or the impaired check it is in now, where EC2 says so:
+    # the sweep leaves a failure younger than a minute to the event that reports it.
+    failed_since: datetime | None = None
 
     @property
     def running(self) -> bool:
