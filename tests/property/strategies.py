@@ -2,10 +2,12 @@
 
 Each hostile record is built from a valid failure trigger for the configured pair plus at
 least one spoiler that makes it not one (another alarm, another instance, OK, another
-account or region, a stale or future time, a missing or wrong-typed field, not JSON...),
-so "no swap" is what every hostile example must end in. Noise that keeps a record valid
-(extra fields, metric-math form, odd text in free-text fields) is generated separately,
-to hide a valid trigger among hostile siblings.
+account or region, a stale or future time, a missing or wrong-typed field, another kind of
+EventBridge event, not JSON...), so "no swap" is what every hostile example must end in.
+Noise that keeps a record valid (extra fields, metric-math form, odd text in free-text
+fields, SNS signature and URL fields missing or placeholders, an EventBridge event without
+version or resources) is generated separately, to hide a valid trigger among hostile
+siblings.
 """
 
 from __future__ import annotations
@@ -18,11 +20,34 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from emulator.events import metric_math_alarm_message
 from tests.support import ACCOUNT_ID, alarm_message, sns_event, state_change_message
 
 OTHER_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 ALARM_REQUIRED = ("AlarmName", "AWSAccountId", "NewStateValue", "StateChangeTime")
 FAILURE_STATES = ("stopping", "stopped", "shutting-down", "terminated")
+# What identifies an SNS record: without one of these it is not an SNS event.
+SNS_REQUIRED = ("TopicArn", "Message", "MessageId", "Timestamp")
+# What the failover never reads: absent or a placeholder in test templates.
+SNS_UNREAD = (
+    "Type",
+    "Subject",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertUrl",
+    "UnsubscribeUrl",
+    "MessageAttributes",
+)
+RECORD_UNREAD = ("EventSource", "EventVersion", "EventSubscriptionArn")
+STATE_CHANGE_UNREAD = ("version", "resources")
+STATUS_CHECK_METRICS = ("StatusCheckFailed", "StatusCheckFailed_AttachedEBS")
+# Other EventBridge events a misrouted rule could forward (source, detail-type).
+OTHER_EVENT_KINDS = (
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"),
+    ("aws.health", "AWS Health Event"),
+    ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    ("aws.autoscaling", "EC2 Instance Terminate Successful"),
+)
 
 
 @dataclass(frozen=True)
@@ -114,31 +139,13 @@ def alarm_noise(draw: st.DrawFn, message: dict[str, Any]) -> dict[str, Any]:
     """Changes a real alarm message may carry that do not change what it means."""
     noisy = dict(message)
     if draw(st.booleans()):
-        # A metric-math alarm: Trigger.Metrics instead of MetricName and Dimensions.
+        # A metric-math alarm: Trigger.Metrics instead of MetricName and Dimensions, over
+        # one or more status checks, every one of them the same instance's.
         instance_id = noisy["Trigger"]["Dimensions"][0]["value"]
-        noisy["Trigger"] = {
-            "Period": 60,
-            "EvaluationPeriods": 2,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "Threshold": 1.0,
-            "TreatMissingData": "missing",
-            "Metrics": [
-                {"Id": "e1", "Expression": "MAX([m1])", "ReturnData": True},
-                {
-                    "Id": "m1",
-                    "MetricStat": {
-                        "Metric": {
-                            "Dimensions": [{"value": instance_id, "name": "InstanceId"}],
-                            "MetricName": "StatusCheckFailed",
-                            "Namespace": "AWS/EC2",
-                        },
-                        "Period": 60,
-                        "Stat": "Maximum",
-                    },
-                    "ReturnData": False,
-                },
-            ],
-        }
+        names = draw(st.lists(st.sampled_from(STATUS_CHECK_METRICS), min_size=1, max_size=3))
+        noisy["Trigger"] = metric_math_alarm_message(
+            alarm_name="x", metrics=[(name, instance_id) for name in names]
+        )["Trigger"]
     for key in ("AlarmDescription", "Region", "NewStateReason"):
         if draw(st.booleans()):
             noisy[key] = draw(odd_text.filter(lambda t: len(t) <= 4096))
@@ -169,7 +176,24 @@ def hostile_alarm(draw: st.DrawFn, configured: Configured) -> dict[str, Any]:
         )
     if "instance" in spoilers:
         other = draw(instance_ids.filter(lambda i: i != configured.primary_instance_id))
-        message["Trigger"] = dict(alarm_message(alarm_name="x", instance_id=other)["Trigger"])
+        if draw(st.booleans()):
+            message["Trigger"] = dict(alarm_message(alarm_name="x", instance_id=other)["Trigger"])
+        else:
+            # Metric math that takes another instance's metric, beside the primary's or not
+            watched = draw(
+                st.lists(st.sampled_from([configured.primary_instance_id, other]), max_size=3)
+            )
+            metrics = draw(st.permutations([other, *watched]))
+            names = draw(
+                st.lists(
+                    st.sampled_from(STATUS_CHECK_METRICS),
+                    min_size=len(metrics),
+                    max_size=len(metrics),
+                )
+            )
+            message["Trigger"] = metric_math_alarm_message(
+                alarm_name="x", metrics=list(zip(names, metrics, strict=True))
+            )["Trigger"]
     if "account" in spoilers:
         message["AWSAccountId"] = draw(
             st.one_of(st.from_regex(r"\A\d{12}\Z"), any_text, not_a_string).filter(
@@ -201,7 +225,17 @@ def hostile_state_change(draw: st.DrawFn, configured: Configured) -> dict[str, A
     )
     spoiler = draw(
         st.sampled_from(
-            ["instance", "state", "account", "region", "time", "source", "detail", "missing"]
+            [
+                "instance",
+                "state",
+                "account",
+                "region",
+                "time",
+                "source",
+                "kind",
+                "detail",
+                "missing",
+            ]
         )
     )
     if spoiler == "instance":
@@ -224,10 +258,17 @@ def hostile_state_change(draw: st.DrawFn, configured: Configured) -> dict[str, A
         message["time"] = draw(bad_times())
     elif spoiler == "source":
         message["source"] = draw(st.sampled_from(["aws.autoscaling", "custom.app", ""]))
+    elif spoiler == "kind":
+        # Another kind of event, whose detail is not an instance's state
+        message["source"], message["detail-type"] = draw(st.sampled_from(OTHER_EVENT_KINDS))
+        message["detail"] = draw(
+            st.one_of(st.just({"alarmName": configured.alarm_name}), json_values)
+        )
     elif spoiler == "detail":
         message["detail"] = draw(json_values)
     else:
-        del message[draw(st.sampled_from(["id", "detail-type", "account", "time", "detail"]))]
+        required = ["id", "source", "detail-type", "account", "time", "region", "detail"]
+        del message[draw(st.sampled_from(required))]
     return message
 
 
@@ -256,12 +297,67 @@ def records_event(messages: list[str]) -> dict[str, Any]:
     return sns_event(*messages, message_ids=[str(uuid.uuid4()) for _ in messages])
 
 
+placeholder = st.one_of(st.just("EXAMPLE"), st.just(""), st.none(), odd_text)
+
+
+@st.composite
+def sns_noise(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
+    """The same event with fields the failover never reads dropped or made placeholders.
+
+    As the Lambda console's test template and `sam local generate-event` write them: the
+    signature and URLs "EXAMPLE", a 1970 timestamp, envelope fields missing.
+    """
+    for record in event["Records"]:
+        for holder, fields in ((record["Sns"], SNS_UNREAD), (record, RECORD_UNREAD)):
+            for field in fields:
+                change = draw(st.sampled_from(["keep", "drop", "placeholder"]))
+                if change == "drop":
+                    del holder[field]
+                elif change == "placeholder":
+                    holder[field] = draw(placeholder)
+        if draw(st.booleans()):
+            record["Sns"]["Timestamp"] = "1970-01-01T00:00:00.000Z"
+    return event
+
+
+@st.composite
+def state_change_noise(draw: st.DrawFn, message: dict[str, Any]) -> dict[str, Any]:
+    """A state-change event without the envelope fields the failover never reads."""
+    noisy = dict(message)
+    for field in STATE_CHANGE_UNREAD:
+        if draw(st.booleans()):
+            del noisy[field]
+    return noisy
+
+
+@st.composite
+def without_sns_identity(draw: st.DrawFn, event: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The event with one record missing (or mistyping) a field that identifies it.
+
+    Returns the event and the field.
+    """
+    record = draw(st.sampled_from(event["Records"]))
+    field = draw(st.sampled_from(SNS_REQUIRED))
+    if draw(st.booleans()):
+        del record["Sns"][field]
+    else:
+        # Not an integer: a number is a valid timestamp (seconds since 1970)
+        record["Sns"][field] = draw(
+            st.one_of(
+                st.none(),
+                st.lists(json_scalars, max_size=2),
+                st.dictionaries(nasty_text, json_scalars, max_size=2),
+            )
+        )
+    return event, field
+
+
 @st.composite
 def hostile_event(draw: st.DrawFn, configured: Configured) -> Any:
     """A whole event: SNS records of hostile messages, or something that is not SNS."""
     if draw(st.integers(min_value=0, max_value=4)) > 0:
         messages = draw(st.lists(hostile_message(configured), min_size=1, max_size=4))
-        return records_event(messages)
+        return draw(sns_noise(records_event(messages)))
     return draw(not_an_sns_event())
 
 
@@ -270,7 +366,7 @@ def not_an_sns_event(draw: st.DrawFn) -> Any:
     """Something that is not an SNS event (never an operator request: no "action" key)."""
     broken = records_event(["{}"])
     record = broken["Records"][0]
-    choice = draw(st.sampled_from(["value", "records", "record", "sns", "field"]))
+    choice = draw(st.sampled_from(["value", "records", "record", "sns", "field", "missing"]))
     if choice == "value":
         return draw(json_values.filter(lambda v: not (isinstance(v, dict) and "action" in v)))
     if choice == "records":
@@ -281,11 +377,13 @@ def not_an_sns_event(draw: st.DrawFn) -> Any:
         record["Sns"] = draw(
             st.one_of(json_scalars, st.dictionaries(nasty_text, json_scalars, max_size=3))
         )
-    else:
-        key = draw(st.sampled_from(["Message", "MessageId", "Type", "TopicArn", "Timestamp"]))
+    elif choice == "field":
+        key = draw(st.sampled_from(SNS_REQUIRED))
         record["Sns"][key] = draw(
             st.one_of(st.just(None), st.lists(json_scalars, max_size=2), nasty_text)
         )
+    else:
+        del record["Sns"][draw(st.sampled_from(SNS_REQUIRED))]
     return broken
 
 
@@ -299,4 +397,4 @@ def valid_among_hostile(draw: st.DrawFn, configured: Configured) -> tuple[dict[s
     others = draw(st.lists(hostile_message(configured), max_size=3))
     position = draw(st.integers(min_value=0, max_value=len(others)))
     messages = [*others[:position], valid, *others[position:]]
-    return records_event(messages), position
+    return draw(sns_noise(records_event(messages))), position

@@ -19,13 +19,20 @@ from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
 from eni_failover.triggers import Trigger, TriggerKind, parse_sns_event
 from tests.property.strategies import (
+    FAILURE_STATES,
     Configured,
+    alarm_noise,
     as_message,
+    fresh_time,
     hostile_event,
     records_event,
+    sns_noise,
+    state_change_noise,
+    valid_alarm,
     valid_among_hostile,
+    without_sns_identity,
 )
-from tests.support import ACCOUNT_ID, REGION
+from tests.support import ACCOUNT_ID, REGION, state_change_message
 
 PAIR = Pair(
     name="nat",
@@ -57,10 +64,9 @@ def is_valid_failure_of(trigger: Trigger, pair: Pair) -> bool:
     if not trigger.is_failure:
         return False
     if trigger.kind is TriggerKind.ALARM:
-        return trigger.source == pair.alarm_name and trigger.instance_id in (
-            None,
-            pair.primary_instance_id,
-        )
+        # Every instance its metrics name (all of a metric-math alarm's) is the primary
+        named = {trigger.instance_id, *trigger.watched_instances} - {None}
+        return trigger.source == pair.alarm_name and named <= {pair.primary_instance_id}
     return trigger.instance_id == pair.primary_instance_id
 
 
@@ -116,3 +122,53 @@ def test_any_text_message_parses_to_a_trigger_or_a_reason(message: str) -> None:
     assert not isinstance(parsed, UnparseableRecord)
     [(_message_id, item)] = parsed
     assert isinstance(item, Trigger | UnparseableRecord)
+
+
+@st.composite
+def valid_failure_message(draw: st.DrawFn) -> str:
+    """A valid failure trigger of the pair, with noise: an alarm or a state change."""
+    if draw(st.booleans()):
+        return as_message(draw(alarm_noise(valid_alarm(CONFIGURED))))
+    message = state_change_message(
+        instance_id=PAIR.primary_instance_id,
+        state=draw(st.sampled_from(FAILURE_STATES)),
+        at=fresh_time(),
+    )
+    return as_message(draw(state_change_noise(message)))
+
+
+@MANY
+@given(data=st.data())
+def test_record_without_fields_the_failover_never_reads_still_routes(
+    data: st.DataObject,
+) -> None:
+    # Given a valid failure trigger in a record whose signature, URLs, type, subject,
+    # attributes and envelope fields are missing or placeholders (and, for a state change,
+    # without version or resources)
+    event = data.draw(sns_noise(records_event([data.draw(valid_failure_message())])))
+
+    # When it is parsed and routed
+    parsed = parse(event)
+
+    # Then it is the trigger it carries, routed to its pair
+    assert not isinstance(parsed, UnparseableRecord), parsed
+    [(_message_id, item)] = parsed
+    assert isinstance(item, Trigger), item
+    assert decide.route(item, (PAIR,), account_id=ACCOUNT_ID, region=REGION) == PAIR
+
+
+@MANY
+@given(data=st.data())
+def test_record_without_what_identifies_it_is_not_an_sns_event(data: st.DataObject) -> None:
+    # Given an event (a valid failure among hostile records) in which one record lacks, or
+    # has no usable, topic ARN, message, message ID or timestamp
+    event, _position = data.draw(valid_among_hostile(CONFIGURED))
+    event, field = data.draw(without_sns_identity(event))
+
+    # When it is parsed
+    parsed = parse(event)
+
+    # Then the whole event is not SNS, and the reason names the field
+    assert isinstance(parsed, UnparseableRecord)
+    assert str(parsed).startswith("not an SNS event: Records.")
+    assert f".Sns.{field}" in str(parsed)
