@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.alarm_triggers import AlarmTriggers
 from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
@@ -105,6 +106,18 @@ class EniFailoverStack(Stack):
             function=self.failover.function,
             dead_letter_queue=self.dead_letters.queue,
         )
+        trigger_alarms = [name for pair in failover.pairs for name in pair.trigger_alarms]
+        self.alarm_triggers: AlarmTriggers | None = None
+        if trigger_alarms:
+            self.alarm_triggers = AlarmTriggers(
+                self,
+                "AlarmTriggers",
+                alarm_names=trigger_alarms,
+                topic=self.triggers.topic,
+                event_age=self.triggers.event_age,
+                dead_letter_queue=self.dead_letters.queue,
+            )
+            self.alarm_triggers.grant_read_state(self.failover.role)
         self._add_outputs()
 
     def _add_outputs(self) -> None:

@@ -64,6 +64,8 @@ class FailoverTriggers(Construct):
         event_age = Duration.seconds(
             min(max(int(max_trigger_age_seconds), _MIN_EVENT_AGE_SECONDS), _MAX_EVENT_AGE_SECONDS)
         )
+        # Public: every other rule that publishes triggers retries for as long.
+        self.event_age = event_age
         self.pairs = tuple(
             self._watch(
                 pair,
