@@ -13,6 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 
 class Behaviour(StrEnum):
@@ -119,3 +123,61 @@ def service_listener(*, slow_seconds: float = 2.0) -> Iterator[ServiceListener]:
         yield listener
     finally:
         listener.close()
+
+
+class PairServices:
+    """The service of each instance of a pair, reachable as the prober would reach it.
+
+    `resolve` is what the prober gets in the emulator: an instance's own private IP goes to
+    that instance's listener, and the floating interface's private IP goes to whichever
+    instance holds the interface now, as the VPC would route it.
+    """
+
+    def __init__(
+        self,
+        ec2: EC2Client,
+        *,
+        primary_instance_id: str,
+        standby_instance_id: str,
+        interface_id: str,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        self._ec2 = ec2
+        self._interface_id = interface_id
+        self.primary = ServiceListener(slow_seconds=slow_seconds)
+        self.standby = ServiceListener(slow_seconds=slow_seconds)
+        self._by_instance = {primary_instance_id: self.primary, standby_instance_id: self.standby}
+        reservations = ec2.describe_instances(InstanceIds=list(self._by_instance))["Reservations"]
+        self._own = {
+            str(i["PrivateIpAddress"]): self._by_instance[i["InstanceId"]]
+            for r in reservations
+            for i in r["Instances"]
+            if "PrivateIpAddress" in i
+        }
+
+    def resolve(self, address: str, port: int) -> tuple[str, int]:
+        own = self._own.get(address)
+        if own is not None:
+            return own.address
+        [interface] = self._ec2.describe_network_interfaces(
+            NetworkInterfaceIds=[self._interface_id]
+        )["NetworkInterfaces"]
+        holder = (interface.get("Attachment") or {}).get("InstanceId")
+        listener = self._by_instance.get(str(holder))
+        if listener is None or address not in {
+            p["PrivateIpAddress"] for p in interface.get("PrivateIpAddresses", [])
+        }:
+            # Nothing answers an address no instance of the pair holds: a closed port.
+            return "127.0.0.1", _closed_port()
+        return listener.address
+
+    def close(self) -> None:
+        self.primary.close()
+        self.standby.close()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -41,6 +41,14 @@ def publish_text(client: SNSClient, topic_arn: str, *, subject: str, message: st
         raise AwsCallFailed.from_client_error("Publish", error) from error
 
 
+def publish_trigger(client: SNSClient, topic_arn: str, message: str) -> None:
+    """A trigger for the failover function, on the trigger topic (the prober sends these)."""
+    try:
+        client.publish(TopicArn=topic_arn, Message=message)
+    except ClientError as error:
+        raise AwsCallFailed.from_client_error("Publish", error) from error
+
+
 # SQS takes 256 KiB per message; keep room for the attributes.
 MAX_DEAD_LETTER_BYTES = 250_000
 

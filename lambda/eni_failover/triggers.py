@@ -1,8 +1,11 @@
 """Parse what arrives on the trigger topic into triggers.
 
-Two messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
-string in Records[].Sns.Message) and an EC2 state-change event that EventBridge forwards to
-the same topic. Anything else is unparseable and goes to the dead-letter queue with a reason.
+Four messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
+string in Records[].Sns.Message); EventBridge events forwarded to the same topic, either an
+EC2 state-change event or a "CloudWatch Alarm State Change" of an alarm a pair names in
+`triggerAlarms`; and the prober's "Service Probe Failed" event, which this module also
+builds, so the prober and the function share one model of it. Anything else is
+unparseable and goes to the dead-letter queue with a reason.
 
 Exact where it matters, liberal where it does not: the models require what identifies a
 trigger and what the failover reads, and nothing else. Signature and URL fields, the
@@ -13,27 +16,60 @@ test template, `sam local generate-event`, AWS's documented examples).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from eni_failover.errors import UnparseableRecord
+from eni_failover.probe import ProbeResult
 
 # EC2 states in which the primary cannot serve: the EventBridge rule forwards exactly these.
 FAILURE_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 STATE_CHANGE_SOURCE = "aws.ec2"
 STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
+ALARM_EVENT_SOURCE = "aws.cloudwatch"
+ALARM_EVENT_DETAIL_TYPE = "CloudWatch Alarm State Change"
+PROBE_SOURCE = "eni-failover.prober"
+PROBE_DETAIL_TYPE = "Service Probe Failed"
 # An alarm message is small; a multi-megabyte "message" is not something we should parse.
 MAX_MESSAGE_BYTES = 256 * 1024
 
 
 class TriggerKind(StrEnum):
-    ALARM = "alarm"
+    ALARM = "alarm"  # the pair's own status-check alarm
     STATE_CHANGE = "state-change"
+    SERVICE_ALARM = "service-alarm"  # one of the pair's triggerAlarms went to ALARM
+    PROBE = "probe"  # the prober saw the service stop answering
+    SWEEP = "sweep"  # the minute's sweep found a failed primary still holding an interface
     MANUAL = "manual"
+
+    @property
+    def about_the_service(self) -> bool:
+        """The trigger says the service failed, not the instance: EC2 may well call the
+        primary healthy, and that is no reason to doubt it."""
+        return self in (TriggerKind.SERVICE_ALARM, TriggerKind.PROBE)
+
+
+@dataclass(frozen=True)
+class ProbeEvidence:
+    """What the prober saw: the failed probes of the service, and the standby's own answer."""
+
+    probe: str
+    failures: tuple[ProbeResult, ...]
+    # None when the probe goes through the pair (a NAT's forwarding): the standby's own
+    # address cannot stand in for it.
+    standby: ProbeResult | None
 
 
 @dataclass(frozen=True)
@@ -52,12 +88,17 @@ class Trigger:
     region: str | None  # a region code when the message carries one
     # Every InstanceId an alarm's metrics name (a metric-math alarm has several metrics).
     watched_instances: tuple[str, ...] = ()
+    # The pair a probe trigger names (other triggers are routed by alarm or instance).
+    pair_name: str | None = None
+    evidence: ProbeEvidence | None = None
 
     def describe(self) -> str:
-        if self.kind is TriggerKind.ALARM:
+        if self.kind in (TriggerKind.ALARM, TriggerKind.SERVICE_ALARM):
             return f"alarm {self.source} -> {self.state}: {self.reason}"
         if self.kind is TriggerKind.STATE_CHANGE:
             return f"EC2 state change: {self.instance_id} is {self.state}"
+        if self.kind in (TriggerKind.PROBE, TriggerKind.SWEEP):
+            return f"{self.kind.value}: {self.reason}"
         return f"manual request: {self.reason}"
 
 
@@ -146,6 +187,113 @@ class StateChangeEvent(_Lenient):
     detail: _StateChangeDetail
     version: str | None = None
     resources: list[str] = Field(default_factory=list)
+
+
+def _colon_in_offset(value: object) -> object:
+    # CloudWatch writes "2026-11-26T09:12:34.551+0000"; ISO 8601 parsers want "+00:00".
+    if isinstance(value, str):
+        return re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
+    return value
+
+
+class _AlarmState(_Lenient):
+    value: Literal["ALARM", "OK", "INSUFFICIENT_DATA"]
+    reason: str = Field(default="", max_length=4096)
+    # When the alarm changed state; absent in some samples, then the event's time stands in.
+    timestamp: Annotated[AwareDatetime | None, BeforeValidator(_colon_in_offset)] = None
+
+
+class _AlarmChangeDetail(_Lenient):
+    alarmName: str = Field(min_length=1, max_length=255)
+    state: _AlarmState
+
+
+class AlarmChangeEvent(_Lenient):
+    """CloudWatch's "Alarm State Change" event, for an alarm a pair names in triggerAlarms."""
+
+    id: str = Field(min_length=1)
+    account: str
+    time: AwareDatetime
+    region: str
+    resources: list[str] = Field(default_factory=list)  # the alarm's ARN
+    detail: _AlarmChangeDetail
+
+
+class _ProbeAnswer(_Lenient):
+    target: str = Field(max_length=300)
+    ok: bool
+    at: AwareDatetime
+    latency_seconds: float = Field(ge=0)
+    error: str | None = Field(default=None, max_length=1000)
+
+    def result(self) -> ProbeResult:
+        return ProbeResult(
+            target=self.target,
+            ok=self.ok,
+            at=self.at,
+            latency_seconds=self.latency_seconds,
+            error=self.error,
+        )
+
+    @classmethod
+    def of(cls, result: ProbeResult) -> _ProbeAnswer:
+        return cls(
+            target=result.target,
+            ok=result.ok,
+            at=result.at,
+            latency_seconds=round(result.latency_seconds, 4),
+            error=result.error,
+        )
+
+
+class _ProbeDetail(_Lenient):
+    pair: str = Field(min_length=1, max_length=40)
+    probe: str = Field(min_length=1, max_length=300)
+    failures: list[_ProbeAnswer] = Field(min_length=1, max_length=20)
+    standby: _ProbeAnswer | None = None
+
+
+class ProbeFailedEvent(_Lenient):
+    """The prober's trigger: EventBridge's envelope, so it reads like the other events."""
+
+    id: str = Field(min_length=1)
+    source: Literal["eni-failover.prober"]
+    detail_type: Literal["Service Probe Failed"] = Field(alias="detail-type")
+    account: str
+    time: AwareDatetime
+    region: str
+    detail: _ProbeDetail
+
+
+def probe_failed_message(
+    *,
+    pair: str,
+    probe: str,
+    failures: tuple[ProbeResult, ...],
+    standby: ProbeResult | None,
+    account_id: str,
+    region: str,
+    at: datetime,
+) -> str:
+    """The prober's trigger message, as parse_message reads it back."""
+    event = ProbeFailedEvent.model_validate(
+        {
+            # One failure episode, one ID: a redelivery is the same trigger.
+            "id": f"{pair}:{failures[0].at.isoformat()}",
+            "source": PROBE_SOURCE,
+            "detail-type": PROBE_DETAIL_TYPE,
+            "account": account_id,
+            "time": at,
+            "region": region,
+            "detail": {
+                "pair": pair,
+                "probe": probe,
+                "failures": [_ProbeAnswer.of(f) for f in failures],
+                "standby": _ProbeAnswer.of(standby) if standby else None,
+            },
+        }
+    )
+    return event.model_dump_json(by_alias=True)
 
 
 class _Notification(_Lenient):
@@ -252,11 +400,21 @@ def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
         raise UnparseableRecord(
             f"event {message_id} is malformed: {_first_problem(error)}"
         ) from error
-    if (kind.source, kind.detail_type) != (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE):
+    parsers = {
+        (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE): _from_state_change,
+        (ALARM_EVENT_SOURCE, ALARM_EVENT_DETAIL_TYPE): _from_alarm_change,
+        (PROBE_SOURCE, PROBE_DETAIL_TYPE): _from_probe,
+    }
+    parser = parsers.get((kind.source, kind.detail_type))
+    if parser is None:
+        expected = ", ".join(f"{s}/{d!r}" for s, d in parsers)
         raise UnparseableRecord(
-            f"event {message_id} is {kind.source}/{kind.detail_type!r}, expected "
-            f"{STATE_CHANGE_SOURCE}/{STATE_CHANGE_DETAIL_TYPE!r}"
+            f"event {message_id} is {kind.source}/{kind.detail_type!r}, expected one of {expected}"
         )
+    return parser(body, message_id)
+
+
+def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
     try:
         event = StateChangeEvent.model_validate(body)
     except ValidationError as error:
@@ -274,6 +432,62 @@ def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
         occurred_at=event.time,
         account_id=event.account,
         region=event.region,
+    )
+
+
+def _from_alarm_change(body: dict[str, Any], message_id: str) -> Trigger:
+    try:
+        event = AlarmChangeEvent.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(
+            f"alarm change event {message_id} is malformed: {_first_problem(error)}"
+        ) from error
+    state = event.detail.state
+    changed_at = state.timestamp or event.time
+    return Trigger(
+        trigger_id=f"alarm-change:{event.detail.alarmName}:{changed_at.isoformat()}",
+        kind=TriggerKind.SERVICE_ALARM,
+        source=event.detail.alarmName,
+        instance_id=None,
+        state=state.value,
+        is_failure=state.value == "ALARM",
+        reason=state.reason,
+        occurred_at=changed_at,
+        account_id=event.account,
+        region=event.region,
+    )
+
+
+def _from_probe(body: dict[str, Any], message_id: str) -> Trigger:
+    try:
+        event = ProbeFailedEvent.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(
+            f"probe event {message_id} is malformed: {_first_problem(error)}"
+        ) from error
+    detail = event.detail
+    failures = tuple(f.result() for f in detail.failures)
+    last = failures[-1]
+    return Trigger(
+        trigger_id=f"probe:{event.id}",
+        kind=TriggerKind.PROBE,
+        source="prober",
+        instance_id=None,
+        state="failed",
+        is_failure=True,
+        reason=(
+            f"{len(failures)} probes ({detail.probe}) in a row failed, the last: {last.describe()}"
+        ),
+        # The first failure is when the service stopped answering, as far as anyone knows.
+        occurred_at=failures[0].at,
+        account_id=event.account,
+        region=event.region,
+        pair_name=detail.pair,
+        evidence=ProbeEvidence(
+            probe=detail.probe,
+            failures=failures,
+            standby=detail.standby.result() if detail.standby else None,
+        ),
     )
 
 

@@ -1,0 +1,414 @@
+"""The prober: every probed pair's service, every interval, one trigger per failure episode.
+
+The schedule starts one invocation a minute; only the one holding the prober lease probes.
+It runs until the next invocation asks to take over, then hands over its memory (the
+failures counted so far, the open episodes) and stops, so probing has no gap of more than
+a poll and no overlap. An invocation that died is replaced when its lease expires, and the
+missing heartbeat metric raises the "detection degraded" alarm meanwhile.
+
+Each round probes, at once for every pair: the service where clients reach it (the floating
+interface's private IP) and each instance's own address, so the failover can tell "the
+primary's service is down" from "the prober cannot reach anything".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from eni_failover import cloudwatch, ec2, notify, triggers
+from eni_failover.config import Pair, ProberSettings
+from eni_failover.errors import AwsCallFailed
+from eni_failover.observability import logger
+from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
+from eni_failover.timeline import Clock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from eni_failover.clients import AwsClients
+
+LEASE_ID = "prober#lease"
+# How often the results go to CloudWatch (one PutMetricData for every pair) and to the
+# lease item (what `status` shows). PutMetricData is billed per request.
+FLUSH_SECONDS = 10.0
+# How long a new invocation waits for the running one to hand over before it gives up.
+HANDOVER_WAIT_SECONDS = 30.0
+# The schedule starts the next invocation about a minute after this one.
+SUCCESSOR_EXPECTED_SECONDS = 50.0
+# Where addresses are looked up again: an interface that moved is probed where it is now.
+REFRESH_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where one pair is probed, as EC2 said at the last look."""
+
+    pair: Pair
+    spec: ProbeSpec
+    service_ip: str | None  # the floating interface's private IP
+    primary_ip: str | None
+    standby_ip: str | None
+    on_primary: bool  # the floating interface is attached to the primary
+
+
+def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Targets]:
+    """Two describe calls for every pair together."""
+    probed = [p for p in pairs if p.probe_spec is not None]
+    if not probed:
+        return {}
+    interfaces = ec2.describe_interfaces(
+        clients.ec2, [i for p in probed for i in p.interface_ids[:1]]
+    )
+    instances = ec2.describe_instances(
+        clients.ec2, [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)]
+    )
+    found = {}
+    for pair in probed:
+        spec = pair.probe_spec
+        assert spec is not None  # filtered above
+        interface = interfaces[pair.interface_ids[0]]
+        found[pair.name] = Targets(
+            pair=pair,
+            spec=spec,
+            service_ip=interface.private_ips[0] if interface.private_ips else None,
+            primary_ip=instances[pair.primary_instance_id].private_ip,
+            standby_ip=instances[pair.standby_instance_id].private_ip,
+            on_primary=interface.attached_to(pair.primary_instance_id),
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's results for a pair: the service, and each instance's own address."""
+
+    service: ProbeResult
+    primary: ProbeResult | None
+    standby: ProbeResult | None
+
+
+def _unknown(target: str, why: str) -> ProbeResult:
+    return ProbeResult(
+        target=target, ok=False, at=datetime.now(UTC), latency_seconds=0.0, error=why
+    )
+
+
+@dataclass
+class Prober:
+    """The probing loop of one invocation; everything it touches is passed in."""
+
+    settings: ProberSettings
+    clients: AwsClients
+    clock: Clock
+    resolve: Resolve | None = None
+    trackers: dict[str, ProbeTracker] = field(default_factory=dict)
+    last: dict[str, Round] = field(default_factory=dict)
+    targets: dict[str, Targets] = field(default_factory=dict)
+    triggers_sent: int = 0
+    _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
+    _rounds: int = 0
+
+    def __post_init__(self) -> None:
+        needed = self.settings.failover.probing.failures
+        for pair in self.settings.failover.probed_pairs:
+            self.trackers.setdefault(pair.name, ProbeTracker(failures_needed=needed))
+
+    # -- memory handed over between invocations ----------------------------------------
+
+    def restore(self, memory: dict[str, Any]) -> None:
+        """Take over what the previous invocation counted, so an episode spans the handover."""
+        for name, saved in memory.get("trackers", {}).items():
+            tracker = self.trackers.get(name)
+            if tracker is None:
+                continue
+            tracker.episode_open = bool(saved.get("episode_open"))
+            tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
+
+    def memory(self) -> dict[str, Any]:
+        return {
+            "trackers": {
+                name: {
+                    "episode_open": t.episode_open,
+                    "failed_in_a_row": [_dump(r) for r in t.failed_in_a_row],
+                }
+                for name, t in self.trackers.items()
+            },
+            "last": {
+                name: {
+                    "service": _dump(r.service),
+                    "primary": _dump(r.primary) if r.primary else None,
+                    "standby": _dump(r.standby) if r.standby else None,
+                }
+                for name, r in self.last.items()
+            },
+        }
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self, *, should_stop: Callable[[], bool], deadline: float) -> None:
+        """Probe round after round until told to stop or the deadline comes."""
+        probing = self.settings.failover.probing
+        next_round = self.clock.monotonic()
+        next_refresh = next_round
+        next_flush = next_round + FLUSH_SECONDS
+        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe") as pool:
+            while self.clock.monotonic() + probing.timeout_seconds < deadline:
+                now = self.clock.monotonic()
+                if now >= next_refresh:
+                    self._refresh()
+                    next_refresh = now + REFRESH_SECONDS
+                if self.probe_round(pool):
+                    next_refresh = now  # something was sent: look where things are now
+                if self.clock.monotonic() >= next_flush:
+                    self.flush()
+                    next_flush = self.clock.monotonic() + FLUSH_SECONDS
+                if should_stop():
+                    break
+                next_round += probing.interval_seconds
+                self.clock.sleep(max(0.0, next_round - self.clock.monotonic()))
+        self.flush()
+
+    def _refresh(self) -> None:
+        try:
+            self.targets = find_targets(self.clients, self.settings.failover.probed_pairs)
+        except AwsCallFailed as error:
+            # Keep probing the addresses known so far; EC2 may answer next time.
+            logger.warning("could not refresh probe targets", error=str(error))
+
+    def probe_round(self, pool: ThreadPoolExecutor) -> bool:
+        """Probe every pair once, all at the same time; True if a trigger was sent."""
+        probing = self.settings.failover.probing
+        jobs = {}
+        for name, target in self.targets.items():
+            addresses = {"service": target.service_ip}
+            if not target.spec.through_pair:
+                addresses |= {"primary": target.primary_ip, "standby": target.standby_ip}
+            for role, address in addresses.items():
+                if address is None and not target.spec.through_pair:
+                    continue
+                jobs[(name, role)] = pool.submit(
+                    run_probe,
+                    target.spec,
+                    address or "",
+                    timeout_seconds=probing.timeout_seconds,
+                    verify_tls=probing.verify_tls,
+                    **({"resolve": self.resolve} if self.resolve else {}),
+                )
+        results = {key: job.result() for key, job in jobs.items()}
+        self._rounds += 1
+        sent = False
+        for name, target in self.targets.items():
+            service = results.get((name, "service")) or _unknown(
+                f"{name} service", "the floating interface has no private IP"
+            )
+            this = Round(service, results.get((name, "primary")), results.get((name, "standby")))
+            self.last[name] = this
+            self._samples.setdefault(name, []).append(service)
+            verdict = self.trackers[name].observe(service)
+            if verdict is Verdict.FAILED and target.on_primary:
+                sent = self._send_trigger(target, this) or sent
+            elif verdict is Verdict.FAILED:
+                logger.info("probe failed, interface not on the primary", pair=name)
+        return sent
+
+    def _send_trigger(self, target: Targets, this: Round) -> bool:
+        tracker = self.trackers[target.pair.name]
+        message = triggers.probe_failed_message(
+            pair=target.pair.name,
+            probe=str(target.spec),
+            failures=tuple(tracker.failed_in_a_row),
+            standby=this.standby,
+            account_id=self.settings.account_id,
+            region=self.settings.region,
+            at=datetime.now(UTC),
+        )
+        try:
+            notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
+        except AwsCallFailed as error:
+            # Not sent: leave the episode open to send again next round.
+            tracker.episode_open = False
+            logger.error(
+                "could not send the probe trigger", pair=target.pair.name, error=str(error)
+            )
+            return False
+        self.triggers_sent += 1
+        logger.warning(
+            "probe trigger sent", pair=target.pair.name, evidence=this.service.describe()
+        )
+        return True
+
+    def flush(self) -> None:
+        """Send the probe metrics (one call for every pair) and note the last results."""
+        samples, self._samples = self._samples, {}
+        rounds, self._rounds = self._rounds, 0
+        try:
+            cloudwatch.put_probe_metrics(
+                self.clients.cloudwatch,
+                self.settings.metrics_namespace,
+                samples=samples,
+                rounds=rounds,
+            )
+        except AwsCallFailed as error:
+            # The heartbeat goes missing and the "detection degraded" alarm says so.
+            logger.error("could not publish probe metrics", error=str(error))
+
+
+def _dump(result: ProbeResult) -> dict[str, Any]:
+    return {
+        "target": result.target,
+        "ok": result.ok,
+        "at": result.at.isoformat(),
+        "latency_seconds": round(result.latency_seconds, 4),
+        "error": result.error,
+    }
+
+
+def _result(raw: dict[str, Any]) -> ProbeResult:
+    return ProbeResult(
+        target=str(raw["target"]),
+        ok=bool(raw["ok"]),
+        at=datetime.fromisoformat(raw["at"]),
+        latency_seconds=float(raw["latency_seconds"]),
+        error=raw.get("error"),
+    )
+
+
+class ProberLease:
+    """The one item that says which invocation probes, and carries its memory across."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def acquire(self, owner: str, *, now: float, hold_seconds: float) -> dict[str, Any] | None:
+        """Take the lease if free or expired; the previous holder's memory, or None if held."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": LEASE_ID}},
+                UpdateExpression="SET lease_owner = :owner, lease_expires_at = :expires "
+                "REMOVE successor",
+                ConditionExpression="attribute_not_exists(lease_owner) OR lease_expires_at < :now",
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":expires": {"N": f"{now + hold_seconds:.3f}"},
+                    ":now": {"N": f"{now:.3f}"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise AwsCallFailed.from_client_error("UpdateItem", error) from error
+        memory = response.get("Attributes", {}).get("memory", {}).get("S")
+        return json.loads(memory) if memory else {}
+
+    def ask_to_take_over(self, owner: str) -> None:
+        self._update("SET successor = :owner", {":owner": {"S": owner}})
+
+    def successor_waiting(self) -> bool:
+        try:
+            item = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
+            ).get("Item", {})
+        except ClientError as error:
+            raise AwsCallFailed.from_client_error("GetItem", error) from error
+        return "successor" in item
+
+    def save(self, owner: str, memory: dict[str, Any], *, release: bool) -> None:
+        """Write the memory (what `status` reads); with `release`, let the successor in."""
+        expression = "SET memory = :memory, saved_at = :at"
+        if release:
+            expression += " REMOVE lease_owner, lease_expires_at"
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": LEASE_ID}},
+                UpdateExpression=expression,
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={
+                    ":memory": {"S": json.dumps(memory)},
+                    ":at": {"S": datetime.now(UTC).isoformat()},
+                    ":owner": {"S": owner},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # someone took over after our lease expired: their memory wins
+            raise AwsCallFailed.from_client_error("UpdateItem", error) from error
+
+    def read_memory(self) -> tuple[dict[str, Any], datetime | None]:
+        """The last saved results and when they were saved (for `status` and `check`)."""
+        try:
+            item = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
+            ).get("Item", {})
+        except ClientError as error:
+            raise AwsCallFailed.from_client_error("GetItem", error) from error
+        memory = item.get("memory", {}).get("S")
+        saved = item.get("saved_at", {}).get("S")
+        return (json.loads(memory) if memory else {}), (
+            datetime.fromisoformat(saved) if saved else None
+        )
+
+    def _update(self, expression: str, values: dict[str, Any]) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": LEASE_ID}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            raise AwsCallFailed.from_client_error("UpdateItem", error) from error
+
+
+def run_invocation(
+    prober: Prober,
+    lease: ProberLease,
+    *,
+    owner: str,
+    remaining_seconds: float,
+    margin_seconds: float = 5.0,
+) -> str:
+    """One scheduled invocation: take over (waiting for the running one), probe, hand over."""
+    clock = prober.clock
+    started = clock.monotonic()
+    deadline = started + remaining_seconds - margin_seconds
+    asked = False
+    while True:
+        memory = lease.acquire(owner, now=clock.now().timestamp(), hold_seconds=remaining_seconds)
+        if memory is not None:
+            break
+        if not asked:
+            lease.ask_to_take_over(owner)
+            asked = True
+        if clock.monotonic() - started > min(HANDOVER_WAIT_SECONDS, remaining_seconds / 2):
+            return "another invocation is probing and did not hand over"
+        clock.sleep(0.2)
+    prober.restore(memory)
+    last_save = clock.monotonic()
+
+    def should_stop() -> bool:
+        nonlocal last_save
+        if clock.monotonic() - last_save >= FLUSH_SECONDS:
+            lease.save(owner, prober.memory(), release=False)
+            last_save = clock.monotonic()
+        # The successor is expected about a minute after we started: look only then, so a
+        # healthy minute costs a few reads, not one per round.
+        return clock.monotonic() - started >= SUCCESSOR_EXPECTED_SECONDS and (
+            lease.successor_waiting()
+        )
+
+    try:
+        prober.run(should_stop=should_stop, deadline=deadline)
+    finally:
+        lease.save(owner, prober.memory(), release=True)
+    return "handed over"

@@ -1,0 +1,207 @@
+"""The prober on the faithful EC2, probing real listeners that stand for the pair's service."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto.cloudwatch.models import CloudWatchBackend
+from moto.core.exceptions import JsonRESTError
+
+from ec2sim import FaithfulEC2, PairTopology
+from emulator.delivery import drain
+from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.service import Behaviour, PairServices
+from eni_failover.clients import AwsClients
+from eni_failover.cloudwatch import METRIC_PROBE_SUCCESS, METRIC_PROBER_ROUNDS
+from eni_failover.config import FailoverConfig, ProberSettings, Probing
+from eni_failover.prober import Prober, ProberLease, run_invocation
+from eni_failover.timeline import SystemClock
+from tests.integration.conftest import TEST_TUNING, pair_of
+
+# Short rounds keep the suite quick; the defaults (2 s, 1 s, 3) are measured by `make bench`.
+# model_construct: the deployable minimum interval is 1 s, a test's is not.
+FAST = Probing.model_construct(
+    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+)
+PROBE = "http://:80/health"
+NAMESPACE = "EniFailover"
+
+
+@dataclass
+class Probed:
+    topology: PairTopology
+    services: PairServices
+    settings: ProberSettings
+    clients: AwsClients
+    capture_url: str
+
+    def prober(self) -> Prober:
+        return Prober(
+            settings=self.settings,
+            clients=self.clients,
+            clock=SystemClock(),
+            resolve=self.services.resolve,
+        )
+
+    def triggers(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(json.loads(body)["Message"])
+            for body in drain(self.clients.sqs, self.capture_url)
+        ]
+
+    def run_for(self, prober: Prober, rounds: int) -> None:
+        """Probe for about `rounds` rounds, in this thread."""
+        prober.run(
+            should_stop=lambda: False,
+            deadline=prober.clock.monotonic() + rounds * FAST.interval_seconds,
+        )
+
+
+@pytest.fixture
+def probed(sim: FaithfulEC2, topology: PairTopology) -> Iterator[Probed]:
+    clients = AwsClients(region=REGION)
+    table = "prober-state"
+    clients.dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic = clients.sns.create_topic(Name="trigger")["TopicArn"]
+    capture = clients.sqs.create_queue(QueueName="trigger-capture")["QueueUrl"]
+    capture_arn = clients.sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    clients.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=capture_arn)
+    pair = pair_of(topology).model_copy(update={"probe": PROBE})
+    settings = ProberSettings(
+        failover=FailoverConfig(pairs=(pair,), tuning=TEST_TUNING, probing=FAST),
+        trigger_topic_arn=topic,
+        state_table_name=table,
+        metrics_namespace=NAMESPACE,
+        account_id=ACCOUNT_ID,
+        region=REGION,
+    )
+    services = PairServices(
+        boto3.client("ec2", region_name=REGION),
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        interface_id=topology.interface_id,
+        slow_seconds=FAST.timeout_seconds * 3,
+    )
+    try:
+        yield Probed(topology, services, settings, clients, capture)
+    finally:
+        services.close()
+
+
+def test_a_healthy_service_sends_nothing(probed: Probed) -> None:
+    # Given the service answers on the primary
+    prober = probed.prober()
+    # When the prober probes for a while
+    probed.run_for(prober, rounds=5)
+    # Then no trigger went out, and the service, primary and standby were all seen answering
+    assert probed.triggers() == []
+    last = prober.last["nat"]
+    assert last.service.ok, last.service.error
+    assert last.primary is not None
+    assert last.primary.ok
+    assert last.standby is not None
+    assert last.standby.ok
+
+
+def test_one_lost_probe_never_triggers(probed: Probed) -> None:
+    prober = probed.prober()
+    probed.run_for(prober, rounds=2)
+    # Given the service misses a single probe
+    probed.services.primary.set(Behaviour.HANGING)
+    probed.run_for(prober, rounds=1)
+    probed.services.primary.set(Behaviour.HEALTHY)
+    probed.run_for(prober, rounds=3)
+    # Then nothing was sent
+    assert probed.triggers() == []
+
+
+def test_a_failed_service_sends_one_trigger_per_episode(probed: Probed) -> None:
+    prober = probed.prober()
+    # Given the primary's service stops answering while EC2 sees nothing wrong
+    probed.services.primary.set(Behaviour.DOWN)
+    # When the prober probes for twice as many rounds as make a failure
+    probed.run_for(prober, rounds=FAST.failures * 3)
+    # Then exactly one trigger went out, carrying each failed probe and the standby's answer
+    [trigger] = probed.triggers()
+    detail = trigger["detail"]
+    assert trigger["source"] == "eni-failover.prober"
+    assert detail["pair"] == "nat"
+    assert detail["probe"] == PROBE
+    assert len(detail["failures"]) == FAST.failures
+    assert all(f["error"] == "connection refused" for f in detail["failures"])
+    assert detail["standby"]["ok"] is True
+    # And once the service answers again, a new failure is a new episode with its own trigger
+    probed.services.primary.set(Behaviour.HEALTHY)
+    probed.run_for(prober, rounds=2)
+    probed.services.primary.set(Behaviour.DOWN)
+    probed.run_for(prober, rounds=FAST.failures + 1)
+    assert len(probed.triggers()) == 1
+
+
+def test_the_episode_survives_the_handover(probed: Probed) -> None:
+    lease = ProberLease(probed.clients.dynamodb, probed.settings.state_table_name)
+    first, second = probed.prober(), probed.prober()
+    probed.services.primary.set(Behaviour.DOWN)
+    # Given one invocation has sent the episode's trigger and is probing on
+    assert lease.acquire("first", now=time.time(), hold_seconds=60) == {}
+    probed.run_for(first, rounds=FAST.failures + 1)
+    assert len(probed.triggers()) == 1
+
+    # When the next scheduled invocation asks to take over
+    def take_over() -> None:
+        run_invocation(second, lease, owner="second", remaining_seconds=8.0, margin_seconds=6.0)
+
+    successor = threading.Thread(target=take_over)
+    successor.start()
+    first.run(
+        should_stop=lease.successor_waiting,
+        deadline=first.clock.monotonic() + 5.0,
+    )
+    lease.save("first", first.memory(), release=True)
+    successor.join(timeout=10)
+    # Then the successor carried on the same episode: no second trigger for one failure
+    assert not successor.is_alive()
+    assert second.trackers["nat"].episode_open
+    assert probed.triggers() == []
+
+
+def test_probe_results_are_published_as_metrics(probed: Probed) -> None:
+    prober = probed.prober()
+    probed.run_for(prober, rounds=3)
+    metrics = probed.clients.cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]
+    names = {
+        (m["MetricName"], tuple((d["Name"], d["Value"]) for d in m.get("Dimensions", [])))
+        for m in metrics
+    }
+    assert (METRIC_PROBE_SUCCESS, (("Pair", "nat"),)) in names
+    assert (METRIC_PROBER_ROUNDS, ()) in names
+
+
+def test_the_probers_own_trouble_moves_nothing(
+    probed: Probed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given CloudWatch refuses the prober's metrics
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise JsonRESTError("ThrottlingException", "Rate exceeded")
+
+    monkeypatch.setattr(CloudWatchBackend, "put_metric_data", refuse)
+    prober = probed.prober()
+    # When it probes a healthy service and flushes
+    probed.run_for(prober, rounds=3)
+    # Then it probed on and sent no trigger
+    assert prober.last["nat"].service.ok
+    assert probed.triggers() == []
