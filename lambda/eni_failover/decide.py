@@ -112,7 +112,15 @@ def route(
         return Ignore(f"trigger is for account {trigger.account_id}, this is {account_id}")
     if trigger.region is not None and trigger.region != region:
         return Ignore(f"trigger is for region {trigger.region}, this is {region}")
-    if trigger.kind is TriggerKind.ALARM:
+    if trigger.kind is TriggerKind.PROBE:
+        pair = next((p for p in pairs if p.name == trigger.pair_name and p.probe), None)
+        if pair is None:
+            return Ignore(f"the prober names pair {trigger.pair_name!r}, which is not probed")
+    elif trigger.kind is TriggerKind.SERVICE_ALARM:
+        pair = next((p for p in pairs if trigger.source in p.trigger_alarms), None)
+        if pair is None:
+            return Ignore(f"alarm {trigger.source!r} is in no pair's triggerAlarms")
+    elif trigger.kind is TriggerKind.ALARM:
         pair = next((p for p in pairs if p.alarm_name and p.alarm_name == trigger.source), None)
         if pair is None:
             return Ignore(f"alarm {trigger.source!r} guards no configured pair")
@@ -146,7 +154,9 @@ def plan(
     tuning: Tuning,
     direction: Direction = Direction.TO_STANDBY,
     force: bool = False,
+    alarm_now: str | None = None,
 ) -> Plan:
+    """`alarm_now`: for a service alarm, its state when the function looked (DescribeAlarms)."""
     decided = _plan(
         pair=pair,
         trigger=trigger,
@@ -156,6 +166,7 @@ def plan(
         tuning=tuning,
         direction=direction,
         force=force,
+        alarm_now=alarm_now,
     )
     if isinstance(decided, Refuse):
         stranded = tuple(i.interface_id for i in state.interfaces if on_no_instance(i))
@@ -200,6 +211,7 @@ def _plan(
     tuning: Tuning,
     direction: Direction,
     force: bool,
+    alarm_now: str | None = None,
 ) -> Plan:
     automatic = trigger.kind is not TriggerKind.MANUAL
     source, target = (
@@ -230,6 +242,9 @@ def _plan(
         stale = None if own_move_cut_short else _staleness(trigger, record, now, tuning)
         if stale:
             return Refuse((Problem("stale", stale),))
+        doubt = _doubt_about_the_service(trigger, alarm_now)
+        if doubt:
+            return Refuse((doubt,))
         if record.paused_at is not None:
             # Pausing disables the alarm actions and the rule; this catches what was
             # already in flight (or retried) when the operator paused.
@@ -250,7 +265,14 @@ def _plan(
     # cause the outage it is meant to end. An operator's drill (`eni-failover drill`) sets
     # the alarm on a healthy primary on purpose; for that short window it is believed.
     drilling = record.drill_until is not None and now < record.drill_until
-    if on_source and source.healthy and direction is Direction.TO_STANDBY:
+    # A probe or a service alarm speaks of the service, which can fail on a primary that EC2
+    # rightly calls healthy: that is the failure it exists to catch.
+    if (
+        on_source
+        and source.healthy
+        and direction is Direction.TO_STANDBY
+        and not trigger.kind.about_the_service
+    ):
         if automatic and not drilling:
             problems.append(
                 Problem(
@@ -310,6 +332,46 @@ def on_no_instance(interface: InterfaceView) -> bool:
     return interface.exists and (
         interface.attachment is None or interface.attachment.status == "detaching"
     )
+
+
+def _doubt_about_the_service(trigger: Trigger, alarm_now: str | None) -> Problem | None:
+    """Why a trigger about the service no longer holds, if it does not."""
+    if trigger.kind is TriggerKind.SERVICE_ALARM and alarm_now != "ALARM":
+        now = f"is {alarm_now} now" if alarm_now else "no longer exists"
+        return Problem(
+            "stale",
+            f"alarm {trigger.source!r} {now}: it no longer says the service is down",
+        )
+    standby = trigger.evidence.standby if trigger.evidence else None
+    if trigger.kind is TriggerKind.PROBE and standby is not None and not standby.ok:
+        # Moving to a standby whose service is down too helps no one, and both failing at
+        # once more likely means the prober's own network broke.
+        return Problem(
+            "detection",
+            "detection degraded: the standby's service does not answer the same probe "
+            f"either ({standby.describe()}); both failing at once more likely means the "
+            "prober cannot reach the pair, so nothing moved",
+        )
+    return None
+
+
+SWEEP_GRACE_SECONDS = 60.0
+
+
+def missed_failure(pair: Pair, state: PairState, now: datetime) -> str | None:
+    """What the sweep should act on: a failed primary still holding a floating interface.
+
+    A failure younger than SWEEP_GRACE_SECONDS is left to the EC2 event or the alarm that
+    reports it within seconds; the sweep is for the events EventBridge did not deliver.
+    """
+    primary = state.primary
+    holding = [i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)]
+    if not holding or not primary.exists or (primary.running and not primary.impaired):
+        return None
+    since = primary.failed_since
+    if since is not None and (now - since).total_seconds() < SWEEP_GRACE_SECONDS:
+        return None
+    return f"the primary {primary.describe()} still holds {', '.join(holding)}"
 
 
 def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuning) -> str | None:

@@ -222,10 +222,11 @@ def test_documented_state_change_event_without_version_swaps(
     assert where_is(topology)["Attachment"]["InstanceId"] == topology.standby_instance_id
 
 
-def test_cloudwatch_alarm_event_is_dead_lettered_as_what_it_is(
+def test_cloudwatch_alarm_event_of_an_alarm_no_pair_names_is_ignored(
     deployment: LocalDeployment, topology: PairTopology
 ) -> None:
-    # Given an EventBridge rule that forwards CloudWatch's own alarm event to the topic
+    # Given CloudWatch's own event for an alarm that is in no pair's triggerAlarms (here the
+    # pair's status alarm, which reaches the function through its own action instead)
     alarm_event = {
         **state_change_message(instance_id=topology.primary_instance_id, state="stopped"),
         "source": "aws.cloudwatch",
@@ -236,10 +237,9 @@ def test_cloudwatch_alarm_event_is_dead_lettered_as_what_it_is(
     # When it is delivered
     report = deployment.invoke(sns_event(alarm_event))
 
-    # Then it is kept with a reason that names it, and nothing moves
-    [dead] = deployment.dead_letters()
-    assert "is aws.cloudwatch/'CloudWatch Alarm State Change', expected aws.ec2/" in dead["reason"]
-    assert report["dead_lettered"] == [dead["reason"]]
+    # Then it is ignored with a reason that names it, nothing is dead-lettered or moved
+    assert report["ignored"] == [f"alarm {ALARM_NAME!r} is in no pair's triggerAlarms"]
+    assert deployment.dead_letters() == []
     assert where_is(topology)["Attachment"]["InstanceId"] == topology.primary_instance_id
 
 

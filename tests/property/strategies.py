@@ -41,9 +41,9 @@ SNS_UNREAD = (
 RECORD_UNREAD = ("EventSource", "EventVersion", "EventSubscriptionArn")
 STATE_CHANGE_UNREAD = ("version", "resources")
 STATUS_CHECK_METRICS = ("StatusCheckFailed", "StatusCheckFailed_AttachedEBS")
-# Other EventBridge events a misrouted rule could forward (source, detail-type).
+# Other EventBridge events a misrouted rule could forward (source, detail-type). CloudWatch's
+# alarm change is a trigger of its own (triggerAlarms), so it is not among them.
 OTHER_EVENT_KINDS = (
-    ("aws.cloudwatch", "CloudWatch Alarm State Change"),
     ("aws.health", "AWS Health Event"),
     ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
     ("aws.autoscaling", "EC2 Instance Terminate Successful"),

@@ -195,7 +195,7 @@ def test_only_states_that_stop_service_are_failures(state: str, is_failure: bool
                     "detail-type": "AWS API Call via CloudTrail",
                 }
             ),
-            "expected aws.ec2",
+            "expected one of aws.ec2/'EC2 Instance State-change Notification'",
         ),
         (
             json.dumps({**state_change_message(instance_id="i-1", state="stopped"), "detail": {}}),
@@ -380,11 +380,10 @@ HEALTH_EVENT = {
 @pytest.mark.parametrize(
     ("event", "kind"),
     [
-        (CLOUDWATCH_ALARM_EVENT, "aws.cloudwatch/'CloudWatch Alarm State Change'"),
         (HEALTH_EVENT, "aws.health/'AWS Health Event'"),
         ({**HEALTH_EVENT, "source": "aws.ec2"}, "aws.ec2/'AWS Health Event'"),
     ],
-    ids=["cloudwatch-alarm", "health", "ec2-other-detail-type"],
+    ids=["health", "ec2-other-detail-type"],
 )
 def test_other_eventbridge_events_are_rejected_for_what_they_are(
     event: dict[str, Any], kind: str
@@ -394,5 +393,19 @@ def test_other_eventbridge_events_are_rejected_for_what_they_are(
     problem = parse_problem(event)
 
     # Then the reason says what it was and what was expected, not which detail is missing
-    assert f"is {kind}, expected aws.ec2/'EC2 Instance State-change Notification'" in problem
+    assert f"is {kind}, expected one of aws.ec2/'EC2 Instance State-change Notification'" in (
+        problem
+    )
     assert "instance-id" not in problem
+
+
+def test_a_cloudwatch_alarm_change_event_is_a_service_alarm_trigger() -> None:
+    # Given CloudWatch's own event for an alarm going to ALARM (a pair's triggerAlarms)
+    [(_, trigger)] = parse_sns_event(sns_event(CLOUDWATCH_ALARM_EVENT))
+    # Then it is a service-alarm trigger named after the alarm, timed by the state change
+    assert isinstance(trigger, Trigger)
+    assert trigger.kind is TriggerKind.SERVICE_ALARM
+    assert trigger.source == "EniFailover-primary-primary-status"
+    assert (trigger.state, trigger.is_failure) == ("ALARM", True)
+    assert trigger.occurred_at == datetime(2026, 11, 26, 9, 12, 34, tzinfo=UTC)
+    assert trigger.trigger_id.startswith("alarm-change:EniFailover-primary-primary-status:")
