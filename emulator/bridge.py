@@ -66,16 +66,26 @@ class AlarmChange:
 def alarm_message(
     alarm: Alarm, old: AlarmState, new: AlarmState, *, account_id: str, region: str
 ) -> dict[str, Any]:
-    """The JSON CloudWatch publishes to an alarm's SNS actions on a state change."""
-    trigger: dict[str, Any] = {
-        "MetricName": alarm.metric_name,
-        "Namespace": alarm.namespace,
-        "StatisticType": "Statistic",
-        "Statistic": (alarm.statistic or "").upper(),
-        "Unit": alarm.unit,
-        # Lower-case keys: that is how CloudWatch writes them in this message.
-        "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
-        "Period": alarm.period,
+    """The JSON CloudWatch publishes to an alarm's SNS actions on a state change.
+
+    A metric-math alarm's Trigger carries Metrics (the expression and each MetricStat)
+    instead of MetricName, Namespace, Statistic and Dimensions.
+    """
+    queries = alarm.metric_data_queries
+    trigger: dict[str, Any] = (
+        {"Period": _period(alarm), "Metrics": [_query(q) for q in queries]}
+        if queries
+        else {
+            "MetricName": alarm.metric_name,
+            "Namespace": alarm.namespace,
+            "StatisticType": "Statistic",
+            "Statistic": (alarm.statistic or "").upper(),
+            "Unit": alarm.unit,
+            "Dimensions": _dimensions(alarm.dimensions),
+            "Period": alarm.period,
+        }
+    )
+    trigger |= {
         "EvaluationPeriods": alarm.evaluation_periods,
         "ComparisonOperator": alarm.comparison_operator,
         "Threshold": float(alarm.threshold),
@@ -102,6 +112,37 @@ def alarm_message(
         "InsufficientDataActions": list(alarm.insufficient_data_actions),
         "Trigger": trigger,
     }
+
+
+def _dimensions(dimensions: Any) -> list[dict[str, Any]]:
+    # Lower-case keys: that is how CloudWatch writes them in this message.
+    return [{"value": d.value, "name": d.name} for d in dimensions]
+
+
+def _query(query: Any) -> dict[str, Any]:
+    """One entry of a metric-math alarm's Trigger.Metrics (see tests/events)."""
+    entry: dict[str, Any] = {"Id": query.id}
+    if query.expression:
+        entry |= {"Expression": query.expression, "Label": query.label or ""}
+    stat = query.metric_stat
+    if stat is not None:
+        entry["MetricStat"] = {
+            "Metric": {
+                "Dimensions": _dimensions(stat.metric.dimensions),
+                "MetricName": stat.metric.metric_name,
+                "Namespace": stat.metric.namespace,
+            },
+            "Period": int(stat.period),
+            "Stat": stat.stat,
+        }
+    entry["ReturnData"] = query.return_data in (True, "true", "True", None)
+    return entry
+
+
+def _period(alarm: Alarm) -> int | None:
+    """A metric-math alarm has no period of its own: its metrics' is the one it evaluates."""
+    periods = [int(q.metric_stat.period) for q in alarm.metric_data_queries if q.metric_stat]
+    return periods[0] if periods else alarm.period
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.sandbox_file import DEFAULT_SANDBOX_FILE
-from eni_cli import check, drill, move, pause, sandbox, status
+from eni_cli import check, delete_on_termination, drill, move, pause, sandbox, status
 from eni_cli.console import Console, default_operator
 from eni_cli.deployment import (
     SANDBOX_ENVIRONMENT_VARIABLE,
@@ -149,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         "pair ready.",
     )
     sub.add_argument("pair", nargs="?", metavar="PAIR", help="one pair (default: all)")
+    sub.add_argument(
+        "--fix-delete-on-termination",
+        action="store_true",
+        help="first clear delete-on-termination on the floating interfaces' attachments "
+        "(with your credentials: ec2:ModifyNetworkInterfaceAttribute), so that terminating "
+        "the primary cannot delete them; then check",
+    )
     _add_by(sub)
     sub.set_defaults(handler=_check)
 
@@ -363,6 +370,8 @@ def _status(args: argparse.Namespace, console: Console) -> Outcome:
 
 
 def _check(args: argparse.Namespace, console: Console) -> Outcome:
+    if args.fix_delete_on_termination:
+        return delete_on_termination.fix_then_check(connect(args), args.pair, by=_by(args))
     return check.run(connect(args), args.pair, by=_by(args))
 
 

@@ -14,6 +14,7 @@ from eni_cli.console import columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.invoke import FunctionFailed
+from eni_failover.observed import describe_slot
 
 Action = Literal["failover", "failback"]
 
@@ -126,10 +127,8 @@ def _interface_now(interface: dict[str, Any]) -> str:
     if interface["attached_to"] is None:
         where = "floating, attached to nothing"
     else:
-        where = (
-            f"on {interface['attached_to']} at device index {interface['device_index']} "
-            f"({interface['attachment_status']})"
-        )
+        slot = describe_slot(interface["device_index"], interface.get("network_card_index") or 0)
+        where = f"on {interface['attached_to']} at {slot} ({interface['attachment_status']})"
     return (
         f"{interface['interface_id']}: {where}; Elastic IP {interface['elastic_ip'] or '-'}, "
         f"MAC {interface['mac_address'] or '-'}"
@@ -144,7 +143,7 @@ def describe_plan(answer: dict[str, Any]) -> str:
         lines = [head + "the function would MOVE (nothing was changed)"]
         lines += [
             f"  {m['interface_id']} from {m['from'] or 'nowhere (floating)'} to {m['to']} "
-            f"at device index {m['device_index']}"
+            f"at {describe_slot(m['device_index'], m.get('network_card_index') or 0)}"
             for m in plan["moves"]
         ]
         lines.append(

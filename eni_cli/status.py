@@ -19,7 +19,7 @@ from eni_cli.deployment import Deployment
 from eni_cli.outputs import PairOutputs
 from eni_failover import ec2
 from eni_failover.errors import FailoverError
-from eni_failover.observed import InstanceView, InterfaceView
+from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PairRecord
 
 T = TypeVar("T")
@@ -115,6 +115,9 @@ def _interface(pair: PairOutputs, view: InterfaceView) -> dict[str, Any]:
         "side": pair.side_of(attachment.instance_id) if attachment else None,
         "attachment_status": attachment.status if attachment else None,
         "device_index": attachment.device_index if attachment else None,
+        "network_card_index": attachment.network_card_index if attachment else None,
+        # True: terminating that instance deletes the interface (readiness fails on it).
+        "delete_on_termination": attachment.delete_on_termination if attachment else None,
         "private_ips": list(view.private_ips),
         "elastic_ip": view.public_ip,
         "mac_address": view.mac_address,
@@ -142,6 +145,7 @@ def _instance(view: InstanceView) -> dict[str, Any]:
         "availability_zone": view.availability_zone,
         "system_status": view.system_status,
         "instance_status": view.instance_status,
+        "attached_ebs_status": view.attached_ebs_status,
         "healthy": view.healthy,
     }
 
@@ -159,7 +163,19 @@ def _alarm(deployment: Deployment, name: str) -> dict[str, Any]:
         "reason": alarm.get("StateReason"),
         "since": alarm.get("StateUpdatedTimestamp"),
         "actions_enabled": alarm.get("ActionsEnabled"),
+        "metrics": _alarm_metrics(alarm),
     }
+
+
+def _alarm_metrics(alarm: Any) -> list[str]:
+    """What the alarm watches: its metric, or every metric of a metric-math alarm."""
+    if alarm.get("MetricName"):
+        return [str(alarm["MetricName"])]
+    return [
+        str(query["MetricStat"]["Metric"]["MetricName"])
+        for query in alarm.get("Metrics", [])
+        if query.get("MetricStat")
+    ]
 
 
 def _rule(deployment: Deployment, name: str | None) -> dict[str, Any] | None:
@@ -285,10 +301,11 @@ def _where(interface: dict[str, Any]) -> str:
     if interface["attached_to"] is None:
         return f"floating, attached to nothing ({interface['status']})"
     side = interface["side"] or "an instance outside the pair,"
-    return (
-        f"on {side} {interface['attached_to']} at device index {interface['device_index']} "
-        f"({interface['attachment_status']})"
-    )
+    slot = describe_slot(interface["device_index"], interface.get("network_card_index") or 0)
+    where = f"on {side} {interface['attached_to']} at {slot} ({interface['attachment_status']})"
+    if interface.get("delete_on_termination"):
+        where += "; DELETED if that instance terminates (check --fix-delete-on-termination)"
+    return where
 
 
 def _addresses(interface: dict[str, Any]) -> str:
@@ -305,6 +322,8 @@ def _instance_text(instance: dict[str, Any]) -> str:
         f"system {instance['system_status'] or 'n/a'}, "
         f"instance {instance['instance_status'] or 'n/a'}"
     )
+    if instance.get("attached_ebs_status"):
+        checks += f", attached EBS {instance['attached_ebs_status']}"
     return f"{instance['state']}; {checks}; {instance['availability_zone']}"
 
 
@@ -313,7 +332,8 @@ def _alarm_text(alarm: dict[str, Any]) -> str:
         return f"unknown: {alarm['error']}"
     since = alarm["since"]
     actions = "actions enabled" if alarm["actions_enabled"] else "actions DISABLED"
-    return f"{alarm['state']} since {when(since)}; {actions}"
+    watches = f"; watches {', '.join(alarm['metrics'])}" if alarm.get("metrics") else ""
+    return f"{alarm['state']} since {when(since)}; {actions}{watches}"
 
 
 def _rule_text(rule: dict[str, Any]) -> str:

@@ -21,7 +21,14 @@ from eni_failover.config import Pair
 from infra.settings import rule_name_for
 from infra.topics import TopicTarget, allow_alarms_to_publish, encrypted_topic
 
+# What "impaired" means to the decision (observed.InstanceView.impaired): the system,
+# instance or attached-EBS check failing. AWS documents StatusCheckFailed as "all status
+# checks" without saying whether the newer attached-EBS check is one of them, so the alarm
+# watches both metrics and fires on either: MAX of the two, per minute.
 STATUS_CHECK_METRIC = "StatusCheckFailed"
+ATTACHED_EBS_CHECK_METRIC = "StatusCheckFailed_AttachedEBS"
+STATUS_CHECK_METRICS = {"checks": STATUS_CHECK_METRIC, "ebs": ATTACHED_EBS_CHECK_METRIC}
+STATUS_CHECK_EXPRESSION = "MAX([checks, ebs])"
 STATUS_CHECK_PERIOD = Duration.minutes(1)
 # EC2 states in which the primary cannot serve. Running instances that fail their checks
 # are the alarm's job; a stopped or terminated one publishes no metric at all.
@@ -96,13 +103,7 @@ class FailoverTriggers(Construct):
                 f"status checks; moves {', '.join(pair.interface_ids)} to standby "
                 f"{pair.standby_instance_id}"
             ),
-            metric=cloudwatch.Metric(
-                namespace="AWS/EC2",
-                metric_name=STATUS_CHECK_METRIC,
-                dimensions_map={"InstanceId": pair.primary_instance_id},
-                statistic=cloudwatch.Stats.MAXIMUM,
-                period=STATUS_CHECK_PERIOD,
-            ),
+            metric=status_checks_failed(pair.primary_instance_id),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=evaluation_periods,
@@ -132,3 +133,27 @@ class FailoverTriggers(Construct):
             TopicTarget(self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age)
         )
         return PairTrigger(pair=pair, alarm=alarm, rule=rule, rule_name=rule_name)
+
+
+def status_checks_failed(instance_id: str) -> cloudwatch.MathExpression:
+    """1 in a minute when any status check of the instance failed, the attached-EBS one too.
+
+    Every metric's only dimension is the instance: the function checks each MetricStat's
+    InstanceId in the alarm's message against the pair's primary. A minute in which
+    neither metric has data (a stopped instance) stays missing.
+    """
+    return cloudwatch.MathExpression(
+        expression=STATUS_CHECK_EXPRESSION,
+        using_metrics={
+            metric_id: cloudwatch.Metric(
+                namespace="AWS/EC2",
+                metric_name=metric_name,
+                dimensions_map={"InstanceId": instance_id},
+                statistic=cloudwatch.Stats.MAXIMUM,
+                period=STATUS_CHECK_PERIOD,
+            )
+            for metric_id, metric_name in STATUS_CHECK_METRICS.items()
+        },
+        label="status checks failed (system, instance or attached EBS)",
+        period=STATUS_CHECK_PERIOD,
+    )

@@ -152,6 +152,7 @@ def describe_plan(plan: decide.Plan) -> dict[str, Any]:
                     "from": m.from_instance_id,
                     "to": m.to_instance_id,
                     "device_index": m.device_index,
+                    "network_card_index": m.network_card_index,
                 }
                 for m in plan.moves
             ],

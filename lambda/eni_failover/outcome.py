@@ -106,6 +106,9 @@ class Outcome:
                     "attached_to": i.attachment.instance_id if i.attachment else None,
                     "attachment_status": i.attachment.status if i.attachment else None,
                     "device_index": i.attachment.device_index if i.attachment else None,
+                    "network_card_index": (
+                        i.attachment.network_card_index if i.attachment else None
+                    ),
                     "private_ips": list(i.private_ips),
                     "elastic_ip": i.public_ip,
                     "mac_address": i.mac_address,
@@ -143,8 +146,8 @@ class Outcome:
                 lines.append(f"  {i.interface_id}: does not exist")
                 continue
             where = (
-                f"attached to {i.attachment.instance_id} at device index "
-                f"{i.attachment.device_index} ({i.attachment.status})"
+                f"attached to {i.attachment.instance_id} at "
+                f"{i.attachment.describe_slot()} ({i.attachment.status})"
                 if i.attachment
                 else "DETACHED, attached to nothing"
             )

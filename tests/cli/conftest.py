@@ -128,7 +128,7 @@ def restore(running: RunningSandbox) -> None:
     clients.ec2.start_instances(InstanceIds=instances)
     sim.settle()
     for instance in instances:
-        sim.set_status(instance, system="ok", instance="ok")
+        sim.set_status(instance, system="ok", instance="ok", attached_ebs="ok")
     clients.events.enable_rule(Name=running.rule_name)
     clients.cloudwatch.enable_alarm_actions(AlarmNames=[running.alarm_name])
     clients.cloudwatch.set_alarm_state(

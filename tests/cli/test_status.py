@@ -30,10 +30,16 @@ def test_status_shows_the_interface_the_instances_and_the_switches(
         ("standby", topology.standby_instance_id),
     ):
         assert re.search(
-            rf"{side}\s+{instance}\s+running; system ok, instance ok; us-east-1a", ran.out
+            rf"{side}\s+{instance}\s+running; system ok, instance ok, attached EBS ok; "
+            "us-east-1a",
+            ran.out,
         )
     # And the alarm, the rule, the pause and the last outcome
-    assert re.search(rf"alarm\s+{sandbox.alarm_name}\s+OK since .*; actions enabled", ran.out)
+    assert re.search(
+        rf"alarm\s+{sandbox.alarm_name}\s+OK since .*; actions enabled; "
+        "watches StatusCheckFailed, StatusCheckFailed_AttachedEBS",
+        ran.out,
+    )
     assert re.search(rf"rule\s+{sandbox.rule_name}\s+ENABLED", ran.out)
     assert re.search(r"automation\s+armed", ran.out)
     assert re.search(r"last outcome\s+none\s+no failover recorded", ran.out)
@@ -56,13 +62,17 @@ def test_status_as_json_gives_the_same_facts(sandbox: RunningSandbox) -> None:
         "side": "primary",
         "attachment_status": "attached",
         "device_index": topology.device_index,
+        "network_card_index": 0,
+        "delete_on_termination": False,
         "private_ips": list(topology.private_ips),
         "elastic_ip": topology.public_ip,
         "mac_address": topology.mac_address,
         "availability_zone": "us-east-1a",
     }
     assert pair["standby"]["healthy"] is True
+    assert pair["standby"]["attached_ebs_status"] == "ok"
     assert pair["alarm"]["state"] == "OK"
+    assert pair["alarm"]["metrics"] == ["StatusCheckFailed", "StatusCheckFailed_AttachedEBS"]
     assert pair["alarm"]["actions_enabled"] is True
     assert pair["rule"]["state"] == "ENABLED"
     assert pair["automation"]["paused"] is False

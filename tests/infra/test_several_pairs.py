@@ -42,11 +42,15 @@ def test_one_alarm_per_pair_on_its_own_primary(several_pairs: Synthesized) -> No
             "AWS::CloudWatch::Alarm",
             {"Properties": {"AlarmName": f"Failover-Prod-{pair['name']}-primary-status"}},
         )
-        # Then it watches that pair's primary, with the configured evaluation periods
+        # Then both of its metrics watch that pair's primary, with the configured
+        # evaluation periods
         (alarm,) = alarms.values()
-        assert alarm["Properties"]["Dimensions"] == [
-            {"Name": "InstanceId", "Value": pair["primaryInstanceId"]}
+        dimensions = [
+            m["MetricStat"]["Metric"]["Dimensions"]
+            for m in alarm["Properties"]["Metrics"]
+            if "MetricStat" in m
         ]
+        assert dimensions == [[{"Name": "InstanceId", "Value": pair["primaryInstanceId"]}]] * 2
         assert alarm["Properties"]["EvaluationPeriods"] == 3
         assert alarm["Properties"]["AlarmActions"] == [
             several_pairs.ref(several_pairs.stack.triggers.topic)

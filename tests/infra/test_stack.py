@@ -70,18 +70,42 @@ def test_alarm_watches_the_primary_status_checks_and_publishes_to_the_trigger_to
     alarms = single_pair.template.find_resources(
         "AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": ALARM_NAME}}
     )
-    # Then one alarm with that exact name watches the primary's StatusCheckFailed
+    # Then one alarm with that exact name watches the primary's StatusCheckFailed and
+    # StatusCheckFailed_AttachedEBS (the decision counts an impaired attached-EBS check as
+    # impaired, and AWS does not say whether StatusCheckFailed includes it), every metric
+    # with the primary as its only dimension
     assert len(alarms) == 1
     (alarm,) = alarms.values()
     properties = dict(alarm["Properties"])
     assert PRIMARY in properties.pop("AlarmDescription")
+
+    def check(metric_id: str, metric_name: str) -> dict[str, Any]:
+        return {
+            "Id": metric_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/EC2",
+                    "MetricName": metric_name,
+                    "Dimensions": [{"Name": "InstanceId", "Value": PRIMARY}],
+                },
+                "Period": 60,
+                "Stat": "Maximum",
+            },
+            "ReturnData": False,
+        }
+
     assert properties == {
         "AlarmName": ALARM_NAME,
-        "Namespace": "AWS/EC2",
-        "MetricName": "StatusCheckFailed",
-        "Dimensions": [{"Name": "InstanceId", "Value": PRIMARY}],
-        "Statistic": "Maximum",
-        "Period": 60,
+        "Metrics": [
+            {
+                "Id": "expr_1",
+                "Expression": "MAX([checks, ebs])",
+                "Label": "status checks failed (system, instance or attached EBS)",
+                "ReturnData": True,
+            },
+            check("checks", "StatusCheckFailed"),
+            check("ebs", "StatusCheckFailed_AttachedEBS"),
+        ],
         "EvaluationPeriods": 2,
         "Threshold": 1,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",

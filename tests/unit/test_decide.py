@@ -240,9 +240,7 @@ class TestRefuse:
     def test_standby_device_index_taken_on_the_interfaces_network_card(self) -> None:
         standby = instance(STANDBY, device_indexes={(0, 0): "eni-x", (3, 1): "eni-0ther0"})
         result = plan(state(standby=standby, eni=interface(index=1, card=3)))
-        assert "already uses device index 1 on network card 3 (for eni-0ther0)" in reasons(
-            result
-        )
+        assert "already uses device index 1 on network card 3 (for eni-0ther0)" in reasons(result)
 
     def test_device_index_0_on_another_network_card_is_not_the_primary_interface(
         self,
