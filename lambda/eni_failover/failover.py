@@ -1,7 +1,9 @@
 """One trigger for one pair, from lease to notification: observe, decide, act, tell.
 
-Every path through `handle` ends in exactly one published outcome, or in a retryable
-error raised before anything was decided (the pair was busy), which Lambda retries.
+Every path through `handle` ends in exactly one published outcome, or in an error that
+Lambda retries: raised before anything was decided (the pair was busy, DynamoDB refused the
+lease), or because the outcome could not be published (the pair record keeps it, and the
+retry tells it). A trigger whose outcome was told is never acted on or told again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from eni_failover import decide, ec2, notify
 from eni_failover.clients import AwsClients
 from eni_failover.config import Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
+from eni_failover.observability import logger
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
@@ -53,6 +56,12 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
         runtime, request.pair.name, owner=owner, remaining_seconds=remaining_seconds
     )
     attempt = _Attempt(runtime, request, record, remaining_seconds)
+    told = _told_outcome(record, request.trigger)
+    if told is not None:
+        # Here again only because its idempotency record never completed: a second move
+        # or a second notification is all this delivery could add.
+        runtime.records.give_back(request.pair.name, owner=owner)
+        return attempt.replay(told, record)
     try:
         outcome = attempt.decide_and_act(owner)
     except AwsCallFailed as error:
@@ -66,21 +75,45 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
         notify.publish_outcome(
             runtime.clients.sns, runtime.settings.notification_topic_arn, outcome
         )
-    finally:
-        runtime.records.release(
-            request.pair.name,
-            owner=owner,
-            trigger_id=request.trigger.trigger_id,
-            outcome=outcome.kind.value,
-            summary=outcome.summary(),
-            now=runtime.clock.now(),
-            moved=outcome.kind is OutcomeKind.SWAPPED,
-            move_finished=outcome.kind is not OutcomeKind.FAILED,
-        )
+    except AwsCallFailed:
+        # Nobody was told. Record the outcome all the same (the retry finds the move made
+        # and tells it as this trigger's own), and fail, so that Lambda retries.
+        _release(runtime, request, outcome, owner=owner, told=False)
+        raise
+    try:
+        _release(runtime, request, outcome, owner=owner, told=True)
+    except AwsCallFailed as error:
+        # The operators have the outcome; failing now would have Lambda's retry tell it
+        # again. The lease expires by itself, and the next trigger decides from EC2.
+        logger.error("outcome published, not recorded", pair=request.pair.name, error=str(error))
     if outcome.kind is OutcomeKind.FAILED:
         # Published already; raising makes Lambda retry, and the retry resumes the move.
         raise FailoverIncomplete(f"pair {request.pair.name}: {outcome.error}")
     return outcome
+
+
+def _told_outcome(record: PairRecord, trigger: Trigger) -> OutcomeKind | None:
+    """The outcome this trigger was given and told, if final (a failure is retried)."""
+    if record.last_told_trigger_id != trigger.trigger_id or record.last_outcome is None:
+        return None
+    kind = OutcomeKind(record.last_outcome)
+    return None if kind is OutcomeKind.FAILED else kind
+
+
+def _release(
+    runtime: Runtime, request: Request, outcome: Outcome, *, owner: str, told: bool
+) -> None:
+    runtime.records.release(
+        request.pair.name,
+        owner=owner,
+        trigger_id=request.trigger.trigger_id,
+        outcome=outcome.kind.value,
+        summary=outcome.summary(),
+        now=runtime.clock.now(),
+        moved=outcome.kind is OutcomeKind.SWAPPED,
+        move_finished=outcome.kind is not OutcomeKind.FAILED,
+        told=told,
+    )
 
 
 def _take_lease(
@@ -184,6 +217,18 @@ class _Attempt:
             resumed=plan.resuming,
             forced_detach=done.forced,
             overridden=plan.overridden,
+        )
+
+    def replay(self, kind: OutcomeKind, record: PairRecord) -> Outcome:
+        """The answer this trigger was given and told, with where the interfaces are now."""
+        told_at = record.last_outcome_at.isoformat() if record.last_outcome_at else "?"
+        return self.finish(
+            kind,
+            _best_effort_interfaces(self.runtime, self.request.pair),
+            notes=(
+                f"This trigger was handled already, and its outcome told at {told_at}: "
+                f"{record.last_outcome_summary} Nothing was done or told again.",
+            ),
         )
 
     def finish(

@@ -6,6 +6,7 @@ built once per cold start (tests build their own against moto).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ class Dispatcher:
         self._handle_once = idempotent_function(
             data_keyword_argument="key", persistence_store=store, config=self.idempotency
         )(self._handle)
+        # Results handled in this invocation, by idempotency key, until run() returns them.
+        self._handled: dict[str, dict[str, Any]] = {}
 
     def on_event(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         self.idempotency.register_lambda_context(context)
@@ -133,7 +136,18 @@ class Dispatcher:
                 "handled by another invocation"
             ) from error
         except IdempotencyError as error:
-            raise AwsCallFailed("Idempotency", type(error).__name__, str(error)) from error
+            handled = self._handled.get(_key_id(key))
+            if handled is None:
+                raise AwsCallFailed("Idempotency", type(error).__name__, str(error)) from error
+            # Handled and told; only Powertools' record of it failed. Failing now would bring
+            # Lambda's retry back for nothing (the pair record knows the outcome was told)
+            # and, once the retries ran out, dead-letter a trigger that was handled.
+            logger.warning(
+                "trigger handled; its idempotency record was not saved", error=str(error)
+            )
+            return handled
+        finally:
+            self._handled.pop(_key_id(key), None)
         return result
 
     def _handle(
@@ -147,7 +161,9 @@ class Dispatcher:
         )
         _record_metrics(outcome)
         logger.info("outcome published", outcome=outcome.kind.value, summary=outcome.summary())
-        return outcome.to_dict()
+        result = outcome.to_dict()
+        self._handled[_key_id(key)] = result
+        return result
 
     def _dead_letter(self, report: Report, reason: str, record: object) -> None:
         logger.error("record dead-lettered", reason=reason)
@@ -159,6 +175,10 @@ class Dispatcher:
         )
         metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=1)
         report.dead_lettered.append(reason)
+
+
+def _key_id(key: dict[str, str]) -> str:
+    return json.dumps(key, sort_keys=True)
 
 
 def _record_with_id(event: Any, message_id: str) -> object:

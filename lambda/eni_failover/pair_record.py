@@ -51,6 +51,9 @@ class PairRecord:
     last_outcome: str | None = None
     last_outcome_at: datetime | None = None
     last_outcome_summary: str | None = None
+    # The trigger whose outcome reached the notification topic: a delivery of it that
+    # comes again (its idempotency record never completed) must not act or tell twice.
+    last_told_trigger_id: str | None = None
     # Set by `eni-failover pause`: automatic triggers are refused until resumed.
     paused_at: datetime | None = None
     paused_by: str | None = None
@@ -129,13 +132,15 @@ class PairRecords:
         now: datetime,
         moved: bool,
         move_finished: bool,
+        told: bool = False,
     ) -> None:
         """Give the lease back and remember how the trigger ended.
 
         `moved`: the interfaces are on the target now (the last move's time is what makes
         older triggers stale). `move_finished`: the journal is no longer needed; a move cut
         short keeps it so the next attempt knows which network card and device index to
-        restore. If our lease expired and someone else took the pair, their record wins.
+        restore. `told`: the outcome was published. If our lease expired and someone else
+        took the pair, their record wins.
         """
         sets = [
             "last_outcome = :outcome",
@@ -146,6 +151,10 @@ class PairRecords:
         if moved:
             sets += ["last_move_at = :now", "last_move_trigger_id = :trigger"]
         removes = ["lease_owner", "lease_expires_at"]
+        if told:
+            sets.append("last_told_trigger_id = :trigger")
+        else:
+            removes.append("last_told_trigger_id")
         if move_finished:
             removes += ["journal", "journal_trigger_id"]
         self._update(
@@ -159,6 +168,15 @@ class PairRecords:
                 ":trigger": {"S": trigger_id},
                 ":owner": {"S": owner},
             },
+        )
+
+    def give_back(self, pair_name: str, *, owner: str) -> None:
+        """Release the lease and change nothing else (a trigger that was answered already)."""
+        self._update(
+            pair_name,
+            "REMOVE lease_owner, lease_expires_at",
+            condition="lease_owner = :owner",
+            values={":owner": {"S": owner}},
         )
 
     def read(self, pair_name: str) -> PairRecord:
@@ -269,6 +287,7 @@ def _record(item: dict[str, Any]) -> PairRecord:
         last_outcome=text("last_outcome"),
         last_outcome_at=when("last_outcome_at"),
         last_outcome_summary=text("last_outcome_summary"),
+        last_told_trigger_id=text("last_told_trigger_id"),
         paused_at=when("paused_at"),
         paused_by=text("paused_by"),
         readiness=text("readiness"),
