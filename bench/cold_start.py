@@ -30,15 +30,7 @@ from bench.lab import Lab, alarm_event, require
 from bench.settings import BenchSettings
 from ec2sim import FaithfulEC2
 from emulator.delivery import drain
-from emulator.deployment import ACCOUNT_ID
-from eni_failover.config import (
-    ENV_ACCOUNT_ID,
-    ENV_CONFIG,
-    ENV_DEAD_LETTER_QUEUE_URL,
-    ENV_NOTIFICATION_TOPIC_ARN,
-    ENV_STATE_TABLE_NAME,
-    FailoverConfig,
-)
+from eni_failover.config import ENV_CONFIG, FailoverConfig
 
 # lambda/ in the repository: what Code.from_asset ships (infra/failover_function.py).
 LAMBDA_SOURCE = Path(eni_failover.__file__).resolve().parent.parent
@@ -187,13 +179,11 @@ def _first_events(lab: Lab, base: dict[str, str]) -> tuple[float, float]:
     lab.fresh_account()
     built = [lab.new_pair("cold") for _ in range(2)]
     pairs = tuple(pair for _, pair in built)
+    # The environment the template gives the function, for these pairs, made quiet.
     environment = {
+        **lab.resources.environment,
         **base,
         ENV_CONFIG: FailoverConfig(pairs=pairs).model_dump_json(),
-        ENV_NOTIFICATION_TOPIC_ARN: lab.resources.notification_topic_arn,
-        ENV_DEAD_LETTER_QUEUE_URL: lab.resources.dead_letter_queue_url,
-        ENV_STATE_TABLE_NAME: lab.resources.state_table_name,
-        ENV_ACCOUNT_ID: ACCOUNT_ID,
     }
     events = json.dumps([alarm_event(pair) for pair in pairs])
     with FaithfulEC2() as sim:  # no latency: the time is the code's and the round trips'

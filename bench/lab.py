@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import statistics
+import tempfile
 import threading
 import time
 import urllib.request
@@ -21,19 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain
-from emulator.deployment import (
-    ACCOUNT_ID,
-    REGION,
-    LocalDeployment,
-    Resources,
-    create_resources,
-)
+from emulator.deployment import LocalDeployment, sample_template
 from emulator.drill import emulated_aws
+from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.events import alarm_message
+from emulator.template import DeployedFunction, deploy
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, Tuning
 from eni_failover.observability import logger, metrics
@@ -44,11 +42,10 @@ if TYPE_CHECKING:
 
     from bench.settings import Drawn
 
-# What the function's environment would hold in Lambda; quiet, and no tracing outside it.
+# What Lambda adds to the Powertools settings the template gives the function; quiet, and
+# no tracing outside Lambda.
 FUNCTION_ENVIRONMENT = {
     "AWS_LAMBDA_FUNCTION_NAME": "eni-failover-bench",
-    "POWERTOOLS_SERVICE_NAME": "eni-failover",
-    "POWERTOOLS_METRICS_NAMESPACE": "EniFailover",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
@@ -222,7 +219,8 @@ RESOURCE_PREFIX = "eni-failover-bench"
 class Lab:
     endpoint: str
     harness: AwsClients  # setting scenes and checking results; never counted
-    resources: Resources
+    template: dict[str, Any]  # the stack's, synthesized once per run
+    resources: DeployedFunction
     _names: Counter[str] = field(default_factory=Counter)
 
     def fresh_account(self) -> None:
@@ -236,7 +234,7 @@ class Lab:
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(reset, timeout=30):  # noqa: S310
             pass
-        self.resources = create_resources(self.harness, prefix=RESOURCE_PREFIX)
+        self.resources = deploy(self.template, self.harness, prefix=RESOURCE_PREFIX)
         # moto sets up SNS-to-SQS delivery on the first publish (about 0.1 s); pay for it
         # here, not inside a timed run.
         self.harness.sns.publish(TopicArn=self.resources.notification_topic_arn, Message="warm-up")
@@ -292,18 +290,23 @@ class Lab:
 
 @contextmanager
 def open_lab() -> Iterator[Lab]:
-    """Start the emulated AWS, create what the stack would, and quiet the function's logs."""
+    """Start the emulated AWS, create what the stack's template does, quiet the function."""
     botocore_log = logging.getLogger("botocore")
     levels = (logger.log_level, botocore_log.level)
+    with tempfile.TemporaryDirectory(prefix="eni-failover-bench-") as outdir:
+        template = sample_template(Path(outdir))
     with emulated_aws() as endpoint:  # restores the environment on the way out
+        harness = AwsClients(region=REGION)
+        resources = deploy(template, harness, prefix=RESOURCE_PREFIX)
+        os.environ.update(
+            {k: v for k, v in resources.environment.items() if k.startswith("POWERTOOLS_")}
+        )
         os.environ.update(FUNCTION_ENVIRONMENT)
         # The logger was created at import, maybe before the environment said ERROR.
         logger.setLevel(logging.ERROR)
         botocore_log.setLevel(logging.ERROR)
         try:
-            harness = AwsClients(region=REGION)
-            resources = create_resources(harness, prefix=RESOURCE_PREFIX)
-            yield Lab(endpoint=endpoint, harness=harness, resources=resources)
+            yield Lab(endpoint=endpoint, harness=harness, template=template, resources=resources)
         finally:
             metrics.clear_metrics()
             logger.setLevel(levels[0])

@@ -1,9 +1,11 @@
-"""The failover's AWS surroundings, created in moto: what `cdk deploy` would create.
+"""The failover deployed in moto: what `cdk deploy` would create, and the function on it.
 
-A state table, the notification topic with an SQS subscription standing in for the
-operators' inboxes (moto delivers SNS to SQS), and the dead-letter queue; then the
-function's real Dispatcher wired to them. Tests, `make demo`, the CLI's local mode and
-the benchmarks all drive the failover through this, not through a copy of it.
+The resources come from the synthesized template (emulator.template.deploy): the state
+table with its keys and time-to-live attribute, the topics and their subscriptions, the
+dead-letter queue, and an SQS subscription standing in for the operators' inboxes (moto
+delivers SNS to SQS). The function's real Dispatcher runs on them with the environment the
+template gives it, for the pairs and tuning the caller chooses. Tests and the benchmarks
+drive the failover through this, not through a copy of it.
 """
 
 from __future__ import annotations
@@ -11,18 +13,32 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from emulator.delivery import drain
+from emulator.endpoint import ACCOUNT_ID, REGION
+from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_failover import failover
 from eni_failover.clients import AwsClients
-from eni_failover.config import FailoverConfig, Settings
+from eni_failover.config import ENV_CONFIG, ENV_REGION, FailoverConfig, Settings
 from eni_failover.handler import Dispatcher
 from eni_failover.observability import metrics
 from eni_failover.timeline import Clock, SystemClock
 
-ACCOUNT_ID = "123456789012"  # moto's default account
-REGION = "us-east-1"
+# Any one pair will do: a deployment takes only the resources from the template and runs
+# the function for the pairs it is given.
+SAMPLE_CONTEXT = pair_context(
+    primary_instance_id="i-0123456789abcdef0",
+    standby_instance_id="i-0fedcba9876543210",
+    interface_id="eni-0123456789abcdef0",
+    notify_email="ops@example.com",
+)
+
+
+def sample_template(outdir: Path) -> dict[str, Any]:
+    """The stack synthesized for SAMPLE_CONTEXT (about 15 s: synthesize once, deploy often)."""
+    return synthesize(SAMPLE_CONTEXT, outdir)
 
 
 @dataclass
@@ -40,68 +56,48 @@ class FakeLambdaContext:
 
 
 @dataclass
-class Resources:
-    """Names of what the stack would create, once created in the emulator."""
-
-    state_table_name: str
-    notification_topic_arn: str
-    dead_letter_queue_url: str
-    inbox_queue_url: str  # SQS subscribed to the notification topic: the "inbox"
-
-
-def create_resources(clients: AwsClients, *, prefix: str = "eni-failover") -> Resources:
-    table = f"{prefix}-state"
-    clients.dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic_arn = clients.sns.create_topic(Name=f"{prefix}-notifications")["TopicArn"]
-    inbox_url = clients.sqs.create_queue(QueueName=f"{prefix}-inbox")["QueueUrl"]
-    inbox_arn = clients.sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
-    dead_letter_url = clients.sqs.create_queue(QueueName=f"{prefix}-dead-letters")["QueueUrl"]
-    return Resources(
-        state_table_name=table,
-        notification_topic_arn=topic_arn,
-        dead_letter_queue_url=dead_letter_url,
-        inbox_queue_url=inbox_url,
-    )
-
-
-@dataclass
 class LocalDeployment:
     """A deployed failover, in the emulator: deliver events, read what operators got."""
 
     clients: AwsClients
-    resources: Resources
+    resources: DeployedFunction
     settings: Settings
     dispatcher: Dispatcher
+
+    @classmethod
+    def from_template(
+        cls,
+        failover_config: FailoverConfig,
+        template: dict[str, Any],
+        *,
+        clients: AwsClients | None = None,
+        clock: Clock | None = None,
+    ) -> LocalDeployment:
+        """Create the template's resources, then deploy the function on them."""
+        clients = clients or _function_clients(failover_config)
+        return cls.create(
+            failover_config, resources=deploy(template, clients), clients=clients, clock=clock
+        )
 
     @classmethod
     def create(
         cls,
         failover_config: FailoverConfig,
         *,
+        resources: DeployedFunction,
         clients: AwsClients | None = None,
-        resources: Resources | None = None,
         clock: Clock | None = None,
     ) -> LocalDeployment:
-        clients = clients or AwsClients(
-            region=REGION, max_attempts=failover_config.tuning.api_max_attempts
-        )
-        resources = resources or create_resources(clients)
-        settings = Settings(
-            failover=failover_config,
-            notification_topic_arn=resources.notification_topic_arn,
-            dead_letter_queue_url=resources.dead_letter_queue_url,
-            state_table_name=resources.state_table_name,
-            account_id=ACCOUNT_ID,
-            region=REGION,
-        )
+        """The function for these pairs and tuning, on resources already created."""
+        clients = clients or _function_clients(failover_config)
+        # Read as Lambda's cold start reads it: the template's environment, with this
+        # deployment's pairs, and the region the Lambda runtime sets.
+        environment = {
+            **resources.environment,
+            ENV_CONFIG: failover_config.model_dump_json(),
+            ENV_REGION: REGION,
+        }
+        settings = Settings.from_environment(environment)
         runtime = failover.Runtime(
             settings=settings,
             clients=clients,
@@ -138,3 +134,7 @@ class LocalDeployment:
         return [
             json.loads(b) for b in drain(self.clients.sqs, self.resources.dead_letter_queue_url)
         ]
+
+
+def _function_clients(failover_config: FailoverConfig) -> AwsClients:
+    return AwsClients(region=REGION, max_attempts=failover_config.tuning.api_max_attempts)

@@ -26,9 +26,10 @@ from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain, take_lambda_events
-from emulator.deployment import REGION, FakeLambdaContext
+from emulator.deployment import FakeLambdaContext
+from emulator.endpoint import REGION
 from emulator.events import state_change_message
-from emulator.template import DeployedFunction, deploy, synthesize
+from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_failover.clients import AwsClients
 
 # Latencies in the range field reports give for a healthy region (AWS publishes none).
@@ -156,13 +157,13 @@ def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
 def _deploy_stack(
     narrator: Narrator, clients: AwsClients, topology: PairTopology
 ) -> DeployedFunction:
-    context = {
-        "primaryInstanceId": topology.primary_instance_id,
-        "standbyInstanceId": topology.standby_instance_id,
-        "eniId": topology.interface_id,
-        "notifyEmail": NOTIFY_EMAIL,
-        "pairName": PAIR_NAME,
-    }
+    context = pair_context(
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        interface_id=topology.interface_id,
+        notify_email=NOTIFY_EMAIL,
+        pair_name=PAIR_NAME,
+    )
     narrator.say("synthesizing the CDK app with those IDs (the same app `cdk deploy` runs)")
     with tempfile.TemporaryDirectory(prefix="eni-failover-demo-") as outdir:
         template = synthesize(context, Path(outdir))

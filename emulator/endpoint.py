@@ -1,4 +1,5 @@
-"""How anything talks to the emulator: its endpoint, with credentials that are never real.
+"""How anything talks to the emulator: its endpoint, with credentials that are never real,
+and the one account and region it emulates.
 
 Light on purpose (boto3 only): the operator CLI imports it to reach a running sandbox
 without loading moto or the function's code.
@@ -9,6 +10,9 @@ from __future__ import annotations
 import boto3
 
 from eni_failover.clients import AwsClients
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+REGION = "us-east-1"
 
 # Credentials moto accepts; never real ones, so nothing here can reach AWS.
 FAKE_CREDENTIALS = {

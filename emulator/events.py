@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION
 
 
 def alarm_message(

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from emulator.deployment import ACCOUNT_ID, REGION, FakeLambdaContext
-from emulator.endpoint import FAKE_CREDENTIALS
+from emulator.deployment import FakeLambdaContext
+from emulator.endpoint import ACCOUNT_ID, FAKE_CREDENTIALS, REGION
 from eni_failover.config import ENV_ACCOUNT_ID
 from eni_failover.handler import Dispatcher, build_dispatcher
 from eni_failover.observability import logger, metrics

@@ -32,11 +32,10 @@ from moto.server import ThreadedMotoServer
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator import drill
 from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
-from emulator.deployment import ACCOUNT_ID, REGION
-from emulator.endpoint import emulator_clients
+from emulator.endpoint import ACCOUNT_ID, REGION, emulator_clients
 from emulator.function import LocalFunction
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
-from emulator.template import DeployedFunction, deploy, synthesize
+from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_cli.outputs import DEFAULT_STACK_NAME, OUTPUT_PAIRS_JSON
 from eni_failover.clients import AwsClients
 
@@ -128,14 +127,14 @@ class Sandbox:
         self.clients = emulator_clients(self.endpoint, REGION)
         self.topology = build_pair(self.clients.ec2, name=options.pair_name, sim=self._sim)
 
-        context = {
-            "primaryInstanceId": self.topology.primary_instance_id,
-            "standbyInstanceId": self.topology.standby_instance_id,
-            "eniId": self.topology.interface_id,
-            "notifyEmail": options.notify_email,
-            "pairName": options.pair_name,
-            "stackName": options.stack_name,
-        }
+        context = pair_context(
+            primary_instance_id=self.topology.primary_instance_id,
+            standby_instance_id=self.topology.standby_instance_id,
+            interface_id=self.topology.interface_id,
+            notify_email=options.notify_email,
+            pair_name=options.pair_name,
+            stack_name=options.stack_name,
+        )
         if options.template is None:
             narrate("synthesizing the CDK app for the sandbox's pair (takes a few seconds)")
             with tempfile.TemporaryDirectory(prefix="eni-failover-sandbox-") as outdir:

@@ -1,10 +1,11 @@
 """Stand up, in the emulator, what the synthesized template says the function runs with.
 
-Not a CloudFormation engine: it creates the few resources the function's environment
-refers to (topics, queues, the state table) as the template defines them, resolves the
-environment's Ref/GetAtt tokens to their emulated names, and finds the trigger topic the
-function subscribes to. The demo thereby runs the function with the template's own
-configuration, not with a second hand-written copy of it.
+Not a CloudFormation engine: it creates the template's topics, queues and tables as the
+template defines them (a table's keys and time-to-live attribute, a queue's retention),
+subscribes to each topic what the template subscribes, resolves the function's environment
+(its Ref/GetAtt tokens) to the emulated names, and finds the trigger topic the function
+subscribes to. Tests, benchmarks, the demo and the sandbox thereby run the function on the
+stack's own resource definitions, not on a second hand-written copy of them.
 
 Given CloudWatch and EventBridge clients, it also creates the template's alarms (their
 actions resolved to the emulated topics) and rules, and resolves the stack's Outputs: what
@@ -23,8 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION
 from eni_failover.clients import AwsClients
+from eni_failover.config import (
+    ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_NOTIFICATION_TOPIC_ARN,
+    ENV_STATE_TABLE_NAME,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -36,6 +42,29 @@ HANDLER = "eni_failover.handler.lambda_handler"
 
 class TemplateError(RuntimeError):
     """The template lacks something the failover needs, or uses a token we cannot resolve."""
+
+
+def pair_context(
+    *,
+    primary_instance_id: str,
+    standby_instance_id: str,
+    interface_id: str,
+    notify_email: str,
+    pair_name: str | None = None,
+    stack_name: str | None = None,
+) -> dict[str, str]:
+    """The CDK context for one pair, as an operator passes it with `-c` (infra/settings.py)."""
+    context = {
+        "primaryInstanceId": primary_instance_id,
+        "standbyInstanceId": standby_instance_id,
+        "eniId": interface_id,
+        "notifyEmail": notify_email,
+    }
+    if pair_name is not None:
+        context["pairName"] = pair_name
+    if stack_name is not None:
+        context["stackName"] = stack_name
+    return context
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> dict[str, Any]:
@@ -75,6 +104,7 @@ class DeployedFunction:
     notification_topic_arn: str
     inbox_queue_url: str  # an SQS subscription on the notification topic: the "inbox"
     dead_letter_queue_url: str
+    state_table_name: str
     email_endpoints: list[str]
     function_name: str = ""
     # Filled when deploy() is given the CloudWatch and EventBridge clients.
@@ -123,33 +153,45 @@ def deploy(
     template: dict[str, Any],
     clients: AwsClients,
     *,
+    prefix: str = "",
     cloudwatch: CloudWatchClient | None = None,
     events: EventBridgeClient | None = None,
 ) -> DeployedFunction:
+    """Create the template's resources in the emulator; return the function as deployed.
+
+    Every physical name starts with `prefix` (when given), so that one account can hold
+    several deployments of a template.
+    """
     resources: dict[str, Any] = template.get("Resources", {})
     function_id, function = _failover_function(resources)
-    stack = _EmulatedStack(resources, clients, cloudwatch=cloudwatch, events=events)
+    stack = _EmulatedStack(resources, clients, prefix=prefix, cloudwatch=cloudwatch, events=events)
     resolve = stack.resolve
+    # All of them, not only those the function names: what the stack creates exists here.
+    for logical_id, resource in resources.items():
+        if resource["Type"] in (TOPIC, QUEUE, *TABLES):
+            stack.create(logical_id)
 
     variables = function["Properties"].get("Environment", {}).get("Variables", {})
     environment = {name: resolve(value) for name, value in variables.items()}
 
-    subscription_arn, trigger_topic, delivery_queue = _trigger_subscription(
-        resources, function_id, resolve, clients
-    )
-    emails = [
-        props["Endpoint"]
-        for props in _properties(resources, "AWS::SNS::Subscription")
-        if props.get("Protocol") == "email"
-    ]
-    notification_topic = environment.get("NOTIFICATION_TOPIC_ARN", "")
-    for email in emails:
-        clients.sns.subscribe(TopicArn=notification_topic, Protocol="email", Endpoint=email)
+    trigger: tuple[str, str, str] | None = None
+    emails: list[str] = []
+    for props in _properties(resources, SUBSCRIPTION):
+        endpoint = props.get("Endpoint")
+        if props.get("Protocol") == "lambda":
+            if isinstance(endpoint, dict) and endpoint.get("Fn::GetAtt", [None])[0] == function_id:
+                trigger = stack.subscribe_function(props)
+            continue  # moto runs no function; the failover's own subscription is emulated
+        stack.subscribe(props)
+        if props.get("Protocol") == "email":
+            emails.append(resolve(endpoint))
+    if trigger is None:
+        raise TemplateError("the function is not subscribed to any topic in the template")
+    subscription_arn, trigger_topic, delivery_queue = trigger
+
+    notification_topic = environment.get(ENV_NOTIFICATION_TOPIC_ARN, "")
     # moto sends no email; an SQS subscription receives exactly what the inboxes would.
-    inbox_url = clients.sqs.create_queue(QueueName="NotificationInbox")["QueueUrl"]
-    inbox_arn = clients.sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    inbox_url, inbox_arn = stack.queue("NotificationInbox")
     clients.sns.subscribe(TopicArn=notification_topic, Protocol="sqs", Endpoint=inbox_arn)
 
     alarm_names: list[str] = []
@@ -169,7 +211,8 @@ def deploy(
         trigger_delivery_queue_url=delivery_queue,
         notification_topic_arn=notification_topic,
         inbox_queue_url=inbox_url,
-        dead_letter_queue_url=environment.get("DEAD_LETTER_QUEUE_URL", ""),
+        dead_letter_queue_url=environment.get(ENV_DEAD_LETTER_QUEUE_URL, ""),
+        state_table_name=environment.get(ENV_STATE_TABLE_NAME, ""),
         email_endpoints=emails,
         function_name=stack.create(function_id),
         alarm_names=alarm_names,
@@ -180,6 +223,26 @@ def deploy(
 
 ALARM = "AWS::CloudWatch::Alarm"
 RULE = "AWS::Events::Rule"
+TOPIC = "AWS::SNS::Topic"
+QUEUE = "AWS::SQS::Queue"
+SUBSCRIPTION = "AWS::SNS::Subscription"
+TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
+# CloudFormation's properties that are SQS queue attributes of the same name. A queue's
+# KmsMasterKeyId is left out: the emulator has no keys, and nothing here reads encryption.
+QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "RedrivePolicy",
+)
+SUBSCRIPTION_ATTRIBUTES = (
+    "RedrivePolicy",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+)
 
 
 class _EmulatedStack:
@@ -190,11 +253,13 @@ class _EmulatedStack:
         resources: dict[str, Any],
         clients: AwsClients,
         *,
+        prefix: str,
         cloudwatch: CloudWatchClient | None,
         events: EventBridgeClient | None,
     ) -> None:
         self.resources = resources
         self.clients = clients
+        self.prefix = prefix
         self.cloudwatch = cloudwatch
         self.events = events
         self.physical: dict[str, str] = {"AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION}
@@ -208,29 +273,22 @@ class _EmulatedStack:
         if resource is None:
             raise TemplateError(f"Ref to {logical_id}, which is not in the template")
         kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::SNS::Topic":
-            physical[logical_id] = clients.sns.create_topic(Name=logical_id)["TopicArn"]
-        elif kind == "AWS::SQS::Queue":
-            url = clients.sqs.create_queue(QueueName=logical_id)["QueueUrl"]
-            physical[logical_id] = url
-            physical[f"{logical_id}.Arn"] = clients.sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-            physical[f"{logical_id}.QueueName"] = logical_id
-        elif kind in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
-            clients.dynamodb.create_table(
-                TableName=logical_id,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
-            )
-            physical[logical_id] = logical_id
+        if kind == TOPIC:
+            physical[logical_id] = clients.sns.create_topic(
+                Name=self.name(props.get("TopicName", logical_id)),
+                Attributes={"DisplayName": props["DisplayName"]} if "DisplayName" in props else {},
+            )["TopicArn"]
+        elif kind == QUEUE:
+            name = self.name(props.get("QueueName", logical_id))
+            url, arn = self.queue(name, props)
+            physical.update({logical_id: url, f"{logical_id}.Arn": arn})
+            physical[f"{logical_id}.QueueName"] = name
+        elif kind in TABLES:
+            physical[logical_id] = self._create_table(props.get("TableName", logical_id), props)
         elif kind == "AWS::Lambda::Function":
             # Named only: moto runs functions in Docker; the real handler runs in-process.
-            physical[logical_id] = logical_id
-            physical[f"{logical_id}.Arn"] = (
-                f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{logical_id}"
-            )
+            physical[logical_id] = name = self.name(logical_id)
+            physical[f"{logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
         elif kind == ALARM and self.cloudwatch is not None:
             self._create_alarm(self.cloudwatch, logical_id, props)
         elif kind == RULE and self.events is not None:
@@ -238,6 +296,66 @@ class _EmulatedStack:
         else:
             raise TemplateError(f"{logical_id} is a {kind}; the emulator does not create those")
         return physical[logical_id]
+
+    def name(self, name: str) -> str:
+        """The physical name of what the template calls `name`."""
+        return f"{self.prefix}-{name}" if self.prefix else name
+
+    def attributes(self, props: dict[str, Any], names: tuple[str, ...]) -> dict[Any, str]:
+        """The properties that are attributes of the same name, as the API takes them (the
+        keys are the API's attribute names, which boto3's stubs type as literals)."""
+        return {
+            name: value if isinstance(value, str) else json.dumps(self.resolve_all(value))
+            for name, value in props.items()
+            if name in names
+        }
+
+    def queue(self, name: str, props: dict[str, Any] | None = None) -> tuple[str, str]:
+        """Create a queue with the template's attributes; return its URL and ARN."""
+        attributes = self.attributes(props or {}, QUEUE_ATTRIBUTES)
+        url = self.clients.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = self.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        return url, arn
+
+    def _create_table(self, name: str, props: dict[str, Any]) -> str:
+        """The table with the template's keys and time-to-live attribute."""
+        table = self.name(name)
+        self.clients.dynamodb.create_table(
+            TableName=table,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        ttl = props.get("TimeToLiveSpecification", {})
+        if ttl.get("Enabled"):
+            self.clients.dynamodb.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        return table
+
+    def subscribe(self, props: dict[str, Any]) -> str:
+        """Subscribe as the template's AWS::SNS::Subscription does; return the ARN."""
+        subscribed = self.clients.sns.subscribe(
+            TopicArn=self.resolve(props["TopicArn"]),
+            Protocol=props["Protocol"],
+            Endpoint=self.resolve(props["Endpoint"]),
+            Attributes=self.attributes(props, SUBSCRIPTION_ATTRIBUTES),
+            ReturnSubscriptionArn=True,
+        )
+        return subscribed["SubscriptionArn"]
+
+    def subscribe_function(self, props: dict[str, Any]) -> tuple[str, str, str]:
+        """The function's own subscription, through a queue: its ARN, topic and queue URL.
+
+        moto cannot invoke Lambda without Docker, so what SNS would have delivered to the
+        function is read from the queue and handed over as the SNS event Lambda builds.
+        """
+        url, arn = self.queue(self.name("TriggerDeliveries"))
+        subscription = self.subscribe({**props, "Protocol": "sqs", "Endpoint": arn})
+        return subscription, self.resolve(props["TopicArn"]), url
 
     def _create_alarm(
         self, cloudwatch: CloudWatchClient, logical_id: str, props: dict[str, Any]
@@ -278,7 +396,7 @@ class _EmulatedStack:
             if key not in self.physical:
                 raise TemplateError(f"cannot resolve GetAtt {key}")
             return self.physical[key]
-        raise TemplateError(f"cannot resolve {json.dumps(value)} in the function environment")
+        raise TemplateError(f"cannot resolve {json.dumps(value)}")
 
     def resolve_all(self, value: Any) -> Any:
         """Every Ref/GetAtt inside a property value, lists and objects included."""
@@ -305,30 +423,3 @@ def _failover_function(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _properties(resources: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r.get("Properties", {}) for r in resources.values() if r["Type"] == kind]
-
-
-def _trigger_subscription(
-    resources: dict[str, Any], function_id: str, resolve: Any, clients: AwsClients
-) -> tuple[str, str, str]:
-    """The topic the function is subscribed to; subscribed here through SQS instead.
-
-    moto cannot invoke Lambda without Docker, so the emulated subscription is a queue:
-    what SNS would have delivered to the function is read from it and handed over as the
-    SNS event Lambda builds.
-    """
-    for props in _properties(resources, "AWS::SNS::Subscription"):
-        endpoint = props.get("Endpoint", {})
-        if (
-            props.get("Protocol") == "lambda"
-            and endpoint.get("Fn::GetAtt", [None])[0] == function_id
-        ):
-            topic_arn: str = resolve(props["TopicArn"])
-            queue_url = clients.sqs.create_queue(QueueName="TriggerDeliveries")["QueueUrl"]
-            queue_arn = clients.sqs.get_queue_attributes(
-                QueueUrl=queue_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-            subscription = clients.sns.subscribe(
-                TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
-            )
-            return subscription["SubscriptionArn"], topic_arn, queue_url
-    raise TemplateError("the function is not subscribed to any topic in the template")

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from ec2sim import FaithfulEC2
+from emulator.deployment import sample_template
 from eni_failover.observability import metrics
 
 FAKE_ENVIRONMENT = {
@@ -74,3 +75,10 @@ def sim(request: pytest.FixtureRequest) -> Iterator[FaithfulEC2]:
         ) as simulator,
     ):
         yield simulator
+
+
+@pytest.fixture(scope="session")
+def stack_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stack as `cdk synth` writes it, cdk-nag included, for the deployments the
+    integration and fault tests stand up: synthesized once per run, as it takes seconds."""
+    return sample_template(tmp_path_factory.mktemp("stack"))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.events import alarm_message, state_change_message
 
 # The builders live in the emulator (the drill and benchmarks use them too); the tests

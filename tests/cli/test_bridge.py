@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from emulator.bridge import AlarmActions, TriggerDelivery, describe_delivery
-from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION
 from eni_failover.triggers import TriggerKind, parse_message
 from tests.cli.conftest import PAIR, RunningSandbox
 from tests.support import load_event

@@ -19,6 +19,7 @@ from moto.dynamodb.responses import DynamoHandler
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import LocalDeployment
+from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from tests.faults.views import Scene, function_clients
@@ -26,8 +27,6 @@ from tests.integration.conftest import TEST_TUNING, pair_of
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-
-REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +90,13 @@ def topology(sim: FaithfulEC2, ec2: EC2Client) -> PairTopology:
 
 
 @pytest.fixture
-def deployment(topology: PairTopology, clients: AwsClients) -> LocalDeployment:
-    return LocalDeployment.create(
-        FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING), clients=clients
+def deployment(
+    topology: PairTopology, clients: AwsClients, stack_template: dict[str, Any]
+) -> LocalDeployment:
+    return LocalDeployment.from_template(
+        FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING),
+        stack_template,
+        clients=clients,
     )
 
 

@@ -14,7 +14,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.deployment import REGION, FakeLambdaContext, LocalDeployment
+from emulator.deployment import FakeLambdaContext, LocalDeployment
+from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError

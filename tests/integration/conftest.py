@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -37,5 +39,7 @@ def pair_of(topology: PairTopology, name: str = "nat", alarm_name: str = ALARM_N
 
 
 @pytest.fixture
-def deployment(topology: PairTopology) -> LocalDeployment:
-    return LocalDeployment.create(FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING))
+def deployment(topology: PairTopology, stack_template: dict[str, Any]) -> LocalDeployment:
+    return LocalDeployment.from_template(
+        FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING), stack_template
+    )

@@ -148,13 +148,14 @@ def test_hostile_event_never_moves_the_interface_and_every_record_is_accounted_f
 
 
 @contextmanager
-def fresh_scene(session: boto3.Session) -> Iterator[Scene]:
+def fresh_scene(session: boto3.Session, template: dict[str, Any]) -> Iterator[Scene]:
     """A new deployment on a new faithful EC2 (no latency: only the rules matter here)."""
     with mock_aws(), FaithfulEC2() as sim:
         ec2 = session.client("ec2")
         topology = build_pair(ec2, name="nat", sim=sim)
-        deployment = LocalDeployment.create(
+        deployment = LocalDeployment.from_template(
             FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING),
+            template,
             clients=function_clients(session),
         )
         yield Scene(sim=sim, ec2=ec2, topology=topology, deployment=deployment)
@@ -168,9 +169,9 @@ def fresh_scene(session: boto3.Session) -> Iterator[Scene]:
 )
 @given(data=st.data())
 def test_valid_failure_among_hostile_records_swaps_exactly_once(
-    aws_session: boto3.Session, data: st.DataObject
+    aws_session: boto3.Session, stack_template: dict[str, Any], data: st.DataObject
 ) -> None:
-    with fresh_scene(aws_session) as scene:
+    with fresh_scene(aws_session, stack_template) as scene:
         # Given a failed primary, and one valid failure alarm among hostile records
         scene.sim.set_status(scene.primary, instance="impaired")
         event, position = data.draw(

@@ -1,0 +1,66 @@
+"""The deployment stands on the stack's own resources: synthesized, then created in moto.
+
+So what the function writes must fit the table the stack defines, and what it publishes
+goes where the stack subscribes it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ec2sim import FaithfulEC2, PairTopology
+from emulator.deployment import LocalDeployment
+from tests.integration.conftest import ALARM_NAME
+from tests.support import alarm_message, sns_event
+
+DAY_SECONDS = 24 * 3600
+
+
+def test_what_the_function_remembers_fits_the_stacks_table_and_expires(
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2
+) -> None:
+    # Given the state table as the stack defines it: keyed on id, expiring by expiration
+    dynamodb, table = deployment.clients.dynamodb, deployment.resources.state_table_name
+    assert dynamodb.describe_table(TableName=table)["Table"]["KeySchema"] == [
+        {"AttributeName": "id", "KeyType": "HASH"}
+    ]
+    assert dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expiration",
+    }
+
+    # When the primary fails and its alarm reaches the function
+    sim.set_status(topology.primary_instance_id, instance="impaired")
+    deployment.invoke(
+        sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id))
+    )
+
+    # Then the record of the trigger handled carries the time DynamoDB deletes it: a day on
+    started = time.time()
+    items = dynamodb.scan(TableName=table)["Items"]
+    triggers = [item for item in items if not item["id"]["S"].startswith("pair#")]
+    assert triggers
+    for item in triggers:
+        assert started < float(item["expiration"]["N"]) <= started + DAY_SECONDS
+
+
+def test_outcomes_reach_the_stacks_subscribers_and_failed_triggers_its_dead_letter_queue(
+    deployment: LocalDeployment,
+) -> None:
+    # Given the topics as the stack subscribes them
+    sns, resources = deployment.clients.sns, deployment.resources
+    subscribed = sns.list_subscriptions_by_topic(TopicArn=resources.notification_topic_arn)
+
+    # Then the operators' address (the sample stack's) hears of every outcome
+    assert {(s["Protocol"], s["Endpoint"]) for s in subscribed["Subscriptions"]} >= {
+        ("email", "ops@example.com")
+    }
+    # And a trigger SNS cannot deliver to the function goes to the dead-letter queue
+    attributes = sns.get_subscription_attributes(
+        SubscriptionArn=resources.trigger_subscription_arn
+    )["Attributes"]
+    dead_letter_arn = deployment.clients.sqs.get_queue_attributes(
+        QueueUrl=resources.dead_letter_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead_letter_arn}
