@@ -451,19 +451,73 @@ def test_dead_letter_send_and_key_use_are_scoped(single_pair: Synthesized) -> No
 # --- encryption and transport --------------------------------------------------------------
 
 
-def test_key_rotates_and_lets_cloudwatch_and_eventbridge_publish(single_pair: Synthesized) -> None:
-    # Given the message key
-    properties = single_pair.properties(single_pair.stack.key)
-    # Then it rotates
-    assert properties["EnableKeyRotation"] is True
-    # And its policy lets CloudWatch alarms and EventBridge encrypt into the topics
-    allowed: dict[str, set[str]] = {}
-    for statement in properties["KeyPolicy"]["Statement"]:
-        services = as_list(statement["Principal"].get("Service", []))
-        for service in services:
-            allowed.setdefault(service, set()).update(as_list(statement["Action"]))
-    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= allowed[service], service
+def rendered(value: Any) -> Any:
+    """``render`` all the way down a policy condition."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in RENDERED:
+        return render(value)
+    if isinstance(value, dict):
+        return {k: rendered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rendered(v) for v in value]
+    return value
+
+
+RENDERED = ("Fn::Join", "Ref", "Fn::GetAtt")
+ACCOUNT_ARN = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:"
+
+
+def key_statements_for(synth: Synthesized, service: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = synth.properties(synth.stack.key)["KeyPolicy"]["Statement"]
+    return [s for s in statements if s["Principal"] == {"Service": service}]
+
+
+def test_key_rotates(single_pair: Synthesized) -> None:
+    assert single_pair.properties(single_pair.stack.key)["EnableKeyRotation"] is True
+
+
+def test_key_lets_cloudwatch_encrypt_for_the_stacks_own_alarms_only(
+    single_pair: Synthesized,
+) -> None:
+    # Given the key policy's statements for CloudWatch
+    statements = key_statements_for(single_pair, "cloudwatch.amazonaws.com")
+    # Then each allows what publishing to an encrypted topic needs, for this account's
+    # alarms that may publish to the topic: the pair's alarm, and the dead-letter alarm
+    assert [(s["Action"], s["Resource"], rendered(s["Condition"])) for s in statements] == [
+        (
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "*",
+            {
+                "ArnLike": {"aws:SourceArn": [ACCOUNT_ARN % "cloudwatch" + "alarm:" + name]},
+                "StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"},
+            },
+        )
+        for name in (ALARM_NAME, f"{STACK}-dead-letters")
+    ]
+
+
+def test_key_lets_eventbridge_encrypt_only_into_this_accounts_topics_and_queues(
+    single_pair: Synthesized,
+) -> None:
+    # Given the key policy's statements for EventBridge
+    statements = key_statements_for(single_pair, "events.amazonaws.com")
+    # Then it may encrypt into this account's and region's topics (the rules' target) and
+    # queues (their dead-letter queue), by the encryption context SNS and SQS set. Never
+    # by aws:SourceArn or aws:SourceAccount: AWS does not support them in a key policy for
+    # EventBridge-to-encrypted-topic delivery, and a condition the request does not carry
+    # would drop every trigger without an error.
+    assert [(s["Action"], s["Resource"], rendered(s["Condition"])) for s in statements] == [
+        (
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "*",
+            {"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": ACCOUNT_ARN % "sns" + "*"}},
+        ),
+        (
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "*",
+            {"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": ACCOUNT_ARN % "sqs" + "*"}},
+        ),
+    ]
+    assert not [s for s in statements for k in s["Condition"]["ArnLike"] if k.startswith("aws:")]
 
 
 def test_topics_and_queue_are_encrypted_with_the_customer_key(single_pair: Synthesized) -> None:
@@ -515,16 +569,55 @@ def test_topics_and_queue_refuse_plain_http(single_pair: Synthesized) -> None:
         )
 
 
-def test_trigger_topic_accepts_eventbridge_and_the_pair_alarms(single_pair: Synthesized) -> None:
+def test_trigger_topic_accepts_eventbridge_for_the_pair_rule_only(single_pair: Synthesized) -> None:
     # Given the trigger topic's policy
     topic = single_pair.ref(single_pair.stack.triggers.topic)
     statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
-    allowed = [s for s in statements if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"]
-    by_service = {s["Principal"]["Service"]: s for s in allowed}
-    # Then EventBridge may publish (the rule target)
-    assert by_service["events.amazonaws.com"]["Resource"] == topic
-    # And CloudWatch may publish for exactly this account's pair alarm
-    cloudwatch = by_service["cloudwatch.amazonaws.com"]
+    # When its statements for EventBridge are collected
+    eventbridge = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    # Then EventBridge may publish for the pair's state-change rule, by its ARN, and for
+    # nothing else: a rule in another account cannot put events on the trigger topic
+    (watched,) = single_pair.stack.triggers.pairs
+    assert [{k: v for k, v in s.items() if k != "Sid"} for s in eventbridge] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": {"ArnEquals": {"aws:SourceArn": single_pair.arn(watched.rule)}},
+        }
+    ]
+
+
+def test_every_rule_that_targets_the_trigger_topic_is_allowed_by_its_own_arn_only(
+    single_pair: Synthesized,
+) -> None:
+    # Given the stack's rules whose targets include the trigger topic
+    topic = single_pair.ref(single_pair.stack.triggers.topic)
+    rules = [
+        {"Fn::GetAtt": [logical_id, "Arn"]}
+        for logical_id, rule in single_pair.of_type("AWS::Events::Rule").items()
+        if any(t["Arn"] == topic for t in rule["Properties"].get("Targets", []))
+    ]
+    # When the topic policy's EventBridge statements are read
+    statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
+    eventbridge = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    # Then each names exactly one such rule, and each such rule has one (a rule added with
+    # aws_events_targets.SnsTopic instead of infra.topics.TopicTarget fails here)
+    assert rules
+    assert sorted(json.dumps(s.get("Condition")) for s in eventbridge) == sorted(
+        json.dumps({"ArnEquals": {"aws:SourceArn": rule}}) for rule in rules
+    )
+
+
+def test_trigger_topic_accepts_the_pair_alarm(single_pair: Synthesized) -> None:
+    # Given the trigger topic's policy
+    topic = single_pair.ref(single_pair.stack.triggers.topic)
+    statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
+    # Then CloudWatch may publish for exactly this account's pair alarm
+    (cloudwatch,) = [
+        s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
     assert [render(a) for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]] == [
         "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + ALARM_NAME
     ]
