@@ -194,11 +194,21 @@ def test_the_template_alarm_and_rules_are_deployed_as_synthesized(
 ) -> None:
     clients, outputs = sandbox.sandbox.clients, sandbox.sandbox.info.outputs
     topology = sandbox.sandbox.topology
-    # The pair's alarm acts on the trigger topic and watches the primary
+    # The pair's alarm acts on the trigger topic and watches the primary: both of its
+    # metrics (StatusCheckFailed and StatusCheckFailed_AttachedEBS) have it as dimension
     [alarm] = clients.cloudwatch.describe_alarms(AlarmNames=[sandbox.alarm_name])["MetricAlarms"]
     assert alarm["AlarmActions"] == [outputs["TriggerTopicArn"]]
-    assert alarm["Dimensions"] == [{"Name": "InstanceId", "Value": topology.primary_instance_id}]
-    assert (alarm["Statistic"], alarm["TreatMissingData"]) == ("Maximum", "missing")
+    stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert [s["Metric"]["MetricName"] for s in stats] == [
+        "StatusCheckFailed",
+        "StatusCheckFailed_AttachedEBS",
+    ]
+    for stat in stats:
+        assert stat["Metric"]["Dimensions"] == [
+            {"Name": "InstanceId", "Value": topology.primary_instance_id}
+        ]
+        assert stat["Stat"] == "Maximum"
+    assert alarm["TreatMissingData"] == "missing"
     # The state rule targets the trigger topic
     [state_target] = clients.events.list_targets_by_rule(Rule=sandbox.rule_name)["Targets"]
     assert state_target["Arn"] == outputs["TriggerTopicArn"]
@@ -209,3 +219,55 @@ def test_the_template_alarm_and_rules_are_deployed_as_synthesized(
     assert target["Arn"].endswith(f":function:{outputs['FunctionName']}")
     [check] = sandbox.sandbox.function.invoke(json.loads(target["Input"]))["checks"]
     assert (check["pair"], check["verdict"]) == (PAIR, "READY")
+
+
+def test_the_stacks_metric_math_alarm_message_names_the_primary_in_every_metric(
+    sandbox: RunningSandbox,
+) -> None:
+    # Given an alarm made like the stack's (MAX of StatusCheckFailed and
+    # StatusCheckFailed_AttachedEBS), publishing to a topic of its own
+    cloudwatch = sandbox.sandbox.clients.cloudwatch
+    [stacks] = cloudwatch.describe_alarms(AlarmNames=[sandbox.alarm_name])["MetricAlarms"]
+    cloudwatch.put_metric_alarm(
+        AlarmName=TEST_ALARM,
+        Metrics=stacks["Metrics"],
+        EvaluationPeriods=stacks["EvaluationPeriods"],
+        Threshold=stacks["Threshold"],
+        ComparisonOperator=stacks["ComparisonOperator"],
+        TreatMissingData="missing",
+        AlarmActions=[TEST_TOPIC],
+    )
+    topic = RecordingTopic()
+    actions = AlarmActions(
+        cast("SNSClient", topic), alarm_names=[TEST_ALARM], account_id=ACCOUNT_ID, region=REGION
+    )
+    try:
+        # When it goes to ALARM
+        set_state(sandbox, "ALARM")
+        actions.poll()
+    finally:
+        actions.close()
+
+    # Then its message carries Trigger.Metrics in CloudWatch's form (tests/events), not
+    # MetricName and Dimensions, and each metric's only dimension is the primary
+    [published] = topic.published
+    trigger = json.loads(published["Message"])["Trigger"]
+    real = json.loads(load_event("alarm-metric-math.json")["Records"][0]["Sns"]["Message"])
+    assert "MetricName" not in trigger
+    assert "Dimensions" not in trigger
+    assert set(trigger) - {"EvaluateLowSampleCountPercentile"} <= set(real["Trigger"])
+    [expression] = [m for m in trigger["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "MAX([checks, ebs])"
+    assert expression["ReturnData"] is True
+    stats = {m["Id"]: m["MetricStat"] for m in trigger["Metrics"] if "MetricStat" in m}
+    assert {i: s["Metric"]["MetricName"] for i, s in stats.items()} == {
+        "checks": "StatusCheckFailed",
+        "ebs": "StatusCheckFailed_AttachedEBS",
+    }
+    primary = sandbox.sandbox.topology.primary_instance_id
+    for stat in stats.values():
+        assert stat["Metric"]["Dimensions"] == [{"value": primary, "name": "InstanceId"}]
+        assert (stat["Period"], stat["Stat"]) == (60, "Maximum")
+    # And the function reads it as this alarm's failure trigger
+    parsed = parse_message(published["Message"], message_id="m-1")
+    assert (parsed.kind, parsed.source, parsed.is_failure) == (TriggerKind.ALARM, TEST_ALARM, True)
