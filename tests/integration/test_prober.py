@@ -16,7 +16,7 @@ from moto.core.exceptions import JsonRESTError
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.delivery import drain
-from emulator.deployment import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_PROBE_SUCCESS, METRIC_PROBER_ROUNDS
