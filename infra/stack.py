@@ -13,6 +13,7 @@ from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
 from infra.notifications import OutcomeNotifications
+from infra.prober import Prober
 from infra.readiness_schedule import ReadinessSchedule
 from infra.settings import DeploymentSettings, output_id_for
 from infra.state_table import StateTable
@@ -28,6 +29,9 @@ OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
 OUTPUT_PAIRS_JSON = "PairsJson"
 OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
+# Only when a pair is probed.
+OUTPUT_PROBER_FUNCTION_NAME = "ProberFunctionName"
+OUTPUT_DETECTION_ALARM_NAME = "DetectionAlarmName"
 
 
 def pair_alarm_output(pair_name: str) -> str:
@@ -40,6 +44,10 @@ def pair_rule_output(pair_name: str) -> str:
 
 def dead_letter_alarm_name(stack_name: str) -> str:
     return f"{stack_name}-dead-letters"
+
+
+def detection_alarm_name(stack_name: str) -> str:
+    return f"{stack_name}-detection-degraded"
 
 
 class EniFailoverStack(Stack):
@@ -76,7 +84,6 @@ class EniFailoverStack(Stack):
         self.dead_letters.alarm_on_messages(
             alarm_name=self.dead_letter_alarm_name, topic=self.notifications.topic
         )
-        self.notifications.accept_alarms(self.dead_letter_alarm_name)
         self.state = StateTable(self, "State")
         self.failover = FailoverFunction(
             self,
@@ -118,6 +125,27 @@ class EniFailoverStack(Stack):
                 dead_letter_queue=self.dead_letters.queue,
             )
             self.alarm_triggers.grant_read_state(self.failover.role)
+        operator_alarms = [self.dead_letter_alarm_name]
+        self.prober: Prober | None = None
+        self.detection_alarm_name: str | None = None
+        if settings.prober is not None:
+            self.prober = Prober(
+                self,
+                "Prober",
+                failover=failover,
+                placement=settings.prober,
+                metrics_namespace=settings.metrics_namespace,
+                trigger_topic=self.triggers.topic,
+                state_table=self.state.table,
+                key=self.key,
+            )
+            self.detection_alarm_name = detection_alarm_name(self.stack_name)
+            self.prober.alarm_on_silence(
+                alarm_name=self.detection_alarm_name, topic=self.notifications.topic
+            )
+            operator_alarms.append(self.detection_alarm_name)
+        # One statement for every alarm that notifies the operators.
+        self.notifications.accept_alarms(*operator_alarms)
         self._add_outputs()
 
     def _add_outputs(self) -> None:
@@ -130,6 +158,9 @@ class EniFailoverStack(Stack):
             OUTPUT_DEAD_LETTER_ALARM_NAME: self.dead_letter_alarm_name,
             OUTPUT_READINESS_RULE_NAME: self.readiness.rule.rule_name,
         }
+        if self.prober is not None and self.detection_alarm_name is not None:
+            outputs[OUTPUT_PROBER_FUNCTION_NAME] = self.prober.function.function_name
+            outputs[OUTPUT_DETECTION_ALARM_NAME] = self.detection_alarm_name
         pairs: dict[str, dict[str, Any]] = {}
         for watched in self.triggers.pairs:
             pair = watched.pair
