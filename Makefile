@@ -7,6 +7,11 @@ PY := $(VENV)/bin/python
 # Sample IDs for synth in tests and CI; real deploys pass their own (see README).
 SAMPLE_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=i-0fedcba9876543210 \
 	-c eniId=eni-0123456789abcdef0 -c notifyEmail=ops@example.com
+# The same pair probed, with a trigger alarm (issue 10's done-when command): the prober, its
+# VPC wiring and the alarm rule get synthesized, nagged and linted too.
+PROBED_CONTEXT := $(SAMPLE_CONTEXT) -c probe=tcp:443 -c vpcId=vpc-0123456789abcdef0 \
+	-c probeSubnetIds=subnet-0123456789abcdef0 -c triggerAlarms=web-unhealthy
+PROBED_OUT := cdk.out.probed
 
 # jsii prints a banner about Node 20 being past end of life unless told the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -37,11 +42,12 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 synth: setup
-	rm -rf cdk.out
+	rm -rf cdk.out $(PROBED_OUT)
 	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
+	npx cdk synth --quiet --output $(PROBED_OUT) $(PROBED_CONTEXT) > /dev/null
 
 cfn-lint: synth
-	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json
 
 test: lint typecheck pytest cfn-lint
 
@@ -59,4 +65,4 @@ sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out $(PROBED_OUT) .pytest_cache .mypy_cache .ruff_cache
