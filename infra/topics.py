@@ -12,7 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from aws_cdk.interfaces import aws_events as events_interfaces
+from constructs import Construct, IConstruct
 
 from infra.encryption import PUBLISH_KEY_ACTIONS
 
@@ -29,7 +30,7 @@ def encrypted_topic(
     )
 
 
-def alarm_arn(scope: Construct, alarm_name: str) -> str:
+def alarm_arn(scope: IConstruct, alarm_name: str) -> str:
     return Stack.of(scope).format_arn(
         service="cloudwatch",
         resource="alarm",
@@ -86,7 +87,9 @@ class TopicTarget:
         self._dead_letter_queue = dead_letter_queue
         self._max_event_age = max_event_age
 
-    def bind(self, rule: events.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+    def bind(
+        self, rule: events_interfaces.IRuleRef, id: str | None = None
+    ) -> events.RuleTargetConfig:
         rule_arn = events.CfnRule.arn_for_rule(rule)
         source = {"ArnEquals": {"aws:SourceArn": rule_arn}}
         events_service = iam.ServicePrincipal("events.amazonaws.com")
