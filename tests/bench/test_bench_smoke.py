@@ -13,7 +13,7 @@ import pytest
 
 from bench import scale
 from bench.__main__ import main
-from bench.report import SECTIONS, render
+from bench.report import SECTIONS
 from bench.run import Results, run_all
 from bench.settings import BenchSettings
 from eni_failover.observed import InterfaceView
@@ -113,13 +113,25 @@ def test_cold_start_measures_every_step(results: Results) -> None:
 
 
 @pytest.mark.slow
-def test_report_has_every_section_and_names_no_machine_path(
-    results: Results, tmp_path: Path
+def test_the_command_writes_the_report_with_every_section_and_no_machine_path(
+    results: Results,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    report = tmp_path / "benchmarks.md"
-    report.write_text(render(results))
+    # Given a run's measurements (the smoke run's: not measured again)
+    monkeypatch.setattr("bench.__main__.run_all", lambda settings, progress: results)
+    report = tmp_path / "docs" / "benchmarks.md"
 
+    # When `python -m bench` finishes, told where the report goes
+    assert main(["--quick", "--out", str(report)]) == 0
+
+    # Then the report is in that file, printed too, and the command said where it is
     text = report.read_text()
+    out, err = capsys.readouterr()
+    assert out == f"{text}\n"
+    assert err.endswith(f"wrote {report}\n")
+    # And it has every section, says what kind of run it was, and names no machine path
     for heading in SECTIONS:
         assert heading in text
     assert "smoke run" in text  # a smoke report says it is not one to quote
@@ -161,6 +173,8 @@ def test_a_failed_outcome_reads_back_as_where_the_interface_was_left() -> None:
     )
 
 
-def test_runs_must_be_positive() -> None:
-    with pytest.raises(SystemExit):
+def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
         main(["--runs", "0"])
+    assert exited.value.code == 2
+    assert "error: --runs must be at least 1" in capsys.readouterr().err

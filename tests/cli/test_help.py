@@ -41,8 +41,9 @@ def test_help_exits_zero_and_shows_usage(
 
 
 def test_exit_codes_are_documented_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         main(["check", "--help"])
+    assert exited.value.code == 0
     assert "2  not ready" in capsys.readouterr().out
 
 

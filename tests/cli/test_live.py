@@ -250,7 +250,11 @@ def test_a_live_request_names_the_operator(lambda_: tuple[Any, Stubber]) -> None
             ).encode(),
         },
     )
-    move.request(deployed(lambda_client), "failback", "web", by="bob@laptop", dry_run=True)
+    # When the operator bob@laptop asks for a dry run of a failback
+    answer = move.request(deployed(lambda_client), "failback", "web", by="bob@laptop", dry_run=True)
+    # Then the function was asked in their name (the Stubber checked the request above),
+    # and its answer is what the command shows
+    assert answer == {"pair": "web", "plan": {}, "dry_run": True}
 
 
 # --- SetAlarmState ------------------------------------------------------------------------

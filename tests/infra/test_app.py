@@ -30,9 +30,10 @@ def test_bad_context_exits_with_the_problems_on_stderr(
 def test_no_context_explains_how_to_configure(capsys: pytest.CaptureFixture[str]) -> None:
     # Given no context at all (cdk.json holds no pair by default)
     # When the app runs
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         app.main(cdk.App())
-    # Then both ways to configure are shown
+    # Then it exits 1, and both ways to configure are shown
+    assert exited.value.code == 1
     stderr = capsys.readouterr().err
     assert "-c primaryInstanceId=" in stderr
     assert '"pairs"' in stderr

@@ -132,14 +132,16 @@ def test_a_callback_is_not_run_for_a_failed_call(ec2: EC2Client, start_sim: Star
     sim.on("AttachNetworkInterface", seen.append)
 
     # When the attached interface is attached again
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as refused:
         ec2.attach_network_interface(
             NetworkInterfaceId=pair.interface_id,
             InstanceId=pair.standby_instance_id,
             DeviceIndex=1,
         )
 
-    # Then the callback did not run
+    # Then EC2 refused it as it refuses an interface already in use, and the callback did
+    # not run
+    assert refused.value.response["Error"]["Code"] == "InvalidNetworkInterface.InUse"
     assert seen == []
 
 
@@ -212,10 +214,11 @@ def test_rate_limit_can_be_limited_to_some_actions(ec2: EC2Client, start_sim: St
     for _ in range(2):
         ec2.describe_network_interfaces()
     ec2.describe_instance_status()
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as throttled:
         ec2.describe_instance_status()
 
-    # Then only the limited action was throttled
+    # Then only the limited action was throttled, as EC2 says it
+    assert throttled.value.response["Error"]["Code"] == "RequestLimitExceeded"
     assert sim.throttled == {"DescribeInstanceStatus": 1}
 
 
