@@ -91,10 +91,11 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 900
 # Reserved concurrency: Lambda keeps this many executions for the function whatever else
 # the account runs, so a burst elsewhere cannot throttle a failover. One failure sends two
 # triggers (the alarm and the state-change event), which run at once and take turns at the
-# pair's lease; the readiness check is one more; the headroom takes an operator's request
-# or a redelivery. Reserving never serializes the function: it always gets more than one.
+# pair's lease; the two schedules (the readiness check and the sweep) may run meanwhile;
+# the headroom takes an operator's request or a redelivery. Reserving never serializes the
+# function: it always gets more than one.
 TRIGGERS_PER_FAILURE = 2
-READINESS_INVOCATIONS = 1
+SCHEDULED_INVOCATIONS = 2
 CONCURRENCY_HEADROOM = 2
 # Lambda refuses a reservation that would leave the account fewer unreserved executions.
 ACCOUNT_UNRESERVED_MINIMUM = 10
@@ -274,13 +275,13 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
 
 
 def default_reserved_concurrency(pair_count: int) -> int:
-    """Every pair failing at once, the readiness check, and headroom."""
-    return TRIGGERS_PER_FAILURE * pair_count + READINESS_INVOCATIONS + CONCURRENCY_HEADROOM
+    """Every pair failing at once, the schedules, and headroom."""
+    return TRIGGERS_PER_FAILURE * pair_count + SCHEDULED_INVOCATIONS + CONCURRENCY_HEADROOM
 
 
 def minimum_reserved_concurrency(pair_count: int) -> int:
-    """One execution per pair plus the readiness check: fewer would make pairs queue."""
-    return pair_count + READINESS_INVOCATIONS
+    """One execution per pair plus the schedules: fewer would make pairs queue."""
+    return pair_count + SCHEDULED_INVOCATIONS
 
 
 # --- pairs -------------------------------------------------------------------------------
@@ -666,7 +667,7 @@ def _read_reserved_concurrency(
     minimum = minimum_reserved_concurrency(pair_count)
     expected = (
         f"a whole number of executions of at least {minimum} (one per pair, {pair_count} "
-        "here, plus one for the readiness check; the default, "
+        "here, plus one each for the readiness check and the sweep; the default, "
         f"{default_reserved_concurrency(pair_count)}, also lets both triggers of a failure run "
         "at once and leaves headroom), or 0 or 'none' to reserve nothing. The account must "
         f"keep {ACCOUNT_UNRESERVED_MINIMUM} executions unreserved or the deploy fails"

@@ -259,7 +259,7 @@ def test_more_pairs_than_the_function_environment_holds_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pairs", "expected"), [((WEB,), 2 * 1 + 1 + 2), ((WEB, DB), 2 * 2 + 1 + 2)]
+    ("pairs", "expected"), [((WEB,), 2 * 1 + 2 + 2), ((WEB, DB), 2 * 2 + 2 + 2)]
 )
 def test_reserved_concurrency_covers_every_pair_at_once_by_default(
     pairs: tuple[dict[str, Any], ...], expected: int
@@ -267,12 +267,13 @@ def test_reserved_concurrency_covers_every_pair_at_once_by_default(
     # Given pairs and no reservedConcurrency key
     # When the settings are read
     settings = settings_from({"pairs": list(pairs), "notifyEmail": "ops@example.com"})
-    # Then both triggers of every pair's failure, the readiness check and two spare fit
+    # Then both triggers of every pair's failure, the readiness check, the sweep and two
+    # spare fit
     assert settings.reserved_concurrency == expected
 
 
 @pytest.mark.parametrize(
-    ("given", "expected"), [("12", 12), (12, 12), (" 2 ", 2), ("none", None), ("NONE", None)]
+    ("given", "expected"), [("12", 12), (12, 12), (" 3 ", 3), ("none", None), ("NONE", None)]
 )
 def test_reserved_concurrency_from_context_or_none(given: object, expected: int | None) -> None:
     settings = settings_from({**SINGLE_PAIR_CONTEXT, "reservedConcurrency": given})
@@ -286,12 +287,12 @@ def test_zero_reserved_concurrency_reserves_nothing(given: object) -> None:
     assert settings.reserved_concurrency is None
 
 
-@pytest.mark.parametrize("given", [1, "1", -3, "many", 2.5, True, [5]])
+@pytest.mark.parametrize("given", [2, "1", -3, "many", 2.5, True, [5]])
 def test_a_reserved_concurrency_that_cannot_serve_every_pair_is_refused(given: object) -> None:
-    # Given a reservation too small for one pair plus the readiness check, or not a number
+    # Given a reservation too small for one pair plus the schedules, or not a number
     message = problems_of({**SINGLE_PAIR_CONTEXT, "reservedConcurrency": given})
     # Then the key, the minimum, the way to turn it off and the account's floor are named
     assert message.startswith("reservedConcurrency: "), message
-    assert "at least 2" in message
+    assert "at least 3" in message
     assert "0 or 'none' to reserve nothing" in message
     assert "keep 10 executions unreserved" in message

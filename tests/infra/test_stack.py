@@ -223,9 +223,10 @@ def test_function_reserves_concurrency_for_every_trigger_of_the_pair_and_headroo
     # Given the single pair, with no reservedConcurrency in the context
     # When the function's properties are read
     properties = function_properties(single_pair)
-    # Then a burst of other functions cannot take its executions: it has 5 of its own, for
-    # the alarm and the state-change event of one failure, the readiness check and two spare
-    assert properties["ReservedConcurrentExecutions"] == 2 * 1 + 1 + 2
+    # Then a burst of other functions cannot take its executions: it has 6 of its own, for
+    # the alarm and the state-change event of one failure, the readiness check, the sweep
+    # and two spare
+    assert properties["ReservedConcurrentExecutions"] == 2 * 1 + 2 + 2
     # And it is not serialized globally (a reservation of 1 would be): the function holds a
     # lease per pair instead, and triggers of different pairs run side by side
     assert properties["ReservedConcurrentExecutions"] > 1
