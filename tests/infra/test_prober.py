@@ -13,8 +13,7 @@ from botocore import xform_name
 
 from eni_failover import ec2
 from eni_failover import prober as prober_module
-from eni_failover.config import ENV_REGION, ProberSettings
-from infra.prober import HANDLER
+from eni_failover.config import ProberSettings
 from tests.infra.conftest import (
     PRIMARY,
     STANDBY,
@@ -108,7 +107,7 @@ def test_prober_runs_the_failover_functions_package_in_the_vpc(probed: Synthesiz
     # Then it is the arm64 Python 3.13 prober entry point of the very same asset and layer
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == HANDLER == "eni_failover.prober_handler.lambda_handler"
+    assert properties["Handler"] == "eni_failover.prober_handler.lambda_handler"
     assert properties["Code"] == failover["Code"]
     assert properties["Layers"] == failover["Layers"]
     # And a minute-long loop fits in its timeout
@@ -166,7 +165,7 @@ def test_environment_is_what_the_prober_reads(probed: Synthesized) -> None:
         for name, value in variables.items()
     }
     resolved["FAILOVER_ACCOUNT_ID"] = "123456789012"
-    resolved[ENV_REGION] = "eu-west-1"  # the Lambda runtime sets it
+    resolved["AWS_REGION"] = "eu-west-1"  # the Lambda runtime sets it
     settings = ProberSettings.from_environment(resolved)
     (pair,) = settings.failover.probed_pairs
     assert (pair.probe, pair.trigger_alarms) == ("tcp:443", ("web-unhealthy",))

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from eni_failover.operations import parse_request
-from infra.readiness_schedule import READINESS_REQUEST
 from infra.settings import DeploymentSettings, SettingsError, read_settings
 from tests.infra.conftest import SINGLE_PAIR_CONTEXT, Synthesized
 
@@ -82,9 +81,13 @@ def test_the_operator_tool_finds_the_rule_in_the_outputs(single_pair: Synthesize
     assert outputs["ReadinessRuleName"]["Value"] == single_pair.ref(rule)
 
 
-def test_the_request_is_the_one_the_function_parses() -> None:
-    # The constant the stack sends and the function's model must not drift apart.
-    assert parse_request(READINESS_REQUEST).model_dump(exclude_defaults=True) == READINESS_REQUEST
+def test_the_request_is_the_one_the_function_parses(single_pair: Synthesized) -> None:
+    # Given the request the rule sends
+    (target,) = readiness_rule(single_pair)["Targets"]
+    request = json.loads(target["Input"])
+    # Then it is a scheduled check of every pair, and the function's model reads all of it
+    assert request == {"action": "check", "scheduled": True}
+    assert parse_request(request).model_dump(exclude_defaults=True) == request
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_sns as sns
 
 from app import build_app
-from eni_failover.config import ENV_CONFIG, FailoverConfig
+from eni_failover.config import FailoverConfig
 from tests.infra.conftest import Synthesized, as_list, cdk_json_context, render, synthesize
 from tests.infra.test_settings import DB, WEB
 
@@ -83,7 +83,7 @@ def test_one_function_serves_every_pair(several_pairs: Synthesized) -> None:
     (function,) = functions.values()
     assert "ReservedConcurrentExecutions" not in function["Properties"]
     config = FailoverConfig.model_validate_json(
-        function["Properties"]["Environment"]["Variables"][ENV_CONFIG]
+        function["Properties"]["Environment"]["Variables"]["FAILOVER_CONFIG"]
     )
     # And a swap deadline longer than the default stretches the timeout to fit it
     assert config.tuning.swap_deadline_seconds == 80
