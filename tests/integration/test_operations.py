@@ -87,6 +87,7 @@ def test_dry_run_prints_the_plan_and_moves_nothing(
             "from": topology.primary_instance_id,
             "to": topology.standby_instance_id,
             "device_index": topology.device_index,
+            "network_card_index": 0,
         }
     ]
     assert attached_to(topology) == topology.primary_instance_id
