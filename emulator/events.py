@@ -134,3 +134,34 @@ def state_change_message(
         "resources": [f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"],
         "detail": {"instance-id": instance_id, "state": state},
     }
+
+
+def alarm_change_event(
+    *,
+    alarm_name: str,
+    state: str = "ALARM",
+    at: datetime | None = None,
+    account_id: str = ACCOUNT_ID,
+    region: str = REGION,
+) -> dict[str, Any]:
+    """CloudWatch's "Alarm State Change" event, as the triggerAlarms rule forwards it."""
+    at = at or datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account_id,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{alarm_name}"],
+        "detail": {
+            "alarmName": alarm_name,
+            "state": {
+                "value": state,
+                "reason": "Threshold Crossed: 1 datapoint [3.0] was greater than the threshold",
+                "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
+            },
+            "previousState": {"value": "OK" if state == "ALARM" else "ALARM"},
+        },
+    }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from eni_failover import decide, ec2, notify
+from eni_failover import cloudwatch, decide, ec2, notify
 from eni_failover.clients import AwsClients
 from eni_failover.config import Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
@@ -22,7 +22,7 @@ from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
 from eni_failover.swap import MoveStopped, carry_out
 from eni_failover.timeline import Clock, SystemClock, Timeline
-from eni_failover.triggers import Trigger
+from eni_failover.triggers import Trigger, TriggerKind
 
 # Time kept back from the function's remaining time to publish the outcome and release
 # the lease even when the move runs to its deadline.
@@ -160,15 +160,23 @@ class _Attempt:
         runtime, request = self.runtime, self.request
         tuning = runtime.settings.failover.tuning
         state = ec2.observe_pair(runtime.clients.ec2, request.pair, now=self.started_at)
+        trigger = request.trigger
+        # A service alarm is believed only while it still says ALARM: look, do not assume.
+        alarm_now = (
+            cloudwatch.alarm_state(runtime.clients.cloudwatch, trigger.source)
+            if trigger.kind is TriggerKind.SERVICE_ALARM
+            else None
+        )
         plan = decide.plan(
             pair=request.pair,
-            trigger=request.trigger,
+            trigger=trigger,
             state=state,
             record=self.record,
             now=self.started_at,
             tuning=tuning,
             direction=request.direction,
             force=request.force,
+            alarm_now=alarm_now,
         )
         if isinstance(plan, decide.Stranded):
             return self.finish(

@@ -207,7 +207,7 @@ def build_dispatcher(environ: dict[str, str] | None = None) -> Dispatcher:
     )
     # Made now, not on first use: a client costs tens of milliseconds, better spent at cold
     # start than inside a failover (and the environment they read is the cold start's).
-    for client in (clients.ec2, clients.sns, clients.sqs, clients.dynamodb):
+    for client in (clients.ec2, clients.sns, clients.sqs, clients.dynamodb, clients.cloudwatch):
         logger.debug("client ready", service=client.meta.service_model.service_name)
     return Dispatcher(failover.Runtime(settings=settings, clients=clients))
 

@@ -17,12 +17,13 @@ from eni_failover.config import Pair
 from eni_failover.errors import InvalidRequest
 from eni_failover.failover import Request, Runtime
 from eni_failover.observability import logger
+from eni_failover.prober import ProberLease
 from eni_failover.triggers import Trigger, TriggerKind
 
 if TYPE_CHECKING:
     from eni_failover.timeline import Clock
 
-Action = Literal["failover", "failback", "check"]
+Action = Literal["failover", "failback", "check", "sweep"]
 
 
 class OperatorRequest(BaseModel):
@@ -47,6 +48,8 @@ def handle_request(
     """Answer one request; `run` carries out a move exactly as for a trigger."""
     operator = parse_request(event)
     logger.info("operator request", request=operator.model_dump())
+    if operator.action == "sweep":
+        return sweep(runtime, run=run)
     pairs = pairs_for(runtime, operator)
     if operator.action == "check":
         return {"checks": [check(runtime, pair, scheduled=operator.scheduled) for pair in pairs]}
@@ -54,6 +57,43 @@ def handle_request(
     if operator.dry_run:
         return dry_run(runtime, request)
     return {"outcomes": [run(request)], "ignored": [], "dead_lettered": []}
+
+
+def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict[str, Any]:
+    """Every minute: a failed primary still holding its interface is a missed event.
+
+    EventBridge delivers EC2's state changes on a best-effort basis; this looks at EC2
+    itself. The trigger's ID names the failure (state, since when) and the standby's state,
+    so the same failure is handled once, and again only when the standby has changed.
+    """
+    now = runtime.clock.now()
+    outcomes = []
+    for pair in runtime.settings.failover.pairs:
+        state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
+        missed = decide.missed_failure(pair, state, now)
+        if missed is None:
+            continue
+        primary, standby = state.primary, state.standby
+        since = primary.failed_since.isoformat() if primary.failed_since else "unknown"
+        condition = "impaired" if primary.running else primary.state or "missing"
+        trigger = Trigger(
+            trigger_id=(
+                f"sweep:{pair.name}:{primary.instance_id}:{condition}:{since}:"
+                f"{standby.state}/{standby.system_status}/{standby.instance_status}"
+            ),
+            kind=TriggerKind.SWEEP,
+            source="sweep",
+            instance_id=primary.instance_id,
+            state=condition,
+            is_failure=True,
+            reason=f"{missed}; no event started a failover",
+            occurred_at=now,
+            account_id=runtime.settings.account_id,
+            region=runtime.settings.region,
+        )
+        logger.warning("sweep found a missed failure", pair=pair.name, reason=missed)
+        outcomes.append(run(Request(pair=pair, trigger=trigger)))
+    return {"outcomes": outcomes, "ignored": [], "dead_lettered": []}
 
 
 def parse_request(event: dict[str, Any]) -> OperatorRequest:
@@ -64,7 +104,8 @@ def parse_request(event: dict[str, Any]) -> OperatorRequest:
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in error.errors()
         )
         raise InvalidRequest(
-            f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check', "
+            f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check'"
+            "|'sweep', "
             "'pair': NAME, 'force': bool, 'dry_run': bool}"
         ) from error
 
@@ -176,6 +217,11 @@ def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
     checks = readiness.preconditions(plan, pair, state) + readiness.permission_checks(
         runtime.clients.ec2, plan, state
     )
+    if pair.probe:
+        memory, saved_at = ProberLease(
+            runtime.clients.dynamodb, settings.state_table_name
+        ).read_memory()
+        checks.append(readiness.prober_sees(pair, memory, saved_at, now))
     if record.paused_at is not None:
         checks.append(
             readiness.Check(

@@ -7,6 +7,7 @@ that lost ec2:AttachNetworkInterface shows up here, not at 3 a.m. during a real 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,50 @@ def delete_on_termination(pair: Pair, state: PairState) -> Check:
         "instance would delete the interface and leave nothing to fail over. Clear the "
         f"flag with `{fixes}`, or `eni-failover check {pair.name} --fix-delete-on-termination`",
     )
+
+
+# The prober saves what it saw every 10 s; older than this, it has stopped reporting.
+PROBER_SILENT_SECONDS = 120.0
+
+
+def prober_sees(
+    pair: Pair, memory: dict[str, Any], saved_at: datetime | None, now: datetime
+) -> Check:
+    """Does the prober see the service answering on the primary and on the standby?"""
+    name = "prober"
+    if saved_at is None:
+        return Check(name, False, "the prober has never reported: is it deployed and running?")
+    age = (now - saved_at).total_seconds()
+    if age > PROBER_SILENT_SECONDS:
+        return Check(
+            name, False, f"the prober last reported {age:.0f} s ago: detection is degraded"
+        )
+    last = memory.get("last", {}).get(pair.name)
+    if last is None:
+        return Check(name, False, f"the prober has no result for pair {pair.name} yet")
+    seen = {role: last.get(role) for role in ("primary", "standby")}
+    if all(result is None for result in seen.values()):
+        # A probe through the pair (a NAT's forwarding) has no per-instance address to try.
+        service = last.get("service") or {}
+        return Check(
+            name,
+            bool(service.get("ok")),
+            f"the probe through the pair: {_answer(service)}",
+        )
+    failing = [role for role, result in seen.items() if not (result or {}).get("ok")]
+    detail = "; ".join(f"{role} {_answer(result or {})}" for role, result in seen.items())
+    if failing:
+        return Check(
+            name, False, f"the service does not answer on the {' and '.join(failing)}: {detail}"
+        )
+    return Check(name, True, f"the service answers on the primary and on the standby: {detail}")
+
+
+def _answer(result: dict[str, Any]) -> str:
+    if result.get("ok"):
+        took = float(result.get("latency_seconds", 0)) * 1000
+        return f"{result.get('target')} answered in {took:.0f} ms"
+    return f"{result.get('target', 'not probed')}: {result.get('error') or 'no answer'}"
 
 
 def permission_checks(client: EC2Client, plan: decide.Plan, state: PairState) -> list[Check]:
