@@ -49,6 +49,8 @@ class PairOutputs(BaseModel):
     primary_instance_id: str = Field(alias="primaryInstanceId")
     standby_instance_id: str = Field(alias="standbyInstanceId")
     interface_ids: tuple[str, ...] = Field(alias="interfaceIds", min_length=1)
+    # The service probe, when the pair is probed (older stacks do not say).
+    probe: str | None = None
 
     def side_of(self, instance_id: str | None) -> str | None:
         """'primary', 'standby', or None for any other instance."""

@@ -21,6 +21,8 @@ from eni_failover import ec2
 from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PairRecord
+from eni_failover.prober import ProberLease
+from eni_failover.readiness import PROBER_SILENT_SECONDS
 
 T = TypeVar("T")
 
@@ -61,6 +63,7 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
         )
     )
     record, record_error = _attempt(lambda: deployment.records.read(pair.name))
+    probe = _probe(deployment, pair) if pair.probe else None
     alarm = _alarm(deployment, pair.alarm_name)
     rule = _rule(deployment, pair.rule_name)
     interface_list = (
@@ -85,6 +88,27 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
             else None
         ),
         "record_error": record_error,
+        "probe": probe,
+    }
+
+
+def _probe(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
+    """What the prober last saw of the service, and how long ago it said so."""
+    saved, error = _attempt(
+        lambda: ProberLease(
+            deployment.clients.dynamodb, deployment.outputs.state_table_name
+        ).read_memory()
+    )
+    if error is not None or saved is None:
+        return {"probe": pair.probe, "error": error}
+    memory, saved_at = saved
+    last = memory.get("last", {}).get(pair.name) or {}
+    return {
+        "probe": pair.probe,
+        "saved_at": saved_at,
+        "service": last.get("service"),
+        "primary": last.get("primary"),
+        "standby": last.get("standby"),
     }
 
 
@@ -276,12 +300,32 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
             "at the last scheduled check" if readiness else "not checked on schedule yet",
         )
     )
+    if pair.get("probe"):
+        rows.append(("probe", *_probe_text(pair["probe"])))
     if pair["drill_window"]:
         window = pair["drill_window"]
         rows.append(("drill window", "OPEN", f"until {when(window['until'])}, by {window['by']}"))
     if pair["record_error"]:
         rows.append(("pair record", "unknown", pair["record_error"]))
     return [head, *columns(rows)]
+
+
+def _probe_text(probe: dict[str, Any]) -> tuple[str, str]:
+    if probe.get("error"):
+        return "unknown", probe["error"]
+    service, saved_at = probe.get("service"), probe.get("saved_at")
+    if not service or saved_at is None:
+        return "no result", f"{probe['probe']}: the prober has not reported yet"
+    age = (datetime.now(UTC) - saved_at).total_seconds()
+    state = "answering" if service.get("ok") else "NOT ANSWERING"
+    if age > PROBER_SILENT_SECONDS:
+        state = "STALE"
+    how = (
+        f"{service.get('target')} in {float(service.get('latency_seconds', 0)) * 1000:.0f} ms"
+        if service.get("ok")
+        else f"{service.get('target')}: {service.get('error')}"
+    )
+    return state, f"{probe['probe']}: {how}, {age:.0f} s ago"
 
 
 _LOCATIONS = {

@@ -172,6 +172,7 @@ class EniFailoverStack(Stack):
                 "primaryInstanceId": pair.primary_instance_id,
                 "standbyInstanceId": pair.standby_instance_id,
                 "interfaceIds": list(pair.interface_ids),
+                **({"probe": pair.probe} if pair.probe else {}),
             }
         outputs[OUTPUT_PAIRS_JSON] = json.dumps(pairs, separators=(",", ":"))
         for key, value in outputs.items():

@@ -1,0 +1,42 @@
+"""`status` shows the last probe result and its age."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from eni_cli.status import _probe_text
+
+
+def result(ok: bool) -> dict[str, object]:
+    return {
+        "target": "10.0.1.50:443",
+        "ok": ok,
+        "latency_seconds": 0.012,
+        "error": None if ok else "connection refused",
+    }
+
+
+def test_an_answering_service_with_its_latency_and_age() -> None:
+    saved = datetime.now(UTC) - timedelta(seconds=7)
+    state, detail = _probe_text({"probe": "tcp:443", "saved_at": saved, "service": result(True)})
+    assert state == "answering"
+    assert detail.startswith("tcp:443: 10.0.1.50:443 in 12 ms, ")
+    assert detail.endswith(" s ago")
+
+
+def test_a_failing_service_says_why() -> None:
+    saved = datetime.now(UTC) - timedelta(seconds=3)
+    state, detail = _probe_text({"probe": "tcp:443", "saved_at": saved, "service": result(False)})
+    assert state == "NOT ANSWERING"
+    assert "10.0.1.50:443: connection refused" in detail
+
+
+def test_an_old_result_is_stale() -> None:
+    saved = datetime.now(UTC) - timedelta(minutes=10)
+    state, _ = _probe_text({"probe": "tcp:443", "saved_at": saved, "service": result(True)})
+    assert state == "STALE"
+
+
+def test_no_result_yet() -> None:
+    state, detail = _probe_text({"probe": "tcp:443", "saved_at": None, "service": None})
+    assert (state, detail) == ("no result", "tcp:443: the prober has not reported yet")
