@@ -212,9 +212,16 @@ class Prober:
             self.last[name] = this
             self._samples.setdefault(name, []).append(service)
             verdict = self.trackers[name].observe(service)
-            if verdict is Verdict.FAILED and target.on_primary:
-                sent = self._send_trigger(target, this) or sent
-            elif verdict is Verdict.FAILED:
+            if verdict is not Verdict.FAILED:
+                continue
+            # Where the interface is now, not at the last look (up to a minute ago): a
+            # failover or failback since then decides whether this failure is the primary's.
+            # The episode's one trigger depends on it, so it is worth two describes.
+            self._refresh()
+            now = self.targets.get(name, target)
+            if now.on_primary:
+                sent = self._send_trigger(now, this) or sent
+            else:
                 logger.info("probe failed, interface not on the primary", pair=name)
         return sent
 

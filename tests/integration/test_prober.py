@@ -205,3 +205,72 @@ def test_the_probers_own_trouble_moves_nothing(
     # Then it probed on and sent no trigger
     assert prober.last["nat"].service.ok
     assert probed.triggers() == []
+
+
+def _move(probed: Probed, sim: FaithfulEC2, *, to: str) -> None:
+    """Move the floating interface by hand, as an operator's failover or failback does."""
+    ec2 = probed.clients.ec2
+    topology = probed.topology
+    [raw] = ec2.describe_network_interfaces(NetworkInterfaceIds=[topology.interface_id])[
+        "NetworkInterfaces"
+    ]
+    ec2.detach_network_interface(AttachmentId=raw["Attachment"]["AttachmentId"], Force=True)
+    sim.settle()
+    ec2.attach_network_interface(
+        NetworkInterfaceId=topology.interface_id, InstanceId=to, DeviceIndex=topology.device_index
+    )
+    sim.settle()
+
+
+class ProbingInBackground:
+    """One prober loop in a thread, for what happens between its looks at EC2."""
+
+    def __init__(self, prober: Prober) -> None:
+        self.prober = prober
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=prober.run,
+            kwargs={"should_stop": self._stop.is_set, "deadline": time.monotonic() + 30},
+        )
+
+    def __enter__(self) -> ProbingInBackground:
+        self._thread.start()
+        return self
+
+    def rounds(self, count: int) -> None:
+        time.sleep(count * FAST.interval_seconds)
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def test_a_failback_since_the_last_look_does_not_hide_the_failure(
+    probed: Probed, sim: FaithfulEC2
+) -> None:
+    # Given the prober last looked at EC2 while the interface was on the standby
+    _move(probed, sim, to=probed.topology.standby_instance_id)
+    with ProbingInBackground(probed.prober()) as probing:
+        probing.rounds(2)
+        # When the interface goes back to the primary, whose service then stops answering,
+        # all before the prober's next regular look
+        _move(probed, sim, to=probed.topology.primary_instance_id)
+        probed.services.primary.set(Behaviour.DOWN)
+        probing.rounds(FAST.failures * 2)
+    # Then the episode's trigger still went out
+    [trigger] = probed.triggers()
+    assert trigger["detail"]["pair"] == "nat"
+
+
+def test_a_failover_since_the_last_look_sends_nothing_about_the_standby(
+    probed: Probed, sim: FaithfulEC2
+) -> None:
+    # Given the prober last looked at EC2 while the interface was on the primary
+    with ProbingInBackground(probed.prober()) as probing:
+        probing.rounds(2)
+        # When the interface has moved to the standby, whose service then stops answering
+        _move(probed, sim, to=probed.topology.standby_instance_id)
+        probed.services.standby.set(Behaviour.DOWN)
+        probing.rounds(FAST.failures * 2)
+    # Then no trigger: the failing service is the standby's, with nowhere to move to
+    assert probed.triggers() == []
