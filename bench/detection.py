@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.settings import DEFAULT_EVALUATION_PERIODS
-
-# infra/triggers.py STATUS_CHECK_PERIOD: the status-check metrics' one minute.
-STATUS_CHECK_PERIOD_SECONDS = 60
+from infra.settings import DEFAULT_EVALUATION_PERIODS, STATUS_CHECK_PERIOD_SECONDS
 
 STATUS_CHECKS_DOCS = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitoring-system-instance-status-check.html"
 STATUS_METRICS_DOCS = (

@@ -1,15 +1,16 @@
 """The deployed stack's outputs: where the function, topics, table and each pair's alarm are.
 
-Read from `describe-stacks` on AWS or from the sandbox file; both hold the same keys, the
-ones infra/stack.py declares. The default stack name is owned here: the CDK app imports it,
-while the CLI never imports the app (it is not in the wheel, and its jsii runtime is slow
-to start).
+Read from `describe-stacks` on AWS or from the sandbox file; both hold the same keys. Their
+names, the pair map's form and the default stack name are owned here: the CDK app
+(infra/stack.py) imports them, while the CLI never imports the app (it is not in the wheel,
+and its jsii runtime is slow to start).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -18,15 +19,18 @@ from eni_cli.errors import CliError
 # The stack the CLI reads when given no --stack; the CDK app's default stack name too.
 DEFAULT_STACK_NAME = "EniFailover"
 
-# The output keys infra/stack.py declares, spelled again so that the CLI does not start
-# the CDK's jsii runtime to read them (tests/cli/test_outputs.py keeps them equal).
+# The stack's output keys (aws cloudformation describe-stacks).
 OUTPUT_FUNCTION_NAME = "FunctionName"
 OUTPUT_TRIGGER_TOPIC_ARN = "TriggerTopicArn"
 OUTPUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
 OUTPUT_STATE_TABLE_NAME = "StateTableName"
 OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
 OUTPUT_PAIRS_JSON = "PairsJson"
 OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
+# Only when a pair is probed.
+OUTPUT_PROBER_FUNCTION_NAME = "ProberFunctionName"
+OUTPUT_DETECTION_ALARM_NAME = "DetectionAlarmName"
 
 REQUIRED_OUTPUTS = (
     OUTPUT_FUNCTION_NAME,
@@ -39,7 +43,7 @@ REQUIRED_OUTPUTS = (
 
 
 class PairOutputs(BaseModel):
-    """One entry of PairsJson."""
+    """One entry of PairsJson (the stack writes it with `entry()`)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -59,6 +63,11 @@ class PairOutputs(BaseModel):
         if instance_id == self.standby_instance_id:
             return "standby"
         return None
+
+    def entry(self) -> dict[str, Any]:
+        """The pair's entry in PairsJson, as the stack writes it (the map's key is the name;
+        a pair that is not probed has no probe)."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"name"}, exclude_none=True)
 
 
 class StackOutputs(BaseModel):

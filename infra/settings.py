@@ -80,6 +80,8 @@ PAIR_ENTRY_KEYS = (
 
 DEFAULT_PAIR_NAME = "primary"
 DEFAULT_EVALUATION_PERIODS = 2
+# The status-check alarm's period: EC2 publishes its status-check metrics once a minute.
+STATUS_CHECK_PERIOD_SECONDS = 60
 DEFAULT_MAX_EVENT_AGE_SECONDS = 3600
 DEFAULT_READINESS_SCHEDULE = "rate(1 day)"
 # The function's timeout unless the tuning needs more: a lease wait plus a whole swap plus

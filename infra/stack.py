@@ -8,6 +8,19 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from eni_cli.outputs import (
+    OUTPUT_DEAD_LETTER_ALARM_NAME,
+    OUTPUT_DEAD_LETTER_QUEUE_URL,
+    OUTPUT_DETECTION_ALARM_NAME,
+    OUTPUT_FUNCTION_NAME,
+    OUTPUT_NOTIFICATION_TOPIC_ARN,
+    OUTPUT_PAIRS_JSON,
+    OUTPUT_PROBER_FUNCTION_NAME,
+    OUTPUT_READINESS_RULE_NAME,
+    OUTPUT_STATE_TABLE_NAME,
+    OUTPUT_TRIGGER_TOPIC_ARN,
+    PairOutputs,
+)
 from infra.alarm_triggers import AlarmTriggers
 from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
@@ -19,19 +32,6 @@ from infra.settings import DeploymentSettings, output_id_for
 from infra.state_table import StateTable
 from infra.sweep_schedule import SweepSchedule
 from infra.triggers import FailoverTriggers
-
-# Output keys an operator tool reads (aws cloudformation describe-stacks).
-OUTPUT_FUNCTION_NAME = "FunctionName"
-OUTPUT_TRIGGER_TOPIC_ARN = "TriggerTopicArn"
-OUTPUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
-OUTPUT_STATE_TABLE_NAME = "StateTableName"
-OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
-OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
-OUTPUT_PAIRS_JSON = "PairsJson"
-OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
-# Only when a pair is probed.
-OUTPUT_PROBER_FUNCTION_NAME = "ProberFunctionName"
-OUTPUT_DETECTION_ALARM_NAME = "DetectionAlarmName"
 
 
 def pair_alarm_output(pair_name: str) -> str:
@@ -166,14 +166,14 @@ class EniFailoverStack(Stack):
             pair = watched.pair
             outputs[pair_alarm_output(pair.name)] = pair.alarm_name
             outputs[pair_rule_output(pair.name)] = watched.rule_name
-            pairs[pair.name] = {
-                "alarmName": pair.alarm_name,
-                "ruleName": watched.rule_name,
-                "primaryInstanceId": pair.primary_instance_id,
-                "standbyInstanceId": pair.standby_instance_id,
-                "interfaceIds": list(pair.interface_ids),
-                **({"probe": pair.probe} if pair.probe else {}),
-            }
+            pairs[pair.name] = PairOutputs(
+                alarm_name=pair.alarm_name,
+                rule_name=watched.rule_name,
+                primary_instance_id=pair.primary_instance_id,
+                standby_instance_id=pair.standby_instance_id,
+                interface_ids=pair.interface_ids,
+                probe=pair.probe or None,
+            ).entry()
         outputs[OUTPUT_PAIRS_JSON] = json.dumps(pairs, separators=(",", ":"))
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)

@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from eni_failover.config import Pair
-from infra.settings import rule_name_for
+from infra.settings import STATUS_CHECK_PERIOD_SECONDS, rule_name_for
 from infra.topics import TopicTarget, allow_alarms_to_publish, encrypted_topic
 
 # What "impaired" means to the decision (observed.InstanceView.impaired): the system,
@@ -29,7 +29,7 @@ STATUS_CHECK_METRIC = "StatusCheckFailed"
 ATTACHED_EBS_CHECK_METRIC = "StatusCheckFailed_AttachedEBS"
 STATUS_CHECK_METRICS = {"checks": STATUS_CHECK_METRIC, "ebs": ATTACHED_EBS_CHECK_METRIC}
 STATUS_CHECK_EXPRESSION = "MAX([checks, ebs])"
-STATUS_CHECK_PERIOD = Duration.minutes(1)
+STATUS_CHECK_PERIOD = Duration.seconds(STATUS_CHECK_PERIOD_SECONDS)
 # EC2 states in which the primary cannot serve. Running instances that fail their checks
 # are the alarm's job; a stopped or terminated one publishes no metric at all.
 FAILURE_STATES = ("stopping", "stopped", "shutting-down", "terminated")
