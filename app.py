@@ -14,7 +14,7 @@ from infra.stack import EniFailoverStack
 
 def build_app(app: cdk.App) -> EniFailoverStack:
     """Add the stack and the cdk-nag checks to ``app``; raise SettingsError on bad context."""
-    settings = read_settings(app.node.try_get_context)
+    settings = read_settings(app.node.try_get_context, keys=app.node.get_all_context())
     stack = EniFailoverStack(
         app,
         "EniFailover",

@@ -8,10 +8,11 @@ message that says what to fix. The pair and tuning models themselves come from t
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -61,6 +62,36 @@ KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
 KEY_PROBE_FAILURES = "probeFailures"
 KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
 KEY_PROBE_ENDPOINTS = "probeEndpoints"
+
+# Every key this app reads. CDK puts its own keys in the context too (feature flags such as
+# "@aws-cdk/core:...", "aws:cdk:..." settings, lookups such as "availability-zones:..."): they
+# all contain '@' or ':', which none of ours does, so only keys without them are checked.
+KNOWN_KEYS = (
+    KEY_STACK_NAME,
+    KEY_PRIMARY,
+    KEY_STANDBY,
+    KEY_INTERFACE,
+    KEY_PAIR_NAME,
+    KEY_PAIRS,
+    KEY_NOTIFY_EMAIL,
+    KEY_EVALUATION_PERIODS,
+    KEY_SWAP_DEADLINE,
+    KEY_MAX_TRIGGER_AGE,
+    KEY_MAX_EVENT_AGE,
+    KEY_READINESS_SCHEDULE,
+    KEY_RESERVED_CONCURRENCY,
+    KEY_PROBE,
+    KEY_TRIGGER_ALARMS,
+    KEY_VPC,
+    KEY_PROBE_SUBNETS,
+    KEY_PROBE_INTERVAL,
+    KEY_PROBE_TIMEOUT,
+    KEY_PROBE_FAILURES,
+    KEY_PROBE_VERIFY_TLS,
+    KEY_PROBE_ENDPOINTS,
+)
+# Keys without '@' or ':' that the CDK CLI itself may write into the context.
+CDK_OWN_KEYS = frozenset({"acknowledged-issue-numbers"})
 
 # Keys of one entry of the `pairs` list.
 PAIR_ENTRY_NAME = "name"
@@ -207,9 +238,16 @@ class DeploymentSettings:
         return max(BASE_FUNCTION_TIMEOUT_SECONDS, math.ceil(needed + OUTCOME_MARGIN_SECONDS))
 
 
-def read_settings(lookup: ContextLookup) -> DeploymentSettings:
-    """Read and validate the context (``app.node.try_get_context``); raise SettingsError."""
-    problems: list[str] = []
+def read_settings(
+    lookup: ContextLookup, *, keys: Iterable[str] | None = None
+) -> DeploymentSettings:
+    """Read and validate the context (``app.node.try_get_context``); raise SettingsError
+    with every problem found, not the first wave of them.
+
+    ``keys`` are all the keys the context holds (``app.node.get_all_context()``): one this
+    app does not know, a typo such as ``evaluationPeriod``, is a problem too, not ignored.
+    """
+    problems = unknown_keys(keys or ())
 
     stack_name = _optional(lookup, KEY_STACK_NAME, problems) or DEFAULT_STACK_NAME
     if not STACK_NAME_PATTERN.fullmatch(stack_name):
@@ -238,32 +276,36 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
     placement = _read_placement(lookup, problems)
     readiness_schedule = _read_schedule(lookup, problems)
 
-    if problems:
-        raise SettingsError(problems)
-
-    named = tuple(
-        pair.model_copy(update={"alarm_name": alarm_name_for(stack_name, pair.name)})
-        for pair in pairs
-    )
+    # The cross-pair and stack-wide rules run on the pairs that are valid, so that their
+    # problems come in the same report as the per-pair ones.
+    named = {
+        index: pair.model_copy(update={"alarm_name": alarm_name_for(stack_name, pair.name)})
+        for index, pair in pairs.items()
+    }
     single = lookup(KEY_PAIRS) is None
+    all_pairs_valid = len(named) == _given_pair_count(lookup)
     _check_names(stack_name, named, single=single, problems=problems)
-    prober = _check_detection(named, placement, single=single, problems=problems)
+    prober = _check_detection(
+        named, placement, single=single, all_pairs_valid=all_pairs_valid, problems=problems
+    )
+    reserved_concurrency = _read_reserved_concurrency(
+        lookup, max(len(named), _given_pair_count(lookup)), problems
+    )
     if problems:
         raise SettingsError(problems)
     try:
-        failover = FailoverConfig(pairs=named, tuning=tuning, probing=probing)
+        failover = FailoverConfig(pairs=tuple(named.values()), tuning=tuning, probing=probing)
     except ValidationError as error:
         raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
     config_bytes = len(failover.model_dump_json().encode())
     if config_bytes > MAX_CONFIG_JSON_BYTES:
-        problems.append(
-            f"{KEY_PAIRS}: {len(named)} pairs need {config_bytes} bytes of the function's "
-            f"environment, more than the {MAX_CONFIG_JSON_BYTES} that fit in Lambda's 4 KB; "
-            f"split them across stacks with -c {KEY_STACK_NAME}=..."
+        raise SettingsError(
+            [
+                f"{KEY_PAIRS}: {len(named)} pairs need {config_bytes} bytes of the function's "
+                f"environment, more than the {MAX_CONFIG_JSON_BYTES} that fit in Lambda's "
+                f"4 KB; split them across stacks with -c {KEY_STACK_NAME}=..."
+            ]
         )
-    reserved_concurrency = _read_reserved_concurrency(lookup, len(named), problems)
-    if problems:
-        raise SettingsError(problems)
     return DeploymentSettings(
         stack_name=stack_name,
         failover=failover,
@@ -274,6 +316,31 @@ def read_settings(lookup: ContextLookup) -> DeploymentSettings:
         reserved_concurrency=reserved_concurrency,
         prober=prober,
     )
+
+
+def unknown_keys(keys: Iterable[str]) -> list[str]:
+    """A problem for each key that looks like ours but is not, with the nearest known key."""
+    problems = []
+    for key in sorted(set(keys)):
+        if key in KNOWN_KEYS or key in CDK_OWN_KEYS or "@" in key or ":" in key:
+            continue
+        nearest = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {nearest[0]}?" if nearest else f"known keys: {', '.join(KNOWN_KEYS)}"
+        problems.append(f"{key} is not a known key; {hint}")
+    return problems
+
+
+def _given_pair_count(lookup: ContextLookup) -> int:
+    """How many pairs the context describes, valid or not."""
+    listed = lookup(KEY_PAIRS)
+    if isinstance(listed, str):
+        try:
+            listed = json.loads(listed)
+        except json.JSONDecodeError:
+            return 0
+    if isinstance(listed, list):
+        return len(listed)
+    return 1 if listed is None else 0
 
 
 def default_reserved_concurrency(pair_count: int) -> int:
@@ -301,7 +368,8 @@ class _PairKeys:
     trigger_alarms: str
 
 
-def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
+def _read_pairs(lookup: ContextLookup, problems: list[str]) -> dict[int, Pair]:
+    """The valid pairs by their place in the context (a `pairs` entry's index)."""
     listed = lookup(KEY_PAIRS)
     single_keys = (
         KEY_PRIMARY,
@@ -318,11 +386,11 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
                 f"{KEY_PAIRS}: give either a '{KEY_PAIRS}' list or one pair through "
                 f"{', '.join(given_single)}, not both"
             )
-            return ()
+            return {}
         return _read_pair_list(listed, problems)
     if not given_single:
         problems.append(HOW_TO_CONFIGURE)
-        return ()
+        return {}
     keys = _PairKeys(
         KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PROBE, KEY_TRIGGER_ALARMS
     )
@@ -336,23 +404,23 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> tuple[Pair, ...]:
         trigger_alarms=lookup(KEY_TRIGGER_ALARMS),
         problems=problems,
     )
-    return () if pair is None else (pair,)
+    return {} if pair is None else {0: pair}
 
 
-def _read_pair_list(listed: object, problems: list[str]) -> tuple[Pair, ...]:
+def _read_pair_list(listed: object, problems: list[str]) -> dict[int, Pair]:
     if isinstance(listed, str):
         try:
             listed = json.loads(listed)
         except json.JSONDecodeError as error:
             problems.append(f"{KEY_PAIRS}: not a JSON list ({error.msg})")
-            return ()
+            return {}
     if not isinstance(listed, list) or not listed:
         problems.append(
             f"{KEY_PAIRS}: expected a non-empty list of "
             f"{{{', '.join(repr(k) for k in PAIR_ENTRY_KEYS)}}} objects"
         )
-        return ()
-    pairs: list[Pair] = []
+        return {}
+    pairs: dict[int, Pair] = {}
     for index, entry in enumerate(listed):
         where = f"{KEY_PAIRS}[{index}]"
         if not isinstance(entry, Mapping):
@@ -384,8 +452,8 @@ def _read_pair_list(listed: object, problems: list[str]) -> tuple[Pair, ...]:
             problems=problems,
         )
         if pair is not None:
-            pairs.append(pair)
-    return tuple(pairs)
+            pairs[index] = pair
+    return pairs
 
 
 def _build_pair(
@@ -435,13 +503,13 @@ def _build_pair(
 
 
 def _check_names(
-    stack_name: str, pairs: Sequence[Pair], *, single: bool, problems: list[str]
+    stack_name: str, pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
 ) -> None:
     """Cross-pair rules, reported against the keys that set them."""
     seen_names: dict[str, int] = {}
     seen_outputs: dict[str, str] = {}
     owner: dict[str, str] = {}
-    for index, pair in enumerate(pairs):
+    for index, pair in pairs.items():
         name_key = KEY_PAIR_NAME if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_NAME}"
         interfaces_key = (
             KEY_INTERFACE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_INTERFACES}"
@@ -596,12 +664,17 @@ def _read_placement(lookup: ContextLookup, problems: list[str]) -> _Placement:
 
 
 def _check_detection(
-    pairs: Sequence[Pair], placement: _Placement, *, single: bool, problems: list[str]
+    pairs: Mapping[int, Pair],
+    placement: _Placement,
+    *,
+    single: bool,
+    all_pairs_valid: bool = True,
+    problems: list[str],
 ) -> ProberPlacement | None:
     """A probe needs somewhere to run, and a place to run needs a probe; an alarm
     triggers one pair only."""
     owner: dict[str, str] = {}
-    for index, pair in enumerate(pairs):
+    for index, pair in pairs.items():
         key = KEY_TRIGGER_ALARMS if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_TRIGGER_ALARMS}"
         for name in pair.trigger_alarms:
             if name in owner:
@@ -612,11 +685,12 @@ def _check_detection(
             owner.setdefault(name, pair.name)
     probed = [
         KEY_PROBE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_PROBE}"
-        for index, pair in enumerate(pairs)
+        for index, pair in pairs.items()
         if pair.probe
     ]
     if not probed:
-        if placement.given:
+        # An invalid pair may be the probed one: its own problem is reported already.
+        if placement.given and all_pairs_valid:
             problems.append(
                 f"{', '.join(placement.given)}: given, but no pair has a {KEY_PROBE}, so the "
                 f"prober would have nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, "
