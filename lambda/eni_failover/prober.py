@@ -401,7 +401,9 @@ def run_invocation(
             return "another invocation is probing and did not hand over"
         clock.sleep(0.2)
     prober.restore(memory)
-    last_save = clock.monotonic()
+    # Save after the first round, then every FLUSH_SECONDS: `status` and `check` read the
+    # results from the first seconds of a deployment on, not only after the first flush.
+    last_save = clock.monotonic() - FLUSH_SECONDS
 
     def should_stop() -> bool:
         nonlocal last_save

@@ -274,3 +274,26 @@ def test_a_failover_since_the_last_look_sends_nothing_about_the_standby(
         probing.rounds(FAST.failures * 2)
     # Then no trigger: the failing service is the standby's, with nowhere to move to
     assert probed.triggers() == []
+
+
+def test_the_first_results_are_saved_after_the_first_round(probed: Probed) -> None:
+    lease = ProberLease(probed.clients.dynamodb, probed.settings.state_table_name)
+    prober = probed.prober()
+    # Given a scheduled invocation has just started probing
+    invocation = threading.Thread(
+        target=run_invocation,
+        args=(prober, lease),
+        kwargs={"owner": "first", "remaining_seconds": 6.0, "margin_seconds": 1.0},
+    )
+    invocation.start()
+    try:
+        # Then what `status` and `check` read is there within a few rounds, long before the
+        # regular save every FLUSH_SECONDS
+        deadline = time.monotonic() + 10 * FAST.interval_seconds
+        while lease.read_memory()[1] is None and time.monotonic() < deadline:
+            time.sleep(FAST.interval_seconds / 2)
+        memory, saved_at = lease.read_memory()
+        assert saved_at is not None
+        assert memory["last"]["nat"]["service"]["ok"] is True
+    finally:
+        invocation.join(timeout=10)
