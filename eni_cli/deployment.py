@@ -98,7 +98,15 @@ def connect_live(stack_name: str, region: str | None) -> Deployment:
         )
     except NoRegionError as error:
         raise CliError(
-            "no AWS region: pass --region, or set AWS_REGION (or a profile's region)"
+            "no AWS region: pass --region, or set AWS_DEFAULT_REGION, or give your profile "
+            "a region (`region = ...` in ~/.aws/config, under the profile AWS_PROFILE names, "
+            "else [default]; `aws configure set region REGION` writes it)"
+            # The AWS CLI v2 and the SDKs of other languages read AWS_REGION; boto3 does not.
+            + (
+                "; AWS_REGION is set, but boto3 does not read it"
+                if os.environ.get("AWS_REGION")
+                else ""
+            )
         ) from error
     except NoCredentialsError as error:
         raise CliError(

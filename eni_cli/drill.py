@@ -32,6 +32,8 @@ from eni_failover.pair_record import PairRecord
 from eni_failover.timeline import Clock, SystemClock
 
 FailbackChoice = Literal["ask", "yes", "no"]
+# Asks the operator a yes/no question; None when there is nobody to ask (no terminal).
+Asker = Callable[[str], bool | None]
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 DEFAULT_TIMEOUT_SECONDS = 120.0
 # Long enough for a slow alarm delivery and a hung detach, short enough that a forgotten
@@ -42,6 +44,16 @@ POLL_SECONDS = 0.25
 
 # The hops of a drill, in the order they happen.
 HOPS = ("alarm set", "alarm", "detaching", "floating", "attaching", "attached", "outcome")
+# What the drill waits for once it has seen a hop.
+WAITING_FOR = {
+    "alarm set": "waiting for the alarm to be in ALARM",
+    "alarm": "waiting for the function to detach the interface from the primary",
+    "detaching": "waiting for the detach to finish",
+    "floating": "waiting for the attach to the standby",
+    "attaching": "waiting for the attach to finish",
+    "attached": "waiting for the function to record its outcome",
+    "outcome": "done",
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,11 @@ class _Watch:
             self.outcome.last_outcome != "swapped" or self.attached
         )
 
+    def waiting_for(self) -> str:
+        """The next hop, for the live line."""
+        last = max((HOPS.index(k) for k in self.hops), default=0)
+        return WAITING_FOR[HOPS[last]]
+
     def timeline(self) -> list[tuple[str, str]]:
         """(time, hop) rows; a hop that happened between two polls says so."""
         last = max((HOPS.index(k) for k in self.hops), default=-1)
@@ -130,7 +147,7 @@ def run(
     timeout_seconds: float,
     window_seconds: float,
     failback: FailbackChoice,
-    ask: Callable[[str], bool],
+    ask: Asker,
     clock: Clock | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> tuple[ExitCode, dict[str, Any], str]:
@@ -139,7 +156,8 @@ def run(
     record = _refuse_unless_drillable(deployment, pair)
     console.progress(f"Drill of pair {pair.name} on {deployment.where}, by {by}")
 
-    readiness = check.request(deployment, pair.name, by=by)["pairs"][0]
+    with console.waiting(f"asking the function whether pair {pair.name} is ready"):
+        readiness = check.request(deployment, pair.name, by=by)["pairs"][0]
     failed = check.failed_checks(readiness)
     console.progress(
         "readiness: READY" if not failed else "readiness: NOT READY\n  " + "\n  ".join(failed)
@@ -180,16 +198,25 @@ def run(
     if not moved:
         return _failure_code(watch), data, "Nothing moved, so there is nothing to fail back."
 
-    if failback == "no" or (
-        failback == "ask" and not ask(f"Fail back to the primary {pair.primary_instance_id} now?")
-    ):
+    answer_given = None
+    if failback == "ask":
+        answer_given = ask(f"Fail back to the primary {pair.primary_instance_id} now?")
+    if failback == "no" or (failback == "ask" and not answer_given):
+        # Without a terminal nobody could answer: say so, and how a script fails back.
+        why = (
+            "there is no terminal to ask at, so the drill does not fail back (--yes makes it "
+            "fail back without asking)"
+            if failback == "ask" and answer_given is None
+            else "the interface stays on the standby"
+        )
+        data["failback_skipped"] = why
         return (
             ExitCode.OK,
             data,
-            "Not failing back: the interface stays on the standby. When you are ready:\n"
-            f"  eni-failover failback {pair.name}",
+            f"Not failing back: {why}. When you are ready:\n  eni-failover failback {pair.name}",
         )
-    answer = move.request(deployment, "failback", pair.name, by=by)
+    with console.waiting(f"failing back: moving the interfaces to {pair.primary_instance_id}"):
+        answer = move.request(deployment, "failback", pair.name, by=by)
     [outcome] = answer["outcomes"]
     data["failback"] = outcome
     code = move.OUTCOME_EXIT.get(outcome["outcome"], ExitCode.ERROR)
@@ -259,12 +286,13 @@ def _set_off_and_watch(
         watch.hops["alarm set"] = Hop(
             "alarm set", f"alarm {pair.alarm_name} set to ALARM (set-alarm-state)", 0.0, set_at
         )
-        console.progress(
-            f"alarm set to ALARM; waiting up to {timeout_seconds:g} s for the function"
-        )
+        waiting = f"alarm set to ALARM; waiting up to {timeout_seconds:g} s for the function"
+        console.progress(waiting)
         deadline = watch.started + timeout_seconds
-        while not watch.poll() and clock.monotonic() + poll_seconds <= deadline:
-            clock.sleep(poll_seconds)
+        with console.waiting("waiting for the alarm to reach the function") as update:
+            while not watch.poll() and clock.monotonic() + poll_seconds <= deadline:
+                update(f"{watch.waiting_for()} ({clock.monotonic() - watch.started:.0f} s)")
+                clock.sleep(poll_seconds)
     finally:
         # Each step on its own: one failing must not leave the other undone, or hide why
         # the drill itself stopped.

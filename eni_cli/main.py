@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -44,6 +46,7 @@ EXIT_CODES = """exit codes:
 # already (a foreground sandbox prints its details when it is up, not when it stops).
 Outcome = tuple[ExitCode, dict[str, Any] | None, str]
 Handler = Callable[[argparse.Namespace, Console], Outcome]
+SecondsType = Callable[[str], float]
 
 
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
@@ -116,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(parser, default=None)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.set_defaults(json=False, stack=DEFAULT_STACK_NAME)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
@@ -213,6 +217,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, as pip installed it)."""
+    try:
+        return importlib.metadata.version("eni-failover")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout never installed
+        return "(not installed: run `make setup` or `pip install .`)"
+
+
+def seconds(*, above: float | None = None, at_least: float | None = None) -> SecondsType:
+    """An argparse type: a number of seconds in range, or a usage error naming the range
+    (argparse adds the option's name) before anything has happened."""
+    if above is not None:
+        expected = f"a number of seconds greater than {above:g}"
+    else:
+        expected = f"a number of seconds of at least {at_least or 0:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        too_low = (
+            value <= above if above is not None else value < (at_least or 0)
+        ) or not math.isfinite(value)
+        if too_low:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    return parse
+
+
 def _add_common(parser: argparse.ArgumentParser, *, default: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", default=default, help="one JSON document on stdout"
@@ -260,14 +295,14 @@ def _add_drill(command: Callable[[str, str, str], argparse.ArgumentParser]) -> N
     sub.add_argument("--force", action="store_true", help="drill a pair that is NOT READY")
     sub.add_argument(
         "--timeout",
-        type=float,
+        type=seconds(above=0),
         default=drill.DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="how long to wait for the move (default %(default)g)",
     )
     sub.add_argument(
         "--window",
-        type=float,
+        type=seconds(above=0),
         default=drill.DEFAULT_WINDOW_SECONDS,
         metavar="SECONDS",
         help="how long the function treats the alarm as a drill (default %(default)g)",
@@ -301,7 +336,7 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
     up.add_argument("--background", action="store_true", help="detach; stop with `down`")
     up.add_argument(
         "--wait",
-        type=float,
+        type=seconds(above=0),
         default=sandbox.DEFAULT_WAIT_SECONDS,
         metavar="SECONDS",
         help="with --background, how long to wait for it (default %(default)g)",
@@ -321,7 +356,7 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
     ):
         up.add_argument(
             f"--{name}-seconds",
-            type=float,
+            type=seconds(at_least=0),
             metavar="SECONDS",
             help=f"how long {what} takes in the emulated EC2 (default: as in `make demo`)",
         )
@@ -332,7 +367,13 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
         help="stop the sandbox the sandbox file names",
         description="Stop the sandbox process named in the sandbox file and remove the file.",
     )
-    down.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
+    down.add_argument(
+        "--wait",
+        type=seconds(above=0),
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for it to stop (default %(default)g)",
+    )
     down.set_defaults(handler=_sandbox_down)
     inbox = actions.add_parser(
         "inbox",
@@ -370,20 +411,29 @@ def _status(args: argparse.Namespace, console: Console) -> Outcome:
 
 
 def _check(args: argparse.Namespace, console: Console) -> Outcome:
-    if args.fix_delete_on_termination:
-        return delete_on_termination.fix_then_check(connect(args), args.pair, by=_by(args))
-    return check.run(connect(args), args.pair, by=_by(args))
+    deployment = connect(args)
+    with console.waiting(f"asking the function to check {_which(args.pair)}"):
+        if args.fix_delete_on_termination:
+            return delete_on_termination.fix_then_check(deployment, args.pair, by=_by(args))
+        return check.run(deployment, args.pair, by=_by(args))
+
+
+def _which(pair: str | None) -> str:
+    return "every pair" if pair is None else f"pair {pair}"
 
 
 def _move(args: argparse.Namespace, console: Console) -> Outcome:
-    return move.run(
-        connect(args),
-        args.action,
-        args.pair,
-        by=_by(args),
-        force=args.force,
-        dry_run=args.dry_run,
-    )
+    deployment = connect(args)
+    asking = "to plan" if args.dry_run else "to move the interfaces for"
+    with console.waiting(f"asking the function {asking} the {args.action} of pair {args.pair}"):
+        return move.run(
+            deployment,
+            args.action,
+            args.pair,
+            by=_by(args),
+            force=args.force,
+            dry_run=args.dry_run,
+        )
 
 
 def _pause(args: argparse.Namespace, console: Console) -> Outcome:
@@ -400,6 +450,10 @@ def _drill(args: argparse.Namespace, console: Console) -> Outcome:
     if args.pair is None:
         raise CliError("drill needs a PAIR (or --local for the embedded demo drill)")
     failback: drill.FailbackChoice = "yes" if args.yes else "no" if args.no_failback else "ask"
+    if failback == "ask" and (console.json_mode or not sys.stdin.isatty()):
+        console.progress(
+            "No terminal to ask at: the drill will not fail back afterwards (--yes makes it)."
+        )
     return drill.run(
         connect(args),
         console,
@@ -413,11 +467,11 @@ def _drill(args: argparse.Namespace, console: Console) -> Outcome:
     )
 
 
-def _asker(console: Console) -> Callable[[str], bool]:
-    def ask(question: str) -> bool:
-        # Only a person at a terminal can answer; a script gets "no".
+def _asker(console: Console) -> drill.Asker:
+    def ask(question: str) -> bool | None:
+        # Only a person at a terminal can answer; None tells the drill nobody could.
         if console.json_mode or not sys.stdin.isatty():
-            return False
+            return None
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
     return ask

@@ -9,6 +9,7 @@ notification topic sent, which in AWS would be the operators' email.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,13 +117,21 @@ def up_foreground(
     _refuse_if_running(path)
     started = time.monotonic()
 
+    live: list[Callable[[str], None]] = [_unchanged]
+
     def narrate(text: str) -> None:
         console.progress(f"[{time.monotonic() - started:7.2f}s] {text}")
+        live[0](f"starting the sandbox: {text}")
 
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        with Sandbox.start(options, narrate=narrate) as sandbox:
+        with contextlib.ExitStack() as running:
+            # The live line shows while the sandbox starts (synthesizing takes a while).
+            with console.waiting("starting the sandbox: synthesizing the app") as update:
+                live[0] = update
+                sandbox = running.enter_context(Sandbox.start(options, narrate=narrate))
+            live[0] = _unchanged
             sandbox.info.write(path)
             try:
                 console.result(
@@ -156,19 +165,27 @@ def up_background(
             start_new_session=True,  # Ctrl-C in this shell must not stop it
         )
     console.progress(f"starting the sandbox in process {child.pid} (log: {log})")
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise CliError(
-                f"the sandbox process exited ({child.returncode}) before it was up; its log "
-                f"{log} ends with:\n{_tail(log)}"
-            )
-        info = _read_quietly(path)
-        if info is not None and info.pid == child.pid:
-            return ExitCode.OK, _summary(info, path), describe(info, path, background=True)
-        time.sleep(0.2)
+    started = time.monotonic()
+    deadline = started + wait_seconds
+    waiting = f"waiting for the sandbox to be up (synthesizing the app; up to {wait_seconds:g} s)"
+    with console.waiting(waiting) as update:
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise CliError(
+                    f"the sandbox process exited ({child.returncode}) before it was up; its "
+                    f"log {log} ends with:\n{_tail(log)}"
+                )
+            info = _read_quietly(path)
+            if info is not None and info.pid == child.pid:
+                return ExitCode.OK, _summary(info, path), describe(info, path, background=True)
+            time.sleep(0.2)
+            update(f"{waiting}: {time.monotonic() - started:.0f} s")
     child.terminate()
     raise CliError(f"the sandbox was not up after {wait_seconds:g} s; its log {log}:\n{_tail(log)}")
+
+
+def _unchanged(_: str) -> None:
+    """No live line to change (the sandbox is up, or there is no terminal)."""
 
 
 def down(path: Path, *, wait_seconds: float) -> tuple[ExitCode, dict[str, Any], str]:
