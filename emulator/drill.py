@@ -39,6 +39,8 @@ FORCE_DETACH_SECONDS = 0.5
 STOP_SECONDS = 1.0
 PAIR_NAME = "demo"
 NOTIFY_EMAIL = "ops@example.com"
+# The pair's health probe: the service each instance runs, as its clients reach it.
+PROBE = "http://:80/health"
 
 
 @dataclass

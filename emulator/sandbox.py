@@ -34,8 +34,10 @@ from emulator import drill
 from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
 from emulator.endpoint import ACCOUNT_ID, REGION, emulator_clients
 from emulator.function import LocalFunction
+from emulator.prober import LocalProber
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
-from emulator.template import DeployedFunction, deploy, pair_context, synthesize
+from emulator.service import PairServices
+from emulator.template import DeployedFunction, deploy, pair_context, probe_context, synthesize
 from eni_cli.outputs import DEFAULT_STACK_NAME, OUTPUT_PAIRS_JSON
 from eni_failover.clients import AwsClients
 
@@ -64,6 +66,12 @@ class SandboxOptions:
     seed: int = DEFAULT_SEED
     # A template synthesized earlier for this sandbox's pair; None synthesizes (~15 s).
     template: dict[str, Any] | None = None
+    # The pair's probe (None: not probed, no prober). The prober runs in the sandbox's own
+    # VPC and subnet; the probing keys left None keep the stack's defaults.
+    probe: str | None = drill.PROBE
+    probe_interval_seconds: float | None = None
+    probe_timeout_seconds: float | None = None
+    probe_failures: int | None = None
 
 
 class Sandbox:
@@ -73,6 +81,9 @@ class Sandbox:
         self._server: ThreadedMotoServer | None = None
         self._sim: FaithfulEC2 | None = None
         self._bridge: Bridge | None = None
+        self._prober: LocalProber | None = None
+        # The pair's service: a listener per instance, which tests and the demo can break.
+        self.services: PairServices | None = None
         self.endpoint = ""
         self.clients: AwsClients
         self.topology: PairTopology
@@ -135,6 +146,15 @@ class Sandbox:
             pair_name=options.pair_name,
             stack_name=options.stack_name,
         )
+        if options.probe is not None:
+            context |= probe_context(
+                probe=options.probe,
+                vpc_id=self.topology.vpc_id,
+                subnet_ids=(self.topology.subnet_id,),
+                interval_seconds=options.probe_interval_seconds,
+                timeout_seconds=options.probe_timeout_seconds,
+                failures=options.probe_failures,
+            )
         if options.template is None:
             narrate("synthesizing the CDK app for the sandbox's pair (takes a few seconds)")
             with tempfile.TemporaryDirectory(prefix="eni-failover-sandbox-") as outdir:
@@ -172,6 +192,7 @@ class Sandbox:
             narrate=narrate,
         )
         self._bridge.start()
+        self._start_prober(narrate)
         self.info = SandboxInfo(
             pid=os.getpid(),
             endpoint=self.endpoint,
@@ -197,11 +218,51 @@ class Sandbox:
             ),
         )
 
+    @property
+    def prober(self) -> LocalProber | None:
+        """The prober, running when the template has one (the pair is probed)."""
+        return self._prober
+
+    def _start_prober(self, narrate: Callable[[str], None]) -> None:
+        deployed = self.deployed.prober
+        if deployed is None:
+            return
+        topology = self.topology
+        self.services = PairServices(
+            self.clients.ec2,
+            primary_instance_id=topology.primary_instance_id,
+            standby_instance_id=topology.standby_instance_id,
+            interface_id=topology.interface_id,
+        )
+        self._prober = LocalProber(
+            deployed.environment,
+            name=deployed.function_name,
+            timeout_seconds=deployed.timeout_seconds,
+            endpoint_url=self.endpoint,
+            resolve=self.services.resolve,
+        ).start()
+        probing = self._prober.settings.failover.probing
+        [pair] = self._prober.settings.failover.probed_pairs
+        if not self._prober.wait_until_reported():
+            narrate("the prober has not reported its first results yet; `check` says so")
+        narrate(
+            f"prober running (invoked every minute, as its schedule would): probes {pair.probe} "
+            f"every {probing.interval_seconds:g} s, a failure after {probing.failures} in a row; "
+            f"the primary's service listens on {_address(self.services.primary.address)}, "
+            f"the standby's on {_address(self.services.standby.address)}"
+        )
+
     def stop(self) -> None:
-        """Stop the bridge, uninstall the faithful EC2, stop the server; safe to repeat."""
+        """Stop the prober and the bridge, the faithful EC2 and the server; safe to repeat."""
+        prober, self._prober = self._prober, None
+        if prober is not None:
+            prober.stop()
         bridge, self._bridge = self._bridge, None
         if bridge is not None:
             bridge.stop()
+        services, self.services = self.services, None
+        if services is not None:
+            services.close()
         sim, self._sim = self._sim, None
         if sim is not None:
             sim.__exit__(None, None, None)
@@ -223,6 +284,10 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _address(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
 
 
 def _moto_api(endpoint: str, action: str) -> None:

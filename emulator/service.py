@@ -15,6 +15,8 @@ from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
@@ -131,6 +133,10 @@ class PairServices:
     `resolve` is what the prober gets in the emulator: an instance's own private IP goes to
     that instance's listener, and the floating interface's private IP goes to whichever
     instance holds the interface now, as the VPC would route it.
+
+    A listener stands for the service alone: stopping its instance leaves it answering.
+    EC2's own triggers report a stopped instance; the prober is for the failures EC2 does
+    not see, which a test or the demo makes by setting a listener's behaviour.
     """
 
     def __init__(
@@ -159,9 +165,12 @@ class PairServices:
         own = self._own.get(address)
         if own is not None:
             return own.address
-        [interface] = self._ec2.describe_network_interfaces(
-            NetworkInterfaceIds=[self._interface_id]
-        )["NetworkInterfaces"]
+        try:
+            [interface] = self._ec2.describe_network_interfaces(
+                NetworkInterfaceIds=[self._interface_id]
+            )["NetworkInterfaces"]
+        except ClientError:
+            return "127.0.0.1", _closed_port()  # the interface is gone: nothing answers
         holder = (interface.get("Attachment") or {}).get("InstanceId")
         listener = self._by_instance.get(str(holder))
         if listener is None or address not in {

@@ -12,6 +12,12 @@ actions resolved to the emulated topics) and rules, and resolves the stack's Out
 the operator CLI reads from `describe-stacks`. moto's own CloudFormation skips alarms
 (AWS-FACTS), which is why this creates them itself. The function is not created (moto runs
 functions only in Docker); its name and ARN resolve so that Outputs and targets can say it.
+
+When a pair is probed, the template has a second function, the prober: its environment is
+resolved the same way (DeployedProber) for emulator.prober to run it in this process. Its
+network is not emulated: the security group, the function's VpcConfig and any interface
+endpoints (probeEndpoints) are left out, since the prober here reaches the pair's listeners
+on the loopback and every AWS service at the one emulated endpoint.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "eni_failover.handler.lambda_handler"
+PROBER_HANDLER = "eni_failover.prober_handler.lambda_handler"
+# boto3's per-service endpoint variables, which probeEndpoints sets to the VPC endpoints'
+# DNS names; the emulator's single endpoint serves every service instead.
+SERVICE_ENDPOINT_VARIABLE_PREFIX = "AWS_ENDPOINT_URL_"
 
 
 class TemplateError(RuntimeError):
@@ -64,6 +74,30 @@ def pair_context(
         context["pairName"] = pair_name
     if stack_name is not None:
         context["stackName"] = stack_name
+    return context
+
+
+def probe_context(
+    *,
+    probe: str,
+    vpc_id: str,
+    subnet_ids: tuple[str, ...],
+    interval_seconds: float | None = None,
+    timeout_seconds: float | None = None,
+    failures: int | None = None,
+) -> dict[str, Any]:
+    """The CDK context that probes the pair (its other keys keep the stack's defaults)."""
+    context: dict[str, Any] = {
+        "probe": probe,
+        "vpcId": vpc_id,
+        "probeSubnetIds": ",".join(subnet_ids),
+    }
+    tuning = {
+        "probeIntervalSeconds": interval_seconds,
+        "probeTimeoutSeconds": timeout_seconds,
+        "probeFailures": failures,
+    }
+    context |= {key: value for key, value in tuning.items() if value is not None}
     return context
 
 
@@ -111,6 +145,17 @@ class DeployedFunction:
     alarm_names: list[str] = field(default_factory=list)
     rule_names: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # The prober, when the template has one (a pair is probed).
+    prober: DeployedProber | None = None
+
+
+@dataclass(frozen=True)
+class DeployedProber:
+    """The prober function as the template defines it: what emulator.prober runs."""
+
+    function_name: str
+    environment: dict[str, str]
+    timeout_seconds: int
 
 
 # CloudFormation's AWS::CloudWatch::Alarm properties are PutMetricAlarm's parameters.
@@ -194,6 +239,8 @@ def deploy(
     inbox_url, inbox_arn = stack.queue("NotificationInbox")
     clients.sns.subscribe(TopicArn=notification_topic, Protocol="sqs", Endpoint=inbox_arn)
 
+    prober = _prober(resources, stack)
+
     alarm_names: list[str] = []
     rule_names: list[str] = []
     outputs: dict[str, str] = {}
@@ -218,6 +265,31 @@ def deploy(
         alarm_names=alarm_names,
         rule_names=rule_names,
         outputs=outputs,
+        prober=prober,
+    )
+
+
+def _prober(resources: dict[str, Any], stack: _EmulatedStack) -> DeployedProber | None:
+    found = [
+        (logical_id, resource.get("Properties", {}))
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource.get("Properties", {}).get("Handler") == PROBER_HANDLER
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise TemplateError(f"expected at most one prober ({PROBER_HANDLER}), found {len(found)}")
+    [(logical_id, props)] = found
+    variables = props.get("Environment", {}).get("Variables", {})
+    return DeployedProber(
+        function_name=stack.create(logical_id),
+        environment={
+            name: stack.resolve(value)
+            for name, value in variables.items()
+            if not name.startswith(SERVICE_ENDPOINT_VARIABLE_PREFIX)
+        },
+        timeout_seconds=int(props.get("Timeout", 3)),
     )
 
 

@@ -21,6 +21,7 @@ import pytest
 from emulator.delivery import drain
 from emulator.function import LocalFunction
 from emulator.sandbox import Sandbox, SandboxOptions
+from emulator.service import Behaviour
 from eni_cli.console import Console
 from eni_cli.main import main
 from eni_failover import ec2
@@ -31,6 +32,10 @@ FAST = SandboxOptions(
     detach_seconds=0.25,
     force_detach_seconds=0.1,
     bridge_interval_seconds=0.05,
+    # Quick probing the stack still accepts (interval 1 s at least; the defaults are 2 s,
+    # 1 s and 3 failures).
+    probe_interval_seconds=1,
+    probe_timeout_seconds=0.5,
 )
 PAIR = "demo"
 
@@ -124,6 +129,9 @@ def restore(running: RunningSandbox) -> None:
     clients, topology, sim = sandbox.clients, sandbox.topology, sandbox.sim
     sim.clear_faults()
     sim.settle()
+    if sandbox.services is not None:
+        sandbox.services.primary.set(Behaviour.HEALTHY)
+        sandbox.services.standby.set(Behaviour.HEALTHY)
     instances = [topology.primary_instance_id, topology.standby_instance_id]
     clients.ec2.start_instances(InstanceIds=instances)
     sim.settle()
