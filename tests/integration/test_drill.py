@@ -1,18 +1,26 @@
-"""`make demo` is a test too: the drill must move the interface and deliver one email."""
+"""`make demo` is a test too: each act must move the interface and tell the operators once."""
 
 from __future__ import annotations
 
-from emulator.drill import PAIR_NAME, run_drill
+import pytest
+
+from emulator.drill import PAIR_NAME, PROBE, DrillResult, run_drill
 
 
-def test_drill_moves_the_interface_and_the_operators_hear_of_it() -> None:
+@pytest.fixture(scope="module")
+def drilled() -> tuple[DrillResult, list[str]]:
+    """The drill, run once (about a minute): its result and what it printed."""
     # Given nothing but this repository: the drill builds its own emulated AWS and stack
     lines: list[str] = []
+    # When it stops the primary, then fails back and stops the primary's service
+    return run_drill(lines.append), lines
 
-    # When it stops the primary and lets the state-change event travel to the function
-    result = run_drill(lines.append)
 
-    # Then the interface and its Elastic IP are on the standby
+def test_drill_moves_the_interface_and_the_operators_hear_of_it(
+    drilled: tuple[DrillResult, list[str]],
+) -> None:
+    result, lines = drilled
+    # Then the stopped primary's interface and its Elastic IP went to the standby
     assert result.moved
     assert result.outcome["outcome"] == "swapped"
     assert result.outcome["trigger"]["kind"] == "state-change"
@@ -22,4 +30,44 @@ def test_drill_moves_the_interface_and_the_operators_hear_of_it() -> None:
     # And the function ran with the environment the synthesized template gave it
     narration = "\n".join(lines)
     assert "FAILOVER_CONFIG, NOTIFICATION_TOPIC_ARN" in narration
-    assert narration.rstrip().endswith("drill passed")
+    assert "prober environment, as the template defines it" in narration
+    assert result.passed
+    assert lines[-1].split("] ", 1)[1].startswith("drill passed.")
+
+
+def test_the_service_act_times_every_hop_from_the_service_stopping(
+    drilled: tuple[DrillResult, list[str]],
+) -> None:
+    result, lines = drilled
+    service = result.service
+
+    # Then the service that stopped answering moved the interface through the prober's one
+    # trigger, with EC2 calling the primary healthy throughout
+    assert service is not None
+    assert service.moved
+    assert service.triggers_sent == 1
+    assert service.outcome is not None
+    assert service.outcome["trigger"]["kind"] == "probe"
+    assert service.notification is not None
+    assert f"probes ({PROBE}) in a row failed" in service.notification["Message"]
+    assert "is running, system status ok, instance status ok" in "\n".join(lines)
+    # And the timeline goes: stopped, three failed probes, trigger, invocation, detach, attach
+    order = [
+        "the service on the primary stops answering",
+        "probe 1 of 3 failed",
+        "probe 2 of 3 failed",
+        "probe 3 of 3 failed",
+        "probe trigger sent",
+        "function invoked",
+        "detach requested",
+        "detached",
+        "attach requested",
+        "attached",
+    ]
+    assert [next(h for h in order if hop.what.startswith(h)) for hop in service.hops] == order
+    seconds = [hop.seconds for hop in service.hops]
+    assert seconds == sorted(seconds)
+    # with the default probing, 2 s apart: the failure is complete 4 to 6 s after the stop
+    attached = service.hop("attached")
+    assert attached is not None
+    assert attached.seconds < 15
