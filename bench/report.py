@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from bench import api_calls
+from bench import api_calls, pictures
 from bench.api_calls import Column
 from bench.detection import LAMBDA_MEMORY_DOCS
 from bench.lab import median, worst
@@ -368,7 +368,16 @@ one run each with a detach that hangs until forced (the project's answer is in s
 
 {overview}
 
-{_no_wait_note(results)}"""
+{_no_wait_note(results)}
+
+### One failover, hop by hop
+
+For each way of moving, the run whose attach time is its way's median, drawn from this
+run's numbers. The project's hops are measured, in seconds after the handler received the
+trigger; the other tools' are in seconds after the way was called, with EC2's latencies as
+drawn for that run and the way's own wait (its waiter, sleep or retries) between them.
+
+{pictures.timelines(results.swaps, results.ways)}"""
 
 
 def _no_wait_note(results: Results) -> str:
@@ -718,6 +727,12 @@ images need configuring), the delay before a status-check datapoint reaches Clou
 which are longer than on loopback.
 
 {combined}
+
+The same end to end, per failure kind, next to the other tools' ways of moving given the
+same detection (their move as measured in section 2, with a normal detach; for a failed
+primary their detach may hang, and then they never move):
+
+{pictures.end_to_end(results.detection, failed, results.ways)}
 
 A primary that is stopped or terminated publishes no status-check data, so its alarm never
 fires (TreatMissingData "missing"); the state-change rule covers it, within seconds. A
