@@ -2,10 +2,16 @@
 
 An AWS endpoint (moto in server mode on 127.0.0.1, with the faithful EC2's latencies) gets
 a VPC, a primary and a standby instance and a floating interface with an Elastic IP. The
-CDK app is synthesized with those IDs and the function is given the environment the
-template defines. Then the primary is stopped, the EC2 state-change event travels the way
-it does in AWS (EventBridge -> trigger topic -> the SNS event Lambda receives), the real
-handler runs, and the drill shows where the interface went and the email operators get.
+CDK app is synthesized with those IDs and a health probe for the pair, and the functions
+are given the environment the template defines. Two acts follow.
+
+1. The primary is stopped. The EC2 state-change event travels the way it does in AWS
+   (EventBridge -> trigger topic -> the SNS event Lambda receives), the real handler runs,
+   and the drill shows where the interface went and the email operators get.
+2. The primary is started and failed back; then the service on it stops answering while
+   EC2 says all is well. The prober's real code (emulator.prober) notices, its trigger goes
+   through the trigger topic to the function (the bridge's delivery), and the interface
+   moves; the timeline shows each hop from the moment the service stopped.
 """
 
 from __future__ import annotations
@@ -19,18 +25,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
+from emulator.bridge import Delivery, TriggerDelivery, describe_delivery
 from emulator.delivery import drain, take_lambda_events
 from emulator.deployment import FakeLambdaContext
 from emulator.endpoint import REGION
 from emulator.events import state_change_message
-from emulator.template import DeployedFunction, deploy, pair_context, synthesize
+from emulator.prober import LocalProber
+from emulator.service import Behaviour, PairServices
+from emulator.template import DeployedFunction, deploy, pair_context, probe_context, synthesize
 from eni_failover.clients import AwsClients
+from eni_failover.outcome import JSON_MARKER
 
 # Latencies in the range field reports give for a healthy region (AWS publishes none).
 ATTACH_SECONDS = 1.0
@@ -39,6 +50,8 @@ FORCE_DETACH_SECONDS = 0.5
 STOP_SECONDS = 1.0
 PAIR_NAME = "demo"
 NOTIFY_EMAIL = "ops@example.com"
+# The pair's health probe: the service each instance runs, as its clients reach it.
+PROBE = "http://:80/health"
 
 
 @dataclass
@@ -68,11 +81,64 @@ class Narrator:
         )
 
 
+Handler = Callable[[dict[str, Any], FakeLambdaContext], dict[str, Any]]
+# How long the service act waits for each thing it expects (bounded, never a fixed sleep).
+PROBER_READY_SECONDS = 15.0
+TRIGGER_SECONDS = 60.0
+DELIVERY_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """What an act works with: the narrator, the emulated AWS, the pair and the stack."""
+
+    narrator: Narrator
+    clients: AwsClients
+    topology: PairTopology
+    deployed: DeployedFunction
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of the service act's timeline, in seconds after the service stopped."""
+
+    seconds: float
+    what: str
+
+
+@dataclass
+class ServiceAct:
+    """What the second act saw: the move, the one notification, and each hop's time."""
+
+    moved: bool
+    outcome: dict[str, Any] | None
+    notification: dict[str, Any] | None
+    hops: tuple[Hop, ...]
+    triggers_sent: int
+
+    def hop(self, starts: str) -> Hop | None:
+        return next((h for h in self.hops if h.what.startswith(starts)), None)
+
+
 @dataclass
 class DrillResult:
     moved: bool
     outcome: dict[str, Any]
     notification: dict[str, Any] | None
+    service: ServiceAct | None = None
+
+    @property
+    def passed(self) -> bool:
+        service = self.service
+        return (
+            self.moved
+            and self.notification is not None
+            and service is not None
+            and service.moved
+            and service.notification is not None
+            and service.triggers_sent == 1
+        )
 
 
 @contextmanager
@@ -128,6 +194,7 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
         deployed = _deploy_stack(narrator, clients, topology)
         handler = _load_function(narrator, deployed)
 
+        narrator.say("act 1: the primary stops")
         narrator.say(f"primary {topology.primary_instance_id} is stopped (StopInstances)")
         clients.ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
         event = state_change_message(instance_id=topology.primary_instance_id, state="stopping")
@@ -151,9 +218,34 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
 
         moved = _show_where_it_is(narrator, clients, topology)
         notification = _show_notification(narrator, clients, deployed)
+
+        stage = _Stage(narrator, clients, topology, deployed, handler)
+        service = _service_act(stage, endpoint)
+        result = DrillResult(
+            moved=moved, outcome=outcome, notification=notification, service=service
+        )
         narrator.summarize()
-        narrator.say("drill passed" if moved else "drill FAILED: the interface did not move")
-        return DrillResult(moved=moved, outcome=outcome, notification=notification)
+        narrator.say(_verdict(result, outcome))
+        return result
+
+
+def _verdict(result: DrillResult, outcome: dict[str, Any]) -> str:
+    service = result.service
+    if not result.passed or service is None:
+        moved = service is not None and service.moved
+        return (
+            f"drill FAILED: act 1 {'moved' if result.moved else 'did not move'} the interface, "
+            f"act 2 {'moved' if moved else 'did not move'} it"
+        )
+    invoked, attached = service.hop("function invoked"), service.hop("attached")
+    noticed = f"{invoked.seconds:.1f} s" if invoked else "?"
+    total = f"{attached.seconds:.1f} s" if attached else "?"
+    return (
+        f"drill passed. Act 1: the stopped primary's interface was on the standby "
+        f"{outcome['swap_seconds']:.1f} s after the function got the state-change event. "
+        f"Act 2: on the standby {total} after the service stopped answering ({noticed} to "
+        "notice and reach the function, the rest to move)."
+    )
 
 
 def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
@@ -170,14 +262,18 @@ def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
 def _deploy_stack(
     narrator: Narrator, clients: AwsClients, topology: PairTopology
 ) -> DeployedFunction:
+    # The stack's default probing (every 2 s, 1 s timeout, 3 failures): what a deploy gets.
     context = pair_context(
         primary_instance_id=topology.primary_instance_id,
         standby_instance_id=topology.standby_instance_id,
         interface_id=topology.interface_id,
         notify_email=NOTIFY_EMAIL,
         pair_name=PAIR_NAME,
+    ) | probe_context(probe=PROBE, vpc_id=topology.vpc_id, subnet_ids=(topology.subnet_id,))
+    narrator.say(
+        f"synthesizing the CDK app with those IDs and -c probe={PROBE} (the same app "
+        "`cdk deploy` runs)"
     )
-    narrator.say("synthesizing the CDK app with those IDs (the same app `cdk deploy` runs)")
     with tempfile.TemporaryDirectory(prefix="eni-failover-demo-") as outdir:
         template = synthesize(context, Path(outdir))
     deployed = deploy(template, clients)
@@ -189,12 +285,15 @@ def _deploy_stack(
         "function environment, as the template defines it: "
         + ", ".join(sorted(deployed.environment))
     )
+    if deployed.prober is not None:
+        narrator.block(
+            "prober environment, as the template defines it: "
+            + ", ".join(sorted(deployed.prober.environment))
+        )
     return deployed
 
 
-def _load_function(
-    narrator: Narrator, deployed: DeployedFunction
-) -> Callable[[dict[str, Any], FakeLambdaContext], dict[str, Any]]:
+def _load_function(narrator: Narrator, deployed: DeployedFunction) -> Handler:
     os.environ.update(deployed.environment)
     os.environ.update(
         {
@@ -208,7 +307,9 @@ def _load_function(
     from eni_failover import handler  # noqa: PLC0415 - reads its environment at import
     from eni_failover.observability import logger  # noqa: PLC0415
 
-    logger.setLevel(logging.WARNING)  # the logger may have been created before the env
+    # The logger may have been created before the env. ERROR, not WARNING: the prober
+    # warns of each trigger it sends, which the drill's timeline shows instead.
+    logger.setLevel(logging.ERROR)
     narrator.say(f"function handler loaded: {handler.__name__}.lambda_handler")
     return handler.lambda_handler
 
@@ -238,6 +339,214 @@ def _show_where_it_is(narrator: Narrator, clients: AwsClients, topology: PairTop
     )
 
 
+# --- act 2: the service stops answering ---------------------------------------------------
+
+
+def _service_act(stage: _Stage, endpoint: str) -> ServiceAct | None:
+    narrator, clients = stage.narrator, stage.clients
+    topology, deployed = stage.topology, stage.deployed
+    if deployed.prober is None:
+        narrator.say("act 2 skipped: the template has no prober")
+        return None
+    narrator.say("act 2: the service on the primary stops answering while EC2 says all is well")
+    _fail_back(stage)
+
+    services = PairServices(
+        clients.ec2,
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        interface_id=topology.interface_id,
+    )
+    prober = LocalProber(
+        deployed.prober.environment,
+        name=deployed.prober.function_name,
+        timeout_seconds=deployed.prober.timeout_seconds,
+        endpoint_url=endpoint,
+        resolve=services.resolve,
+    )
+    # What the prober publishes, seen beside the function's own subscription.
+    capture_url = _subscribe_capture(clients, deployed.trigger_topic_arn)
+    try:
+        prober.start()
+        probing = prober.settings.failover.probing
+        narrator.say(
+            f"prober started, as its schedule starts it every minute: {PROBE} on the floating "
+            f"interface's address ({', '.join(topology.private_ips)}) and on each instance's "
+            f"own, every {probing.interval_seconds:g} s with a {probing.timeout_seconds:g} s "
+            f"timeout; {probing.failures} failures in a row make a failure"
+        )
+        narrator.block(
+            f"the service: a listener on {_address(services.primary.address)} for the primary, "
+            f"{_address(services.standby.address)} for the standby"
+        )
+        if not _wait_for(lambda: _service_answers(prober), PROBER_READY_SECONDS):
+            narrator.say("the prober never saw the service answer; act 2 FAILED")
+            return ServiceAct(False, None, None, (), prober.triggers_sent)
+        narrator.say(f"the prober sees the service answer: {_last_answer(prober)}")
+        return _stop_the_service(stage, services, prober, capture_url)
+    finally:
+        prober.stop()
+        services.close()
+
+
+def _fail_back(stage: _Stage) -> None:
+    narrator, clients = stage.narrator, stage.clients
+    topology, deployed = stage.topology, stage.deployed
+    clients.ec2.start_instances(InstanceIds=[topology.primary_instance_id])
+    narrator.say(
+        f"primary {topology.primary_instance_id} started again; the operator fails back "
+        f"(eni-failover failback {PAIR_NAME})"
+    )
+    report = stage.handler(
+        {"action": "failback", "pair": PAIR_NAME, "requested_by": "the demo"},
+        FakeLambdaContext(remaining_seconds=deployed.timeout_seconds),
+    )
+    [outcome] = report["outcomes"]
+    narrator.say(f"function returned: {outcome['outcome']} - {outcome['summary']}")
+    # Its notification is the failback's; the act shows its own.
+    drain(clients.sqs, deployed.inbox_queue_url)
+
+
+def _stop_the_service(
+    stage: _Stage, services: PairServices, prober: LocalProber, capture_url: str
+) -> ServiceAct:
+    narrator, clients = stage.narrator, stage.clients
+    topology, deployed = stage.topology, stage.deployed
+    invoked: list[datetime] = []
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        invoked.append(datetime.now(UTC))
+        return stage.handler(event, FakeLambdaContext(remaining_seconds=deployed.timeout_seconds))
+
+    delivery = TriggerDelivery(
+        clients.sqs,
+        queue_url=deployed.trigger_delivery_queue_url,
+        subscription_arn=deployed.trigger_subscription_arn,
+        invoke=invoke,
+    )
+    stopped_at = datetime.now(UTC)
+    services.primary.set(Behaviour.DOWN)
+    narrator.say(
+        f"the service on the primary stops answering (its port closes); EC2 says "
+        f"{_ec2_view(clients, topology)}"
+    )
+    delivered = _wait_for_delivery(delivery)
+    if delivered is None or delivered.result is None:
+        narrator.say(
+            "act 2 FAILED: "
+            + (describe_delivery(delivered) if delivered else "no trigger reached the function")
+        )
+        return ServiceAct(False, None, None, (), prober.triggers_sent)
+    narrator.say(describe_delivery(delivered))
+    [outcome] = delivered.result["outcomes"]
+    triggers = [json.loads(json.loads(body)["Message"]) for body in drain(clients.sqs, capture_url)]
+    hops = _hops(stopped_at, triggers, invoked, outcome)
+    narrator.say("the timeline, from the moment the service stopped answering:")
+    narrator.block("\n".join(f"+{hop.seconds:5.2f} s  {hop.what}" for hop in hops))
+    moved = _show_where_it_is(narrator, clients, topology)
+    notification = _show_notification(narrator, clients, deployed)
+    return ServiceAct(
+        moved=moved and outcome["outcome"] == "swapped",
+        outcome=outcome,
+        notification=notification,
+        hops=tuple(hops),
+        triggers_sent=len(triggers),
+    )
+
+
+def _hops(
+    stopped_at: datetime,
+    triggers: list[dict[str, Any]],
+    invoked: list[datetime],
+    outcome: dict[str, Any],
+) -> list[Hop]:
+    def after(moment: datetime | str) -> float:
+        at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return (at - stopped_at).total_seconds()
+
+    hops = [Hop(0.0, "the service on the primary stops answering")]
+    for trigger in triggers:
+        failures = trigger["detail"]["failures"]
+        for number, failure in enumerate(failures, start=1):
+            verdict = ", in a row: a failure" if number == len(failures) else ""
+            hops.append(
+                Hop(
+                    after(failure["at"]),
+                    f"probe {number} of {len(failures)} failed: {failure['target']}: "
+                    f"{failure['error']}{verdict}",
+                )
+            )
+        standby = trigger["detail"].get("standby") or {}
+        answered = "answers" if standby.get("ok") else "does not answer"
+        hops.append(
+            Hop(
+                after(trigger["time"]),
+                f"probe trigger sent to the trigger topic (the standby's own address "
+                f"{answered} the same probe)",
+            )
+        )
+    hops += [Hop(after(at), "function invoked with the SNS delivery") for at in invoked]
+    hops += [
+        Hop(after(step["at"]), f"{step['step']}: {step['detail']}") for step in outcome["steps"]
+    ]
+    return sorted(hops, key=lambda hop: hop.seconds)
+
+
+def _wait_for_delivery(delivery: TriggerDelivery) -> Delivery | None:
+    deadline = time.monotonic() + TRIGGER_SECONDS
+    while time.monotonic() < deadline:
+        delivered = delivery.poll()
+        if delivered:
+            return delivered[0]
+        time.sleep(DELIVERY_POLL_SECONDS)
+    return None
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(DELIVERY_POLL_SECONDS)
+    return condition()
+
+
+def _service_answers(prober: LocalProber) -> bool:
+    current = prober.current
+    last = current.last.get(PAIR_NAME) if current else None
+    return last is not None and last.service.ok
+
+
+def _last_answer(prober: LocalProber) -> str:
+    current = prober.current
+    last = current.last.get(PAIR_NAME) if current else None
+    return last.service.describe() if last else "-"
+
+
+def _ec2_view(clients: AwsClients, topology: PairTopology) -> str:
+    """How EC2 sees the primary: the state and both status checks."""
+    [status] = clients.ec2.describe_instance_status(InstanceIds=[topology.primary_instance_id])[
+        "InstanceStatuses"
+    ]
+    return (
+        f"{topology.primary_instance_id} is {status['InstanceState']['Name']}, system status "
+        f"{status['SystemStatus']['Status']}, instance status {status['InstanceStatus']['Status']}"
+    )
+
+
+def _subscribe_capture(clients: AwsClients, topic_arn: str) -> str:
+    url = clients.sqs.create_queue(QueueName="DemoTriggerCapture")["QueueUrl"]
+    arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def _address(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
 def _show_notification(
     narrator: Narrator, clients: AwsClients, deployed: DeployedFunction
 ) -> dict[str, Any] | None:
@@ -251,13 +560,16 @@ def _show_notification(
         f"notification received from the notification topic (as emailed to "
         f"{', '.join(deployed.email_endpoints)}):"
     )
-    narrator.block(f"Subject: {envelope.get('Subject')}\n\n{envelope['Message']}")
+    message, _, machine = str(envelope["Message"]).partition(JSON_MARKER)
+    omitted = f"{JSON_MARKER} (JSON, {len(machine.splitlines())} lines, not shown)"
+    narrator.block(
+        f"Subject: {envelope.get('Subject')}\n\n{message.rstrip()}\n\n{omitted if machine else ''}"
+    )
     return dict(envelope)
 
 
 def main() -> int:
-    result = run_drill()
-    return 0 if result.moved and result.notification is not None else 1
+    return 0 if run_drill().passed else 1
 
 
 if __name__ == "__main__":
