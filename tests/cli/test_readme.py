@@ -1,0 +1,124 @@
+"""The README's sample outputs are what the commands print today.
+
+Each `console` block under "Operating it" is run on the sandbox, command by command, and
+its output compared with the README's, allowing for what differs from run to run: IDs
+(each one kept distinct, so the primary stays the primary), addresses, MACs, times and
+durations, the alignment they change, and the drill's in-between hops (detaching,
+floating, attaching), which a poll sees or misses by timing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from eni_cli.console import Console
+from eni_cli.main import main
+from tests.cli.conftest import RunningSandbox
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "## Operating it"
+# Commands shown for the reader to type that print nothing, or end the sandbox.
+NOT_RUN = ("sandbox up", "sandbox down")
+
+
+def sample_commands() -> list[tuple[str, str]]:
+    """(command, the output the README shows) for each `$ eni-failover ...` line."""
+    text = README.read_text()
+    start = text.index(SECTION)
+    section = text[start : text.index("\n## ", start + len(SECTION))]
+    samples = []
+    for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
+        command, output = None, []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command is not None:
+                    samples.append((command, "\n".join(output)))
+                command, output = line[2:].partition("#")[0].strip(), []
+            else:
+                output.append(line)
+        if command is not None:
+            samples.append((command, "\n".join(output)))
+    return [
+        (command, output)
+        for command, output in samples
+        if command.startswith("eni-failover ") and not any(n in command for n in NOT_RUN)
+    ]
+
+
+def normalized(text: str) -> str:
+    ids: dict[str, str] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        value = match.group(0)
+        kind = value.split("-")[0]
+        return ids.setdefault(value, f"{kind}-<{sum(v.startswith(kind) for v in ids.values())}>")
+
+    text = re.sub(r"\b(?:i|eni)-[0-9a-f]{8,17}\b", placeholder, text)
+    text = re.sub(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>", text)
+    text = re.sub(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", "<mac>", text)
+    text = re.sub(
+        r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d| UTC)?", "<t>", text
+    )
+    text = re.sub(r"\d+(?:\.\d+)? ?(ms|s|min|h|days)\b", r"<n> \1", text)
+    # The sandbox's file and port, and CloudFormation's hash in a logical ID
+    text = re.sub(r"\S+\.json\b", "<file>", text)
+    text = re.sub(r"http://<ip>:\d+", "<endpoint>", text)
+    text = re.sub(r"\b([A-Z][A-Za-z]+)[0-9A-F]{8}\b", r"\1<hash>", text)
+    lines = []
+    for line in text.splitlines():
+        if re.search(r"\b(detaching|floating|attaching)\b", line) and line.lstrip().startswith(
+            ("+", "-")
+        ):
+            continue  # an in-between hop of the drill's timeline: seen or not, by timing
+        lines.append(" ".join(line.split()))
+    return "\n".join(line for line in lines if line)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_as_shown(
+    sandbox: RunningSandbox, command: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """Run `command` on the sandbox as a person at a terminal would, answering y."""
+    out = io.StringIO()
+
+    def answer_yes(prompt: str) -> str:
+        out.write(f"{prompt}y\n")  # what the terminal shows: the question and the answer
+        return "y"
+
+    monkeypatch.setattr("builtins.input", answer_yes)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    arguments = shlex.split(command)[1:]
+    code = main(
+        [f"--sandbox={sandbox.path}", *arguments],
+        console=Console(stdout=out, stderr=io.StringIO()),
+    )
+    return code, out.getvalue()
+
+
+def test_the_readme_shows_commands_to_compare() -> None:
+    commands = [command for command, _ in sample_commands()]
+    assert any(c.startswith("eni-failover status") for c in commands)
+    assert any(c.startswith("eni-failover drill") for c in commands)
+    assert "eni-failover sandbox inbox" in commands
+
+
+def test_the_readme_samples_are_what_the_commands_print(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh pair on the sandbox, and the README's samples in order
+    for command, shown in sample_commands():
+        # When each command runs as the README shows it
+        code, printed = run_as_shown(sandbox, command, monkeypatch)
+        # Then it succeeds and prints what the README shows, IDs and times aside
+        assert code == 0, f"{command}: exit {code}\n{printed}"
+        assert normalized(printed) == normalized(shown), f"$ {command}"
