@@ -34,7 +34,8 @@ def sample_commands() -> list[tuple[str, str]]:
     section = text[start : text.index("\n## ", start + len(SECTION))]
     samples = []
     for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
-        command, output = None, []
+        command: str | None = None
+        output: list[str] = []
         for line in block.splitlines():
             if line.startswith("$ "):
                 if command is not None:
