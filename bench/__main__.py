@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from bench import service_report
 from bench.report import render
-from bench.run import run_all
+from bench.run import run_all, run_service_only
 from bench.settings import BenchSettings
 
 DEFAULT_OUT = Path("docs/benchmarks.md")
@@ -23,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="fewer runs everywhere: a smoke run, not a report"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report to write")
+    parser.add_argument(
+        "--only",
+        choices=["service"],
+        help="run one part and update its summary line and section in the report already "
+        "written: 'service' is the service-stop end-to-end runs (section 7)",
+    )
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -35,12 +43,26 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"  [{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
 
+    if args.only == "service":
+        return _service_only(settings, progress, args.out)
     results = run_all(settings, progress)
     report = render(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     print(report)
     print(f"\nwrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _service_only(settings: BenchSettings, progress: Callable[[str], None], out: Path) -> int:
+    if not out.exists():
+        print(f"{out} does not exist: run the whole benchmark first", file=sys.stderr)
+        return 2
+    result = run_service_only(settings, progress)
+    out.write_text(service_report.splice(out.read_text(), result))
+    print(service_report.section(result, apart=True))
+    print(f"\n{service_report.summary_line(result, apart=True)}")
+    print(f"\nupdated {out}", file=sys.stderr)
     return 0
 
 

@@ -50,7 +50,8 @@ class DetectionPath:
         )
 
 
-def _delivery_stages() -> tuple[Stage, ...]:
+def delivery_stages() -> tuple[Stage, ...]:
+    """From a message on the trigger topic to the handler running: every trigger's last leg."""
     return (
         Stage(
             "SNS trigger topic delivers to the function (asynchronous invoke)",
@@ -100,7 +101,7 @@ def detection_paths(
                 basis="no published latency",
                 source=EC2_EVENTS_DOCS,
             ),
-            *_delivery_stages(),
+            *delivery_stages(),
         ),
     )
     alarm = DetectionPath(
@@ -148,7 +149,7 @@ def detection_paths(
                 "is not published either and is not included",
                 source=ALARM_DOCS,
             ),
-            *_delivery_stages(),
+            *delivery_stages(),
         ),
     )
     return state_change, alarm

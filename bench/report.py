@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from bench import api_calls, pictures
+from bench import api_calls, pictures, service_report
 from bench.api_calls import Column
 from bench.detection import LAMBDA_MEMORY_DOCS
 from bench.lab import median, worst
@@ -28,6 +28,7 @@ SECTIONS = (
     "## 4. Cold start",
     "## 5. Scale",
     "## 6. Detection, modelled",
+    service_report.SECTION_HEADING,
 )
 
 
@@ -60,6 +61,7 @@ def render(results: Results) -> str:
         _cold_section(results),
         _scale_section(results),
         _detection_section(results),
+        service_report.section(results.service),
         _limits(),
     ]
     return "\n\n".join(sections).rstrip() + "\n"
@@ -115,6 +117,8 @@ def _summary(results: Results) -> str:
     drill_fast, failed_fast = results.swap("drill-fast"), results.swap("failed-fast")
     lines = [
         "## Summary",
+        "",
+        service_report.summary_line(results.service),
         "",
         f"- **Failed primary** (what the alarm reports; the project forces the detach at "
         f"once): the interface is attached on the standby "

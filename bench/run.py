@@ -17,6 +17,7 @@ from bench.comparators import WayResult
 from bench.detection import DetectionPath, detection_paths
 from bench.lab import Lab, open_lab, simulator
 from bench.scale import ScaleResult, run_scale
+from bench.service_stop import ServiceStopResult, run_service_stop
 from bench.settings import BenchSettings
 from bench.swap_time import ScenarioResult, run_scenario, scenarios
 
@@ -47,6 +48,7 @@ class Results:
     cold: ColdStartResult
     scale: ScaleResult
     detection: tuple[DetectionPath, ...]
+    service: ServiceStopResult
 
     def swap(self, key: str) -> ScenarioResult:
         return next(s for s in self.swaps if s.scenario.key == key)
@@ -90,6 +92,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         ways = _ways(lab, settings, progress)
         cold = run_cold_start(lab, settings, progress)
         scale = run_scale(lab, settings, progress)
+        service = run_service_stop(lab, settings, progress)
     return Results(
         settings=settings,
         machine=machine(),
@@ -102,7 +105,14 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         cold=cold,
         scale=scale,
         detection=detection_paths(),
+        service=service,
     )
+
+
+def run_service_only(settings: BenchSettings, progress: Callable[[str], None]) -> ServiceStopResult:
+    """Only the service-stop runs (`python -m bench --only service`), on their own lab."""
+    with open_lab() as lab:
+        return run_service_stop(lab, settings, progress)
 
 
 def _round_trips(lab: Lab, settings: BenchSettings) -> list[float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from eni_failover.config import Tuning
+from eni_failover.config import Probing, Tuning
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class BenchSettings:
     # done before the sleep(5) runs beside it attach, so its spinning cannot slow them.
     give_up_seconds: float = 4.0
     scale_pairs: int = 50
+    # The prober's tuning for the service-stop runs: the stack's defaults.
+    probing: Probing = field(default_factory=Probing)
     cold_repetitions: int = 5
     rtt_samples: int = 40
     seed: int = 5
@@ -114,6 +116,10 @@ class BenchSettings:
             fixed_sleep_seconds=0.2,
             give_up_seconds=0.4,
             scale_pairs=2,
+            # Below the 1 s a deployment accepts: built, not validated.
+            probing=Probing.model_construct(
+                interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+            ),
             cold_repetitions=1,
             rtt_samples=5,
             label="smoke",

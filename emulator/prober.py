@@ -37,7 +37,7 @@ REPORT_POLL_SECONDS = 0.1
 _PAST_EVERY_DEADLINE = 1.0e9
 
 
-class _InvocationClock:
+class InvocationClock:
     """Wall time for one invocation, until the emulator stops and its time runs out."""
 
     def __init__(self, stopping: threading.Event) -> None:
@@ -157,7 +157,7 @@ class LocalProber:
 
     def _invoke(self) -> None:
         settings, clients = self.cold_start()
-        clock = _InvocationClock(self._stopping)
+        clock = InvocationClock(self._stopping)
         prober = Prober(settings=settings, clients=clients, clock=clock, resolve=self._resolve)
         with self._lock:
             self._running.append(prober)

@@ -113,6 +113,30 @@ def test_cold_start_measures_every_step(results: Results) -> None:
 
 
 @pytest.mark.slow
+def test_a_stopped_service_moved_the_interface_once_per_run_hop_after_hop(
+    results: Results,
+) -> None:
+    # run_all raised BenchmarkFailed unless each run sent one probe trigger, swapped once and
+    # notified once; here the times must make a timeline, for each way the service stops
+    service = results.service
+    assert {run.way for run in service.runs} == {"refused", "hung"}
+    assert len(service.runs) == 2 * BenchSettings.smoke().runs
+    for run in service.runs:
+        assert 0 <= run.phase <= service.probing.interval_seconds
+        assert len(run.failed_probes) == service.probing.failures
+        assert list(run.failed_probes) == sorted(run.failed_probes)
+        assert (
+            run.failed_probes[-1]
+            < run.trigger_sent
+            < run.handler_started
+            < run.detach_requested
+            < run.attached
+            <= run.returned
+        )
+        assert run.detection + run.move == pytest.approx(run.attached)
+
+
+@pytest.mark.slow
 def test_the_command_writes_the_report_with_every_section_and_no_machine_path(
     results: Results,
     tmp_path: Path,
@@ -134,6 +158,9 @@ def test_the_command_writes_the_report_with_every_section_and_no_machine_path(
     # And it has every section, says what kind of run it was, and names no machine path
     for heading in SECTIONS:
         assert heading in text
+    # And the service-stop figure is one summary line of its own
+    [line] = [line for line in text.splitlines() if line.startswith("Service stops answering:")]
+    assert f"median of {len(results.service.runs)} runs" in line
     assert "smoke run" in text  # a smoke report says it is not one to quote
     assert str(Path.cwd()) not in text
     assert str(Path.home()) not in text
