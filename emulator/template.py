@@ -392,13 +392,19 @@ class _EmulatedStack:
         return url, arn
 
     def _create_table(self, name: str, props: dict[str, Any]) -> str:
-        """The table with the template's keys and time-to-live attribute."""
+        """The table with the template's keys, indexes and time-to-live attribute."""
         table = self.name(name)
+        # Only what CreateTable takes of each index (a GlobalTable's index has more).
+        indexes = [
+            {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+            for index in props.get("GlobalSecondaryIndexes", [])
+        ]
         self.clients.dynamodb.create_table(
             TableName=table,
             AttributeDefinitions=props["AttributeDefinitions"],
             KeySchema=props["KeySchema"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),  # type: ignore[arg-type]
         )
         ttl = props.get("TimeToLiveSpecification", {})
         if ttl.get("Enabled"):

@@ -20,7 +20,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.sandbox_file import DEFAULT_SANDBOX_FILE
-from eni_cli import check, delete_on_termination, drill, move, pause, sandbox, status
+from eni_cli import (
+    check,
+    delete_on_termination,
+    drill,
+    history,
+    move,
+    pause,
+    sandbox,
+    status,
+)
 from eni_cli.console import Console, default_operator
 from eni_cli.deployment import (
     SANDBOX_ENVIRONMENT_VARIABLE,
@@ -211,6 +220,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("pair", metavar="PAIR")
     _add_by(sub)
     sub.set_defaults(handler=_resume)
+
+    sub = command(
+        "history",
+        "what happened to each pair: every outcome and operator action, newest first",
+        "Every trigger the function handled and every operator action (failover and failback "
+        "requests, pause, resume, drill), newest first: when, the pair, the direction or "
+        "action, the outcome, how long the move took, who asked, and what triggered it. The "
+        "function writes it as it goes; entries are kept 90 days unless the stack says "
+        "otherwise (historyRetentionDays).",
+    )
+    sub.add_argument("pair", nargs="?", metavar="PAIR", help="one pair (default: all)")
+    sub.add_argument(
+        "--since",
+        type=history.since_argument,
+        metavar="WHEN",
+        help=f"only entries since then: {history.EXPECT_SINCE}",
+    )
+    sub.add_argument(
+        "--limit",
+        type=history.limit_argument,
+        default=history.DEFAULT_LIMIT,
+        metavar="N",
+        help="at most N entries, the newest (default %(default)s)",
+    )
+    sub.set_defaults(handler=_history)
 
     _add_drill(command)
     _add_sandbox(command)
@@ -442,6 +476,10 @@ def _pause(args: argparse.Namespace, console: Console) -> Outcome:
 
 def _resume(args: argparse.Namespace, console: Console) -> Outcome:
     return pause.resume(connect(args), args.pair, by=_by(args))
+
+
+def _history(args: argparse.Namespace, console: Console) -> Outcome:
+    return history.run(connect(args), args.pair, since=args.since, limit=args.limit)
 
 
 def _drill(args: argparse.Namespace, console: Console) -> Outcome:

@@ -28,6 +28,7 @@ OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
 OUTPUT_PAIRS_JSON = "PairsJson"
 OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
+OUTPUT_HISTORY_RETENTION_DAYS = "HistoryRetentionDays"
 # Only when a pair is probed.
 OUTPUT_PROBER_FUNCTION_NAME = "ProberFunctionName"
 OUTPUT_DETECTION_ALARM_NAME = "DetectionAlarmName"
@@ -81,6 +82,8 @@ class StackOutputs(BaseModel):
     dead_letter_queue_url: str
     # Absent from stacks deployed before the readiness schedule existed.
     readiness_rule_name: str | None = None
+    # How long the history keeps an entry; absent from stacks deployed before it existed.
+    history_retention_days: int | None = None
     pairs: tuple[PairOutputs, ...]
 
     @classmethod
@@ -109,6 +112,7 @@ class StackOutputs(BaseModel):
             state_table_name=outputs[OUTPUT_STATE_TABLE_NAME],
             dead_letter_queue_url=outputs[OUTPUT_DEAD_LETTER_QUEUE_URL],
             readiness_rule_name=outputs.get(OUTPUT_READINESS_RULE_NAME) or None,
+            history_retention_days=_whole_number(outputs.get(OUTPUT_HISTORY_RETENTION_DAYS)),
             pairs=pairs,
         )
 
@@ -129,3 +133,7 @@ class StackOutputs(BaseModel):
     def selected(self, name: str | None) -> tuple[PairOutputs, ...]:
         """One pair by name, or every pair."""
         return self.pairs if name is None else (self.pair(name),)
+
+
+def _whole_number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_cli import history
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.outputs import PairOutputs
@@ -51,9 +52,19 @@ def pause(
             subject=f"ENI failover {pair.name}: automatic failover paused by {by}",
             message=_pause_message(pair, who=who, at=now),
         )
+    warnings = history.record_action(
+        deployment,
+        pair=pair.name,
+        action="pause",
+        outcome="paused" if changed else "already paused",
+        by=by,
+        trigger=f"operator: pause ({reason})" if reason else "operator: pause",
+        summary="; ".join(changed) or "nothing changed",
+    )
     data = {
         "pair": pair.name,
         "paused": True,
+        "warnings": warnings,
         "changed": changed,
         "announced": bool(changed),
         "paused_by": who if record.paused_at is None else record.paused_by,
@@ -70,7 +81,7 @@ def pause(
             f"Pair {pair.name} was already paused (by {record.paused_by} at "
             f"{record.paused_at.isoformat() if record.paused_at else '?'}); nothing changed."
         )
-    return ExitCode.OK, data, text
+    return ExitCode.OK, data, "\n".join([text, *(f"Warning: {w}" for w in warnings)])
 
 
 def resume(
@@ -101,7 +112,15 @@ def resume(
                 f"{pair.rule_name} trigger the function again."
             ),
         )
-    warnings = _alarm_warning(deployment, pair)
+    warnings = _alarm_warning(deployment, pair) + history.record_action(
+        deployment,
+        pair=pair.name,
+        action="resume",
+        outcome="resumed" if changed else "not paused",
+        by=by,
+        trigger="operator: resume",
+        summary="; ".join(changed) or "nothing changed",
+    )
     data = {
         "pair": pair.name,
         "paused": False,

@@ -82,6 +82,12 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
         "automation": _automation(record, alarm, rule),
         "last_outcome": _last_outcome(record),
         "scheduled_readiness": record.readiness if record else None,
+        # The last check's verdict, scheduled or an operator's.
+        "readiness": (
+            {"verdict": record.checked_readiness, "at": record.checked_at, "by": record.checked_by}
+            if record and record.checked_readiness
+            else None
+        ),
         "drill_window": (
             {"until": record.drill_until, "by": record.drill_by}
             if record and record.drill_until and record.drill_until > datetime.now(UTC)
@@ -240,6 +246,7 @@ def _last_outcome(record: PairRecord | None) -> dict[str, Any] | None:
         return None
     return {
         "outcome": record.last_outcome,
+        "direction": record.last_direction,
         "at": record.last_outcome_at,
         "summary": record.last_outcome_summary,
         "last_move_at": record.last_move_at,
@@ -292,14 +299,7 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     rows.append(("rule", rule["name"], _rule_text(rule)))
     rows.append(("automation", armed, _automation_text(automation)))
     rows.append(("last outcome", *_outcome_text(pair["last_outcome"])))
-    readiness = pair["scheduled_readiness"]
-    rows.append(
-        (
-            "readiness",
-            readiness or "unknown",
-            "at the last scheduled check" if readiness else "not checked on schedule yet",
-        )
-    )
+    rows.append(("readiness", *_readiness_text(pair)))
     if pair.get("probe"):
         rows.append(("probe", *_probe_text(pair["probe"])))
     if pair["drill_window"]:
@@ -308,6 +308,16 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     if pair["record_error"]:
         rows.append(("pair record", "unknown", pair["record_error"]))
     return [head, *columns(rows)]
+
+
+def _readiness_text(pair: dict[str, Any]) -> tuple[str, str]:
+    checked = pair.get("readiness")
+    if checked:
+        return checked["verdict"], f"at the last check, {when(checked['at'])} by {checked['by']}"
+    scheduled = pair["scheduled_readiness"]
+    if scheduled:  # a function deployed before every check was recorded
+        return scheduled, "at the last scheduled check"
+    return "unknown", "not checked yet: `eni-failover check` asks the function"
 
 
 def _probe_text(probe: dict[str, Any]) -> tuple[str, str]:
@@ -408,4 +418,6 @@ def _outcome_text(outcome: dict[str, Any] | None) -> tuple[str, str]:
         # A refusal is news, but where the interface went last is what an operator asks.
         moved = when(outcome["last_move_at"]) if outcome["last_move_at"] else "never"
         text += f" (last move: {moved})"
-    return outcome["outcome"], text
+    direction = outcome.get("direction")
+    # "failover: swapped", "failback: refused"; a record written before directions: the outcome.
+    return (f"{direction}: {outcome['outcome']}" if direction else outcome["outcome"]), text

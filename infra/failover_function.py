@@ -21,6 +21,8 @@ from eni_failover.config import (
     ENV_ACCOUNT_ID,
     ENV_CONFIG,
     ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_HISTORY_RETENTION_DAYS,
+    ENV_METRICS_NAMESPACE,
     ENV_NOTIFICATION_TOPIC_ARN,
     ENV_STATE_TABLE_NAME,
     FailoverConfig,
@@ -36,11 +38,20 @@ POWERTOOLS_VERSION = "3.37.0"
 # CloudFormation at deploy time (synth needs no credentials). Not ".../latest": that one
 # moves with every Powertools release, so production would drift from what was tested.
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+# The metrics namespace is the stack's own (DeploymentSettings.metrics_namespace), shared
+# with the prober so that the dashboard finds every metric of the stack in one place.
 POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "eni-failover",
-    "POWERTOOLS_METRICS_NAMESPACE": "EniFailover",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
+# What the function does on the state table: its pair records, Powertools' idempotency
+# records (which it deletes when a handler fails), the prober's memory and the history.
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 MEMORY_MB = 256
 # A function error is retried twice by Lambda's async invocation, then dead-lettered.
 RETRY_ATTEMPTS = 2
@@ -95,6 +106,8 @@ class FailoverFunction(Construct):
         dead_letter_queue: sqs.IQueue,
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
+        metrics_namespace: str,
+        history_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
         # Our own role: the managed basic-execution policy would allow writing any log group.
@@ -131,6 +144,8 @@ class FailoverFunction(Construct):
                 notification_topic=notification_topic,
                 dead_letter_queue=dead_letter_queue,
                 state_table=state_table,
+                metrics_namespace=metrics_namespace,
+                history_retention_days=history_retention_days,
             ),
             # Executions no other function in the account can take (infra.settings sizes it).
             reserved_concurrent_executions=reserved_concurrency,
@@ -145,7 +160,12 @@ class FailoverFunction(Construct):
         self._allow_messages(
             notification_topic=notification_topic, dead_letter_queue=dead_letter_queue, key=key
         )
-        state_table.grant_read_write_data(self.role)
+        # Not grant_read_write_data: that also grants queries and scans, and on the indexes.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="KeepState", actions=list(TABLE_ACTIONS), resources=[state_table.table_arn]
+            )
+        )
         self._allow_interface_moves(failover)
         self._acknowledge_unscoped_tracing()
         acknowledge(
@@ -162,6 +182,8 @@ class FailoverFunction(Construct):
         notification_topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
         state_table: dynamodb.ITableV2,
+        metrics_namespace: str,
+        history_retention_days: int,
     ) -> Mapping[str, str]:
         return {
             ENV_CONFIG: failover.model_dump_json(),
@@ -169,6 +191,8 @@ class FailoverFunction(Construct):
             ENV_DEAD_LETTER_QUEUE_URL: dead_letter_queue.queue_url,
             ENV_STATE_TABLE_NAME: state_table.table_name,
             ENV_ACCOUNT_ID: Aws.ACCOUNT_ID,
+            ENV_HISTORY_RETENTION_DAYS: str(history_retention_days),
+            ENV_METRICS_NAMESPACE: metrics_namespace,
             **POWERTOOLS_ENVIRONMENT,
         }
 

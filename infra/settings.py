@@ -35,6 +35,7 @@ from eni_failover.config import (
     Probing,
     Tuning,
 )
+from eni_failover.history import DEFAULT_RETENTION_DAYS
 from eni_failover.probe import EXPECT_PROBE, ProbeSpec
 
 # Context keys. One pair can come from the command line; several from a `pairs` list.
@@ -51,6 +52,7 @@ KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
 KEY_READINESS_SCHEDULE = "readinessSchedule"
 KEY_RESERVED_CONCURRENCY = "reservedConcurrency"
+KEY_HISTORY_RETENTION = "historyRetentionDays"
 # Detection: per pair (single pair or `pairs` entry) a probe and alarms that trigger too;
 # stack-wide where the prober runs and how it probes.
 KEY_PROBE = "probe"
@@ -80,6 +82,7 @@ KNOWN_KEYS = (
     KEY_MAX_EVENT_AGE,
     KEY_READINESS_SCHEDULE,
     KEY_RESERVED_CONCURRENCY,
+    KEY_HISTORY_RETENTION,
     KEY_PROBE,
     KEY_TRIGGER_ALARMS,
     KEY_VPC,
@@ -225,6 +228,8 @@ class DeploymentSettings:
     reserved_concurrency: int | None = None
     # Where the prober runs; None when no pair has a probe (then there is no prober).
     prober: ProberPlacement | None = None
+    # How long the history (`eni-failover history`) keeps an entry.
+    history_retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def metrics_namespace(self) -> str:
@@ -275,6 +280,14 @@ def read_settings(
     probing = _read_probing(lookup, problems)
     placement = _read_placement(lookup, problems)
     readiness_schedule = _read_schedule(lookup, problems)
+    history_retention_days = _read_number(
+        lookup,
+        KEY_HISTORY_RETENTION,
+        kind=Annotated[int, Field(ge=1, le=3650)],
+        default=DEFAULT_RETENTION_DAYS,
+        expected="a whole number of days from 1 to 3650",
+        problems=problems,
+    )
 
     # The cross-pair and stack-wide rules run on the pairs that are valid, so that their
     # problems come in the same report as the per-pair ones.
@@ -315,6 +328,7 @@ def read_settings(
         readiness_schedule=readiness_schedule,
         reserved_concurrency=reserved_concurrency,
         prober=prober,
+        history_retention_days=history_retention_days,
     )
 
 

@@ -13,6 +13,7 @@ from eni_cli.outputs import (
     OUTPUT_DEAD_LETTER_QUEUE_URL,
     OUTPUT_DETECTION_ALARM_NAME,
     OUTPUT_FUNCTION_NAME,
+    OUTPUT_HISTORY_RETENTION_DAYS,
     OUTPUT_NOTIFICATION_TOPIC_ARN,
     OUTPUT_PAIRS_JSON,
     OUTPUT_PROBER_FUNCTION_NAME,
@@ -22,6 +23,7 @@ from eni_cli.outputs import (
     PairOutputs,
 )
 from infra.alarm_triggers import AlarmTriggers
+from infra.dashboard import FailoverDashboard
 from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
@@ -50,6 +52,10 @@ def detection_alarm_name(stack_name: str) -> str:
     return f"{stack_name}-detection-degraded"
 
 
+def dashboard_name(stack_name: str) -> str:
+    return f"{stack_name}-pairs"
+
+
 class EniFailoverStack(Stack):
     """Everything one failover deployment needs; the constructs are public for tests."""
 
@@ -63,6 +69,7 @@ class EniFailoverStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, stack_name=settings.stack_name, **kwargs)
         failover = settings.failover
+        self.history_retention_days = settings.history_retention_days
 
         self.key = MessageKey(self, "MessageKey").key
         self.dead_letters = DeadLetters(self, "DeadLetters", key=self.key)
@@ -97,6 +104,8 @@ class EniFailoverStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             state_table=self.state.table,
             key=self.key,
+            metrics_namespace=settings.metrics_namespace,
+            history_retention_days=settings.history_retention_days,
         )
         self.readiness = ReadinessSchedule(
             self,
@@ -144,6 +153,14 @@ class EniFailoverStack(Stack):
                 alarm_name=self.detection_alarm_name, topic=self.notifications.topic
             )
             operator_alarms.append(self.detection_alarm_name)
+        self.dashboard = FailoverDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name(self.stack_name),
+            namespace=settings.metrics_namespace,
+            pairs=failover.pairs,
+            dead_letter_queue=self.dead_letters.queue,
+        )
         # One statement for every alarm that notifies the operators.
         self.notifications.accept_alarms(*operator_alarms)
         self._add_outputs()
@@ -157,6 +174,7 @@ class EniFailoverStack(Stack):
             OUTPUT_DEAD_LETTER_QUEUE_URL: self.dead_letters.queue.queue_url,
             OUTPUT_DEAD_LETTER_ALARM_NAME: self.dead_letter_alarm_name,
             OUTPUT_READINESS_RULE_NAME: self.readiness.rule.rule_name,
+            OUTPUT_HISTORY_RETENTION_DAYS: str(self.history_retention_days),
         }
         if self.prober is not None and self.detection_alarm_name is not None:
             outputs[OUTPUT_PROBER_FUNCTION_NAME] = self.prober.function.function_name

@@ -19,6 +19,11 @@ METRIC_PROBE_SUCCESS = "ProbeSuccess"
 METRIC_PROBE_LATENCY = "ProbeLatency"
 METRIC_PROBER_ROUNDS = "ProberRounds"
 DIMENSION_PAIR = "Pair"
+# The failover function's metrics (Powertools, in the same namespace), per pair too.
+OUTCOME_METRIC_PREFIX = "Outcome_"
+METRIC_SWAP_SECONDS = "SwapSeconds"
+# 1 when a readiness check found the pair ready, 0 when not (operations.check).
+METRIC_READINESS_READY = "ReadinessReady"
 # PutMetricData takes at most 1000 metric entries per call.
 MAX_METRICS_PER_CALL = 1000
 

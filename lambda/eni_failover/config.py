@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from eni_failover.errors import FailoverError
+from eni_failover.history import DEFAULT_RETENTION_DAYS
 from eni_failover.probe import ProbeSpec
 
 INSTANCE_ID_PATTERN = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
@@ -45,6 +46,8 @@ ENV_REGION = "AWS_REGION"
 ENV_TRIGGER_TOPIC_ARN = "TRIGGER_TOPIC_ARN"
 # Powertools reads the same variable, so the prober's metrics and the function's share it.
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+# Days the function keeps a history entry (optional: a function deployed before has none).
+ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
 
 
 class ConfigError(FailoverError, ValueError):
@@ -195,6 +198,8 @@ class _FromEnvironment(_Frozen):
     """
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {}
+    # Read when set; the field's default otherwise.
+    OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {}
 
     failover: FailoverConfig
     account_id: str = Field(pattern=r"^\d{12}$")
@@ -214,6 +219,11 @@ class _FromEnvironment(_Frozen):
             return cls(
                 failover=FailoverConfig.model_validate(raw),
                 **{field: environ[variable] for field, variable in names.items()},
+                **{
+                    field: environ[variable]
+                    for field, variable in cls.OPTIONAL_ENVIRONMENT.items()
+                    if environ.get(variable)
+                },
             )
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error)) from error
@@ -227,10 +237,14 @@ class Settings(_FromEnvironment):
         "dead_letter_queue_url": ENV_DEAD_LETTER_QUEUE_URL,
         "state_table_name": ENV_STATE_TABLE_NAME,
     }
+    OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "history_retention_days": ENV_HISTORY_RETENTION_DAYS,
+    }
 
     notification_topic_arn: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
     state_table_name: str = Field(min_length=1)
+    history_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
 
 
 class ProberSettings(_FromEnvironment):

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from botocore.exceptions import BotoCoreError
+
 from eni_failover import cloudwatch, decide, ec2, notify
 from eni_failover.clients import AwsClients
 from eni_failover.config import Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
+from eni_failover.history import AUTOMATIC, History, HistoryEntry
 from eni_failover.observability import logger
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
@@ -41,6 +44,14 @@ class Runtime:
     def records(self) -> PairRecords:
         return PairRecords(self.clients.dynamodb, self.settings.state_table_name)
 
+    @cached_property
+    def history(self) -> History:
+        return History(
+            self.clients.dynamodb,
+            self.settings.state_table_name,
+            retention_days=self.settings.history_retention_days,
+        )
+
 
 @dataclass(frozen=True)
 class Request:
@@ -48,6 +59,8 @@ class Request:
     trigger: Trigger
     direction: decide.Direction = decide.Direction.TO_STANDBY
     force: bool = False
+    # The operator who asked, for a manual request; None for an automatic trigger.
+    requested_by: str | None = None
 
 
 def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds: float) -> Outcome:
@@ -86,6 +99,7 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
         # The operators have the outcome; failing now would have Lambda's retry tell it
         # again. The lease expires by itself, and the next trigger decides from EC2.
         logger.error("outcome published, not recorded", pair=request.pair.name, error=str(error))
+    _record_history(runtime, request, outcome)
     if outcome.kind is OutcomeKind.FAILED:
         # Published already; raising makes Lambda retry, and the retry resumes the move.
         raise FailoverIncomplete(f"pair {request.pair.name}: {outcome.error}")
@@ -113,7 +127,28 @@ def _release(
         moved=outcome.kind is OutcomeKind.SWAPPED,
         move_finished=outcome.kind is not OutcomeKind.FAILED,
         told=told,
+        direction=outcome.direction,
     )
+
+
+def _record_history(runtime: Runtime, request: Request, outcome: Outcome) -> None:
+    """One history entry per published outcome. The operators have the outcome already: a
+    failure here is logged, and neither fails the trigger nor has it told again."""
+    entry = HistoryEntry(
+        at=outcome.finished_at,
+        pair=outcome.pair,
+        action=outcome.direction,
+        trigger=outcome.trigger.describe(),
+        outcome=outcome.kind.value,
+        by=request.requested_by or AUTOMATIC,
+        summary=outcome.summary(),
+        swap_seconds=outcome.swap_seconds,
+        entry_id=outcome.trigger.trigger_id,
+    )
+    try:
+        runtime.history.record(entry)
+    except (AwsCallFailed, BotoCoreError) as error:
+        logger.error("outcome published, history entry not written", error=str(error))
 
 
 def _take_lease(

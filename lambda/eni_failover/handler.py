@@ -28,9 +28,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eni_failover import decide, failover, notify, operations
 from eni_failover.clients import AwsClients
+from eni_failover.cloudwatch import METRIC_SWAP_SECONDS, OUTCOME_METRIC_PREFIX
 from eni_failover.config import Settings
 from eni_failover.errors import AwsCallFailed, FailoverError, TriggerInProgress, UnparseableRecord
-from eni_failover.observability import logger, metrics, tracer
+from eni_failover.observability import logger, metrics, pair_metric, tracer
 from eni_failover.outcome import Outcome
 from eni_failover.triggers import Trigger, parse_sns_event
 
@@ -197,6 +198,14 @@ def _record_metrics(outcome: Outcome) -> None:
     metrics.add_metric(name=f"Outcome_{outcome.kind.value}", unit=MetricUnit.Count, value=1)
     if outcome.swap_seconds is not None:
         metrics.add_metric(name="SwapSeconds", unit=MetricUnit.Seconds, value=outcome.swap_seconds)
+    # The same per pair, for the dashboard.
+    pair_metric(
+        f"{OUTCOME_METRIC_PREFIX}{outcome.kind.value}", MetricUnit.Count, 1, pair=outcome.pair
+    )
+    if outcome.swap_seconds is not None:
+        pair_metric(
+            METRIC_SWAP_SECONDS, MetricUnit.Seconds, outcome.swap_seconds, pair=outcome.pair
+        )
 
 
 def build_dispatcher(environ: dict[str, str] | None = None) -> Dispatcher:

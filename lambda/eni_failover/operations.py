@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eni_failover import decide, ec2, notify, readiness
+from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import Pair
-from eni_failover.errors import InvalidRequest
+from eni_failover.errors import AwsCallFailed, InvalidRequest
 from eni_failover.failover import Request, Runtime
-from eni_failover.observability import logger
+from eni_failover.observability import logger, pair_metric
 from eni_failover.prober import ProberLease
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -52,7 +54,10 @@ def handle_request(
         return sweep(runtime, run=run)
     pairs = pairs_for(runtime, operator)
     if operator.action == "check":
-        return {"checks": [check(runtime, pair, scheduled=operator.scheduled) for pair in pairs]}
+        by = "the readiness schedule" if operator.scheduled else operator.requested_by
+        return {
+            "checks": [check(runtime, pair, scheduled=operator.scheduled, by=by) for pair in pairs]
+        }
     request = manual_request(runtime, operator, pairs[0], request_id=request_id)
     if operator.dry_run:
         return dry_run(runtime, request)
@@ -138,7 +143,13 @@ def manual_request(
         requested_by=operator.requested_by,
         request_id=request_id,
     )
-    return Request(pair=pair, trigger=trigger, direction=direction, force=operator.force)
+    return Request(
+        pair=pair,
+        trigger=trigger,
+        direction=direction,
+        force=operator.force,
+        requested_by=operator.requested_by,
+    )
 
 
 def manual_trigger(
@@ -205,8 +216,14 @@ def describe_plan(plan: decide.Plan) -> dict[str, Any]:
     return {"decision": "refuse", "reasons": list(plan.reasons)}
 
 
-def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
-    """Readiness of one pair; on the schedule, announce it only when it changed."""
+def check(
+    runtime: Runtime, pair: Pair, *, scheduled: bool, by: str = "an operator"
+) -> dict[str, Any]:
+    """Readiness of one pair; on the schedule, announce it only when it changed.
+
+    Every verdict is kept for `status` and drawn on the dashboard; only the schedule's
+    answer is compared with the last one it announced.
+    """
     settings = runtime.settings
     now = runtime.clock.now()
     state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
@@ -231,6 +248,13 @@ def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
             )
         )
     result = readiness.verdict(checks)
+    ready = readiness.ready(checks)
+    pair_metric(METRIC_READINESS_READY, MetricUnit.Count, 1 if ready else 0, pair=pair.name)
+    try:
+        runtime.records.note_check(pair.name, result, at=now, by=by)
+    except AwsCallFailed as error:
+        # The verdict is still answered (and announced): only `status` will not show it.
+        logger.warning("readiness verdict not recorded", pair=pair.name, error=str(error))
     announced = False
     if scheduled:
         previous = runtime.records.swap_readiness(pair.name, result)
@@ -246,7 +270,7 @@ def check(runtime: Runtime, pair: Pair, *, scheduled: bool) -> dict[str, Any]:
     return {
         "pair": pair.name,
         "verdict": result,
-        "ready": readiness.ready(checks),
+        "ready": ready,
         "checks": [c.as_dict() for c in checks],
         "announced": announced,
     }

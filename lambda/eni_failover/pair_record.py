@@ -62,6 +62,12 @@ class PairRecord:
     drill_by: str | None = None
     # The last scheduled readiness verdict, so only a change is announced.
     readiness: str | None = None
+    # The direction of the last outcome: failover or failback.
+    last_direction: str | None = None
+    # The verdict of the last readiness check, scheduled or an operator's, when and whose.
+    checked_readiness: str | None = None
+    checked_at: datetime | None = None
+    checked_by: str | None = None
 
 
 class PairRecords:
@@ -133,6 +139,7 @@ class PairRecords:
         moved: bool,
         move_finished: bool,
         told: bool = False,
+        direction: str | None = None,
     ) -> None:
         """Give the lease back and remember how the trigger ended.
 
@@ -148,6 +155,8 @@ class PairRecords:
             "last_outcome_summary = :summary",
             "last_trigger_id = :trigger",
         ]
+        if direction:
+            sets.append("last_direction = :direction")
         if moved:
             sets += ["last_move_at = :now", "last_move_trigger_id = :trigger"]
         removes = ["lease_owner", "lease_expires_at"]
@@ -167,6 +176,7 @@ class PairRecords:
                 ":summary": {"S": summary[:1000]},
                 ":trigger": {"S": trigger_id},
                 ":owner": {"S": owner},
+                **({":direction": {"S": direction}} if direction else {}),
             },
         )
 
@@ -209,6 +219,14 @@ class PairRecords:
 
     def close_drill_window(self, pair_name: str) -> None:
         self._update(pair_name, "REMOVE drill_until, drill_by")
+
+    def note_check(self, pair_name: str, verdict: str, *, at: datetime, by: str) -> None:
+        """Remember the verdict of any readiness check, for `status` to show."""
+        self._update(
+            pair_name,
+            "SET checked_readiness = :verdict, checked_at = :at, checked_by = :by",
+            values={":verdict": {"S": verdict}, ":at": {"S": at.isoformat()}, ":by": {"S": by}},
+        )
 
     def swap_readiness(self, pair_name: str, verdict: str) -> str | None:
         """Store the latest readiness verdict and return the one before it."""
@@ -291,6 +309,10 @@ def _record(item: dict[str, Any]) -> PairRecord:
         paused_at=when("paused_at"),
         paused_by=text("paused_by"),
         readiness=text("readiness"),
+        last_direction=text("last_direction"),
+        checked_readiness=text("checked_readiness"),
+        checked_at=when("checked_at"),
+        checked_by=text("checked_by"),
         drill_until=when("drill_until"),
         drill_by=text("drill_by"),
     )
