@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
+import subprocess
+import sys
 
 import pytest
 
@@ -166,3 +168,16 @@ def test_waiting_says_nothing_with_json() -> None:
     with Console(json_mode=True, stdout=out, stderr=err).waiting("asking the function"):
         pass
     assert (out.getvalue(), err.getvalue()) == ("", "")
+
+
+def test_the_cli_does_not_load_rich_until_a_terminal_needs_it() -> None:
+    # Given a fresh interpreter that loads the CLI and parses a command, as a script would
+    code = (
+        "import sys; from eni_cli.main import build_parser; "
+        "build_parser().parse_args(['status', '--json']); print('rich' in sys.modules)"
+    )
+    loaded = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    # Then rich has not been imported: its import time is paid only on a terminal
+    assert loaded.stdout.strip() == "False"
