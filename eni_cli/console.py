@@ -80,9 +80,13 @@ class Console:
         if self.json_mode:
             yield _ignore
             return
-        if not self.terminal or self._status is not None:
+        if not self.terminal:
             print(f"{text} ...", file=self.stderr, flush=True)
             yield _ignore
+            return
+        if self._status is not None:  # already waiting: the one live line says what for now
+            self._status.update(text)
+            yield self._status.update
             return
         status = self._rich().status(text, spinner="dots")
         self._status = status

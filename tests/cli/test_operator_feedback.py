@@ -181,3 +181,14 @@ def test_the_cli_does_not_load_rich_until_a_terminal_needs_it() -> None:
     )
     # Then rich has not been imported: its import time is paid only on a terminal
     assert loaded.stdout.strip() == "False"
+
+
+def test_waiting_within_waiting_keeps_one_live_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a terminal, and a command that waits inside another wait
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out, err = Terminal(), io.StringIO()
+    console = Console(stdout=out, stderr=err)
+    with console.waiting("running the drill"), console.waiting("asking the function"):
+        pass
+    # Then the one live line changed; nothing fell back to plain lines on stderr
+    assert err.getvalue() == ""
