@@ -60,8 +60,8 @@ def _probing(result: ServiceStopResult) -> str:
 
 def _measured_apart(result: ServiceStopResult) -> str:
     return (
-        f"measured on its own ({result.started_at:%Y-%m-%d %H:%M} UTC, "
-        f"`python -m bench --only service`)"
+        f"measured on its own, {result.started_at:%Y-%m-%d %H:%M} UTC "
+        "(`python -m bench --only service`)"
     )
 
 
@@ -73,7 +73,7 @@ def summary_line(result: ServiceStopResult, *, apart: bool = False) -> str:
     by_way = "; ".join(
         f"{way.key} {_s(median([r.attached for r in result.of(way.key)]), 1)}" for way in WAYS
     )
-    when = f" ({_measured_apart(result)})" if apart else ""
+    when = f"; {_measured_apart(result)}" if apart else ""
     return (
         f"{SUMMARY_START} the interface is attached on the standby "
         f"{_s(median(attached), 1)} after the service's last answer (median of {len(runs)} "
@@ -81,8 +81,8 @@ def summary_line(result: ServiceStopResult, *, apart: bool = False) -> str:
         f"{_s(median([r.detection for r in runs]), 1)}, the move "
         f"{_s(median([r.move for r in runs]), 1)} (medians); with the default probing "
         f"({_probing(result)}); by how it stopped: {by_way}. Target, a median of "
-        f"{TARGET_MEDIAN_SECONDS:g} s or less: {verdict}. In AWS, add SNS's delivery and "
-        f"Lambda's start: about {_s(_aws_typical(), 1)} typically (section 7){when}."
+        f"{TARGET_MEDIAN_SECONDS:g} s or less: {verdict}. In AWS, SNS's delivery and Lambda's "
+        f"start add about {_s(_aws_typical(), 1)} typically (section 7){when}."
     )
 
 

@@ -76,7 +76,7 @@ def test_splicing_adds_the_line_and_the_section_then_replaces_them() -> None:
     lines = once.splitlines()
     assert lines[lines.index("## Summary") + 2].startswith(SUMMARY_START)
     assert once.index(SECTION_HEADING) < once.index("## What these numbers are not")
-    assert once.count("measured on its own (2026-11-29 20:00 UTC") == 2
+    assert once.count("measured on its own, 2026-11-29 20:00 UTC") == 2
     assert "- **Failed primary**: 1.65 s." in once
     # When it is spliced again with a newer run
     twice = splice(once, result(9.5))
