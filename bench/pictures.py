@@ -37,7 +37,10 @@ def timelines(swaps: Sequence[ScenarioResult], ways: Sequence[WayResult]) -> str
             f"{result.tuning.poll_interval_seconds:g} s poll (run {index + 1} of "
             f"{len(result.runs)}, the median)"
         )
-        charts.append(_gantt(title, project_hops(run, hung=result.scenario.detach_hangs)))
+        # A failed primary is forced at once: its detach never gets the chance to hang.
+        scenario = result.scenario
+        hung = scenario.detach_hangs and not scenario.source_failed
+        charts.append(_gantt(title, project_hops(run, hung=hung)))
     for way in ways:
         moved = [r for r in way.runs if r.attached is not None]
         if way.hung or not moved:

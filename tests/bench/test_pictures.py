@@ -114,3 +114,13 @@ def test_end_to_end_by_failure_kind_next_to_the_other_tools() -> None:
     assert '    y-axis "seconds" 0 --> 10' in state_change
     assert "    bar [91.4, 96.5]" in alarm  # 90 + 1.4 and 90 + 6.5
     assert "Status-check alarm, failure to interface on the standby (typical)" in alarm
+
+
+def test_a_failed_primary_whose_detach_would_hang_is_drawn_forced_at_once() -> None:
+    # Given the failed primary of the benchmark: the detach would hang, but Force comes first
+    scenario = Scenario("failed", "Failed primary", True, True, poll_seconds=0.25, runs=1)
+    result = ScenarioResult(scenario=scenario, tuning=Tuning(), runs=(swap_run(1.4),))
+    # Then its detach is drawn as forced, not as hung
+    drawn = timelines([result], [])
+    assert "Detach (EC2, forced) 0.250 s" in drawn
+    assert "hung" not in drawn
