@@ -12,6 +12,7 @@ import aws_cdk as cdk
 import pytest
 
 import app
+import infra.settings as settings_module
 from infra.settings import KNOWN_KEYS, SettingsError, read_settings
 from tests.infra.conftest import ROOT, SINGLE_PAIR_CONTEXT, cdk_json_context
 
@@ -132,3 +133,14 @@ def test_synth_as_the_cdk_cli_runs_it_refuses_the_typo(tmp_path: Any) -> None:
     assert "evaluationPeriod is not a known key; did you mean evaluationPeriods?" in (
         completed.stderr
     )
+
+
+def test_every_key_the_settings_define_is_a_known_key() -> None:
+    # Given every context key constant of infra.settings (a new key is one more KEY_...)
+    defined = {
+        value
+        for name, value in vars(settings_module).items()
+        if name.startswith("KEY_") and isinstance(value, str)
+    }
+    # Then each is known, so that passing it is never refused as a typo
+    assert defined - set(KNOWN_KEYS) == set()
