@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eni_cli import check, move
+from eni_cli import check, history, move
 from eni_cli.console import Console, columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
@@ -194,6 +194,17 @@ def run(
         "moved": moved,
         "failback": None,
     }
+    # The move itself is in the history as the alarm's; this says it was a drill, and whose.
+    for warning in history.record_action(
+        deployment,
+        pair=pair.name,
+        action="drill",
+        outcome="moved" if moved else "no move",
+        by=by,
+        trigger=f"operator: drill through alarm {pair.alarm_name}",
+        summary=watch.outcome.last_outcome_summary or "" if watch.outcome else "",
+    ):
+        console.progress(f"Warning: {warning}")
     console.progress(_timeline(watch, timeout_seconds, poll_seconds))
     if not moved:
         return _failure_code(watch), data, "Nothing moved, so there is nothing to fail back."

@@ -17,6 +17,8 @@ from constructs import Construct
 
 from eni_failover.cloudwatch import (
     DIMENSION_PAIR,
+    DIMENSION_SERVICE,
+    FUNCTION_SERVICE,
     METRIC_PROBE_LATENCY,
     METRIC_PROBE_SUCCESS,
     METRIC_READINESS_READY,
@@ -78,7 +80,9 @@ class FailoverDashboard(Construct):
             cloudwatch.GraphWidget(
                 title=f"{pair.name}: outcomes",
                 left=[
-                    self._metric(pair, f"{OUTCOME_METRIC_PREFIX}{kind.value}", "Sum", kind.value)
+                    self._function_metric(
+                        pair, f"{OUTCOME_METRIC_PREFIX}{kind.value}", "Sum", kind.value
+                    )
                     for kind in OutcomeKind
                 ],
                 stacked=True,
@@ -88,8 +92,8 @@ class FailoverDashboard(Construct):
             cloudwatch.GraphWidget(
                 title=f"{pair.name}: swap seconds",
                 left=[
-                    self._metric(pair, METRIC_SWAP_SECONDS, "Maximum", "longest"),
-                    self._metric(pair, METRIC_SWAP_SECONDS, "Average", "average"),
+                    self._function_metric(pair, METRIC_SWAP_SECONDS, "Maximum", "longest"),
+                    self._function_metric(pair, METRIC_SWAP_SECONDS, "Average", "average"),
                 ],
                 width=WIDTH,
                 height=HEIGHT,
@@ -97,7 +101,7 @@ class FailoverDashboard(Construct):
             cloudwatch.GraphWidget(
                 title=f"{pair.name}: readiness (1 ready, 0 not)",
                 left=[
-                    self._metric(
+                    self._function_metric(
                         pair,
                         METRIC_READINESS_READY,
                         "Minimum",
@@ -123,7 +127,7 @@ class FailoverDashboard(Construct):
             )
         return widgets
 
-    def _metric(
+    def _function_metric(
         self,
         pair: Pair,
         name: str,
@@ -132,10 +136,26 @@ class FailoverDashboard(Construct):
         *,
         period: Duration = PERIOD,
     ) -> cloudwatch.Metric:
+        """The failover function's: Powertools adds the service to the pair's dimension."""
+        return self._metric(pair, name, statistic, label, period=period, service=FUNCTION_SERVICE)
+
+    def _metric(
+        self,
+        pair: Pair,
+        name: str,
+        statistic: str,
+        label: str,
+        *,
+        period: Duration = PERIOD,
+        service: str | None = None,
+    ) -> cloudwatch.Metric:
+        dimensions = {DIMENSION_PAIR: pair.name}
+        if service is not None:
+            dimensions[DIMENSION_SERVICE] = service
         return cloudwatch.Metric(
             namespace=self.namespace,
             metric_name=name,
-            dimensions_map={DIMENSION_PAIR: pair.name},
+            dimensions_map=dimensions,
             statistic=statistic,
             period=period,
             label=label,

@@ -24,6 +24,10 @@ OUTCOME_METRIC_PREFIX = "Outcome_"
 METRIC_SWAP_SECONDS = "SwapSeconds"
 # 1 when a readiness check found the pair ready, 0 when not (operations.check).
 METRIC_READINESS_READY = "ReadinessReady"
+# Powertools adds the service (POWERTOOLS_SERVICE_NAME, which the stack sets) as a dimension
+# of the function's metrics, the per-pair ones included.
+DIMENSION_SERVICE = "service"
+FUNCTION_SERVICE = "eni-failover"
 # PutMetricData takes at most 1000 metric entries per call.
 MAX_METRICS_PER_CALL = 1000
 

@@ -19,7 +19,7 @@ from eni_failover.clients import AwsClients
 from eni_failover.config import Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
 from eni_failover.history import AUTOMATIC, History, HistoryEntry
-from eni_failover.observability import logger
+from eni_failover.observability import PairMetrics, logger
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
@@ -39,6 +39,7 @@ class Runtime:
     settings: Settings
     clients: AwsClients
     clock: Clock = field(default_factory=SystemClock)
+    pair_metrics: PairMetrics = field(default_factory=PairMetrics.from_environment)
 
     @cached_property
     def records(self) -> PairRecords:

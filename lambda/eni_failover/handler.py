@@ -31,7 +31,7 @@ from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_SWAP_SECONDS, OUTCOME_METRIC_PREFIX
 from eni_failover.config import Settings
 from eni_failover.errors import AwsCallFailed, FailoverError, TriggerInProgress, UnparseableRecord
-from eni_failover.observability import logger, metrics, pair_metric, tracer
+from eni_failover.observability import PairMetrics, logger, metrics, tracer
 from eni_failover.outcome import Outcome
 from eni_failover.triggers import Trigger, parse_sns_event
 
@@ -160,7 +160,7 @@ class Dispatcher:
             owner=f"{context.aws_request_id}:{key['trigger']}",
             remaining_seconds=context.get_remaining_time_in_millis() / 1000.0,
         )
-        _record_metrics(outcome)
+        _record_metrics(self.runtime.pair_metrics, outcome)
         logger.info("outcome published", outcome=outcome.kind.value, summary=outcome.summary())
         result = outcome.to_dict()
         self._handled[_key_id(key)] = result
@@ -194,16 +194,16 @@ def _record_with_id(event: Any, message_id: str) -> object:
     )
 
 
-def _record_metrics(outcome: Outcome) -> None:
+def _record_metrics(pair_metrics: PairMetrics, outcome: Outcome) -> None:
     metrics.add_metric(name=f"Outcome_{outcome.kind.value}", unit=MetricUnit.Count, value=1)
     if outcome.swap_seconds is not None:
         metrics.add_metric(name="SwapSeconds", unit=MetricUnit.Seconds, value=outcome.swap_seconds)
     # The same per pair, for the dashboard.
-    pair_metric(
+    pair_metrics.put(
         f"{OUTCOME_METRIC_PREFIX}{outcome.kind.value}", MetricUnit.Count, 1, pair=outcome.pair
     )
     if outcome.swap_seconds is not None:
-        pair_metric(
+        pair_metrics.put(
             METRIC_SWAP_SECONDS, MetricUnit.Seconds, outcome.swap_seconds, pair=outcome.pair
         )
 

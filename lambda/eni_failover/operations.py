@@ -18,7 +18,7 @@ from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import Pair
 from eni_failover.errors import AwsCallFailed, InvalidRequest
 from eni_failover.failover import Request, Runtime
-from eni_failover.observability import logger, pair_metric
+from eni_failover.observability import logger
 from eni_failover.prober import ProberLease
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -249,7 +249,9 @@ def check(
         )
     result = readiness.verdict(checks)
     ready = readiness.ready(checks)
-    pair_metric(METRIC_READINESS_READY, MetricUnit.Count, 1 if ready else 0, pair=pair.name)
+    runtime.pair_metrics.put(
+        METRIC_READINESS_READY, MetricUnit.Count, 1 if ready else 0, pair=pair.name
+    )
     try:
         runtime.records.note_check(pair.name, result, at=now, by=by)
     except AwsCallFailed as error:

@@ -25,6 +25,7 @@ from emulator.service import Behaviour
 from eni_cli.console import Console
 from eni_cli.main import main
 from eni_failover import ec2
+from eni_failover.history import HISTORY_INDEX
 
 # Short, non-zero latencies: every poll loop really polls, and the suite stays quick.
 FAST = SandboxOptions(
@@ -124,6 +125,19 @@ def sandbox(running: RunningSandbox) -> Iterator[RunningSandbox]:
     restore(running)
 
 
+def clear_history(running: RunningSandbox) -> None:
+    """Take the pair's history entries off the state table (the history index finds them)."""
+    dynamodb = running.sandbox.clients.dynamodb
+    items = dynamodb.query(
+        TableName=running.table,
+        IndexName=HISTORY_INDEX,
+        KeyConditionExpression="history_pair = :pair",
+        ExpressionAttributeValues={":pair": {"S": PAIR}},
+    )["Items"]
+    for item in items:
+        dynamodb.delete_item(TableName=running.table, Key={"id": item["id"]})
+
+
 def restore(running: RunningSandbox) -> None:
     sandbox = running.sandbox
     clients, topology, sim = sandbox.clients, sandbox.topology, sandbox.sim
@@ -154,6 +168,7 @@ def restore(running: RunningSandbox) -> None:
     assert running.where() == topology.primary_instance_id
     # A pair with no history: no pause, no drill window, no outcome, no readiness.
     clients.dynamodb.delete_item(TableName=running.table, Key={"id": {"S": f"pair#{PAIR}"}})
+    clear_history(running)
     running.notifications()
     drain(clients.sqs, sandbox.info.outputs["DeadLetterQueueUrl"])
     running.narration.clear()

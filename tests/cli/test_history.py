@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from eni_failover.history import HISTORY_INDEX
 from tests.cli.conftest import PAIR, RunningSandbox
 
 
-@pytest.fixture
-def fresh(sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
-    """The sandbox with no history for the pair (the package's other tests leave some)."""
-    clear_history(sandbox)
-    yield sandbox
-    clear_history(sandbox)
-
-
-def clear_history(sandbox: RunningSandbox) -> None:
-    dynamodb = sandbox.sandbox.clients.dynamodb
-    items = dynamodb.query(
-        TableName=sandbox.table,
-        IndexName=HISTORY_INDEX,
-        KeyConditionExpression="history_pair = :pair",
-        ExpressionAttributeValues={":pair": {"S": PAIR}},
-    )["Items"]
-    for item in items:
-        dynamodb.delete_item(TableName=sandbox.table, Key={"id": item["id"]})
-
-
-def test_history_lists_moves_and_operator_actions_newest_first(fresh: RunningSandbox) -> None:
-    topology = fresh.sandbox.topology
+def test_history_lists_moves_and_operator_actions_newest_first(sandbox: RunningSandbox) -> None:
+    topology = sandbox.sandbox.topology
     # Given an operator paused and resumed the pair, then moved it there and back
-    assert fresh.run("pause", PAIR, "--by", "alice", "--reason", "patching").code == 0
-    assert fresh.run("resume", PAIR, "--by", "alice").code == 0
-    assert fresh.run("failover", PAIR, "--force", "--by", "bob").code == 0
-    assert fresh.run("failback", PAIR, "--by", "bob").code == 0
+    assert sandbox.run("pause", PAIR, "--by", "alice", "--reason", "patching").code == 0
+    assert sandbox.run("resume", PAIR, "--by", "alice").code == 0
+    assert sandbox.run("failover", PAIR, "--force", "--by", "bob").code == 0
+    assert sandbox.run("failback", PAIR, "--by", "bob").code == 0
 
     # When they ask for the history
-    ran = fresh.run("history")
+    ran = sandbox.run("history")
 
     # Then every action is there, newest first, with its outcome, its time and who asked
     assert ran.code == 0, ran.err
@@ -68,7 +46,7 @@ def test_history_lists_moves_and_operator_actions_newest_first(fresh: RunningSan
     )
 
     # And --json gives the same entries with their fields
-    entries = fresh.run("history", PAIR, "--json").json()["entries"]
+    entries = sandbox.run("history", PAIR, "--json").json()["entries"]
     assert [(e["action"], e["direction"], e["outcome"], e["by"]) for e in entries] == [
         ("failback", "failback", "swapped", "bob"),
         ("failover", "failover", "swapped", "bob"),
@@ -80,21 +58,21 @@ def test_history_lists_moves_and_operator_actions_newest_first(fresh: RunningSan
     assert entries[0]["at"] > entries[1]["at"] > entries[2]["at"] > entries[3]["at"]
 
 
-def test_limit_and_since_choose_the_newest_entries(fresh: RunningSandbox) -> None:
+def test_limit_and_since_choose_the_newest_entries(sandbox: RunningSandbox) -> None:
     # Given three refused failovers (the primary is healthy and nobody forced them)
     for who in ("ann", "ben", "cid"):
-        assert fresh.run("failover", PAIR, "--by", who).code == 1
+        assert sandbox.run("failover", PAIR, "--by", who).code == 1
 
     # Then --limit keeps the newest
-    limited = fresh.run("history", PAIR, "--limit", "2", "--json").json()["entries"]
+    limited = sandbox.run("history", PAIR, "--limit", "2", "--json").json()["entries"]
     assert [e["by"] for e in limited] == ["cid", "ben"]
-    assert "the last 2" in fresh.run("history", "--limit", "2").out
+    assert "the last 2" in sandbox.run("history", "--limit", "2").out
     # And --since takes an ISO time, or a duration back from now
     second = limited[1]["at"]
-    since = fresh.run("history", PAIR, "--since", second, "--json").json()["entries"]
+    since = sandbox.run("history", PAIR, "--since", second, "--json").json()["entries"]
     assert [e["by"] for e in since] == ["cid", "ben"]
-    assert len(fresh.run("history", "--since", "2h", "--json").json()["entries"]) == 3
-    future = fresh.run("history", "--since", "2999-01-01T00:00")
+    assert len(sandbox.run("history", "--since", "2h", "--json").json()["entries"]) == 3
+    future = sandbox.run("history", "--since", "2999-01-01T00:00")
     assert future.code == 0
     assert "No history for every pair since 2999-01-01 00:00:00 UTC" in future.out
 
@@ -150,3 +128,17 @@ def test_status_shows_the_verdict_of_an_operators_check(sandbox: RunningSandbox)
     [pair] = sandbox.run("status", "--json").json()["pairs"]
     assert pair["readiness"]["verdict"] == "READY"
     assert pair["readiness"]["by"] == "carol"
+
+
+def test_a_drill_is_in_the_history_with_the_move_it_made(sandbox: RunningSandbox) -> None:
+    # Given an operator drilled the pair and failed back
+    assert sandbox.run("drill", PAIR, "--yes", "--by", "dana").code == 0
+    # Then the history has the failback, the drill and the alarm's move, newest first
+    entries = sandbox.run("history", PAIR, "--json").json()["entries"]
+    assert [(e["action"], e["outcome"], e["by"]) for e in entries] == [
+        ("failback", "swapped", "dana"),
+        ("drill", "moved", "dana"),
+        ("failover", "swapped", "automatic"),
+    ]
+    assert entries[1]["trigger"] == f"operator: drill through alarm {sandbox.alarm_name}"
+    assert entries[2]["trigger"].startswith(f"alarm {sandbox.alarm_name} -> ALARM")

@@ -48,7 +48,9 @@ def widgets(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     return {w["properties"].get("title", ""): w["properties"] for w in body["widgets"]}
 
 
-def metric(name: str, pair: str, stat: str, label: str, period: int = 300) -> list[Any]:
+def metric(
+    name: str, pair: str, stat: str, label: str, period: int = 300, *, function: bool = True
+) -> list[Any]:
     """A metric as the dashboard's body gives it (CloudWatch's defaults, a period of 300 s
     and the average, left out)."""
     options: dict[str, Any] = {"label": label}
@@ -56,7 +58,9 @@ def metric(name: str, pair: str, stat: str, label: str, period: int = 300) -> li
         options["stat"] = stat
     if period != 300:
         options["period"] = period
-    return ["Shop", name, "Pair", pair, options]
+    # The function's metrics also carry the service (Powertools adds it); the prober's do not
+    service = ["service", "eni-failover"] if function else []
+    return ["Shop", name, "Pair", pair, *service, options]
 
 
 def test_each_pair_has_its_outcomes_swap_seconds_and_readiness(shop: Synthesized) -> None:
@@ -79,9 +83,9 @@ def test_only_the_probed_pair_has_a_probe_widget(shop: Synthesized) -> None:
     found = widgets(shop)
     probe = found["web: probe http://:8080/health"]
     assert probe["metrics"] == [
-        metric("ProbeSuccess", "web", "Average", "success ratio"),
+        metric("ProbeSuccess", "web", "Average", "success ratio", function=False),
         [
-            *metric("ProbeLatency", "web", "p99", "latency p99 (ms)")[:4],
+            *metric("ProbeLatency", "web", "p99", "latency p99 (ms)", function=False)[:4],
             {
                 "label": "latency p99 (ms)",
                 "stat": "p99",
