@@ -9,8 +9,8 @@ sets its state as CloudWatch would, so the bridge's AlarmActions publishes the c
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
