@@ -256,6 +256,7 @@ class MotoSeams:
         moto_start = _original(EC2Backend, "start_instances")
         moto_describe_status = _original(EC2Backend, "describe_instance_status")
         moto_terminate = _original(Instance, "terminate")
+        moto_stop_response = _original(EC2Response, "stop_instances")
         moto_instance_status = _original(Instance, "instance_status")
         moto_system_status = _original(Instance, "system_status")
 
@@ -284,6 +285,19 @@ class MotoSeams:
                     instances = [i for i in instances if value_of(i) in wanted["values"]]
             return instances
 
+        def stop_instances_response(response: Any) -> Any:
+            # moto ignores Force; EC2 takes it and the sim remembers it.
+            force = str(response._get_param("Force", False)).lower() == "true"
+            answer = moto_stop_response(response)
+            if not response._get_param("DryRun"):
+                sim._stop_requested(response._get_param("InstanceIds", []), force=force)
+            return answer
+
+        def modify_instance_security_groups(
+            backend: Any, instance_id: str, new_group_id_list: list[str]
+        ) -> Any:
+            return sim._replace_instance_groups(backend, instance_id, new_group_id_list)
+
         def terminate(instance: Any) -> Any:
             with sim.lock:
                 sim._terminating(instance)
@@ -302,6 +316,8 @@ class MotoSeams:
 
         return [
             _Patch(EC2Backend, "stop_instances", stop_instances),
+            _Patch(EC2Response, "stop_instances", stop_instances_response),
+            _Patch(EC2Backend, "modify_instance_security_groups", modify_instance_security_groups),
             _Patch(EC2Backend, "start_instances", start_instances),
             _Patch(EC2Backend, "describe_instance_status", describe_instance_status),
             _Patch(Instance, "terminate", terminate),

@@ -85,6 +85,16 @@ def incorrect_instance_state(instance_id: str) -> EC2ClientError:
     )
 
 
+def multiple_interfaces(instance_id: str) -> EC2ClientError:
+    # ModifyInstanceAttribute's Groups apply to "the instance", which EC2 accepts only when
+    # one interface makes that unambiguous.
+    return EC2ClientError(
+        "InvalidInstanceID",
+        f"There are multiple interfaces attached to instance '{instance_id}'. Please specify "
+        "an interface ID for the operation instead.",
+    )
+
+
 def unpaginated_interface_describe() -> EC2ClientError:
     # AWS documents that this call "fails" in an account with many interfaces, not with
     # which code; this one is a plausible model, and the failover relies on no code at all.

@@ -145,6 +145,10 @@ class FaithfulEC2:
         self._calls: Counter[str] = Counter()
         self._throttled: Counter[str] = Counter()
         self._seams: MotoSeams | None = None
+        # What was done to instances, for tests to observe: stops (with Force or not) and
+        # security-group replacements (instance, interface, groups).
+        self.stop_requests: list[tuple[str, bool]] = []
+        self.group_changes: list[tuple[str, str, tuple[str, ...]]] = []
 
     # -- installation ----------------------------------------------------------------
 
@@ -612,6 +616,25 @@ class FaithfulEC2:
                     continue
                 instance._state.name, instance._state.code = _STOPPING
                 self._stops[instance.id] = StopTransition(instance, countdown)
+
+    def _stop_requested(self, instance_ids: Iterable[str], *, force: bool) -> None:
+        with self._lock:
+            self.stop_requests += [(str(i), force) for i in instance_ids]
+
+    def _replace_instance_groups(self, backend: Any, instance_id: str, group_ids: list[str]) -> Any:
+        """ModifyInstanceAttribute Groups: EC2 replaces the primary interface's groups, and
+        only on an instance with one interface (moto adds them to every interface)."""
+        with self._lock:
+            instance = backend.get_instance(instance_id)
+            if len(instance.nics) > 1:
+                raise errors.multiple_interfaces(instance_id)
+            groups = [backend.get_security_group_from_id(g) for g in group_ids]
+            primary = instance.nics[0]
+            primary._group_set = groups
+            # moto unions the instance's groups into every interface's: keep them out.
+            instance.security_groups = []
+            self.group_changes.append((instance_id, primary.id, tuple(group_ids)))
+            return instance
 
     def _check_startable(self, instances: Iterable[Any]) -> None:
         with self._lock:

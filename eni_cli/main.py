@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--dry-run", action="store_true", help="show the plan; change and announce nothing"
         )
+        if action == "failover":
+            sub.add_argument(
+                "--fence",
+                action="store_true",
+                help="after the move, fence the primary as the pair's `fence` setting says "
+                "(stop or isolate); a manual failover never fences without it",
+            )
         _add_by(sub)
         sub.set_defaults(handler=_move, action=action)
 
@@ -467,6 +474,7 @@ def _move(args: argparse.Namespace, console: Console) -> Outcome:
             by=_by(args),
             force=args.force,
             dry_run=args.dry_run,
+            fence=getattr(args, "fence", False),
         )
 
 

@@ -41,6 +41,7 @@ def request(
     by: str,
     force: bool = False,
     dry_run: bool = False,
+    fence: bool = False,
 ) -> dict[str, Any]:
     """The function's answer: {"outcomes": [outcome]} or, for a dry run, {"plan": ...}."""
     pair = deployment.outputs.pair(pair_name)
@@ -51,6 +52,7 @@ def request(
                 "pair": pair.name,
                 "force": force,
                 "dry_run": dry_run,
+                **({"fence": True} if fence else {}),
                 "requested_by": by,
             }
         )
@@ -84,8 +86,11 @@ def run(
     by: str,
     force: bool,
     dry_run: bool,
+    fence: bool = False,
 ) -> tuple[ExitCode, dict[str, Any], str]:
-    answer = request(deployment, action, pair_name, by=by, force=force, dry_run=dry_run)
+    answer = request(
+        deployment, action, pair_name, by=by, force=force, dry_run=dry_run, fence=fence
+    )
     if dry_run:
         plan = answer["plan"]
         return PLAN_EXIT.get(plan["decision"], ExitCode.ERROR), answer, describe_plan(answer)
@@ -103,6 +108,10 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         lines += [f"  - {reason}" for reason in outcome["reasons"]]
     if outcome["overridden_checks"]:
         lines.append(f"  checks overridden by --force: {', '.join(outcome['overridden_checks'])}")
+    fence = outcome.get("fence")
+    if fence:
+        done = "done" if fence["done"] else "FAILED (not retried)"
+        lines.append(f"  {fence['mode']} of {fence['instance_id']}: {done}; {fence['detail']}")
     if outcome["forced_detach"]:
         lines.append("  the detach was forced (the source was stopped, impaired or hung)")
     if outcome["steps"]:

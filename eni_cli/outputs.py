@@ -56,6 +56,11 @@ class PairOutputs(BaseModel):
     interface_ids: tuple[str, ...] = Field(alias="interfaceIds", min_length=1)
     # The service probe, when the pair is probed (older stacks do not say).
     probe: str | None = None
+    # After a failover; written only when not the default (older stacks: the defaults).
+    failback: str | None = None  # "auto"; None: manual
+    failback_after_seconds: int | None = Field(default=None, alias="failbackAfterSeconds")
+    max_automatic_moves: int | None = Field(default=None, alias="maxAutomaticMoves")
+    fence: str | None = None  # "stop" | "isolate"; None: none
 
     def side_of(self, instance_id: str | None) -> str | None:
         """'primary', 'standby', or None for any other instance."""

@@ -98,9 +98,12 @@ def resume(
         if not actions_enabled:
             clients.cloudwatch.enable_alarm_actions(AlarmNames=[pair.alarm_name])
             changed.append(f"actions of alarm {pair.alarm_name} enabled")
-        if record.paused_at is not None:
+        if record.paused_at is not None or record.manual_hold:
+            # Also ends the hold of a manual failover: automatic failback may act again.
             deployment.records.set_paused(pair.name, by=None, now=None)
-            changed.append("pause flag cleared")
+            changed.append(
+                "pause flag cleared" if record.paused_at is not None else "manual hold ended"
+            )
     if changed:
         notify.publish_text(
             clients.sns,

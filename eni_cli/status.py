@@ -17,7 +17,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eni_cli.console import columns, when
 from eni_cli.deployment import Deployment
 from eni_cli.outputs import PairOutputs
-from eni_failover import ec2
+from eni_failover import decide, ec2
+from eni_failover.config import (
+    DEFAULT_FAILBACK_AFTER_SECONDS,
+    DEFAULT_MAX_AUTOMATIC_MOVES,
+    FailbackPolicy,
+    FenceMode,
+)
 from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PairRecord
@@ -94,6 +100,7 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
             else None
         ),
         "record_error": record_error,
+        "after_failover": after_failover(pair, record, datetime.now(UTC)),
         "probe": probe,
     }
 
@@ -305,9 +312,78 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     if pair["drill_window"]:
         window = pair["drill_window"]
         rows.append(("drill window", "OPEN", f"until {when(window['until'])}, by {window['by']}"))
+    policy = pair.get("after_failover")
+    if policy:
+        rows.append(("failback", *_failback_text(policy)))
+        rows.append(("fence", *_fence_text(policy)))
     if pair["record_error"]:
         rows.append(("pair record", "unknown", pair["record_error"]))
     return [head, *columns(rows)]
+
+
+def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) -> dict[str, Any]:
+    """The failback policy and its hold-down, the flap limit's count, and the fence."""
+    after = pair.failback_after_seconds or DEFAULT_FAILBACK_AFTER_SECONDS
+    auto = pair.failback == FailbackPolicy.AUTO
+    since = record.healthy_since if record else None
+    return {
+        "failback": pair.failback or FailbackPolicy.MANUAL.value,
+        "failback_after_seconds": after,
+        "healthy_since": since,
+        "hold_down_remaining_seconds": (
+            max(0.0, after - (now - since).total_seconds()) if auto and since else None
+        ),
+        "manual_hold": bool(record and record.manual_hold),
+        "last_move_kind": record.last_move_kind if record else None,
+        "automatic_moves_last_hour": (
+            len(decide.recent_automatic_moves(record, now)) if record else None
+        ),
+        "max_automatic_moves": pair.max_automatic_moves or DEFAULT_MAX_AUTOMATIC_MOVES,
+        "fence": pair.fence or FenceMode.NONE.value,
+        "fenced": (
+            {
+                "mode": record.fence_mode,
+                "instance_id": record.fenced_instance_id,
+                "at": record.fenced_at,
+                "isolated_groups": list(record.isolated_groups),
+            }
+            if record and record.fence_mode
+            else None
+        ),
+    }
+
+
+def _failback_text(policy: dict[str, Any]) -> tuple[str, str]:
+    moves = policy["automatic_moves_last_hour"]
+    flap = (
+        f"{moves if moves is not None else '?'} of {policy['max_automatic_moves']} automatic "
+        "moves in the last hour"
+    )
+    if policy["failback"] != FailbackPolicy.AUTO:
+        return "manual", f"`eni-failover failback` moves it back; {flap}"
+    remaining = policy["hold_down_remaining_seconds"]
+    if policy["manual_hold"]:
+        watch = "held by a manual move until `failback` or `resume`"
+    elif remaining is not None:
+        watch = (
+            f"holding down: primary healthy since {when(policy['healthy_since'])}, "
+            f"{remaining:.0f} s of {policy['failback_after_seconds']} s left"
+        )
+    else:
+        watch = f"after {policy['failback_after_seconds']} s of a healthy primary"
+    return "auto", f"{watch}; {flap}"
+
+
+def _fence_text(policy: dict[str, Any]) -> tuple[str, str]:
+    fenced = policy["fenced"]
+    if fenced is None:
+        return policy["fence"], "the primary is not fenced"
+    groups = (
+        f"; failback restores {', '.join(fenced['isolated_groups'])}"
+        if fenced["isolated_groups"]
+        else ""
+    )
+    return "FENCED", f"{fenced['mode']} on {fenced['instance_id']} at {when(fenced['at'])}{groups}"
 
 
 def _readiness_text(pair: dict[str, Any]) -> tuple[str, str]:

@@ -27,7 +27,9 @@ from eni_failover.config import (
     EXPECT_PAIR_NAME,
     AlarmName,
     Email,
+    FailbackPolicy,
     FailoverConfig,
+    FenceMode,
     InstanceId,
     InterfaceId,
     Pair,
@@ -64,6 +66,17 @@ KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
 KEY_PROBE_FAILURES = "probeFailures"
 KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
 KEY_PROBE_ENDPOINTS = "probeEndpoints"
+# After a failover, per pair (single pair or `pairs` entry): who fails back and when, how
+# many automatic moves an hour, and what is done to the failed primary.
+KEY_FAILBACK = "failback"
+KEY_FAILBACK_AFTER = "failbackAfterSeconds"
+KEY_MAX_AUTOMATIC_MOVES = "maxAutomaticMoves"
+KEY_FENCE = "fence"
+POLICY_KEYS = (KEY_FAILBACK, KEY_FAILBACK_AFTER, KEY_MAX_AUTOMATIC_MOVES, KEY_FENCE)
+EXPECT_FAILBACK = "'manual' (an operator fails back) or 'auto' (after the hold-down)"
+EXPECT_FAILBACK_AFTER = "a whole number of seconds from 60 to 86400"
+EXPECT_MAX_AUTOMATIC_MOVES = "a whole number of automatic moves an hour, from 1 to 60"
+EXPECT_FENCE = "'none', 'stop' (stop the failed primary) or 'isolate' (quarantine its groups)"
 
 # Every key this app reads. CDK puts its own keys in the context too (feature flags such as
 # "@aws-cdk/core:...", "aws:cdk:..." settings, lookups such as "availability-zones:..."): they
@@ -92,6 +105,7 @@ KNOWN_KEYS = (
     KEY_PROBE_FAILURES,
     KEY_PROBE_VERIFY_TLS,
     KEY_PROBE_ENDPOINTS,
+    *POLICY_KEYS,
 )
 # Keys without '@' or ':' that the CDK CLI itself may write into the context.
 CDK_OWN_KEYS = frozenset({"acknowledged-issue-numbers"})
@@ -110,6 +124,7 @@ PAIR_ENTRY_KEYS = (
     PAIR_ENTRY_INTERFACES,
     PAIR_ENTRY_PROBE,
     PAIR_ENTRY_TRIGGER_ALARMS,
+    *POLICY_KEYS,
 )
 
 DEFAULT_PAIR_NAME = "primary"
@@ -228,6 +243,8 @@ class DeploymentSettings:
     reserved_concurrency: int | None = None
     # Where the prober runs; None when no pair has a probe (then there is no prober).
     prober: ProberPlacement | None = None
+    # The VPC of the quarantine security group; None when no pair has fence=isolate.
+    quarantine_vpc_id: str | None = None
     # How long the history (`eni-failover history`) keeps an entry.
     history_retention_days: int = DEFAULT_RETENTION_DAYS
 
@@ -298,8 +315,14 @@ def read_settings(
     single = lookup(KEY_PAIRS) is None
     all_pairs_valid = len(named) == _given_pair_count(lookup)
     _check_names(stack_name, named, single=single, problems=problems)
+    isolating = _check_isolation(named, placement, single=single, problems=problems)
     prober = _check_detection(
-        named, placement, single=single, all_pairs_valid=all_pairs_valid, problems=problems
+        named,
+        placement,
+        single=single,
+        all_pairs_valid=all_pairs_valid,
+        problems=problems,
+        vpc_needed=bool(isolating),
     )
     reserved_concurrency = _read_reserved_concurrency(
         lookup, max(len(named), _given_pair_count(lookup)), problems
@@ -328,6 +351,7 @@ def read_settings(
         readiness_schedule=readiness_schedule,
         reserved_concurrency=reserved_concurrency,
         prober=prober,
+        quarantine_vpc_id=placement.vpc_id if isolating else None,
         history_retention_days=history_retention_days,
     )
 
@@ -392,6 +416,7 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> dict[int, Pair]:
         KEY_PAIR_NAME,
         KEY_PROBE,
         KEY_TRIGGER_ALARMS,
+        *POLICY_KEYS,
     )
     given_single = [key for key in single_keys if lookup(key) is not None]
     if listed is not None:
@@ -416,6 +441,8 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> dict[int, Pair]:
         interfaces=lookup(KEY_INTERFACE),
         probe=lookup(KEY_PROBE),
         trigger_alarms=lookup(KEY_TRIGGER_ALARMS),
+        policy={key: lookup(key) for key in POLICY_KEYS if lookup(key) is not None},
+        policy_prefix="",
         problems=problems,
     )
     return {} if pair is None else {0: pair}
@@ -463,6 +490,8 @@ def _read_pair_list(listed: object, problems: list[str]) -> dict[int, Pair]:
             interfaces=entry.get(PAIR_ENTRY_INTERFACES),
             probe=entry.get(PAIR_ENTRY_PROBE),
             trigger_alarms=entry.get(PAIR_ENTRY_TRIGGER_ALARMS),
+            policy={key: entry[key] for key in POLICY_KEYS if entry.get(key) is not None},
+            policy_prefix=f"{where}.",
             problems=problems,
         )
         if pair is not None:
@@ -479,6 +508,8 @@ def _build_pair(
     interfaces: object,
     probe: object = None,
     trigger_alarms: object = None,
+    policy: Mapping[str, object] | None = None,
+    policy_prefix: str = "",
     problems: list[str],
 ) -> Pair | None:
     before = len(problems)
@@ -500,6 +531,7 @@ def _build_pair(
         problems.append(f"{keys.interfaces}: {', '.join(repeated)} listed more than once")
     probe_text = _read_probe(probe, keys.probe, problems)
     alarm_names = _read_alarm_names(trigger_alarms, keys.trigger_alarms, problems)
+    after_failover = _read_policy(policy or {}, policy_prefix, problems)
     if len(problems) > before or pair_name is None or primary_id is None or standby_id is None:
         return None
     try:
@@ -510,10 +542,67 @@ def _build_pair(
             interface_ids=tuple(interface_ids),
             probe=probe_text,
             trigger_alarms=alarm_names,
+            **after_failover,
         )
     except ValidationError as error:  # a rule of the model this module does not pre-check
         problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
         return None
+
+
+# The policy keys: the Pair field each sets, the values it takes, the form it is stated in.
+_POLICY_FIELDS: dict[str, tuple[str, Any, str]] = {
+    KEY_FAILBACK: ("failback", FailbackPolicy, EXPECT_FAILBACK),
+    KEY_FAILBACK_AFTER: (
+        "failback_after_seconds",
+        Annotated[int, Field(ge=60, le=86400)],
+        EXPECT_FAILBACK_AFTER,
+    ),
+    KEY_MAX_AUTOMATIC_MOVES: (
+        "max_automatic_moves",
+        Annotated[int, Field(ge=1, le=60)],
+        EXPECT_MAX_AUTOMATIC_MOVES,
+    ),
+    KEY_FENCE: ("fence", FenceMode, EXPECT_FENCE),
+}
+
+
+def _read_policy(given: Mapping[str, object], prefix: str, problems: list[str]) -> dict[str, Any]:
+    """failback, failbackAfterSeconds, maxAutomaticMoves and fence, as Pair fields."""
+    fields: dict[str, Any] = {}
+    for key, raw in given.items():
+        field, kind, expected = _POLICY_FIELDS[key]
+        value = raw.strip().lower() if isinstance(raw, str) else raw
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            problems.append(f"{prefix}{key}: {raw!r} is not {expected}")
+            continue
+        try:
+            fields[field] = TypeAdapter(kind).validate_python(value)
+        except ValidationError:
+            problems.append(f"{prefix}{key}: {raw!r} is not {expected}")
+    if "failback_after_seconds" in fields and fields.get("failback") is not FailbackPolicy.AUTO:
+        problems.append(
+            f"{prefix}{KEY_FAILBACK_AFTER}: given, but {prefix}{KEY_FAILBACK} is not 'auto'; "
+            "the hold-down applies only to automatic failback"
+        )
+    return fields
+
+
+def _check_isolation(
+    pairs: Mapping[int, Pair], placement: _Placement, *, single: bool, problems: list[str]
+) -> list[str]:
+    """fence=isolate needs the VPC where the stack creates the empty quarantine group."""
+    isolating = [
+        KEY_FENCE if single else f"{KEY_PAIRS}[{index}].{KEY_FENCE}"
+        for index, pair in pairs.items()
+        if pair.fence is FenceMode.ISOLATE
+    ]
+    if isolating and KEY_VPC not in placement.given:
+        problems.append(
+            f"{KEY_VPC}: missing; {', '.join(isolating)} is 'isolate', which puts an empty "
+            "quarantine security group on the failed primary, and the stack creates that group "
+            f"in the pairs' VPC: -c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
+        )
+    return isolating
 
 
 def _check_names(
@@ -684,6 +773,7 @@ def _check_detection(
     single: bool,
     all_pairs_valid: bool = True,
     problems: list[str],
+    vpc_needed: bool = False,
 ) -> ProberPlacement | None:
     """A probe needs somewhere to run, and a place to run needs a probe; an alarm
     triggers one pair only."""
@@ -704,9 +794,11 @@ def _check_detection(
     ]
     if not probed:
         # An invalid pair may be the probed one: its own problem is reported already.
-        if placement.given and all_pairs_valid:
+        # vpcId alone is fine where a pair isolates: the quarantine group lives there.
+        extra = [k for k in placement.given if not (vpc_needed and k == KEY_VPC)]
+        if extra and all_pairs_valid:
             problems.append(
-                f"{', '.join(placement.given)}: given, but no pair has a {KEY_PROBE}, so the "
+                f"{', '.join(extra)}: given, but no pair has a {KEY_PROBE}, so the "
                 f"prober would have nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, "
                 "or beside the single pair), or leave them out"
             )

@@ -22,11 +22,13 @@ from eni_cli.outputs import (
     OUTPUT_TRIGGER_TOPIC_ARN,
     PairOutputs,
 )
+from eni_failover.config import DEFAULT_MAX_AUTOMATIC_MOVES, FailbackPolicy, FenceMode, Pair
 from infra.alarm_triggers import AlarmTriggers
 from infra.dashboard import FailoverDashboard
 from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
+from infra.fencing import Fencing
 from infra.notifications import OutcomeNotifications
 from infra.prober import Prober
 from infra.readiness_schedule import ReadinessSchedule
@@ -54,6 +56,18 @@ def detection_alarm_name(stack_name: str) -> str:
 
 def dashboard_name(stack_name: str) -> str:
     return f"{stack_name}-pairs"
+
+
+def _after_failover(pair: Pair) -> dict[str, Any]:
+    """The pair's failback and fence policy for PairsJson, where not the default."""
+    policy: dict[str, Any] = {}
+    if pair.failback is FailbackPolicy.AUTO:
+        policy |= {"failback": "auto", "failback_after_seconds": pair.failback_after_seconds}
+    if pair.max_automatic_moves != DEFAULT_MAX_AUTOMATIC_MOVES:
+        policy["max_automatic_moves"] = pair.max_automatic_moves
+    if pair.fence is not FenceMode.NONE:
+        policy["fence"] = pair.fence.value
+    return policy
 
 
 class EniFailoverStack(Stack):
@@ -92,10 +106,16 @@ class EniFailoverStack(Stack):
             alarm_name=self.dead_letter_alarm_name, topic=self.notifications.topic
         )
         self.state = StateTable(self, "State")
+        # Before the function: the pairs that isolate carry the quarantine group's ID.
+        self.fencing = Fencing(
+            self, "Fencing", pairs=failover.pairs, vpc_id=settings.quarantine_vpc_id
+        )
         self.failover = FailoverFunction(
             self,
             "Failover",
-            failover=failover,
+            failover=failover.model_copy(
+                update={"pairs": self.fencing.with_quarantine_group(failover.pairs)}
+            ),
             timeout_seconds=settings.function_timeout_seconds,
             max_event_age_seconds=settings.max_event_age_seconds,
             reserved_concurrency=settings.reserved_concurrency,
@@ -107,6 +127,10 @@ class EniFailoverStack(Stack):
             metrics_namespace=settings.metrics_namespace,
             history_retention_days=settings.history_retention_days,
         )
+        fence_policy = self.fencing.allow(self.failover.role)
+        if fence_policy is not None:
+            # The first failover's fence must not race the policy.
+            self.failover.function.node.add_dependency(fence_policy)
         self.readiness = ReadinessSchedule(
             self,
             "Readiness",
@@ -191,6 +215,7 @@ class EniFailoverStack(Stack):
                 standby_instance_id=pair.standby_instance_id,
                 interface_ids=pair.interface_ids,
                 probe=pair.probe or None,
+                **_after_failover(pair),
             ).entry()
         outputs[OUTPUT_PAIRS_JSON] = json.dumps(pairs, separators=(",", ":"))
         for key, value in outputs.items():

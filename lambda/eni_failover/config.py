@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 
 from pydantic import (
@@ -82,6 +83,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class FailbackPolicy(StrEnum):
+    MANUAL = "manual"  # an operator fails back (`eni-failover failback`)
+    AUTO = "auto"  # the sweep fails back once the primary has been healthy long enough
+
+
+class FenceMode(StrEnum):
+    NONE = "none"
+    STOP = "stop"  # StopInstances Force=True on the failed primary
+    ISOLATE = "isolate"  # the primary's security groups replaced by an empty quarantine group
+
+
+DEFAULT_FAILBACK_AFTER_SECONDS = 300
+DEFAULT_MAX_AUTOMATIC_MOVES = 3
+
+
 class Pair(_Frozen):
     """A primary and a standby instance sharing one or more floating interfaces."""
 
@@ -96,6 +112,15 @@ class Pair(_Frozen):
     # Existing alarms whose change to ALARM is a trigger too (a load balancer's unhealthy
     # hosts, an agent metric, a heartbeat); the stack routes their state changes.
     trigger_alarms: tuple[AlarmName, ...] = ()
+    # After a failover: who fails back, and after how long a healthy primary.
+    failback: FailbackPolicy = FailbackPolicy.MANUAL
+    failback_after_seconds: int = Field(default=DEFAULT_FAILBACK_AFTER_SECONDS, ge=60, le=86400)
+    # Automatic moves (either way) allowed in any rolling hour; past it the pair pauses.
+    max_automatic_moves: int = Field(default=DEFAULT_MAX_AUTOMATIC_MOVES, ge=1, le=60)
+    fence: FenceMode = FenceMode.NONE
+    # The empty security group `isolate` puts on the primary; the stack creates it and sets
+    # it here (a CloudFormation reference until deploy, so not checked for its form).
+    quarantine_group_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @property
     def probe_spec(self) -> ProbeSpec | None:

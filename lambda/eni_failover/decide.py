@@ -3,24 +3,27 @@
 No AWS here. Every input is a value (the observed state, the pair's record, the time), and
 the answer is a plan: move these interfaces, nothing to do, or refuse and say why. The
 rule that keeps failover safe on a bad day is simple: decide from the current state, never
-from the trigger alone, and never move an interface automatically back towards a primary.
+from the trigger alone, and move an interface automatically back towards a primary only
+when the pair asks for it (failback=auto) and the primary has been healthy for the whole
+hold-down. Whether to fail back, the flap limit and whether to fence are decided here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from eni_failover.config import Pair, Tuning
+from eni_failover.config import FailbackPolicy, FenceMode, Pair, Tuning
 from eni_failover.observed import InstanceView, InterfaceView, PairState, describe_slot
 from eni_failover.pair_record import PairRecord, PlannedMove
+from eni_failover.probe import ProbeResult
 from eni_failover.triggers import Trigger, TriggerKind
 
 
 class Direction(StrEnum):
     TO_STANDBY = "failover"  # primary -> standby (automatic triggers, manual failover)
-    TO_PRIMARY = "failback"  # standby -> primary (manual only)
+    TO_PRIMARY = "failback"  # standby -> primary (manual, or the sweep's with failback=auto)
 
     def ends(self, pair: Pair) -> tuple[str, str]:
         """(source, target) instance IDs of a move in this direction."""
@@ -40,8 +43,11 @@ class Ignore:
 class Problem:
     """One reason a move cannot go ahead, under the name of the check that found it."""
 
-    check: str  # interfaces | target | device index | stale | paused | source
+    check: str  # interfaces | target | device index | stale | paused | source | flap limit
     reason: str
+
+
+FLAP_LIMIT = "flap limit"
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,7 @@ def readiness_plan(
     )
 
 
-def _plan(
+def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are reported
     *,
     pair: Pair,
     trigger: Trigger,
@@ -257,6 +263,17 @@ def _plan(
                     ),
                 )
             )
+        if direction is Direction.TO_PRIMARY:
+            blocked = failback_blockers(pair, record, now)
+            if trigger.kind is not TriggerKind.FAILBACK:
+                blocked.insert(0, "only the failback watch moves an interface back automatically")
+            if not target.healthy:
+                blocked.append(f"the primary {target.describe()} is not healthy now")
+            if blocked:
+                return Refuse(tuple(Problem("failback", b) for b in blocked))
+        flapping = flap_limit_problem(pair, record, now)
+        if flapping:
+            return Refuse((flapping,))
 
     problems = target_problems(target)
     overridden: list[str] = []
@@ -356,6 +373,175 @@ def _doubt_about_the_service(trigger: Trigger, alarm_now: str | None) -> Problem
 
 
 SWEEP_GRACE_SECONDS = 60.0
+# The flap limit counts automatic moves in any rolling window this long.
+FLAP_WINDOW = timedelta(hours=1)
+# The prober saves its last results every 10 s; older than this, they prove nothing.
+PROBE_RESULT_MAX_AGE_SECONDS = 120.0
+
+
+def recent_automatic_moves(record: PairRecord, now: datetime) -> tuple[datetime, ...]:
+    """The pair's automatic moves within the flap window, oldest first."""
+    return tuple(sorted(m for m in record.automatic_moves if now - m < FLAP_WINDOW))
+
+
+def flap_limit_problem(pair: Pair, record: PairRecord, now: datetime) -> Problem | None:
+    """Why one more automatic move would be one too many, if it would."""
+    recent = recent_automatic_moves(record, now)
+    if len(recent) < pair.max_automatic_moves:
+        return None
+    return Problem(
+        FLAP_LIMIT,
+        f"pair {pair.name!r} made {len(recent)} automatic moves in the last hour, its limit "
+        f"(maxAutomaticMoves) is {pair.max_automatic_moves}: automation paused the pair, so "
+        f"nothing moves by itself until an operator runs `eni-failover resume {pair.name}`",
+    )
+
+
+def failback_blockers(pair: Pair, record: PairRecord, now: datetime) -> list[str]:
+    """Why the pair may not fail back by itself now, whatever the primary's health."""
+    blockers = []
+    if pair.failback is not FailbackPolicy.AUTO:
+        blockers.append(f"pair {pair.name!r} fails back by hand (failback={pair.failback})")
+    if record.paused_at is not None:
+        blockers.append(f"automation of pair {pair.name!r} is paused")
+    if record.drill_until is not None and now < record.drill_until:
+        blockers.append(f"a drill window is open until {record.drill_until.isoformat()}")
+    # Set by a manual move; cleared by `resume` (or a later automatic move).
+    if record.manual_hold:
+        blockers.append(
+            "an operator moved the interface by hand; it stays until they fail back or "
+            f"run `eni-failover resume {pair.name}`"
+        )
+    elif record.last_move_kind is None:
+        blockers.append("what made the last move is not recorded")
+    return blockers
+
+
+@dataclass(frozen=True)
+class FailbackWatch:
+    """What the sweep concludes about a pair's failback: the window, and whether it is due."""
+
+    due: bool
+    reason: str
+    # The new start of the healthy window (None: no window, or it restarts).
+    healthy_since: datetime | None = None
+    remaining_seconds: float | None = None
+
+
+def failback_watch(
+    pair: Pair,
+    state: PairState,
+    record: PairRecord,
+    now: datetime,
+    *,
+    primary_probe: ProbeResult | None = None,
+) -> FailbackWatch:
+    """Has the failed-over primary been healthy for the whole hold-down?
+
+    Healthy means running with status checks ok and, where the pair is probed at the
+    instances' own addresses, the prober's last result for the primary answering and
+    fresh. One observation short of that restarts the window.
+    """
+    if pair.failback is not FailbackPolicy.AUTO:
+        return FailbackWatch(False, f"failback is {pair.failback}")
+    standby = state.standby.instance_id
+    if not state.interfaces or not all(i.attached_to(standby) for i in state.interfaces):
+        return FailbackWatch(False, "the pair is not failed over")
+    blockers = failback_blockers(pair, record, now)
+    if blockers:
+        return FailbackWatch(False, "; ".join(blockers))
+    unhealthy = _primary_unhealthy(pair, state.primary, primary_probe, now)
+    if unhealthy:
+        return FailbackWatch(False, unhealthy)
+    since = record.healthy_since or now
+    held = (now - since).total_seconds()
+    remaining = max(0.0, pair.failback_after_seconds - held)
+    if remaining > 0:
+        return FailbackWatch(
+            False,
+            f"the primary has been healthy for {held:.0f} s of {pair.failback_after_seconds} s",
+            healthy_since=since,
+            remaining_seconds=remaining,
+        )
+    probed = f"; its service answered ({primary_probe.describe()})" if primary_probe else ""
+    return FailbackWatch(
+        True,
+        f"the primary {state.primary.describe()} has been healthy without interruption since "
+        f"{since.isoformat()} ({held:.0f} s, the hold-down is {pair.failback_after_seconds} s)"
+        f"{probed}",
+        healthy_since=since,
+        remaining_seconds=0.0,
+    )
+
+
+def _primary_unhealthy(
+    pair: Pair, primary: InstanceView, probe: ProbeResult | None, now: datetime
+) -> str | None:
+    if not primary.healthy:
+        return f"the primary {primary.describe()} is not healthy"
+    spec = pair.probe_spec
+    if spec is None or spec.through_pair:
+        return None  # nothing probes the primary's own address
+    if probe is None:
+        return "the prober has no result for the primary's own address"
+    age = (now - probe.at).total_seconds()
+    if age > PROBE_RESULT_MAX_AGE_SECONDS:
+        return f"the prober's last result for the primary is {age:.0f} s old"
+    if not probe.ok:
+        return f"the primary's service does not answer the probe ({probe.describe()})"
+    return None
+
+
+@dataclass(frozen=True)
+class FenceDecision:
+    """Whether to fence the failed primary after a failover, and why (or why not)."""
+
+    mode: FenceMode | None
+    reason: str
+
+
+def fence_decision(
+    pair: Pair,
+    trigger: Trigger,
+    state: PairState,
+    record: PairRecord,
+    now: datetime,
+    *,
+    direction: Direction,
+    operator_asked: bool = False,
+) -> FenceDecision:
+    """Fence only a half-alive primary after a failover; the target is never the standby.
+
+    `state` is as observed before the move. Automatic: only a primary that is running but
+    impaired, or whose service failed its probe. Manual: only when the operator asks
+    (`--fence`). Never on a drill, nor on a primary that is stopped, terminated or gone.
+    """
+    mode = pair.fence
+    if direction is not Direction.TO_STANDBY:
+        return FenceDecision(None, "a failback fences nothing")
+    if mode is FenceMode.NONE:
+        return FenceDecision(None, "the pair's fence is none")
+    if trigger.kind is TriggerKind.MANUAL and not operator_asked:
+        return FenceDecision(None, "a manual failover fences only with --fence")
+    if record.drill_until is not None and now < record.drill_until:
+        return FenceDecision(None, "a drill never fences the primary")
+    primary = state.primary
+    if not primary.running:
+        return FenceDecision(
+            None, f"the primary {primary.describe()} is not running: nothing to fence"
+        )
+    if trigger.kind is not TriggerKind.MANUAL and not (
+        primary.impaired or trigger.kind is TriggerKind.PROBE
+    ):
+        return FenceDecision(
+            None, "the failover was caused neither by an impaired primary nor a failed probe"
+        )
+    cause = (
+        "its service failed the probe"
+        if trigger.kind is TriggerKind.PROBE
+        else ("an impaired status check" if primary.impaired else "an operator's --fence")
+    )
+    return FenceDecision(mode, f"the primary {primary.instance_id} is running with {cause}")
 
 
 def missed_failure(pair: Pair, state: PairState, now: datetime) -> str | None:

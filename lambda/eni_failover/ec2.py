@@ -250,6 +250,51 @@ def attach(
     return response["AttachmentId"]
 
 
+def stop_instance(client: EC2Client, instance_id: str) -> str:
+    """Stop the instance with Force (as fence_aws does): its state after the call."""
+    response = _call(
+        "StopInstances",
+        lambda: client.stop_instances(InstanceIds=[instance_id], Force=True),
+    )
+    changes = response.get("StoppingInstances", [])
+    return str(changes[0].get("CurrentState", {}).get("Name", "unknown")) if changes else "unknown"
+
+
+def primary_interface_groups(client: EC2Client, instance_id: str) -> tuple[str, tuple[str, ...]]:
+    """The instance's primary interface (device index 0) and its security groups."""
+    response = _call(
+        "DescribeInstances",
+        lambda: client.describe_instances(InstanceIds=[instance_id]),
+    )
+    for reservation in response.get("Reservations", []):
+        for raw in reservation.get("Instances", []):
+            for interface in raw.get("NetworkInterfaces", []):
+                attachment = interface.get("Attachment") or {}
+                if int(attachment.get("DeviceIndex", -1)) == 0 and not int(
+                    attachment.get("NetworkCardIndex") or 0
+                ):
+                    return interface["NetworkInterfaceId"], tuple(
+                        g["GroupId"] for g in interface.get("Groups", [])
+                    )
+    raise AwsCallFailed(
+        "DescribeInstances",
+        "NoPrimaryInterface",
+        f"EC2 shows no primary interface (device index 0) on {instance_id}",
+    )
+
+
+def replace_instance_groups(client: EC2Client, instance_id: str, groups: tuple[str, ...]) -> None:
+    """Set the security groups of the instance's primary interface (ModifyInstanceAttribute).
+
+    EC2 refuses this on an instance with more than one interface attached; the fence then
+    fails and says so.
+    """
+    _call(
+        "ModifyInstanceAttribute",
+        lambda: client.modify_instance_attribute(InstanceId=instance_id, Groups=list(groups)),
+    )
+
+
 class Permission(StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"

@@ -16,12 +16,12 @@ from botocore.exceptions import BotoCoreError
 
 from eni_failover import cloudwatch, decide, ec2, notify
 from eni_failover.clients import AwsClients
-from eni_failover.config import Pair, Settings
+from eni_failover.config import FenceMode, Pair, Settings
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
 from eni_failover.history import AUTOMATIC, History, HistoryEntry
 from eni_failover.observability import PairMetrics, logger
-from eni_failover.observed import InterfaceView
-from eni_failover.outcome import Outcome, OutcomeKind
+from eni_failover.observed import InterfaceView, PairState
+from eni_failover.outcome import FenceResult, Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
 from eni_failover.swap import MoveStopped, carry_out
 from eni_failover.timeline import Clock, SystemClock, Timeline
@@ -60,6 +60,8 @@ class Request:
     trigger: Trigger
     direction: decide.Direction = decide.Direction.TO_STANDBY
     force: bool = False
+    # The operator asks to fence the primary after a manual failover (`--fence`).
+    fence: bool = False
     # The operator who asked, for a manual request; None for an automatic trigger.
     requested_by: str | None = None
 
@@ -92,10 +94,10 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
     except AwsCallFailed:
         # Nobody was told. Record the outcome all the same (the retry finds the move made
         # and tells it as this trigger's own), and fail, so that Lambda retries.
-        _release(runtime, request, outcome, owner=owner, told=False)
+        _release(runtime, request, outcome, record, owner=owner, told=False)
         raise
     try:
-        _release(runtime, request, outcome, owner=owner, told=True)
+        _release(runtime, request, outcome, record, owner=owner, told=True)
     except AwsCallFailed as error:
         # The operators have the outcome; failing now would have Lambda's retry tell it
         # again. The lease expires by itself, and the next trigger decides from EC2.
@@ -116,19 +118,34 @@ def _told_outcome(record: PairRecord, trigger: Trigger) -> OutcomeKind | None:
 
 
 def _release(
-    runtime: Runtime, request: Request, outcome: Outcome, *, owner: str, told: bool
+    runtime: Runtime,
+    request: Request,
+    outcome: Outcome,
+    record: PairRecord,
+    *,
+    owner: str,
+    told: bool,
 ) -> None:
+    now = runtime.clock.now()
+    kind = request.trigger.kind
+    moved = outcome.kind is OutcomeKind.SWAPPED
+    automatic = kind is not TriggerKind.MANUAL
+    # The flap limit's memory: this move, if automatic, and those of the last hour.
+    recent = decide.recent_automatic_moves(record, now)
     runtime.records.release(
         request.pair.name,
         owner=owner,
         trigger_id=request.trigger.trigger_id,
         outcome=outcome.kind.value,
         summary=outcome.summary(),
-        now=runtime.clock.now(),
-        moved=outcome.kind is OutcomeKind.SWAPPED,
+        now=now,
+        moved=moved,
         move_finished=outcome.kind is not OutcomeKind.FAILED,
         told=told,
         direction=outcome.direction,
+        move_kind=kind.value,
+        manual=not automatic,
+        automatic_moves=(*recent, now) if moved and automatic else recent,
     )
 
 
@@ -219,7 +236,13 @@ class _Attempt:
                 OutcomeKind.FAILED, state.interfaces, reasons=plan.reasons, error=plan.error
             )
         if isinstance(plan, decide.Refuse):
-            return self.finish(OutcomeKind.REFUSED, state.interfaces, reasons=plan.reasons)
+            paused = self._pause_on_flap_limit(plan)
+            return self.finish(
+                OutcomeKind.REFUSED,
+                state.interfaces,
+                reasons=plan.reasons,
+                automation_paused=paused,
+            )
         if isinstance(plan, decide.AlreadyThere):
             if plan.moved_by_this_trigger:
                 # A retry after the move finished but before its outcome was published.
@@ -230,6 +253,18 @@ class _Attempt:
                 )
             return self.finish(OutcomeKind.ALREADY_IN_PLACE, state.interfaces)
 
+        restored: FenceResult | None = None
+        if request.direction is decide.Direction.TO_PRIMARY and self.record.fence_mode:
+            # An isolated primary gets its own groups back before it takes the interface.
+            restored = self._undo_fence()
+            if restored is not None and not restored.done:
+                return self.finish(
+                    OutcomeKind.FAILED,
+                    state.interfaces,
+                    error=f"the primary's security groups could not be restored: "
+                    f"{restored.detail}; nothing moved",
+                    fence=restored,
+                )
         runtime.records.write_journal(
             request.pair.name,
             owner=owner,
@@ -254,13 +289,127 @@ class _Attempt:
                 error=stopped.reason,
                 resumed=plan.resuming,
                 forced_detach=plan.force_detach,
+                fence=restored,
             )
+        now_on = tuple(done.interfaces.get(i.interface_id, i) for i in state.interfaces)
         return self.finish(
             OutcomeKind.SWAPPED,
-            tuple(done.interfaces.get(i.interface_id, i) for i in state.interfaces),
+            now_on,
             resumed=plan.resuming,
             forced_detach=done.forced,
             overridden=plan.overridden,
+            fence=restored or self._fence(state, now_on),
+        )
+
+    def _pause_on_flap_limit(self, plan: decide.Refuse) -> bool:
+        """Past the flap limit, automation pauses the pair (the flag `pause` sets)."""
+        if not any(p.check == decide.FLAP_LIMIT for p in plan.problems):
+            return False
+        limit = self.request.pair.max_automatic_moves
+        self.runtime.records.set_paused(
+            self.request.pair.name,
+            by=f"automation: flap limit ({limit} automatic moves in an hour)",
+            now=self.runtime.clock.now(),
+        )
+        logger.warning("flap limit reached; pair paused", pair=self.request.pair.name)
+        return True
+
+    def _fence(
+        self, before: PairState, interfaces: tuple[InterfaceView, ...]
+    ) -> FenceResult | None:
+        """Fence the failed primary, once, if the pair and the failure call for it."""
+        pair, request = self.request.pair, self.request
+        decision = decide.fence_decision(
+            pair,
+            request.trigger,
+            before,
+            self.record,
+            self.started_at,
+            direction=request.direction,
+            operator_asked=request.fence,
+        )
+        if decision.mode is None:
+            logger.info("no fence", pair=pair.name, reason=decision.reason)
+            return None
+        # Never the standby: the fence names the primary, and only once the interface is
+        # attached on the standby (the move's own check, made again on what it left).
+        primary, standby = pair.primary_instance_id, pair.standby_instance_id
+        if not all(
+            i.attachment is not None
+            and i.attachment.instance_id == standby
+            and i.attachment.status == "attached"
+            for i in interfaces
+        ):
+            return FenceResult(
+                decision.mode.value,
+                primary,
+                done=False,
+                detail="not fenced: the interface is not attached on the standby yet",
+            )
+        clients, records = self.runtime.clients, self.runtime.records
+        try:
+            if decision.mode is FenceMode.STOP:
+                state = ec2.stop_instance(clients.ec2, primary)
+                detail = f"{decision.reason}; StopInstances (Force) answered {state}"
+                records.record_fence(
+                    pair.name, mode="stop", instance_id=primary, at=self.runtime.clock.now()
+                )
+            else:
+                detail = self._isolate(primary, decision.reason)
+        except AwsCallFailed as error:
+            # Reported in the outcome, never retried: a second fence would act on a later
+            # state of the primary that nobody has looked at.
+            logger.error("fence failed", pair=pair.name, error=str(error))
+            return FenceResult(decision.mode.value, primary, done=False, detail=str(error))
+        logger.warning("primary fenced", pair=pair.name, mode=decision.mode.value)
+        return FenceResult(decision.mode.value, primary, done=True, detail=detail)
+
+    def _isolate(self, primary: str, reason: str) -> str:
+        pair = self.request.pair
+        quarantine = pair.quarantine_group_id
+        if not quarantine:
+            raise AwsCallFailed(
+                "ModifyInstanceAttribute",
+                "NoQuarantineGroup",
+                f"pair {pair.name} has fence=isolate but no quarantine security group; "
+                "deploy the stack with fence=isolate and vpcId",
+            )
+        clients = self.runtime.clients
+        interface_id, groups = ec2.primary_interface_groups(clients.ec2, primary)
+        if groups == (quarantine,):
+            return f"{reason}; {interface_id} already had only the quarantine group"
+        # Remember the groups before changing them: failback gives them back.
+        self.runtime.records.record_fence(
+            pair.name,
+            mode="isolate",
+            instance_id=primary,
+            at=self.runtime.clock.now(),
+            interface_id=interface_id,
+            groups=groups,
+        )
+        ec2.replace_instance_groups(clients.ec2, primary, (quarantine,))
+        return (
+            f"{reason}; the groups of {interface_id} ({', '.join(groups)}) were replaced by "
+            f"the quarantine group {quarantine}"
+        )
+
+    def _undo_fence(self) -> FenceResult | None:
+        """Before a failback: give an isolated primary its groups back, forget the fence."""
+        record, pair = self.record, self.request.pair
+        primary = record.fenced_instance_id or pair.primary_instance_id
+        if not record.isolated:
+            self.runtime.records.clear_fence(pair.name)
+            return None
+        try:
+            ec2.replace_instance_groups(self.runtime.clients.ec2, primary, record.isolated_groups)
+        except AwsCallFailed as error:
+            return FenceResult("restore", primary, done=False, detail=str(error))
+        self.runtime.records.clear_fence(pair.name)
+        return FenceResult(
+            "restore",
+            primary,
+            done=True,
+            detail=f"{record.isolated_interface_id} has {', '.join(record.isolated_groups)} again",
         )
 
     def replay(self, kind: OutcomeKind, record: PairRecord) -> Outcome:
@@ -286,6 +435,8 @@ class _Attempt:
         forced_detach: bool = False,
         overridden: tuple[str, ...] = (),
         notes: tuple[str, ...] = (),
+        fence: FenceResult | None = None,
+        automation_paused: bool = False,
     ) -> Outcome:
         pair = self.request.pair
         source, target = self.request.direction.ends(pair)
@@ -307,6 +458,8 @@ class _Attempt:
             forced_detach=forced_detach,
             overridden=overridden,
             notes=notes,
+            fence=fence,
+            automation_paused=automation_paused,
         )
 
 

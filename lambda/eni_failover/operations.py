@@ -15,14 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eni_failover import decide, ec2, notify, readiness
 from eni_failover.cloudwatch import METRIC_READINESS_READY
-from eni_failover.config import Pair
+from eni_failover.config import FailbackPolicy, Pair
 from eni_failover.errors import AwsCallFailed, InvalidRequest
 from eni_failover.failover import Request, Runtime
 from eni_failover.observability import logger
-from eni_failover.prober import ProberLease
+from eni_failover.pair_record import PairRecord
+from eni_failover.probe import ProbeResult
+from eni_failover.prober import ProberLease, saved_result
 from eni_failover.triggers import Trigger, TriggerKind
 
 if TYPE_CHECKING:
+    from eni_failover.observed import PairState
     from eni_failover.timeline import Clock
 
 Action = Literal["failover", "failback", "check", "sweep"]
@@ -34,6 +37,8 @@ class OperatorRequest(BaseModel):
     action: Action
     pair: str | None = Field(default=None, max_length=40)
     force: bool = False
+    # Fence the primary after this manual failover (the pair's fence mode).
+    fence: bool = False
     dry_run: bool = False
     requested_by: str = Field(default="an operator", max_length=200)
     # The scheduled check announces a change of readiness; an operator's check does not.
@@ -65,7 +70,8 @@ def handle_request(
 
 
 def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict[str, Any]:
-    """Every minute: a failed primary still holding its interface is a missed event.
+    """Every minute: a failed primary still holding its interface is a missed event; a
+    failed-over pair with failback=auto has its hold-down watched.
 
     EventBridge delivers EC2's state changes on a best-effort basis; this looks at EC2
     itself. The trigger's ID names the failure (state, since when) and the standby's state,
@@ -73,8 +79,20 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     """
     now = runtime.clock.now()
     outcomes = []
+    probes: dict[str, Any] | None = None
     for pair in runtime.settings.failover.pairs:
         state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
+        if pair.failback is FailbackPolicy.AUTO:
+            if pair.probe and probes is None:
+                probes, _saved = ProberLease(
+                    runtime.clients.dynamodb, runtime.settings.state_table_name
+                ).read_memory()
+            failback = watch_failback(
+                runtime, pair, state, primary_probe=saved_result(probes or {}, pair.name, "primary")
+            )
+            if failback is not None:
+                outcomes.append(run(failback))
+                continue
         missed = decide.missed_failure(pair, state, now)
         if missed is None:
             continue
@@ -101,6 +119,41 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     return {"outcomes": outcomes, "ignored": [], "dead_lettered": []}
 
 
+def watch_failback(
+    runtime: Runtime,
+    pair: Pair,
+    state: PairState,
+    *,
+    primary_probe: ProbeResult | None,
+    record: PairRecord | None = None,
+) -> Request | None:
+    """One look at the hold-down: keep or restart the window; the failback once it is due."""
+    now = runtime.clock.now()
+    record = record or runtime.records.read(pair.name)
+    watch = decide.failback_watch(pair, state, record, now, primary_probe=primary_probe)
+    if watch.healthy_since != record.healthy_since:
+        # One unhealthy observation restarts the window; the first healthy one opens it.
+        runtime.records.set_healthy_since(pair.name, watch.healthy_since)
+        logger.info("failback window", pair=pair.name, reason=watch.reason)
+    if not watch.due or watch.healthy_since is None:
+        return None
+    trigger = Trigger(
+        # One window, one failback: a redelivered sweep finds it handled already.
+        trigger_id=f"failback:{pair.name}:{watch.healthy_since.isoformat()}",
+        kind=TriggerKind.FAILBACK,
+        source="sweep",
+        instance_id=pair.primary_instance_id,
+        state="healthy",
+        is_failure=True,
+        reason=watch.reason,
+        occurred_at=now,
+        account_id=runtime.settings.account_id,
+        region=runtime.settings.region,
+    )
+    logger.warning("hold-down complete; failing back", pair=pair.name, reason=watch.reason)
+    return Request(pair=pair, trigger=trigger, direction=decide.Direction.TO_PRIMARY)
+
+
 def parse_request(event: dict[str, Any]) -> OperatorRequest:
     try:
         return OperatorRequest.model_validate(event)
@@ -111,7 +164,7 @@ def parse_request(event: dict[str, Any]) -> OperatorRequest:
         raise InvalidRequest(
             f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check'"
             "|'sweep', "
-            "'pair': NAME, 'force': bool, 'dry_run': bool}"
+            "'pair': NAME, 'force': bool, 'fence': bool, 'dry_run': bool}"
         ) from error
 
 
@@ -148,6 +201,7 @@ def manual_request(
         trigger=trigger,
         direction=direction,
         force=operator.force,
+        fence=operator.fence,
         requested_by=operator.requested_by,
     )
 

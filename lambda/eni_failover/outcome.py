@@ -24,6 +24,32 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class FenceResult:
+    """What was done to the failed primary after the move, and whether it worked."""
+
+    mode: str  # stop | isolate | restore (failback gave back the isolated groups)
+    instance_id: str
+    done: bool
+    detail: str
+
+    def describe(self) -> str:
+        what = {
+            "stop": f"stop {self.instance_id} (StopInstances, Force)",
+            "isolate": f"isolate {self.instance_id} (quarantine security group)",
+            "restore": f"restore the security groups of {self.instance_id}",
+        }.get(self.mode, f"{self.mode} {self.instance_id}")
+        return f"{what}: {'done' if self.done else 'FAILED'}; {self.detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "instance_id": self.instance_id,
+            "done": self.done,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
 class Outcome:
     kind: OutcomeKind
     pair: str
@@ -41,6 +67,14 @@ class Outcome:
     forced_detach: bool = False
     overridden: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Fencing after a failover, or the isolated groups given back before a failback.
+    fence: FenceResult | None = None
+    # The flap limit was reached: automation paused the pair by itself.
+    automation_paused: bool = False
+
+    @property
+    def automatic_failback(self) -> bool:
+        return self.trigger.kind is TriggerKind.FAILBACK
 
     @property
     def swap_seconds(self) -> float | None:
@@ -48,10 +82,21 @@ class Outcome:
 
     def subject(self) -> str:
         target = "standby" if self.direction == "failover" else "primary"
+        moved = (
+            f"failed back automatically to primary {self.to_instance_id}"
+            if self.automatic_failback
+            else f"moved to {target} {self.to_instance_id}"
+        )
+        if self.fence is not None and self.fence.mode != "restore":
+            moved += f", primary {'fenced' if self.fence.done else 'FENCE FAILED'}"
         headline = {
-            OutcomeKind.SWAPPED: f"moved to {target} {self.to_instance_id}",
+            OutcomeKind.SWAPPED: moved,
             OutcomeKind.ALREADY_IN_PLACE: f"already on {target} {self.to_instance_id}",
-            OutcomeKind.REFUSED: f"{self.direction} refused",
+            OutcomeKind.REFUSED: (
+                "automation PAUSED, flap limit reached"
+                if self.automation_paused
+                else f"{self.direction} refused"
+            ),
             OutcomeKind.FAILED: f"{self.direction} FAILED, action needed",
         }[self.kind]
         subject = f"ENI failover {self.pair}: {headline}"
@@ -63,8 +108,9 @@ class Outcome:
         if self.kind is OutcomeKind.SWAPPED:
             took = f" in {self.swap_seconds:.1f} s" if self.swap_seconds is not None else ""
             how = " (resumed an interrupted move)" if self.resumed else ""
+            verb = "Failed back automatically:" if self.automatic_failback else "Moved"
             return (
-                f"Moved {self._interface_list()} from {self.from_instance_id} to "
+                f"{verb} {self._interface_list()} from {self.from_instance_id} to "
                 f"{self.to_instance_id}{took}{how}."
             )
         if self.kind is OutcomeKind.ALREADY_IN_PLACE:
@@ -90,6 +136,8 @@ class Outcome:
             "forced_detach": self.forced_detach,
             "overridden_checks": list(self.overridden),
             "notes": list(self.notes),
+            "fence": self.fence.to_dict() if self.fence else None,
+            "automation_paused": self.automation_paused,
             "trigger": {
                 "id": self.trigger.trigger_id,
                 "kind": self.trigger.kind.value,
@@ -158,6 +206,22 @@ class Outcome:
             )
         if self.reasons:
             lines += ["", "Why:"] + [f"  - {r}" for r in self.reasons]
+        if self.automatic_failback and self.kind is OutcomeKind.SWAPPED:
+            lines += ["", f"Why now: {self.trigger.reason}"]
+        if self.fence is not None:
+            lines += ["", f"Fence: {self.fence.describe()}"]
+            if not self.fence.done:
+                lines.append(
+                    "  The fence is not retried. Check the primary by hand: "
+                    f"`eni-failover status {self.pair}`."
+                )
+        if self.automation_paused:
+            lines += [
+                "",
+                f"Automation paused pair {self.pair} itself: the flap limit was reached. Nothing "
+                "moves automatically (failover or failback) until an operator resumes it:",
+                f"  eni-failover resume {self.pair}",
+            ]
         if self.overridden:
             lines += ["", "Checks overridden by --force: " + ", ".join(self.overridden)]
         if self.steps:

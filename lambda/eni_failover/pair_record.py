@@ -1,4 +1,5 @@
-"""The pair's record in DynamoDB: its lease, journal, pause, drill window and readiness.
+"""The pair's record in DynamoDB: lease, journal, pause, drill window, readiness, failback
+watch, recent automatic moves and fence.
 
 One item per pair. The lease lets one invocation move a pair at a time: triggers for
 different pairs run side by side, while two triggers for the same pair (the alarm and the
@@ -68,6 +69,25 @@ class PairRecord:
     checked_readiness: str | None = None
     checked_at: datetime | None = None
     checked_by: str | None = None
+    # What made the last move (a TriggerKind value), and whether an operator's manual move
+    # holds the pair where it is: automatic failback waits for their failback or resume.
+    last_move_kind: str | None = None
+    manual_hold: bool = False
+    # When the sweep first saw the failed-over primary healthy, uninterrupted since.
+    healthy_since: datetime | None = None
+    # Times of the automatic moves of the last hour (the flap limit counts them).
+    automatic_moves: tuple[datetime, ...] = ()
+    # The fence put on the primary after a failover, until failback undoes it.
+    fence_mode: str | None = None  # stop | isolate
+    fenced_at: datetime | None = None
+    fenced_instance_id: str | None = None
+    # isolate: the primary interface whose groups were replaced, and its groups before.
+    isolated_interface_id: str | None = None
+    isolated_groups: tuple[str, ...] = ()
+
+    @property
+    def isolated(self) -> bool:
+        return self.fence_mode == "isolate" and bool(self.isolated_groups)
 
 
 class PairRecords:
@@ -140,14 +160,18 @@ class PairRecords:
         move_finished: bool,
         told: bool = False,
         direction: str | None = None,
+        move_kind: str | None = None,
+        manual: bool = False,
+        automatic_moves: tuple[datetime, ...] | None = None,
     ) -> None:
         """Give the lease back and remember how the trigger ended.
 
         `moved`: the interfaces are on the target now (the last move's time is what makes
         older triggers stale). `move_finished`: the journal is no longer needed; a move cut
         short keeps it so the next attempt knows which network card and device index to
-        restore. `told`: the outcome was published. If our lease expired and someone else
-        took the pair, their record wins.
+        restore. `told`: the outcome was published. `move_kind`: what made the move (with
+        `manual` for an operator's), `automatic_moves`: the recent automatic moves, this one
+        included. If our lease expired and someone else took the pair, their record wins.
         """
         sets = [
             "last_outcome = :outcome",
@@ -157,9 +181,18 @@ class PairRecords:
         ]
         if direction:
             sets.append("last_direction = :direction")
+        values: dict[str, Any] = {}
+        removes = ["lease_owner", "lease_expires_at"]
         if moved:
             sets += ["last_move_at = :now", "last_move_trigger_id = :trigger"]
-        removes = ["lease_owner", "lease_expires_at"]
+            # A move starts any failback watch afresh.
+            removes.append("healthy_since")
+            if move_kind is not None:
+                sets += ["last_move_kind = :kind", "manual_hold = :manual"]
+                values |= {":kind": {"S": move_kind}, ":manual": {"BOOL": manual}}
+            if automatic_moves is not None:
+                sets.append("automatic_moves = :moves")
+                values[":moves"] = {"L": [{"S": m.isoformat()} for m in automatic_moves]}
         if told:
             sets.append("last_told_trigger_id = :trigger")
         else:
@@ -177,6 +210,7 @@ class PairRecords:
                 ":trigger": {"S": trigger_id},
                 ":owner": {"S": owner},
                 **({":direction": {"S": direction}} if direction else {}),
+                **values,
             },
         )
 
@@ -199,9 +233,17 @@ class PairRecords:
         return _record(response.get("Item", {}))
 
     def set_paused(self, pair_name: str, *, by: str | None, now: datetime | None) -> None:
-        """Pause (a time and who) or resume (None) automatic failover of a pair."""
+        """Pause (a time and who) or resume (None) automatic failover of a pair.
+
+        Resuming is the operator's word that automation may act again: it also ends the hold
+        of a manual move, and the flap limit counts afresh.
+        """
         if now is None:
-            self._update(pair_name, "REMOVE paused_at, paused_by")
+            self._update(
+                pair_name,
+                "REMOVE paused_at, paused_by, automatic_moves, healthy_since SET manual_hold = :no",
+                values={":no": {"BOOL": False}},
+            )
         else:
             self._update(
                 pair_name,
@@ -219,6 +261,47 @@ class PairRecords:
 
     def close_drill_window(self, pair_name: str) -> None:
         self._update(pair_name, "REMOVE drill_until, drill_by")
+
+    def set_healthy_since(self, pair_name: str, since: datetime | None) -> None:
+        """Start (a time) or restart (None) the failback watch of a failed-over pair."""
+        if since is None:
+            self._update(pair_name, "REMOVE healthy_since")
+        else:
+            self._update(
+                pair_name, "SET healthy_since = :since", values={":since": {"S": since.isoformat()}}
+            )
+
+    def record_fence(
+        self,
+        pair_name: str,
+        *,
+        mode: str,
+        instance_id: str,
+        at: datetime,
+        interface_id: str | None = None,
+        groups: tuple[str, ...] = (),
+    ) -> None:
+        """Remember a fence: `isolate` keeps the groups that failback gives back."""
+        sets = ["fence_mode = :mode", "fenced_at = :at", "fenced_instance_id = :instance"]
+        values: dict[str, Any] = {
+            ":mode": {"S": mode},
+            ":at": {"S": at.isoformat()},
+            ":instance": {"S": instance_id},
+        }
+        if interface_id is not None and groups:
+            sets += ["isolated_interface_id = :interface", "isolated_groups = :groups"]
+            values |= {
+                ":interface": {"S": interface_id},
+                ":groups": {"L": [{"S": g} for g in groups]},
+            }
+        self._update(pair_name, f"SET {', '.join(sets)}", values=values)
+
+    def clear_fence(self, pair_name: str) -> None:
+        self._update(
+            pair_name,
+            "REMOVE fence_mode, fenced_at, fenced_instance_id, isolated_interface_id, "
+            "isolated_groups",
+        )
 
     def note_check(self, pair_name: str, verdict: str, *, at: datetime, by: str) -> None:
         """Remember the verdict of any readiness check, for `status` to show."""
@@ -315,4 +398,18 @@ def _record(item: dict[str, Any]) -> PairRecord:
         checked_by=text("checked_by"),
         drill_until=when("drill_until"),
         drill_by=text("drill_by"),
+        last_move_kind=text("last_move_kind"),
+        manual_hold=bool(item.get("manual_hold", {}).get("BOOL", False)),
+        healthy_since=when("healthy_since"),
+        automatic_moves=tuple(
+            datetime.fromisoformat(moved["S"])
+            for moved in item.get("automatic_moves", {}).get("L", [])
+        ),
+        fence_mode=text("fence_mode"),
+        fenced_at=when("fenced_at"),
+        fenced_instance_id=text("fenced_instance_id"),
+        isolated_interface_id=text("isolated_interface_id"),
+        isolated_groups=tuple(
+            str(entry["S"]) for entry in item.get("isolated_groups", {}).get("L", [])
+        ),
     )

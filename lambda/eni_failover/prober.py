@@ -287,6 +287,15 @@ def _result(raw: dict[str, Any]) -> ProbeResult:
     )
 
 
+def saved_result(memory: dict[str, Any], pair_name: str, role: str) -> ProbeResult | None:
+    """One pair's last saved result for `role` (service | primary | standby), if any."""
+    raw = memory.get("last", {}).get(pair_name, {}).get(role)
+    try:
+        return _result(raw) if raw else None
+    except (KeyError, TypeError, ValueError):
+        return None  # an older or damaged memory: as good as no result
+
+
 class ProberLease:
     """The one item that says which invocation probes, and carries its memory across."""
 

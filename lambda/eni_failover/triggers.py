@@ -52,6 +52,8 @@ class TriggerKind(StrEnum):
     SERVICE_ALARM = "service-alarm"  # one of the pair's triggerAlarms went to ALARM
     PROBE = "probe"  # the prober saw the service stop answering
     SWEEP = "sweep"  # the minute's sweep found a failed primary still holding an interface
+    # The sweep saw the repaired primary healthy for the whole hold-down (failback=auto).
+    FAILBACK = "failback"
     MANUAL = "manual"
 
     @property
@@ -97,7 +99,7 @@ class Trigger:
             return f"alarm {self.source} -> {self.state}: {self.reason}"
         if self.kind is TriggerKind.STATE_CHANGE:
             return f"EC2 state change: {self.instance_id} is {self.state}"
-        if self.kind in (TriggerKind.PROBE, TriggerKind.SWEEP):
+        if self.kind in (TriggerKind.PROBE, TriggerKind.SWEEP, TriggerKind.FAILBACK):
             return f"{self.kind.value}: {self.reason}"
         return f"manual request: {self.reason}"
 

@@ -1,0 +1,54 @@
+"""What `status` says about failback, the flap limit and the fence (from the pair record)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from eni_cli.outputs import PairOutputs
+from eni_cli.status import _failback_text, _fence_text, after_failover
+from eni_failover.pair_record import PairRecord
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+PAIR = PairOutputs(
+    name="nat",
+    alarm_name="a",
+    rule_name="r",
+    primary_instance_id="i-0123456789abcdef0",
+    standby_instance_id="i-0fedcba9876543210",
+    interface_ids=("eni-0123456789abcdef0",),
+    failback="auto",
+    failback_after_seconds=300,
+    fence="isolate",
+)
+
+
+def test_holding_down_with_the_remaining_time_and_the_moves_against_the_limit() -> None:
+    record = PairRecord(
+        healthy_since=NOW - timedelta(seconds=120),
+        automatic_moves=(NOW - timedelta(minutes=90), NOW - timedelta(minutes=5)),
+        fence_mode="isolate",
+        fenced_at=NOW - timedelta(minutes=5),
+        fenced_instance_id="i-0123456789abcdef0",
+        isolated_groups=("sg-0123456789abcdef0",),
+    )
+    policy = after_failover(PAIR, record, NOW)
+    assert policy["hold_down_remaining_seconds"] == 180.0
+    assert (policy["automatic_moves_last_hour"], policy["max_automatic_moves"]) == (1, 3)
+    state, text = _failback_text(policy)
+    assert state == "auto"
+    assert "holding down" in text
+    assert "180 s of 300 s left" in text
+    assert "1 of 3 automatic moves in the last hour" in text
+    fenced, detail = _fence_text(policy)
+    assert fenced == "FENCED"
+    assert "isolate on i-0123456789abcdef0" in detail
+    assert "failback restores sg-0123456789abcdef0" in detail
+
+
+def test_an_older_stack_reads_as_manual_and_unfenced() -> None:
+    plain = PAIR.model_copy(
+        update={"failback": None, "failback_after_seconds": None, "fence": None}
+    )
+    policy = after_failover(plain, PairRecord(), NOW)
+    assert _failback_text(policy)[0] == "manual"
+    assert _fence_text(policy) == ("none", "the primary is not fenced")
