@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eni_cli import check
+from eni_cli import check, history
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_failover import ec2
@@ -33,12 +33,27 @@ def fix_then_check(
 ) -> tuple[ExitCode, dict[str, Any], str]:
     """Clear the flag on every floating interface of the pair (or of every pair), then check."""
     cleared = clear(deployment, pair_name)
+    warnings = [
+        warning
+        for c in cleared
+        for warning in history.record_action(
+            deployment,
+            pair=c.pair,
+            action="fix-delete-on-termination",
+            outcome="cleared",
+            by=by,
+            trigger="operator: check --fix-delete-on-termination",
+            summary=f"cleared delete-on-termination of {c.interface_id} (attachment "
+            f"{c.attachment_id} on {c.instance_id})",
+        )
+    ]
     code, result, text = check.run(deployment, pair_name, by=by)
     done = [
         f"Cleared delete-on-termination of {c.interface_id} (attachment {c.attachment_id} "
         f"on {c.instance_id}, pair {c.pair})."
         for c in cleared
     ] or ["No floating interface was set to delete on termination; nothing changed."]
+    done += [f"Warning: {w}" for w in warnings]
     return code, {**result, "cleared": [asdict(c) for c in cleared]}, "\n".join([*done, "", text])
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.cli.conftest import PAIR, RunningSandbox
+from tests.cli.test_delete_on_termination import set_delete_on_termination
 
 
 def test_history_lists_moves_and_operator_actions_newest_first(sandbox: RunningSandbox) -> None:
@@ -142,3 +143,19 @@ def test_a_drill_is_in_the_history_with_the_move_it_made(sandbox: RunningSandbox
     ]
     assert entries[1]["trigger"] == f"operator: drill through alarm {sandbox.alarm_name}"
     assert entries[2]["trigger"].startswith(f"alarm {sandbox.alarm_name} -> ALARM")
+
+
+def test_clearing_delete_on_termination_is_in_the_history(sandbox: RunningSandbox) -> None:
+    # Given the floating interface's attachment was set to delete on termination
+    attachment_id = set_delete_on_termination(sandbox)
+    # When an operator clears it through check
+    assert sandbox.run("check", PAIR, "--fix-delete-on-termination", "--by", "erin").code == 0
+    # Then the history says who cleared which attachment
+    [entry] = sandbox.run("history", PAIR, "--json").json()["entries"]
+    assert (entry["action"], entry["outcome"], entry["by"]) == (
+        "fix-delete-on-termination",
+        "cleared",
+        "erin",
+    )
+    assert entry["trigger"] == "operator: check --fix-delete-on-termination"
+    assert attachment_id in entry["summary"]
