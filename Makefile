@@ -12,6 +12,10 @@ SAMPLE_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=
 PROBED_CONTEXT := $(SAMPLE_CONTEXT) -c probe=tcp:443 -c vpcId=vpc-0123456789abcdef0 \
 	-c probeSubnetIds=subnet-0123456789abcdef0 -c triggerAlarms=web-unhealthy
 PROBED_OUT := cdk.out.probed
+# Automatic failback and fencing (issue 11's done-when command): the fence policy, scoped to
+# the pair's instance ARNs, gets synthesized, nagged and linted too.
+FENCED_CONTEXT := $(SAMPLE_CONTEXT) -c failback=auto -c fence=stop
+FENCED_OUT := cdk.out.fenced
 
 # jsii prints a banner about Node 20 being past end of life unless told the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -42,12 +46,14 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 synth: setup
-	rm -rf cdk.out $(PROBED_OUT)
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT)
 	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(PROBED_OUT) $(PROBED_CONTEXT) > /dev/null
+	npx cdk synth --quiet --output $(FENCED_OUT) $(FENCED_CONTEXT) > /dev/null
 
 cfn-lint: synth
-	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json \
+		$(FENCED_OUT)/*.template.json
 
 test: lint typecheck pytest cfn-lint
 
@@ -56,6 +62,7 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench
+	$(PY) -m bench.failback
 
 # A local AWS stand-in with one pair deployed, for trying the eni-failover commands.
 sandbox: setup
@@ -65,4 +72,4 @@ sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
 
 clean:
-	rm -rf cdk.out $(PROBED_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) .pytest_cache .mypy_cache .ruff_cache
