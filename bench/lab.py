@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain
 from emulator.deployment import LocalDeployment, sample_template
 from emulator.drill import emulated_aws
-from emulator.endpoint import ACCOUNT_ID, REGION
+from emulator.endpoint import ACCOUNT_ID, REGION, moto_api
 from emulator.events import alarm_message
 from emulator.template import DeployedFunction, deploy
 from eni_failover.clients import AwsClients
@@ -230,10 +229,7 @@ class Lab:
         as pairs pile up (DescribeInstances takes several times longer with 150 pairs than
         with one). Starting every run from an empty account keeps the runs comparable.
         """
-        # The endpoint is the loopback URL of our own moto server, never user input.
-        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        with urllib.request.urlopen(reset, timeout=30):  # noqa: S310
-            pass
+        moto_api(self.endpoint, "reset")
         self.resources = deploy(self.template, self.harness, prefix=RESOURCE_PREFIX)
         # moto sets up SNS-to-SQS delivery on the first publish (about 0.1 s); pay for it
         # here, not inside a timed run.

@@ -35,7 +35,7 @@ from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.bridge import Delivery, TriggerDelivery, describe_delivery
 from emulator.delivery import drain, take_lambda_events
 from emulator.deployment import FakeLambdaContext
-from emulator.endpoint import REGION
+from emulator.endpoint import REGION, moto_api
 from emulator.events import state_change_message
 from emulator.prober import LocalProber
 from emulator.service import Behaviour, PairServices
@@ -162,10 +162,15 @@ def emulated_aws() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+    endpoint = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    # moto keeps its accounts in this process: start empty, and leave nothing behind for
+    # the next emulated account (the tests and the benchmarks open several in one process).
+    moto_api(endpoint, "reset")
     try:
-        yield os.environ["AWS_ENDPOINT_URL"]
+        yield endpoint
     finally:
+        moto_api(endpoint, "reset")
         server.stop()
         os.environ.clear()
         os.environ.update(saved)
@@ -306,6 +311,10 @@ def _load_function(narrator: Narrator, deployed: DeployedFunction) -> Handler:
     )
     from eni_failover import handler  # noqa: PLC0415 - reads its environment at import
     from eni_failover.observability import logger  # noqa: PLC0415
+
+    # A new deployment's function starts cold: a drill run before this one in the same
+    # process (the tests run two) must not leave its settings and clients behind.
+    handler._dispatcher = None
 
     # The logger may have been created before the env. ERROR, not WARNING: the prober
     # warns of each trigger it sends, which the drill's timeline shows instead.

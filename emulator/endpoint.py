@@ -7,6 +7,8 @@ without loading moto or the function's code.
 
 from __future__ import annotations
 
+import urllib.request
+
 import boto3
 
 from eni_failover.clients import AwsClients
@@ -34,3 +36,11 @@ def fake_session(region: str) -> boto3.Session:
 def emulator_clients(endpoint: str, region: str) -> AwsClients:
     """Clients on the emulator's endpoint with fake credentials."""
     return AwsClients(fake_session(region), region=region, endpoint_url=endpoint)
+
+
+def moto_api(endpoint: str, action: str) -> None:
+    """Ask the emulator itself: "reset" empties every account, "seed?a=N" fixes its IDs."""
+    # Our own server on the loopback address, started a moment ago: http only.
+    request = urllib.request.Request(f"{endpoint}/moto-api/{action}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        response.read()

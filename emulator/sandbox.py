@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import tempfile
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from moto.server import ThreadedMotoServer
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator import drill
 from emulator.bridge import AlarmActions, Bridge, TriggerDelivery
-from emulator.endpoint import ACCOUNT_ID, REGION, emulator_clients
+from emulator.endpoint import ACCOUNT_ID, REGION, emulator_clients, moto_api
 from emulator.function import LocalFunction
 from emulator.prober import LocalProber
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
@@ -127,8 +126,8 @@ class Sandbox:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         # A clean emulator and a seeded generator: the same IDs on every start.
-        _moto_api(self.endpoint, "reset")
-        _moto_api(self.endpoint, f"seed?a={options.seed}")
+        moto_api(self.endpoint, "reset")
+        moto_api(self.endpoint, f"seed?a={options.seed}")
         self._sim = FaithfulEC2(
             attach_seconds=options.attach_seconds,
             detach_seconds=options.detach_seconds,
@@ -271,7 +270,7 @@ class Sandbox:
             # moto's state is the process's: leave none behind for whatever runs next here
             # (an in-process sandbox in tests, then `make demo`'s drill, say).
             with contextlib.suppress(OSError):
-                _moto_api(self.endpoint, "reset")
+                moto_api(self.endpoint, "reset")
             server.stop()
 
     def __enter__(self) -> Self:
@@ -288,13 +287,6 @@ class Sandbox:
 
 def _address(address: tuple[str, int]) -> str:
     return f"{address[0]}:{address[1]}"
-
-
-def _moto_api(endpoint: str, action: str) -> None:
-    # Our own server on the loopback address, started a moment ago: http only.
-    request = urllib.request.Request(f"{endpoint}/moto-api/{action}", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
 
 
 def _check_template_is_for(template: dict[str, Any], topology: PairTopology, pair: str) -> None:

@@ -26,6 +26,7 @@ from eni_cli.console import Console
 from eni_cli.main import main
 from eni_failover import ec2
 from eni_failover.history import HISTORY_INDEX
+from eni_failover.prober import ProberLease
 
 # Short, non-zero latencies: every poll loop really polls, and the suite stays quick.
 FAST = SandboxOptions(
@@ -169,6 +170,22 @@ def restore(running: RunningSandbox) -> None:
     # A pair with no history: no pause, no drill window, no outcome, no readiness.
     clients.dynamodb.delete_item(TableName=running.table, Key={"id": {"S": f"pair#{PAIR}"}})
     clear_history(running)
+    if sandbox.services is not None:
+        _wait_until_the_prober_sees_the_service(running)
     running.notifications()
     drain(clients.sqs, sandbox.info.outputs["DeadLetterQueueUrl"])
     running.narration.clear()
+
+
+def _wait_until_the_prober_sees_the_service(running: RunningSandbox, timeout: float = 30.0) -> None:
+    """A test that broke the service leaves the prober's last saved result failing until
+    its next save: wait for a saved answer, so `status` and `check` start from a healthy
+    pair."""
+    lease = ProberLease(running.sandbox.clients.dynamodb, running.table)
+    give_up = time.monotonic() + timeout
+    while True:
+        memory, _ = lease.read_memory()
+        service = memory.get("last", {}).get(PAIR, {}).get("service") or {}
+        if service.get("ok") or time.monotonic() > give_up:
+            return
+        time.sleep(0.5)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from emulator.drill import PAIR_NAME, Narrator, run_drill
+from emulator.drill import Narrator
 
 INDENT = " " * 11
 
@@ -34,20 +32,3 @@ def test_a_summary_with_nothing_seen_says_so() -> None:
     Narrator(lines.append).summarize()
     assert "where the interface is: not seen" in lines[1]
     assert "notification subject: (no notification received)" in lines[1]
-
-
-@pytest.mark.slow
-def test_the_demo_ends_with_its_summary_then_its_verdict() -> None:
-    # Given the whole demo
-    lines: list[str] = []
-    result = run_drill(lines.append)
-    # Then its last lines are the summary and the verdict, nothing machine-readable after
-    output = "\n".join(lines).splitlines()
-    heading = max(i for i, line in enumerate(output) if line.endswith("] summary:"))
-    interface, address, subject, verdict = output[heading + 1 :]
-    assert "attached to" in interface
-    assert "(the standby)" in interface
-    assert address.strip().startswith("Elastic IP ")
-    assert subject.strip().startswith(f"notification subject: ENI failover {PAIR_NAME}: moved")
-    assert "drill passed" in verdict
-    assert result.moved

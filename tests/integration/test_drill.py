@@ -29,7 +29,15 @@ def test_drill_moves_the_interface_and_the_operators_hear_of_it(
     assert result.notification["Subject"].startswith(f"ENI failover {PAIR_NAME}: moved to standby")
     # And the function ran with the environment the synthesized template gave it
     narration = "\n".join(lines)
-    assert "FAILOVER_CONFIG, NOTIFICATION_TOPIC_ARN" in narration
+    [told] = [line for line in lines if "function environment, as the template defines it" in line]
+    named = set(told.rsplit("defines it: ", 1)[1].split(", "))
+    assert {
+        "FAILOVER_CONFIG",
+        "NOTIFICATION_TOPIC_ARN",
+        "STATE_TABLE_NAME",
+        "DEAD_LETTER_QUEUE_URL",
+        "HISTORY_RETENTION_DAYS",
+    } <= named
     assert "prober environment, as the template defines it" in narration
     assert result.passed
     assert lines[-1].split("] ", 1)[1].startswith("drill passed.")
@@ -71,3 +79,20 @@ def test_the_service_act_times_every_hop_from_the_service_stopping(
     attached = service.hop("attached")
     assert attached is not None
     assert attached.seconds < 15
+
+
+def test_the_demo_ends_with_its_summary_then_its_verdict(
+    drilled: tuple[DrillResult, list[str]],
+) -> None:
+    # Given the whole demo
+    result, lines = drilled
+    # Then its last lines are the summary and the verdict, nothing machine-readable after
+    output = "\n".join(lines).splitlines()
+    heading = max(i for i, line in enumerate(output) if line.endswith("] summary:"))
+    interface, address, subject, verdict = output[heading + 1 :]
+    assert "attached to" in interface
+    assert "(the standby)" in interface
+    assert address.strip().startswith("Elastic IP ")
+    assert subject.strip().startswith(f"notification subject: ENI failover {PAIR_NAME}: moved")
+    assert "drill passed" in verdict
+    assert result.moved

@@ -39,10 +39,14 @@ def test_what_the_function_remembers_fits_the_stacks_table_and_expires(
     # Then the record of the trigger handled carries the time DynamoDB deletes it: a day on
     started = time.time()
     items = dynamodb.scan(TableName=table)["Items"]
-    triggers = [item for item in items if not item["id"]["S"].startswith("pair#")]
+    triggers = [item for item in items if not item["id"]["S"].startswith(("pair#", "history#"))]
     assert triggers
     for item in triggers:
         assert started < float(item["expiration"]["N"]) <= started + DAY_SECONDS
+    # And its history entry is kept for the retention, 90 days by default
+    [entry] = [item for item in items if item["id"]["S"].startswith("history#")]
+    expires_in_days = (float(entry["expiration"]["N"]) - started) / DAY_SECONDS
+    assert 89.9 < expires_in_days <= 90.0
 
 
 def test_outcomes_reach_the_stacks_subscribers_and_failed_triggers_its_dead_letter_queue(
