@@ -17,11 +17,12 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from bench.lab import Lab, alarm_event, median, open_lab, simulator, worst
 from bench.settings import BenchSettings
+from emulator.clock import ShiftedClock
 from emulator.deployment import FakeLambdaContext, LocalDeployment
 from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
@@ -35,22 +36,6 @@ SWEEP_PERIOD_SECONDS = 60.0
 DEFAULT_OUT = Path("docs/failback-benchmark.md")
 
 
-class _Shifted:
-    """Real time shifted ahead: EC2 stamps its changes with real time, the sweep reads this."""
-
-    def __init__(self) -> None:
-        self.ahead = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
 @dataclass(frozen=True)
 class FailbackRun:
     sweeps_until_failback: int  # sweeps, a minute apart, from the first after the repair
@@ -62,7 +47,7 @@ def run_once(lab: Lab, settings: BenchSettings, run: int) -> FailbackRun:
     lab.fresh_account()
     topology, plain = lab.new_pair("failback")
     pair = plain.model_copy(update={"failback": FailbackPolicy.AUTO})
-    clock = _Shifted()
+    clock = ShiftedClock()
     deployment = LocalDeployment.create(
         FailoverConfig(pairs=(pair,), tuning=settings.tuning),
         resources=lab.resources,

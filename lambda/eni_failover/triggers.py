@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -367,12 +367,7 @@ def parse_message(message: str, *, message_id: str) -> Trigger:
 
 
 def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
-    try:
-        alarm = AlarmMessage.model_validate(body)
-    except ValidationError as error:
-        raise UnparseableRecord(
-            f"alarm message {message_id} is malformed: {_first_problem(error)}"
-        ) from error
+    alarm = _validated(AlarmMessage, body, what=f"alarm message {message_id}")
     watched = alarm.Trigger.instance_ids() if alarm.Trigger is not None else ()
     return Trigger(
         # The same transition always has the same ARN/name and change time, however
@@ -396,12 +391,7 @@ def _from_alarm(body: dict[str, Any], message_id: str) -> Trigger:
 def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
     # What the event is comes first: a CloudWatch or Health event is named as such, not
     # reported as an EC2 event missing its instance-id.
-    try:
-        kind = _EventKind.model_validate(body)
-    except ValidationError as error:
-        raise UnparseableRecord(
-            f"event {message_id} is malformed: {_first_problem(error)}"
-        ) from error
+    kind = _validated(_EventKind, body, what=f"event {message_id}")
     parsers = {
         (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE): _from_state_change,
         (ALARM_EVENT_SOURCE, ALARM_EVENT_DETAIL_TYPE): _from_alarm_change,
@@ -417,12 +407,7 @@ def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
 
 
 def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
-    try:
-        event = StateChangeEvent.model_validate(body)
-    except ValidationError as error:
-        raise UnparseableRecord(
-            f"EC2 event {message_id} is malformed: {_first_problem(error)}"
-        ) from error
+    event = _validated(StateChangeEvent, body, what=f"EC2 event {message_id}")
     return Trigger(
         trigger_id=f"event:{event.id}",
         kind=TriggerKind.STATE_CHANGE,
@@ -438,12 +423,7 @@ def _from_state_change(body: dict[str, Any], message_id: str) -> Trigger:
 
 
 def _from_alarm_change(body: dict[str, Any], message_id: str) -> Trigger:
-    try:
-        event = AlarmChangeEvent.model_validate(body)
-    except ValidationError as error:
-        raise UnparseableRecord(
-            f"alarm change event {message_id} is malformed: {_first_problem(error)}"
-        ) from error
+    event = _validated(AlarmChangeEvent, body, what=f"alarm change event {message_id}")
     state = event.detail.state
     changed_at = state.timestamp or event.time
     return Trigger(
@@ -461,12 +441,7 @@ def _from_alarm_change(body: dict[str, Any], message_id: str) -> Trigger:
 
 
 def _from_probe(body: dict[str, Any], message_id: str) -> Trigger:
-    try:
-        event = ProbeFailedEvent.model_validate(body)
-    except ValidationError as error:
-        raise UnparseableRecord(
-            f"probe event {message_id} is malformed: {_first_problem(error)}"
-        ) from error
+    event = _validated(ProbeFailedEvent, body, what=f"probe event {message_id}")
     detail = event.detail
     failures = tuple(f.result() for f in detail.failures)
     last = failures[-1]
@@ -491,6 +466,18 @@ def _from_probe(body: dict[str, Any], message_id: str) -> Trigger:
             standby=detail.standby.result() if detail.standby else None,
         ),
     )
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _validated(model: type[_Model], body: dict[str, Any], *, what: str) -> _Model:
+    """The message as `model` reads it; a record that does not fit is unparseable, and the
+    reason names the message and its first problem."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise UnparseableRecord(f"{what} is malformed: {_first_problem(error)}") from error
 
 
 def _region_from_arn(arn: str | None) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import boto3
 
 from ec2sim import FaithfulEC2, PairTopology
+from emulator.clock import ShiftedClock
 from emulator.deployment import LocalDeployment
 from emulator.events import alarm_change_event
 from eni_failover.config import FailoverConfig
@@ -21,32 +22,12 @@ SERVICE_ALARM = "web-unhealthy"
 PROBE = "tcp:443"
 
 
-class Later:
-    """The function's clock, `ahead` past the real time EC2 stamps its changes with."""
-
-    def __init__(self, ahead: timedelta) -> None:
-        self.ahead = ahead
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
-
-    def monotonic(self) -> float:
-        import time  # noqa: PLC0415 - the real monotonic clock; only `now` is shifted
-
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        import time  # noqa: PLC0415
-
-        time.sleep(seconds)
-
-
 def deployed(
     topology: PairTopology, template: dict[str, Any], *, ahead: timedelta = timedelta()
 ) -> LocalDeployment:
     pair = pair_of(topology).model_copy(update={"trigger_alarms": (SERVICE_ALARM,), "probe": PROBE})
     return LocalDeployment.from_template(
-        FailoverConfig(pairs=(pair,), tuning=TEST_TUNING), template, clock=Later(ahead)
+        FailoverConfig(pairs=(pair,), tuning=TEST_TUNING), template, clock=ShiftedClock(ahead)
     )
 
 

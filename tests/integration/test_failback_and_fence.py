@@ -3,14 +3,14 @@ limit, and fencing the failed primary (stop, isolate) with its permissions' coun
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from ec2sim import FaithfulEC2, PairTopology
+from emulator.clock import ShiftedClock
 from emulator.deployment import LocalDeployment
 from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode
 from eni_failover.pair_record import PairRecord, PairRecords
@@ -20,33 +20,13 @@ from tests.support import REGION, alarm_message, sns_event
 HOLD_DOWN = 300
 
 
-class Shifted:
-    """The function's clock: real time (EC2 stamps its changes with it), shifted `ahead`
-    so a test can let the hold-down pass without waiting it out."""
-
-    def __init__(self) -> None:
-        self.ahead = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.ahead += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Shifted:
-    return Shifted()
+def clock() -> ShiftedClock:
+    return ShiftedClock()
 
 
 def deploy(
-    topology: PairTopology, template: dict[str, Any], clock: Shifted, **policy: Any
+    topology: PairTopology, template: dict[str, Any], clock: ShiftedClock, **policy: Any
 ) -> LocalDeployment:
     pair = pair_of(topology).model_copy(update=policy)
     return LocalDeployment.from_template(
@@ -67,7 +47,9 @@ def record(deployment: LocalDeployment) -> PairRecord:
     )
 
 
-def alarm(deployment: LocalDeployment, topology: PairTopology, clock: Shifted) -> dict[str, Any]:
+def alarm(
+    deployment: LocalDeployment, topology: PairTopology, clock: ShiftedClock
+) -> dict[str, Any]:
     return deployment.invoke(
         sns_event(
             alarm_message(
@@ -82,7 +64,7 @@ def sweep(deployment: LocalDeployment) -> dict[str, Any]:
 
 
 def fail_over(
-    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2, clock: Shifted
+    deployment: LocalDeployment, topology: PairTopology, sim: FaithfulEC2, clock: ShiftedClock
 ) -> None:
     sim.set_status(topology.primary_instance_id, instance="impaired")
     [outcome] = alarm(deployment, topology, clock)["outcomes"]
@@ -94,7 +76,7 @@ def fail_over(
 
 
 def test_failback_exactly_once_when_the_hold_down_completes(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     # Given a pair with failback=auto that failed over automatically
     deployment = deploy(topology, stack_template, clock, failback=FailbackPolicy.AUTO)
@@ -128,7 +110,7 @@ def test_failback_exactly_once_when_the_hold_down_completes(
 
 
 def test_one_bad_observation_restarts_the_hold_down(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     deployment = deploy(topology, stack_template, clock, failback=FailbackPolicy.AUTO)
     fail_over(deployment, topology, sim, clock)
@@ -161,7 +143,7 @@ def test_one_bad_observation_restarts_the_hold_down(
 
 
 def test_no_failback_while_paused(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     deployment = deploy(topology, stack_template, clock, failback=FailbackPolicy.AUTO)
     fail_over(deployment, topology, sim, clock)
@@ -177,7 +159,7 @@ def test_no_failback_while_paused(
 
 
 def test_no_failback_after_a_manual_failover_until_resumed(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     # Given an operator failed over a healthy primary by hand
     deployment = deploy(topology, stack_template, clock, failback=FailbackPolicy.AUTO)
@@ -205,7 +187,7 @@ def test_no_failback_after_a_manual_failover_until_resumed(
 
 
 def test_the_flap_limit_pauses_the_pair_and_says_how_to_resume(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     # Given a pair that may move by itself twice an hour: a failover and a failback
     deployment = deploy(
@@ -251,7 +233,7 @@ def groups_of_primary_interface(ec2: Any, instance_id: str) -> list[str]:
 
 
 def test_stop_fence_stops_the_impaired_primary_with_force_never_the_standby(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     # Given a pair with fence=stop
     deployment = deploy(topology, stack_template, clock, fence=FenceMode.STOP)
@@ -267,7 +249,7 @@ def test_stop_fence_stops_the_impaired_primary_with_force_never_the_standby(
 
 
 def test_no_fence_on_a_stopped_primary_or_a_drill(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     deployment = deploy(topology, stack_template, clock, fence=FenceMode.STOP)
     records = PairRecords(deployment.clients.dynamodb, deployment.resources.state_table_name)
@@ -281,7 +263,7 @@ def test_no_fence_on_a_stopped_primary_or_a_drill(
 
 
 def test_isolate_then_failback_restores_the_primary_groups(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     ec2 = boto3.client("ec2", region_name=REGION)
     [instance] = ec2.describe_instances(InstanceIds=[topology.primary_instance_id])["Reservations"][
@@ -318,7 +300,7 @@ def test_isolate_then_failback_restores_the_primary_groups(
 
 
 def test_a_failed_fence_is_reported_not_retried(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     # Given a stop fence that EC2 refuses
     deployment = deploy(topology, stack_template, clock, fence=FenceMode.STOP)
@@ -333,7 +315,7 @@ def test_a_failed_fence_is_reported_not_retried(
 
 
 def test_a_manual_failover_fences_only_when_asked(
-    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: Shifted
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
 ) -> None:
     deployment = deploy(topology, stack_template, clock, fence=FenceMode.STOP)
     sim.set_status(topology.primary_instance_id, instance="impaired")
