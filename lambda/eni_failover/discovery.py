@@ -305,7 +305,7 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
     resources = []
     for same in entries.values():
         pairs = sorted({e.pair for e in same})
-        roles = sorted({str(e.role) for e in same})
+        roles = sorted({e.role or "(none)" for e in same})
         if len(pairs) > 1:
             judgement.add(
                 same[0].subject,
@@ -314,7 +314,10 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
                 *pairs,
             )
             # Still a member of each, so neither pair also reports it as missing.
-            resources += [next(e for e in same if e.pair == pair) for pair in pairs]
+            resources += [
+                min((e for e in same if e.pair == pair), key=lambda e: e.role or "")
+                for pair in pairs
+            ]
         elif len(roles) > 1:
             judgement.add(
                 same[0].subject,
