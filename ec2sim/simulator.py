@@ -421,12 +421,14 @@ class FaithfulEC2:
     def _observe_polls(self, operation: str, params: Mapping[str, Any]) -> None:
         """A describe call shows in-flight transitions once more (for poll-based delays)."""
         if operation in _INTERFACE_POLLS:
-            interface_ids = _ids(params, "NetworkInterfaceIds", "NetworkInterfaceId")
+            interface_ids = _ids(
+                params, "NetworkInterfaceIds", "NetworkInterfaceId", "network-interface-id"
+            )
             for interface_id, transition in self._interfaces.items():
                 if interface_ids is None or interface_id in interface_ids:
                     transition.countdown.observe()
         elif operation in _INSTANCE_POLLS:
-            instance_ids = _ids(params, "InstanceIds", "InstanceId")
+            instance_ids = _ids(params, "InstanceIds", "InstanceId", "instance-id")
             for transition in self._interfaces.values():
                 if instance_ids is None or transition.instance.id in instance_ids:
                     transition.countdown.observe()
@@ -693,9 +695,15 @@ class FaithfulEC2:
         }
 
 
-def _ids(params: Mapping[str, Any], list_key: str, single_key: str) -> set[str] | None:
-    """The IDs a describe call names, or None when it names none (it shows everything)."""
-    listed = params.get(list_key) or []
+def _ids(
+    params: Mapping[str, Any], list_key: str, single_key: str, filter_name: str = ""
+) -> set[str] | None:
+    """The IDs a describe call names (by ID, or by an ID filter), or None when it names none
+    (it shows everything)."""
+    listed = list(params.get(list_key) or [])
+    for named in params.get("Filters") or []:
+        if filter_name and named.get("Name") == filter_name:
+            listed += named.get("Values") or []
     single = params.get(single_key)
     ids = {str(value) for value in listed}
     if single:

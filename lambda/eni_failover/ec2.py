@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,11 @@ DRY_RUN_DENIED = "UnauthorizedOperation"
 INTERFACE_NOT_FOUND = "InvalidNetworkInterfaceID.NotFound"
 INSTANCE_NOT_FOUND = "InvalidInstanceID.NotFound"
 NO_STATUS_CHECKS = frozenset({"shutting-down", "terminated"})
+# EC2 takes at most 200 values per filter, and DescribeInstanceStatus at most 100 IDs.
+FILTER_VALUES = 200
+STATUS_IDS = 100
+# The largest page DescribeNetworkInterfaces serves.
+INTERFACE_PAGE = 1000
 
 
 def _call(operation: str, call: Callable[[], T]) -> T:
@@ -73,6 +79,47 @@ def describe_interfaces(
         for raw in _each_found(ids, by_id, missing=INTERFACE_NOT_FOUND)
     }
     return {i: found.get(i, InterfaceView(interface_id=i, exists=False)) for i in ids}
+
+
+def describe_many_interfaces(
+    client: EC2Client, interface_ids: Iterable[str]
+) -> dict[str, InterfaceView]:
+    """Many interfaces in as few calls as EC2 allows; one that no longer exists reads as
+    missing.
+
+    By a network-interface-id filter, paginated, 200 IDs a call: an ID EC2 does not know is
+    simply not in the answer (by NetworkInterfaceIds it would fail the whole call, and one
+    deleted interface would blind the look of every other), and a paginated describe is
+    served however many interfaces the account has.
+    """
+    ids = list(dict.fromkeys(interface_ids))
+    found: dict[str, InterfaceView] = {}
+    for chunk in _chunks(ids, FILTER_VALUES):
+        token = ""
+        while True:
+            response = _call(
+                "DescribeNetworkInterfaces",
+                partial(_filtered_interfaces, client, chunk, token),
+            )
+            for raw in response.get("NetworkInterfaces", []):
+                found[raw["NetworkInterfaceId"]] = _interface_view(raw)
+            token = response.get("NextToken") or ""
+            if not token:
+                break
+    return {i: found.get(i, InterfaceView(interface_id=i, exists=False)) for i in ids}
+
+
+def _filtered_interfaces(client: EC2Client, ids: list[str], token: str) -> Any:
+    filters: Any = [{"Name": "network-interface-id", "Values": ids}]
+    if token:
+        return client.describe_network_interfaces(
+            Filters=filters, MaxResults=INTERFACE_PAGE, NextToken=token
+        )
+    return client.describe_network_interfaces(Filters=filters, MaxResults=INTERFACE_PAGE)
+
+
+def _chunks(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def _each_found(
@@ -134,13 +181,13 @@ def _interface_view(raw: Any) -> InterfaceView:
 
 def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[str, InstanceView]:
     ids = list(dict.fromkeys(instance_ids))
-    response = _call(
-        "DescribeInstances",
-        lambda: client.describe_instances(Filters=[{"Name": "instance-id", "Values": ids}]),
-    )
     raw_instances = {
         raw["InstanceId"]: raw
-        for reservation in response.get("Reservations", [])
+        for chunk in _chunks(ids, FILTER_VALUES)
+        for reservation in _call(
+            "DescribeInstances",
+            partial(client.describe_instances, Filters=[{"Name": "instance-id", "Values": chunk}]),
+        ).get("Reservations", [])
         for raw in reservation.get("Instances", [])
     }
     # An instance on its way out has no status checks, and EC2 may answer NotFound for a
@@ -162,7 +209,9 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
 
     # One that ends between the two calls is left out rather than failing the others.
     statuses = {
-        s["InstanceId"]: s for s in _each_found(with_checks, status_of, missing=INSTANCE_NOT_FOUND)
+        s["InstanceId"]: s
+        for chunk in _chunks(with_checks, STATUS_IDS)
+        for s in _each_found(chunk, status_of, missing=INSTANCE_NOT_FOUND)
     }
     views = {}
     for instance_id in ids:
