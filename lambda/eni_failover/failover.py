@@ -8,6 +8,7 @@ retry tells it). A trigger whose outcome was told is never acted on or told agai
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -17,12 +18,14 @@ from botocore.exceptions import BotoCoreError
 from eni_failover import cloudwatch, decide, ec2, notify
 from eni_failover.clients import AwsClients
 from eni_failover.config import FenceMode, Pair, Settings
+from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
 from eni_failover.history import AUTOMATIC, History, HistoryEntry
 from eni_failover.observability import PairMetrics, logger
 from eni_failover.observed import InterfaceView, PairState
 from eni_failover.outcome import FenceResult, Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
+from eni_failover.shared_looks import SharedLooks, observe_pair
 from eni_failover.swap import MoveStopped, carry_out
 from eni_failover.timeline import Clock, SystemClock, Timeline
 from eni_failover.triggers import Trigger, TriggerKind
@@ -44,6 +47,39 @@ class Runtime:
     @cached_property
     def records(self) -> PairRecords:
         return PairRecords(self.clients.dynamodb, self.settings.state_table_name)
+
+    @cached_property
+    def discovered(self) -> DiscoveryCache | None:
+        """The pairs tagged in EC2, when the stack discovers them; kept while warm."""
+        if not self.settings.failover.discover_tags:
+            return None
+        return DiscoveryCache.from_ec2(
+            self.clients.ec2, configured=self.settings.failover.pairs, clock=self.clock
+        )
+
+    def all_pairs(
+        self, *, instance_id: str | None = None, pair_name: str | None = None
+    ) -> tuple[Pair, ...]:
+        """The configured pairs, then the discovered ones. Asking about an instance or a
+        pair no discovered pair has looks in EC2 again (rate-limited), so a pair tagged a
+        minute ago is found on its first trigger."""
+        configured = self.settings.failover.pairs
+        if self.discovered is None:
+            return configured
+        known = {p.name for p in configured}
+        if instance_id is not None and any(
+            instance_id in (p.primary_instance_id, p.standby_instance_id) for p in configured
+        ):
+            instance_id = None
+        if pair_name in known:
+            pair_name = None
+        if instance_id is None and pair_name is None:
+            cached = self.discovered.current()
+        else:
+            cached = self.discovered.about(instance_id=instance_id, pair_name=pair_name)
+        if cached.stale:
+            logger.warning("tagged pairs may be out of date", note=cached.note())
+        return configured + tuple(p for p in cached.discovery.pairs if p.name not in known)
 
     @cached_property
     def history(self) -> History:
@@ -208,11 +244,32 @@ class _Attempt:
         self.remaining_seconds = remaining_seconds
         self.started_at = runtime.clock.now()
         self.timeline = Timeline(runtime.clock)
+        # Many pairs failing at once share their looks at EC2 (shared_looks).
+        self.looks = SharedLooks(
+            runtime.clients.ec2,
+            runtime.clients.dynamodb,
+            runtime.settings.state_table_name,
+            clock=runtime.clock,
+            watcher=f"{request.pair.name}#{uuid.uuid4().hex[:12]}",
+        )
 
     def decide_and_act(self, owner: str) -> Outcome:
+        pair = self.request.pair
+        self.looks.watch(
+            pair.interface_ids,
+            (pair.primary_instance_id, pair.standby_instance_id),
+            # Until this invocation would have been killed: a dead one stops being watched.
+            until=self.started_at.timestamp() + self.remaining_seconds + RESERVE_SECONDS,
+        )
+        try:
+            return self._decide_and_act(owner)
+        finally:
+            self.looks.stop_watching()
+
+    def _decide_and_act(self, owner: str) -> Outcome:
         runtime, request = self.runtime, self.request
         tuning = runtime.settings.failover.tuning
-        state = ec2.observe_pair(runtime.clients.ec2, request.pair, now=self.started_at)
+        state = observe_pair(self.looks, request.pair, now=self.started_at)
         trigger = request.trigger
         # A service alarm is believed only while it still says ALARM: look, do not assume.
         alarm_now = (
@@ -281,6 +338,7 @@ class _Attempt:
                 tuning=tuning,
                 budget_seconds=max(budget, tuning.poll_interval_seconds),
                 timeline=self.timeline,
+                looks=self.looks,
             )
         except MoveStopped as stopped:
             return self.finish(

@@ -17,6 +17,7 @@ from eni_failover.decide import Move
 from eni_failover.errors import AwsCallFailed
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PlannedMove
+from eni_failover.shared_looks import DirectLooks, Look, Looks
 from eni_failover.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -53,9 +54,13 @@ def carry_out(
     tuning: Tuning,
     budget_seconds: float,
     timeline: Timeline,
+    looks: Looks | None = None,
 ) -> MoveDone:
+    """`looks`: how the move looks at EC2 (shared with concurrent moves, shared_looks);
+    by default every look is the move's own describe."""
     mover = _Mover(
         client=client,
+        looks=looks or DirectLooks(client, timeline.clock),
         tuning=tuning,
         timeline=timeline,
         budget_seconds=budget_seconds,
@@ -74,6 +79,7 @@ def carry_out(
 @dataclass
 class _Mover:
     client: EC2Client
+    looks: Looks
     tuning: Tuning
     timeline: Timeline
     budget_seconds: float
@@ -85,9 +91,26 @@ class _Mover:
     # (a resumed move finds its detach already under way: the grace runs from then).
     detach_requested_at: float = 0.0
     throttled_polls: int = 0
+    # Wall-clock times: of the last detach or attach EC2 answered, and of the last look
+    # used. A look shared with other moves counts only if taken after both (a newer one).
+    acted_at: float = 0.0
+    seen_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.detach_requested_at = self.timeline.clock.monotonic()
+        self.acted_at = self.timeline.clock.now().timestamp()
+
+    def _acted(self) -> None:
+        self.acted_at = self.timeline.clock.now().timestamp()
+
+    def _fresh_look(self, instance_ids: tuple[str, ...] = ()) -> Look:
+        """A look newer than the last action and the last look (strictly: a poll that read
+        the same snapshot twice would learn nothing)."""
+        after = max(self.acted_at, self.seen_at + 1e-6)
+        ids = self.ids if not instance_ids else []
+        look = self.looks.look(ids, instance_ids, after=after)
+        self.seen_at = max(self.seen_at, look.taken_at)
+        return look
 
     def _out_of_time(self) -> bool:
         clock = self.timeline.clock
@@ -106,12 +129,14 @@ class _Mover:
         Lambda's retry a minute later. The deadline still bounds the wait.
         """
         try:
-            return ec2.describe_interfaces(self.client, self.ids)
+            look = self._fresh_look()
         except AwsCallFailed as error:
             if error.code not in THROTTLING_CODES or self._out_of_time():
                 raise
             self._note_throttled(error)
             return None
+        # A shared look shows other moves' interfaces too.
+        return {i: look.interfaces[i] for i in self.ids}
 
     def _look(self) -> dict[str, InterfaceView]:
         """Where the interfaces are, polling past throttled looks (bounded by the deadline)."""
@@ -122,12 +147,13 @@ class _Mover:
     def _look_at_target(self) -> InstanceView | None:
         """The target as EC2 sees it now, or None when EC2 throttled the look."""
         try:
-            return ec2.describe_instances(self.client, [self.target])[self.target]
+            instances = self._fresh_look((self.target,)).instances
         except AwsCallFailed as error:
             if error.code not in THROTTLING_CODES or self._out_of_time():
                 raise
             self._note_throttled(error)
             return None
+        return (instances or {})[self.target]
 
     def _note_throttled(self, error: AwsCallFailed) -> None:
         self.throttled_polls += 1
@@ -141,6 +167,7 @@ class _Mover:
             if attachment is None or attachment.status == "detaching":
                 continue
             _detach(self.client, attachment.attachment_id, force=self.forced)
+            self._acted()
             self.detach_requested_at = self.timeline.clock.monotonic()
             self.timeline.mark(
                 "detach requested",
@@ -167,6 +194,7 @@ class _Mover:
                 for interface in pending:
                     if interface.attachment is not None:
                         _detach(self.client, interface.attachment.attachment_id, force=True)
+                        self._acted()
                 self.timeline.mark(
                     "force detach",
                     f"a normal detach did not finish in {self.tuning.detach_grace_seconds:g} s",
@@ -218,6 +246,7 @@ class _Mover:
                     network_card_index=planned.network_card_index,
                 )
             except AwsCallFailed as error:
+                self._acted()
                 # A lost response to an attach that did happen reads as InUse on the retry.
                 polled = self._poll()
                 if polled is not None and polled[interface_id].attached_to(self.target):
@@ -231,6 +260,7 @@ class _Mover:
                 self.timeline.mark("attach failed, retrying", str(error))
                 self._pause()
                 continue
+            self._acted()
             self.timeline.mark(
                 "attach requested",
                 f"{interface_id} to {self.target} at "

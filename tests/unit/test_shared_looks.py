@@ -1,0 +1,281 @@
+"""Looks at EC2 that concurrent moves share through the state table (shared_looks).
+
+On moto with the faithful EC2, so the describes the sharing makes must pass EC2's own rules
+(a paginated, filtered DescribeNetworkInterfaces), and on a real DynamoDB table model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.models import DynamoDBBackend
+
+from ec2sim import FaithfulEC2, PairTopology, build_pair
+from emulator.atomic_items import atomic_items
+from eni_failover import ec2
+from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, SharedLooks
+from eni_failover.timeline import SystemClock
+from tests.support import FakeClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+
+TABLE = "eni-failover-state"
+# One attempt per call: a failing DynamoDB shows at once, not after botocore's backoff.
+ONE_ATTEMPT = Config(region_name="us-east-1", retries={"mode": "standard", "total_max_attempts": 1})
+
+
+@dataclass
+class Account:
+    ec2: EC2Client
+    dynamodb: DynamoDBClient
+    pairs: list[PairTopology]
+    describes: Counter[str]
+    table_calls: Counter[str]
+
+    def looks(self, watcher: str, clock: Any = None) -> SharedLooks:
+        return SharedLooks(
+            self.ec2, self.dynamodb, TABLE, clock=clock or SystemClock(), watcher=watcher
+        )
+
+    def move(
+        self, watcher: str, pair: PairTopology, clock: Any = None, interface_id: str = ""
+    ) -> SharedLooks:
+        """A move that has registered what it watches, as the failover does before it looks."""
+        looks = self.looks(watcher, clock)
+        now = (clock or SystemClock()).now().timestamp()
+        looks.watch(
+            (interface_id or pair.interface_id,),
+            (pair.primary_instance_id, pair.standby_instance_id),
+            until=now + 60,
+        )
+        return looks
+
+    def with_company(self) -> None:
+        """A move registered first (it alone describes directly, as the first of a wave does,
+        since it had no one to share with), so the moves registered after it share."""
+        self.move("earliest", self.pairs[-1])
+
+
+@pytest.fixture
+def account(sim: FaithfulEC2) -> Iterator[Account]:
+    ec2_client = boto3.client("ec2", config=ONE_ATTEMPT)
+    dynamodb = boto3.client("dynamodb", config=ONE_ATTEMPT)
+    dynamodb.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    pairs = [build_pair(ec2_client, name=f"pair-{n}", sim=sim) for n in range(4)]
+    describes: Counter[str] = Counter()
+    table_calls: Counter[str] = Counter()
+
+    def count(into: Counter[str], prefix: str = "") -> Any:
+        def counted(event_name: str, **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[1]
+            if operation.startswith(prefix):
+                into[operation] += 1
+
+        return counted
+
+    ec2_client.meta.events.register("before-call.ec2", count(describes, "Describe"))
+    dynamodb.meta.events.register("before-call.dynamodb", count(table_calls))
+    # Conditional writes from threads at once: atomic, as in DynamoDB (moto's are not).
+    with atomic_items():
+        yield Account(ec2_client, dynamodb, pairs, describes, table_calls)
+
+
+def a_second_ago() -> float:
+    return SystemClock().now().timestamp() - 1.0
+
+
+def test_two_moves_looking_after_the_same_moment_share_one_describe(account: Account) -> None:
+    # Given two moves registered, each watching its own pair
+    account.with_company()
+    first = account.move("first", account.pairs[0])
+    second = account.move("second", account.pairs[1])
+    after = a_second_ago()
+
+    # When both look at their interfaces, one after the other
+    seen_first = first.look([account.pairs[0].interface_id], after=after)
+    seen_second = second.look([account.pairs[1].interface_id], after=after)
+
+    # Then EC2 was asked once, and each move sees its own interface on its primary
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    for pair, seen in ((account.pairs[0], seen_first), (account.pairs[1], seen_second)):
+        interface = seen.interfaces[pair.interface_id]
+        assert interface.attachment is not None
+        assert interface.attachment.instance_id == pair.primary_instance_id
+
+
+def test_moves_looking_at_the_same_time_share_one_describe(account: Account) -> None:
+    # Given three moves registered
+    account.with_company()
+    lookers = account.pairs[:3]
+    moves = [account.move(f"move-{n}", pair) for n, pair in enumerate(lookers)]
+    after = a_second_ago()
+    start = threading.Barrier(len(moves))
+    seen: dict[str, bool] = {}
+
+    def poll(index: int) -> None:
+        start.wait()
+        interface_id = lookers[index].interface_id
+        seen[interface_id] = (
+            moves[index].look([interface_id], after=after).interfaces[interface_id].exists
+        )
+
+    # When all look at once, each in its own thread
+    threads = [threading.Thread(target=poll, args=(n,)) for n in range(len(moves))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then one of them described for all, and every one saw its interface
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    assert seen == {pair.interface_id: True for pair in lookers}
+
+
+def test_a_look_older_than_the_moves_last_action_is_not_used(account: Account) -> None:
+    # Given a look taken for one move
+    account.with_company()
+    first = account.move("first", account.pairs[0])
+    second = account.move("second", account.pairs[1])
+    first.look([account.pairs[0].interface_id], after=a_second_ago())
+
+    # When the other move looks after an action it took since (a detach, say)
+    acted = SystemClock().now().timestamp()
+    seen = second.look([account.pairs[1].interface_id], after=acted)
+
+    # Then it got a look of its own, taken after its action
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 2})
+    assert seen.taken_at >= acted
+
+
+def test_a_look_at_instances_describes_every_moves_instances_at_once(account: Account) -> None:
+    # Given two moves registered
+    account.with_company()
+    first = account.move("first", account.pairs[0])
+    second = account.move("second", account.pairs[1])
+    after = a_second_ago()
+
+    # When both look at their pair's instances
+    first.look([], [account.pairs[0].standby_instance_id], after=after)
+    seen = second.look([], [account.pairs[1].standby_instance_id], after=after)
+
+    # Then one look served both: one call per action
+    assert account.describes == Counter(
+        {"DescribeNetworkInterfaces": 1, "DescribeInstances": 1, "DescribeInstanceStatus": 1}
+    )
+    assert seen.instances is not None
+    assert seen.instances[account.pairs[1].standby_instance_id].running
+
+
+def test_a_move_alone_describes_directly_and_reads_nothing_from_the_table(
+    account: Account,
+) -> None:
+    # Given one move registered, with nobody else watching
+    alone = account.move("alone", account.pairs[0])
+    account.table_calls.clear()
+
+    # When it looks three times
+    for _ in range(3):
+        alone.look([account.pairs[0].interface_id], after=a_second_ago())
+
+    # Then each look was its own describe, and none cost a DynamoDB round trip
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 3})
+    assert account.table_calls == Counter()
+
+
+def test_an_expired_claim_is_taken_over(account: Account) -> None:
+    # Given a move that claimed the next look and was killed before writing it
+    clock = FakeClock()
+    account.move("earliest", account.pairs[-1], clock)
+    dead = account.move("dead", account.pairs[0], clock)
+    assert dead._claim(None)
+    survivor = account.move("survivor", account.pairs[1], clock)
+
+    # When another move looks
+    seen = survivor.look([account.pairs[1].interface_id], after=clock.now().timestamp() - 1)
+
+    # Then it waited for the claim to expire, no longer, took it over and described
+    assert CLAIM_SECONDS <= clock.ticks <= CLAIM_SECONDS + 0.1
+    assert seen.interfaces[account.pairs[1].interface_id].exists
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    # and left the claim free for the next look
+    item = account.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": SNAPSHOT_ID}})["Item"]
+    assert "claim_owner" not in item
+
+
+def test_dynamodb_failing_falls_back_to_describing_directly(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two moves registered, and then DynamoDB refusing every read
+    account.with_company()
+    first = account.move("first", account.pairs[0])
+    account.move("second", account.pairs[1])
+
+    def throttled(*_: Any, **__: Any) -> Any:
+        raise DynamodbException(
+            ERROR_TYPE_PREFIX + "ProvisionedThroughputExceededException", "slow down"
+        )
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", throttled)
+    account.table_calls.clear()
+
+    # When the first move looks twice
+    pair = account.pairs[0]
+    seen = [first.look([pair.interface_id], after=a_second_ago()) for _ in range(2)]
+
+    # Then both looks were answered, from EC2 directly; DynamoDB was tried only once
+    for look in seen:
+        interface = look.interfaces[pair.interface_id]
+        assert interface.attachment is not None
+        assert interface.attachment.instance_id == pair.primary_instance_id
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 2})
+    assert account.table_calls == Counter({"GetItem": 1})
+
+
+def test_a_deleted_interface_reads_as_missing_and_blinds_no_other(account: Account) -> None:
+    # Given two moves registered, and the interface one of them watches deleted
+    pair, kept = account.pairs[0], account.pairs[1]
+    gone = account.ec2.create_network_interface(SubnetId=pair.subnet_id)["NetworkInterface"][
+        "NetworkInterfaceId"
+    ]
+    account.with_company()
+    first = account.move("first", pair, interface_id=gone)
+    account.move("second", kept)
+    account.ec2.delete_network_interface(NetworkInterfaceId=gone)
+
+    # When the move whose interface is gone looks
+    seen = first.look([gone], after=a_second_ago())
+
+    # Then its interface reads as missing, and the other's was described all the same
+    assert not seen.interfaces[gone].exists
+    assert seen.interfaces[kept.interface_id].exists
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+
+
+def test_many_interfaces_are_described_in_pages_of_200_ids(account: Account) -> None:
+    # Given 201 interface IDs, of which four exist
+    ids = [p.interface_id for p in account.pairs] + [
+        f"eni-{n:017x}" for n in range(201 - len(account.pairs))
+    ]
+
+    # When they are described at once
+    views = ec2.describe_many_interfaces(account.ec2, ids)
+
+    # Then two calls covered them, and the unknown ones read as missing
+    assert account.describes == Counter({"DescribeNetworkInterfaces": 2})
+    assert sum(v.exists for v in views.values()) == len(account.pairs)
+    assert len(views) == 201
