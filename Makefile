@@ -16,6 +16,11 @@ PROBED_OUT := cdk.out.probed
 # the pair's instance ARNs, gets synthesized, nagged and linted too.
 FENCED_CONTEXT := $(SAMPLE_CONTEXT) -c failback=auto -c fence=stop
 FENCED_OUT := cdk.out.fenced
+# A fleet (issue 13's done-when command): 200 pairs and pairs discovered by tags in one
+# stack, synthesized, nagged and linted; the sample pairs come from bench.synth_time.
+FLEET_CONTEXT = -c notifyEmail=ops@example.com -c discovery=tags \
+	-c pairs="$$($(PY) -m bench.synth_time --context 200)"
+FLEET_OUT := cdk.out.fleet
 
 # jsii prints a banner about Node 20 being past end of life unless told the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -46,14 +51,15 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 synth: setup
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT)
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT)
 	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(PROBED_OUT) $(PROBED_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(FENCED_OUT) $(FENCED_CONTEXT) > /dev/null
+	npx cdk synth --quiet --output $(FLEET_OUT) $(FLEET_CONTEXT) > /dev/null
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json \
-		$(FENCED_OUT)/*.template.json
+		$(FENCED_OUT)/*.template.json $(FLEET_OUT)/*.template.json
 
 test: lint typecheck pytest cfn-lint
 
@@ -63,6 +69,7 @@ demo: setup
 bench: setup
 	$(PY) -m bench
 	$(PY) -m bench.failback
+	$(PY) -m bench.synth_time
 
 # A local AWS stand-in with one pair deployed, for trying the eni-failover commands.
 sandbox: setup
@@ -72,4 +79,4 @@ sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
 
 clean:
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from bench.lab import Lab, alarm_event, require
 from bench.settings import BenchSettings
 from ec2sim import FaithfulEC2
 from emulator.delivery import drain
-from eni_failover.config import ENV_CONFIG, FailoverConfig
+from eni_failover.config import CONFIG_FILE_NAME, ENV_CONFIG_FILE, FailoverConfig
 
 # lambda/ in the repository: what Code.from_asset ships (infra/failover_function.py).
 LAMBDA_SOURCE = Path(eni_failover.__file__).resolve().parent.parent
@@ -179,22 +180,22 @@ def _first_events(lab: Lab, base: dict[str, str]) -> tuple[float, float]:
     lab.fresh_account()
     built = [lab.new_pair("cold") for _ in range(2)]
     pairs = tuple(pair for _, pair in built)
-    # The environment the template gives the function, for these pairs, made quiet.
-    environment = {
-        **lab.resources.environment,
-        **base,
-        ENV_CONFIG: FailoverConfig(pairs=pairs).model_dump_json(),
-    }
-    events = json.dumps([alarm_event(pair) for pair in pairs])
-    with FaithfulEC2() as sim:  # no latency: the time is the code's and the round trips'
-        for topology, _ in built:
-            sim.set_status(topology.primary_instance_id, instance="impaired")
-        _, result = _child("first-event", environment, events)
-        for topology, _ in built:
-            require(
-                lab.where(topology.interface_id) == (topology.standby_instance_id, "attached"),
-                f"cold start: {topology.interface_id} did not reach the standby",
-            )
+    # The environment the template gives the function, made quiet, and these pairs in the
+    # file the stack would package beside the code.
+    with tempfile.TemporaryDirectory(prefix="eni-failover-cold-") as package:
+        packaged = Path(package) / CONFIG_FILE_NAME
+        packaged.write_text(FailoverConfig(pairs=pairs).model_dump_json(), encoding="utf-8")
+        environment = {**lab.resources.environment, **base, ENV_CONFIG_FILE: str(packaged)}
+        events = json.dumps([alarm_event(pair) for pair in pairs])
+        with FaithfulEC2() as sim:  # no latency: the time is the code's and the round trips'
+            for topology, _ in built:
+                sim.set_status(topology.primary_instance_id, instance="impaired")
+            _, result = _child("first-event", environment, events)
+            for topology, _ in built:
+                require(
+                    lab.where(topology.interface_id) == (topology.standby_instance_id, "attached"),
+                    f"cold start: {topology.interface_id} did not reach the standby",
+                )
     require(
         result.get("first-outcomes") == ["swapped"]
         and result.get("second-outcomes") == ["swapped"],

@@ -21,7 +21,7 @@ from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_failover import failover
 from eni_failover.clients import AwsClients
-from eni_failover.config import ENV_CONFIG, ENV_REGION, FailoverConfig, Settings
+from eni_failover.config import ENV_REGION, FailoverConfig, Settings
 from eni_failover.handler import Dispatcher
 from eni_failover.observability import metrics
 from eni_failover.timeline import Clock, SystemClock
@@ -90,14 +90,10 @@ class LocalDeployment:
     ) -> LocalDeployment:
         """The function for these pairs and tuning, on resources already created."""
         clients = clients or _function_clients(failover_config)
-        # Read as Lambda's cold start reads it: the template's environment, with this
-        # deployment's pairs, and the region the Lambda runtime sets.
-        environment = {
-            **resources.environment,
-            ENV_CONFIG: failover_config.model_dump_json(),
-            ENV_REGION: REGION,
-        }
-        settings = Settings.from_environment(environment)
+        # Read as Lambda's cold start reads it: the template's environment, and the region
+        # the Lambda runtime sets; the pairs are this deployment's own.
+        environment = {**resources.environment, ENV_REGION: REGION}
+        settings = Settings.from_environment(environment, failover=failover_config)
         runtime = failover.Runtime(
             settings=settings,
             clients=clients,

@@ -36,9 +36,18 @@ from emulator.function import LocalFunction
 from emulator.prober import LocalProber
 from emulator.sandbox_file import SandboxError, SandboxFunction, SandboxInfo, SandboxPair
 from emulator.service import PairServices
-from emulator.template import DeployedFunction, deploy, pair_context, probe_context, synthesize
-from eni_cli.outputs import DEFAULT_STACK_NAME, OUTPUT_PAIRS_JSON
+from emulator.template import (
+    DeployedFunction,
+    TemplateError,
+    deploy,
+    packaged_config,
+    pair_context,
+    probe_context,
+    synthesize,
+)
+from eni_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover.clients import AwsClients
+from eni_failover.config import ConfigError
 
 if TYPE_CHECKING:
     pass
@@ -291,17 +300,20 @@ def _address(address: tuple[str, int]) -> str:
 
 def _check_template_is_for(template: dict[str, Any], topology: PairTopology, pair: str) -> None:
     """A reused template must name the pair the sandbox built, or nothing would match."""
-    raw = template.get("Outputs", {}).get(OUTPUT_PAIRS_JSON, {}).get("Value", "{}")
     try:
-        configured = json.loads(raw).get(pair, {}) if isinstance(raw, str) else {}
-    except json.JSONDecodeError:
-        configured = {}
+        configured = packaged_config(template).pair_named(pair)
+    except (TemplateError, ConfigError) as error:
+        raise SandboxError(f"the template's packaged pairs cannot be read: {error}") from error
     expected = {
-        "primaryInstanceId": topology.primary_instance_id,
-        "standbyInstanceId": topology.standby_instance_id,
-        "interfaceIds": [topology.interface_id],
+        "primary": topology.primary_instance_id,
+        "standby": topology.standby_instance_id,
+        "interfaces": [topology.interface_id],
     }
-    found = {key: configured.get(key) for key in expected}
+    found = {
+        "primary": configured.primary_instance_id if configured else None,
+        "standby": configured.standby_instance_id if configured else None,
+        "interfaces": list(configured.interface_ids) if configured else None,
+    }
     if found != expected:
         raise SandboxError(
             f"the template was synthesized for other IDs than the sandbox's pair {pair!r} "

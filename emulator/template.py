@@ -22,10 +22,12 @@ on the loopback and every AWS service at the one emulated endpoint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +35,15 @@ from typing import TYPE_CHECKING, Any
 from emulator.endpoint import ACCOUNT_ID, REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import (
+    CONFIG_FILE_NAME,
+    ENV_CONFIG_FILE,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_NOTIFICATION_TOPIC_ARN,
     ENV_STATE_TABLE_NAME,
+    FUNCTION_HANDLER,
+    PROBER_HANDLER,
+    FailoverConfig,
+    read_config_file,
 )
 
 if TYPE_CHECKING:
@@ -43,8 +51,12 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HANDLER = "eni_failover.handler.lambda_handler"
-PROBER_HANDLER = "eni_failover.prober_handler.lambda_handler"
+# Where the emulator keeps each packaged pair configuration, by content, as Lambda keeps a
+# function's package: it outlives the synth's output directory, and a sandbox's function
+# in another process reads it by the same path.
+PACKAGES = Path(tempfile.gettempdir()) / "eni-failover-packages"
+# CDK's record, on a function, of the directory its code asset was staged from.
+ASSET_PATH = "aws:asset:path"
 # boto3's per-service endpoint variables, which probeEndpoints sets to the VPC endpoints'
 # DNS names; the emulator's single endpoint serves every service instead.
 SERVICE_ENDPOINT_VARIABLE_PREFIX = "AWS_ENDPOINT_URL_"
@@ -123,7 +135,51 @@ def synthesize(context: dict[str, Any], outdir: Path) -> dict[str, Any]:
     if len(templates) != 1:
         raise TemplateError(f"expected one stack template in {outdir}, found {len(templates)}")
     loaded: dict[str, Any] = json.loads(templates[0].read_text())
+    _keep_packaged_config(loaded, outdir)
     return loaded
+
+
+def _keep_packaged_config(template: dict[str, Any], outdir: Path) -> None:
+    """Keep what each function's asset packages beside the code (the pairs file) past the
+    output directory's life: the asset path then names the kept copy, absolute, as CDK
+    names an asset staged outside its output directory."""
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] != FUNCTION:
+            continue
+        packaged = (asset_directory(resource, outdir) / CONFIG_FILE_NAME).read_bytes()
+        kept = PACKAGES / hashlib.sha256(packaged).hexdigest()[:32]
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / CONFIG_FILE_NAME).write_bytes(packaged)
+        resource.setdefault("Metadata", {})[ASSET_PATH] = str(kept)
+
+
+def asset_directory(function: dict[str, Any], outdir: Path) -> Path:
+    """Where the cloud assembly staged a function's code: CDK names the directory after
+    the asset's hash, which is also the S3 key the template deploys it from."""
+    key = str(function["Properties"]["Code"]["S3Key"])
+    return outdir / f"asset.{key.removesuffix('.zip')}"
+
+
+def packaged_config(template: dict[str, Any]) -> FailoverConfig:
+    """The pairs the failover function's asset packages (a template from `synthesize`)."""
+    _, function = _failover_function(template.get("Resources", {}))
+    environment = _function_environment(function, lambda value: value)
+    return read_config_file(environment[ENV_CONFIG_FILE])
+
+
+def _function_environment(resource: dict[str, Any], resolve: Any) -> dict[str, str]:
+    """The function's environment, resolved; its pairs file found in its kept asset."""
+    variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    environment = {name: resolve(value) for name, value in variables.items()}
+    asset = resource.get("Metadata", {}).get(ASSET_PATH)
+    if ENV_CONFIG_FILE in environment:
+        if not asset or not Path(asset).is_absolute():
+            raise TemplateError(
+                f"the function reads {ENV_CONFIG_FILE} from its code asset, and the template "
+                "does not say where that is; synthesize it with emulator.template.synthesize"
+            )
+        environment[ENV_CONFIG_FILE] = str(Path(asset) / environment[ENV_CONFIG_FILE])
+    return environment
 
 
 @dataclass
@@ -216,8 +272,7 @@ def deploy(
         if resource["Type"] in (TOPIC, QUEUE, *TABLES):
             stack.create(logical_id)
 
-    variables = function["Properties"].get("Environment", {}).get("Variables", {})
-    environment = {name: resolve(value) for name, value in variables.items()}
+    environment = _function_environment(function, resolve)
 
     trigger: tuple[str, str, str] | None = None
     emails: list[str] = []
@@ -273,7 +328,7 @@ def _prober(resources: dict[str, Any], stack: _EmulatedStack) -> DeployedProber 
     found = [
         (logical_id, resource.get("Properties", {}))
         for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Lambda::Function"
+        if resource["Type"] == FUNCTION
         and resource.get("Properties", {}).get("Handler") == PROBER_HANDLER
     ]
     if not found:
@@ -281,12 +336,12 @@ def _prober(resources: dict[str, Any], stack: _EmulatedStack) -> DeployedProber 
     if len(found) > 1:
         raise TemplateError(f"expected at most one prober ({PROBER_HANDLER}), found {len(found)}")
     [(logical_id, props)] = found
-    variables = props.get("Environment", {}).get("Variables", {})
+    environment = _function_environment(resources[logical_id], stack.resolve)
     return DeployedProber(
         function_name=stack.create(logical_id),
         environment={
-            name: stack.resolve(value)
-            for name, value in variables.items()
+            name: value
+            for name, value in environment.items()
             if not name.startswith(SERVICE_ENDPOINT_VARIABLE_PREFIX)
         },
         timeout_seconds=int(props.get("Timeout", 3)),
@@ -294,6 +349,7 @@ def _prober(resources: dict[str, Any], stack: _EmulatedStack) -> DeployedProber 
 
 
 ALARM = "AWS::CloudWatch::Alarm"
+FUNCTION = "AWS::Lambda::Function"
 RULE = "AWS::Events::Rule"
 TOPIC = "AWS::SNS::Topic"
 QUEUE = "AWS::SQS::Queue"
@@ -491,11 +547,13 @@ def _failover_function(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     functions = [
         (logical_id, resource)
         for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Lambda::Function"
-        and resource.get("Properties", {}).get("Handler") == HANDLER
+        if resource["Type"] == FUNCTION
+        and resource.get("Properties", {}).get("Handler") == FUNCTION_HANDLER
     ]
     if len(functions) != 1:
-        raise TemplateError(f"expected one function with handler {HANDLER}, found {len(functions)}")
+        raise TemplateError(
+            f"expected one function with handler {FUNCTION_HANDLER}, found {len(functions)}"
+        )
     return functions[0]
 
 

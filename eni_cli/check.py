@@ -13,6 +13,7 @@ from typing import Any
 from eni_cli.console import columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import ExitCode
+from eni_cli.status import tag_problem_lines
 
 # Each check's answer: passed, failed, or inconclusive (EC2 said nothing either way).
 PASSED, FAILED, INCONCLUSIVE = "pass", "fail", "inconclusive"
@@ -27,14 +28,20 @@ INCONCLUSIVE_NOTE = (
 def request(deployment: Deployment, pair_name: str | None, *, by: str) -> dict[str, Any]:
     """Ask the function for the readiness of one pair, or of every pair."""
     if pair_name is not None:
-        deployment.outputs.pair(pair_name)  # an unknown name fails here, listing the pairs
+        deployment.pair(pair_name)  # an unknown name fails here, listing the pairs
     payload: dict[str, Any] = {"action": "check", "requested_by": by}
     if pair_name is not None:
         payload["pair"] = pair_name
     answer = deployment.function.invoke(payload)
     results: list[dict[str, Any]] = answer.get("checks", [])
+    problems: list[str] = answer.get("tag_problems", [])
+    postponed: list[str] = answer.get("postponed", [])
     return {
-        "ready": bool(results) and all(r["ready"] for r in results),
+        # A malformed tag set is a pair that would not fail over: not ready.
+        "ready": bool(results) and all(r["ready"] for r in results) and not problems,
+        "tag_problems": problems,
+        # Pairs the invocation had no time for (a check of many pairs is paced).
+        "postponed": postponed,
         "function": deployment.function.name,
         "where": deployment.where,
         "pairs": results,
@@ -53,6 +60,14 @@ def describe(result: dict[str, Any]) -> str:
     lines = []
     for pair in result["pairs"]:
         lines += [*describe_pair(pair), ""]
+    lines += tag_problem_lines(result.get("tag_problems", []))
+    postponed = result.get("postponed", [])
+    if postponed:
+        lines += [
+            f"Not checked this time ({len(postponed)}), paced to spare EC2's request buckets: "
+            f"{', '.join(postponed)}; check them by name, or wait for the scheduled check.",
+            "",
+        ]
     lines.append(
         f"Checked by function {result['function']} with its own permissions, on {result['where']}."
     )

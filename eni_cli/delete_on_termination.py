@@ -59,7 +59,7 @@ def fix_then_check(
 
 def clear(deployment: Deployment, pair_name: str | None) -> list[Cleared]:
     cleared: list[Cleared] = []
-    for pair in deployment.outputs.selected(pair_name):
+    for pair in deployment.selected(pair_name):
         try:
             views = ec2.describe_interfaces(deployment.clients.ec2, pair.interface_ids)
             for interface_id in pair.interface_ids:

@@ -12,7 +12,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -22,7 +22,7 @@ from emulator.endpoint import emulator_clients
 from emulator.sandbox_file import DEFAULT_SANDBOX_FILE, SandboxError, SandboxInfo
 from eni_cli.errors import CliError
 from eni_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
-from eni_cli.outputs import StackOutputs
+from eni_cli.outputs import PairOutputs, StackOutputs, pair_named, parse_pairs
 from eni_failover.clients import AwsClients
 from eni_failover.pair_record import PairRecords
 
@@ -45,6 +45,29 @@ class Deployment:
     @property
     def records(self) -> PairRecords:
         return PairRecords(self.clients.dynamodb, self.outputs.state_table_name)
+
+    @functools.cached_property
+    def _listed(self) -> dict[str, Any]:
+        """The function's list of its pairs, asked once per command."""
+        return self.function.invoke({"action": "pairs"})
+
+    @property
+    def pairs(self) -> tuple[PairOutputs, ...]:
+        """Every pair the function protects, configured or discovered by tags."""
+        return parse_pairs(self.outputs.stack_name, self._listed)
+
+    @property
+    def tag_problems(self) -> list[str]:
+        """Tagged pairs the function will not act on, one line each."""
+        return [str(problem) for problem in self._listed.get("tag_problems", [])]
+
+    def pair(self, name: str) -> PairOutputs:
+        """The named pair, or an error that lists the known ones."""
+        return pair_named(self.outputs.stack_name, self.pairs, name)[0]
+
+    def selected(self, name: str | None) -> tuple[PairOutputs, ...]:
+        """One pair by name, or every pair."""
+        return pair_named(self.outputs.stack_name, self.pairs, name)
 
 
 def stack_outputs(client: CloudFormationClient, stack_name: str) -> dict[str, str]:

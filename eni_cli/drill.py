@@ -152,7 +152,13 @@ def run(
     poll_seconds: float = POLL_SECONDS,
 ) -> tuple[ExitCode, dict[str, Any], str]:
     clock = clock or SystemClock()
-    pair = deployment.outputs.pair(pair_name)
+    pair = deployment.pair(pair_name)
+    if not pair.alarm_name:
+        raise CliError(
+            f"pair {pair.name} was discovered by tags and has no status-check alarm to drill "
+            f"through; rehearse the move by hand: `eni-failover failover {pair.name}`, then "
+            f"`eni-failover failback {pair.name}`"
+        )
     record = _refuse_unless_drillable(deployment, pair)
     console.progress(f"Drill of pair {pair.name} on {deployment.where}, by {by}")
 

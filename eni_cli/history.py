@@ -52,7 +52,7 @@ def history_of(deployment: Deployment) -> History:
 def run(
     deployment: Deployment, pair_name: str | None, *, since: datetime | None, limit: int
 ) -> tuple[ExitCode, dict[str, Any], str]:
-    pairs = deployment.outputs.selected(pair_name)
+    pairs = deployment.selected(pair_name)
     history = history_of(deployment)
     entries: list[HistoryEntry] = []
     try:

@@ -44,7 +44,7 @@ def request(
     fence: bool = False,
 ) -> dict[str, Any]:
     """The function's answer: {"outcomes": [outcome]} or, for a dry run, {"plan": ...}."""
-    pair = deployment.outputs.pair(pair_name)
+    pair = deployment.pair(pair_name)
     try:
         return deployment.function.invoke(
             {

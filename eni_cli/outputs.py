@@ -1,14 +1,16 @@
-"""The deployed stack's outputs: where the function, topics, table and each pair's alarm are.
+"""The deployed stack's outputs (where the function, topics, table and rules are) and the
+pairs the function protects.
 
-Read from `describe-stacks` on AWS or from the sandbox file; both hold the same keys. Their
-names, the pair map's form and the default stack name are owned here: the CDK app
+Outputs are read from `describe-stacks` on AWS or from the sandbox file; both hold the same
+keys. The pairs are not outputs: CloudFormation allows 200 outputs a stack and a stack holds
+hundreds of pairs, some discovered by tags at run time, so the function tells them
+(`{"action": "pairs"}`). Output names and the default stack name are owned here: the CDK app
 (infra/stack.py) imports them, while the CLI never imports the app (it is not in the wheel,
 and its jsii runtime is slow to start).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +28,7 @@ OUTPUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
 OUTPUT_STATE_TABLE_NAME = "StateTableName"
 OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
-OUTPUT_PAIRS_JSON = "PairsJson"
+OUTPUT_STATE_RULE_NAME = "StateRuleName"
 OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
 OUTPUT_HISTORY_RETENTION_DAYS = "HistoryRetentionDays"
 # Only when a pair is probed.
@@ -39,28 +41,27 @@ REQUIRED_OUTPUTS = (
     OUTPUT_NOTIFICATION_TOPIC_ARN,
     OUTPUT_STATE_TABLE_NAME,
     OUTPUT_DEAD_LETTER_QUEUE_URL,
-    OUTPUT_PAIRS_JSON,
+    OUTPUT_STATE_RULE_NAME,
 )
 
 
 class PairOutputs(BaseModel):
-    """One entry of PairsJson (the stack writes it with `entry()`)."""
+    """One pair as the function tells it (eni_failover.config.Pair, dumped)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
-    name: str = ""
-    alarm_name: str = Field(alias="alarmName")
-    rule_name: str = Field(alias="ruleName")
-    primary_instance_id: str = Field(alias="primaryInstanceId")
-    standby_instance_id: str = Field(alias="standbyInstanceId")
-    interface_ids: tuple[str, ...] = Field(alias="interfaceIds", min_length=1)
-    # The service probe, when the pair is probed (older stacks do not say).
+    name: str
+    primary_instance_id: str
+    standby_instance_id: str
+    interface_ids: tuple[str, ...] = Field(min_length=1)
+    # The alarm on the primary's status checks; a pair discovered by tags has none.
+    alarm_name: str = ""
+    # The service probe, when the pair is probed.
     probe: str | None = None
-    # After a failover; written only when not the default (older stacks: the defaults).
-    failback: str | None = None  # "auto"; None: manual
-    failback_after_seconds: int | None = Field(default=None, alias="failbackAfterSeconds")
-    max_automatic_moves: int | None = Field(default=None, alias="maxAutomaticMoves")
-    fence: str | None = None  # "stop" | "isolate"; None: none
+    failback: str = "manual"  # "auto": the sweep fails back after the hold-down
+    failback_after_seconds: int | None = None
+    max_automatic_moves: int | None = None
+    fence: str = "none"  # "stop" | "isolate"
 
     def side_of(self, instance_id: str | None) -> str | None:
         """'primary', 'standby', or None for any other instance."""
@@ -70,10 +71,31 @@ class PairOutputs(BaseModel):
             return "standby"
         return None
 
-    def entry(self) -> dict[str, Any]:
-        """The pair's entry in PairsJson, as the stack writes it (the map's key is the name;
-        a pair that is not probed has no probe)."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"name"}, exclude_none=True)
+
+def parse_pairs(stack_name: str, answer: Mapping[str, Any]) -> tuple[PairOutputs, ...]:
+    """The function's answer to `{"action": "pairs"}`."""
+    try:
+        return tuple(PairOutputs.model_validate(entry) for entry in answer["pairs"])
+    except (KeyError, TypeError, ValidationError) as error:
+        raise CliError(
+            f"stack {stack_name}: the function did not list its pairs as this version expects "
+            f"({error}); deploy this version (`npx cdk deploy`)"
+        ) from error
+
+
+def pair_named(
+    stack_name: str, pairs: tuple[PairOutputs, ...], name: str | None
+) -> tuple[PairOutputs, ...]:
+    """One pair by name, or every pair; an unknown name is an error listing the known."""
+    if name is None:
+        return pairs
+    for pair in pairs:
+        if pair.name == name:
+            return (pair,)
+    raise CliError(
+        f"no pair named {name!r} in stack {stack_name}; configured: "
+        f"{', '.join(p.name for p in pairs) or 'none'}"
+    )
 
 
 class StackOutputs(BaseModel):
@@ -89,7 +111,8 @@ class StackOutputs(BaseModel):
     readiness_rule_name: str | None = None
     # How long the history keeps an entry; absent from stacks deployed before it existed.
     history_retention_days: int | None = None
-    pairs: tuple[PairOutputs, ...]
+    # The one EC2 state-change rule of the stack.
+    state_rule_name: str
 
     @classmethod
     def parse(cls, stack_name: str, outputs: Mapping[str, str]) -> StackOutputs:
@@ -99,16 +122,6 @@ class StackOutputs(BaseModel):
                 f"stack {stack_name} has no output {', '.join(missing)}: is it an ENI Failover "
                 "stack, deployed from this version of the app? (`npx cdk deploy` updates it)"
             )
-        try:
-            raw = json.loads(outputs[OUTPUT_PAIRS_JSON])
-            pairs = tuple(
-                PairOutputs.model_validate({**entry, "name": name}) for name, entry in raw.items()
-            )
-        except (json.JSONDecodeError, AttributeError, ValidationError) as error:
-            raise CliError(
-                f"stack {stack_name}: output {OUTPUT_PAIRS_JSON} is not the pair map this "
-                f"version expects ({error})"
-            ) from error
         return cls(
             stack_name=stack_name,
             function_name=outputs[OUTPUT_FUNCTION_NAME],
@@ -118,26 +131,8 @@ class StackOutputs(BaseModel):
             dead_letter_queue_url=outputs[OUTPUT_DEAD_LETTER_QUEUE_URL],
             readiness_rule_name=outputs.get(OUTPUT_READINESS_RULE_NAME) or None,
             history_retention_days=_whole_number(outputs.get(OUTPUT_HISTORY_RETENTION_DAYS)),
-            pairs=pairs,
+            state_rule_name=outputs[OUTPUT_STATE_RULE_NAME],
         )
-
-    @property
-    def pair_names(self) -> list[str]:
-        return [p.name for p in self.pairs]
-
-    def pair(self, name: str) -> PairOutputs:
-        """The named pair, or an error that lists the configured ones."""
-        for pair in self.pairs:
-            if pair.name == name:
-                return pair
-        raise CliError(
-            f"no pair named {name!r} in stack {self.stack_name}; configured: "
-            f"{', '.join(self.pair_names) or 'none'}"
-        )
-
-    def selected(self, name: str | None) -> tuple[PairOutputs, ...]:
-        """One pair by name, or every pair."""
-        return self.pairs if name is None else (self.pair(name),)
 
 
 def _whole_number(text: str | None) -> int | None:

@@ -1,11 +1,13 @@
 """`eni-failover pause|resume PAIR`: stop and restart automatic failover during planned work.
 
-Three switches, in the order that stays safe if the command is cut short: pausing sets the
+Two switches, in the order that stays safe if the command is cut short: pausing sets the
 pair's pause flag first (the function then refuses automatic triggers, including any
-already in flight or being retried), then disables the alarm's actions and the state
-rule; resuming enables the rule and the actions first and clears the flag last. Each
-switch is only flipped if needed, so running either command twice changes nothing and
-announces nothing the second time. Manual failover and failback keep working while paused.
+already in flight or being retried, and the state changes the stack's one state-change
+rule brings for every pair), then disables the actions of the pair's status-check alarm;
+resuming enables the actions first and clears the flag last. Each switch is only flipped
+if needed, so running either command twice changes nothing and announces nothing the
+second time. Manual failover and failback keep working while paused. A pair discovered by
+tags has no alarm: its flag is its only switch.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from eni_failover.pair_record import PairRecord
 def pause(
     deployment: Deployment, pair_name: str, *, by: str, reason: str | None
 ) -> tuple[ExitCode, dict[str, Any], str]:
-    pair = deployment.outputs.pair(pair_name)
+    pair = deployment.pair(pair_name)
     clients = deployment.clients
     who = f"{by} ({reason})" if reason else by
     now = datetime.now(UTC)
-    record, actions_enabled, rule_enabled = _switches(deployment, pair)
+    record, actions_enabled = _switches(deployment, pair)
     changed: list[str] = []
     with _finishing("pause", pair.name, changed):
         if record.paused_at is None:
@@ -42,15 +44,12 @@ def pause(
         if actions_enabled:
             clients.cloudwatch.disable_alarm_actions(AlarmNames=[pair.alarm_name])
             changed.append(f"actions of alarm {pair.alarm_name} disabled")
-        if rule_enabled:
-            clients.events.disable_rule(Name=pair.rule_name)
-            changed.append(f"rule {pair.rule_name} disabled")
     if changed:
         notify.publish_text(
             clients.sns,
             deployment.outputs.notification_topic_arn,
             subject=f"ENI failover {pair.name}: automatic failover paused by {by}",
-            message=_pause_message(pair, who=who, at=now),
+            message=_pause_message(deployment, pair, who=who, at=now),
         )
     warnings = history.record_action(
         deployment,
@@ -87,15 +86,12 @@ def pause(
 def resume(
     deployment: Deployment, pair_name: str, *, by: str
 ) -> tuple[ExitCode, dict[str, Any], str]:
-    pair = deployment.outputs.pair(pair_name)
+    pair = deployment.pair(pair_name)
     clients = deployment.clients
-    record, actions_enabled, rule_enabled = _switches(deployment, pair)
+    record, actions_enabled = _switches(deployment, pair)
     changed: list[str] = []
     with _finishing("resume", pair.name, changed):
-        if not rule_enabled:
-            clients.events.enable_rule(Name=pair.rule_name)
-            changed.append(f"rule {pair.rule_name} enabled")
-        if not actions_enabled:
+        if actions_enabled is False:
             clients.cloudwatch.enable_alarm_actions(AlarmNames=[pair.alarm_name])
             changed.append(f"actions of alarm {pair.alarm_name} enabled")
         if record.paused_at is not None or record.manual_hold:
@@ -111,8 +107,8 @@ def resume(
             subject=f"ENI failover {pair.name}: automatic failover resumed by {by}",
             message=(
                 f"Automatic failover of pair {pair.name} was resumed by {by} at "
-                f"{datetime.now(UTC).isoformat()}: the alarm {pair.alarm_name} and the rule "
-                f"{pair.rule_name} trigger the function again."
+                f"{datetime.now(UTC).isoformat()}: {_triggers(deployment, pair)} start a "
+                "failover again."
             ),
         )
     warnings = _alarm_warning(deployment, pair) + history.record_action(
@@ -140,18 +136,26 @@ def resume(
     return ExitCode.OK, data, "\n".join([text, *(f"Warning: {w}" for w in warnings)])
 
 
-def _switches(deployment: Deployment, pair: PairOutputs) -> tuple[PairRecord, bool, bool]:
-    """The pause flag (the record), whether alarm actions and the rule are enabled."""
+def _switches(deployment: Deployment, pair: PairOutputs) -> tuple[PairRecord, bool | None]:
+    """The pause flag (the record), and whether the alarm's actions are enabled (None: the
+    pair has no alarm)."""
     clients = deployment.clients
     try:
         record = deployment.records.read(pair.name)
+        if not pair.alarm_name:
+            return record, None
         alarms = clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])["MetricAlarms"]
-        rule = clients.events.describe_rule(Name=pair.rule_name)
     except (ClientError, BotoCoreError, FailoverError) as error:
         raise CliError(f"cannot read the state of pair {pair.name}: {error}") from error
     if not alarms:
         raise CliError(f"alarm {pair.alarm_name} of pair {pair.name} does not exist")
-    return record, bool(alarms[0].get("ActionsEnabled")), rule.get("State") == "ENABLED"
+    return record, bool(alarms[0].get("ActionsEnabled"))
+
+
+def _triggers(deployment: Deployment, pair: PairOutputs) -> str:
+    """What starts the pair's automatic failover, in words."""
+    rule = f"the state changes of rule {deployment.outputs.state_rule_name}"
+    return f"the alarm {pair.alarm_name} and {rule}" if pair.alarm_name else rule
 
 
 @contextmanager
@@ -167,14 +171,14 @@ def _finishing(verb: str, pair: str, changed: list[str]) -> Iterator[None]:
         ) from error
 
 
-def _pause_message(pair: PairOutputs, *, who: str, at: datetime) -> str:
+def _pause_message(deployment: Deployment, pair: PairOutputs, *, who: str, at: datetime) -> str:
     return "\n".join(
         [
             f"Automatic failover of pair {pair.name} was paused by {who} at {at.isoformat()}.",
             "",
-            f"While paused, the alarm {pair.alarm_name} and the rule {pair.rule_name} do not "
-            "trigger the function, and the function refuses automatic triggers that were "
-            "already on their way. A manual `eni-failover failover` still works.",
+            f"While paused, {_triggers(deployment, pair)} start no failover of the pair: the "
+            "function refuses its automatic triggers, those already on their way too. A "
+            "manual `eni-failover failover` still works.",
             "",
             f"Resume with `eni-failover resume {pair.name}`.",
         ]
@@ -182,6 +186,8 @@ def _pause_message(pair: PairOutputs, *, who: str, at: datetime) -> str:
 
 
 def _alarm_warning(deployment: Deployment, pair: PairOutputs) -> list[str]:
+    if not pair.alarm_name:
+        return []
     try:
         alarms = deployment.clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])
     except (ClientError, BotoCoreError):

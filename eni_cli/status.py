@@ -35,11 +35,12 @@ T = TypeVar("T")
 
 def collect(deployment: Deployment, pair_name: str | None) -> dict[str, Any]:
     outputs = deployment.outputs
-    pairs = outputs.selected(pair_name)
+    pairs = deployment.selected(pair_name)
     return {
         "where": deployment.where,
         "stack": outputs.stack_name,
         "pairs": [pair_status(deployment, pair) for pair in pairs],
+        "tag_problems": deployment.tag_problems,
         "readiness_schedule": _rule(deployment, outputs.readiness_rule_name),
         "dead_letters": _dead_letters(deployment),
     }
@@ -71,7 +72,8 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
     record, record_error = _attempt(lambda: deployment.records.read(pair.name))
     probe = _probe(deployment, pair) if pair.probe else None
     alarm = _alarm(deployment, pair.alarm_name)
-    rule = _rule(deployment, pair.rule_name)
+    # The stack's one state-change rule: shown with every pair, as every pair relies on it.
+    rule = _rule(deployment, deployment.outputs.state_rule_name)
     interface_list = (
         [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
     )
@@ -188,6 +190,9 @@ def _instance(view: InstanceView) -> dict[str, Any]:
 
 
 def _alarm(deployment: Deployment, name: str) -> dict[str, Any]:
+    if not name:
+        # A pair discovered by tags: the sweep reads its status checks every minute.
+        return {"name": None}
     found, error = _attempt(
         lambda: deployment.clients.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     )
@@ -231,11 +236,13 @@ def _rule(deployment: Deployment, name: str | None) -> dict[str, Any] | None:
 def _automation(
     record: PairRecord | None, alarm: dict[str, Any], rule: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Paused if any of the three switches is off; each is shown, so a half-done pause shows."""
+    """Paused if either switch (the flag, the alarm's actions) is off; each is shown, so a
+    half-done pause shows. The state-change rule serves every pair: disabled, it is no
+    pause but a stack-wide loss of state-change triggers, shown as such."""
     flag = record.paused_at is not None if record else None
     actions = alarm.get("actions_enabled")
     rule_enabled = rule.get("state") == "ENABLED" if rule and "state" in rule else None
-    switches = [flag, actions is False, rule_enabled is False]
+    switches = [flag, actions is False]
     return {
         "paused": any(s is True for s in switches),
         "pause_flag": flag,
@@ -243,7 +250,7 @@ def _automation(
         "paused_at": record.paused_at if record else None,
         "alarm_actions_enabled": actions,
         "rule_enabled": rule_enabled,
-        # All three agree (all on or all off): a pause or resume that was not cut short.
+        # Both agree (both on or both off): a pause or resume that was not cut short.
         "consistent": len({s for s in switches if s is not None}) <= 1,
     }
 
@@ -268,6 +275,7 @@ def describe(status: dict[str, Any]) -> str:
     for pair in status["pairs"]:
         lines += ["", *describe_pair(pair)]
     lines.append("")
+    lines += tag_problem_lines(status.get("tag_problems") or [])
     schedule = status.get("readiness_schedule")
     if schedule is not None:
         lines.append(f"Readiness schedule: {_rule_text(schedule)} (rule {schedule['name']})")
@@ -282,6 +290,17 @@ def describe(status: dict[str, Any]) -> str:
     else:
         lines.append("Dead-letter queue: empty")
     return "\n".join(lines)
+
+
+def tag_problem_lines(problems: list[str]) -> list[str]:
+    """Tagged pairs the function will not act on, and why (eni_failover.discovery)."""
+    if not problems:
+        return []
+    return [
+        f"Tag problems ({len(problems)}), not acted on until fixed:",
+        *(f"  - {problem}" for problem in problems),
+        "",
+    ]
 
 
 def describe_pair(pair: dict[str, Any]) -> list[str]:
@@ -301,7 +320,10 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
         else:
             rows.append((side, instance["instance_id"], _instance_text(instance)))
     alarm = pair["alarm"]
-    rows.append(("alarm", alarm["name"], _alarm_text(alarm)))
+    if alarm["name"]:
+        rows.append(("alarm", alarm["name"], _alarm_text(alarm)))
+    else:
+        rows.append(("alarm", "none", "discovered by tags: the sweep reads its status checks"))
     rule = pair["rule"]
     rows.append(("rule", rule["name"], _rule_text(rule)))
     rows.append(("automation", armed, _automation_text(automation)))
@@ -480,10 +502,10 @@ def _automation_text(automation: dict[str, Any]) -> str:
     if automation["alarm_actions_enabled"] is False:
         parts.append("alarm actions disabled")
     if automation["rule_enabled"] is False:
-        parts.append("rule disabled")
+        parts.append("the stack's state-change rule is DISABLED (every pair)")
     if not automation["consistent"]:
         parts.append("PARTLY paused: run `eni-failover pause` or `resume` again to finish")
-    return "; ".join(parts) or "the alarm and the rule will fail over automatically"
+    return "; ".join(parts) or "its triggers will fail over automatically"
 
 
 def _outcome_text(outcome: dict[str, Any] | None) -> tuple[str, str]:

@@ -1,14 +1,15 @@
-"""The operators' CloudWatch dashboard: how each pair has fared, on one page.
+"""The operators' CloudWatch dashboard: how every pair has fared, on one page.
 
-Per pair: the outcomes over time, how long each swap took, the readiness verdicts, and where
-the pair is probed, the probe's success and latency. Once for the stack: the dead-letter
-queue's depth, which every pair shares. Every metric is the stack's own: the function's and
-the prober's share the stack's namespace, with the pair as their dimension.
+One graph per measure, each line a pair: the outcomes over time, how long each swap took,
+the readiness verdicts, and for probed pairs the probe's success and latency; and the
+dead-letter queue's depth, which every pair shares. Each graph is a metric search over the
+pair dimension, not a list of pairs, so the dashboard stays the same size for 2 pairs or
+200 (CloudWatch allows 500 widgets a dashboard, and the template 1 MB), and shows pairs
+discovered by tags that the stack never saw. Every metric is the stack's own: the
+function's and the prober's share the stack's namespace, with the pair as their dimension.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -25,7 +26,6 @@ from eni_failover.cloudwatch import (
     METRIC_SWAP_SECONDS,
     OUTCOME_METRIC_PREFIX,
 )
-from eni_failover.config import Pair
 from eni_failover.outcome import OutcomeKind
 
 PERIOD = Duration.minutes(5)
@@ -43,7 +43,6 @@ class FailoverDashboard(Construct):
         *,
         dashboard_name: str,
         namespace: str,
-        pairs: Sequence[Pair],
         dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -72,16 +71,12 @@ class FailoverDashboard(Construct):
                 height=HEIGHT,
             ),
         )
-        for pair in pairs:
-            self.dashboard.add_widgets(*self._pair_widgets(pair))
-
-    def _pair_widgets(self, pair: Pair) -> list[cloudwatch.IWidget]:
-        widgets: list[cloudwatch.IWidget] = [
+        self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title=f"{pair.name}: outcomes",
+                title="Outcomes, by pair",
                 left=[
-                    self._function_metric(
-                        pair, f"{OUTCOME_METRIC_PREFIX}{kind.value}", "Sum", kind.value
+                    self._search(
+                        f"{OUTCOME_METRIC_PREFIX}{kind.value}", "Sum", kind.value, function=True
                     )
                     for kind in OutcomeKind
                 ],
@@ -90,22 +85,19 @@ class FailoverDashboard(Construct):
                 height=HEIGHT,
             ),
             cloudwatch.GraphWidget(
-                title=f"{pair.name}: swap seconds",
-                left=[
-                    self._function_metric(pair, METRIC_SWAP_SECONDS, "Maximum", "longest"),
-                    self._function_metric(pair, METRIC_SWAP_SECONDS, "Average", "average"),
-                ],
+                title="Longest swap (seconds), by pair",
+                left=[self._search(METRIC_SWAP_SECONDS, "Maximum", "longest", function=True)],
                 width=WIDTH,
                 height=HEIGHT,
             ),
             cloudwatch.GraphWidget(
-                title=f"{pair.name}: readiness (1 ready, 0 not)",
+                title="Readiness (1 ready, 0 not), by pair",
                 left=[
-                    self._function_metric(
-                        pair,
+                    self._search(
                         METRIC_READINESS_READY,
                         "Minimum",
                         "ready",
+                        function=True,
                         period=READINESS_PERIOD,
                     )
                 ],
@@ -113,50 +105,36 @@ class FailoverDashboard(Construct):
                 width=WIDTH,
                 height=HEIGHT,
             ),
-        ]
-        if pair.probe:
-            widgets.append(
-                cloudwatch.GraphWidget(
-                    title=f"{pair.name}: probe {pair.probe}",
-                    left=[self._metric(pair, METRIC_PROBE_SUCCESS, "Average", "success ratio")],
-                    right=[self._metric(pair, METRIC_PROBE_LATENCY, "p99", "latency p99 (ms)")],
-                    left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
-                    width=WIDTH,
-                    height=HEIGHT,
-                )
-            )
-        return widgets
+            cloudwatch.GraphWidget(
+                title="Probe success ratio and latency p99 (ms), by pair",
+                left=[self._search(METRIC_PROBE_SUCCESS, "Average", "success", function=False)],
+                right=[self._search(METRIC_PROBE_LATENCY, "p99", "p99 ms", function=False)],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
+                width=WIDTH,
+                height=HEIGHT,
+            ),
+        )
 
-    def _function_metric(
+    def _search(
         self,
-        pair: Pair,
         name: str,
         statistic: str,
         label: str,
         *,
+        function: bool,
         period: Duration = PERIOD,
-    ) -> cloudwatch.Metric:
-        """The failover function's: Powertools adds the service to the pair's dimension."""
-        return self._metric(pair, name, statistic, label, period=period, service=FUNCTION_SERVICE)
-
-    def _metric(
-        self,
-        pair: Pair,
-        name: str,
-        statistic: str,
-        label: str,
-        *,
-        period: Duration = PERIOD,
-        service: str | None = None,
-    ) -> cloudwatch.Metric:
-        dimensions = {DIMENSION_PAIR: pair.name}
-        if service is not None:
-            dimensions[DIMENSION_SERVICE] = service
-        return cloudwatch.Metric(
-            namespace=self.namespace,
-            metric_name=name,
-            dimensions_map=dimensions,
-            statistic=statistic,
-            period=period,
+    ) -> cloudwatch.MathExpression:
+        """Every pair's series of one metric. The function's metrics carry the service too
+        (Powertools adds it), the prober's only the pair: a search schema names exactly the
+        dimensions a metric has. CloudWatch puts `label` before each series' own label
+        (the pair), so a line reads "swapped web"."""
+        dimensions = f"{DIMENSION_PAIR},{DIMENSION_SERVICE}" if function else DIMENSION_PAIR
+        service = f' {DIMENSION_SERVICE}="{FUNCTION_SERVICE}"' if function else ""
+        seconds = int(period.to_seconds())
+        query = f'{{"{self.namespace}",{dimensions}}} MetricName="{name}"{service}'
+        return cloudwatch.MathExpression(
+            expression=f"SEARCH('{query}', '{statistic}', {seconds})",
+            using_metrics={},
             label=label,
+            period=period,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jsii
 from aws_cdk import Aws, Duration, Stack
@@ -14,30 +14,27 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from eni_failover.config import (
+    CONFIG_FILE_NAME,
     ENV_ACCOUNT_ID,
-    ENV_CONFIG,
+    ENV_CONFIG_FILE,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_HISTORY_RETENTION_DAYS,
     ENV_METRICS_NAMESPACE,
     ENV_NOTIFICATION_TOPIC_ARN,
+    ENV_QUARANTINE_GROUP_ID,
     ENV_STATE_TABLE_NAME,
+    FUNCTION_HANDLER,
     FailoverConfig,
+    Pair,
 )
-from infra import LAMBDA_SOURCE
+from eni_failover.discovery import PAIR_TAG
+from infra.lambda_package import POWERTOOLS_LAYER_PARAMETER, package_code, powertools_layer
 from infra.nag import acknowledge
+from infra.resource_policies import ResourceGrant, grant_on_resources
 
-HANDLER = "eni_failover.handler.lambda_handler"
-# The Powertools release the tests run with: requirements.txt pins the same version, and
-# tests/infra/test_stack.py fails when the two disagree.
-POWERTOOLS_VERSION = "3.37.0"
-# The public parameter that holds that release's layer ARN in the deploy region, resolved by
-# CloudFormation at deploy time (synth needs no credentials). Not ".../latest": that one
-# moves with every Powertools release, so production would drift from what was tested.
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
 # The metrics namespace is the stack's own (DeploymentSettings.metrics_namespace), shared
 # with the prober so that the dashboard finds every metric of the stack in one place.
 POWERTOOLS_ENVIRONMENT = {
@@ -85,6 +82,20 @@ class QueueOnFailure:
         return lambda_.DestinationConfig(destination=self._queue.queue_arn)
 
 
+def move_grant(pairs: Sequence[Pair]) -> ResourceGrant:
+    """Attach and detach on every pair's two instances and its interfaces."""
+    instances = sorted({i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)})
+    interfaces = sorted({i for p in pairs for i in p.interface_ids})
+    return ResourceGrant(
+        sid="MoveConfiguredInterfaces",
+        actions=MOVE_ACTIONS,
+        resources=(
+            *(("instance", i) for i in instances),
+            *(("network-interface", i) for i in interfaces),
+        ),
+    )
+
+
 def ec2_arn(scope: Construct, resource: str, resource_id: str) -> str:
     return Stack.of(scope).format_arn(service="ec2", resource=resource, resource_name=resource_id)
 
@@ -98,6 +109,7 @@ class FailoverFunction(Construct):
         construct_id: str,
         *,
         failover: FailoverConfig,
+        quarantine_group_id: str | None,
         timeout_seconds: int,
         max_event_age_seconds: int,
         reserved_concurrency: int | None,
@@ -119,11 +131,7 @@ class FailoverFunction(Construct):
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS)
         self.log_group.grant_write(self.role)
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "PowertoolsLayer",
-            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
-        )
+        powertools = powertools_layer(self, "PowertoolsLayer")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -131,8 +139,8 @@ class FailoverFunction(Construct):
             "standby",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "*.pyc"]),
+            handler=FUNCTION_HANDLER,
+            code=package_code(failover),
             layers=[powertools],
             timeout=Duration.seconds(timeout_seconds),
             memory_size=MEMORY_MB,
@@ -140,7 +148,7 @@ class FailoverFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             environment=self._environment(
-                failover,
+                quarantine_group_id=quarantine_group_id,
                 notification_topic=notification_topic,
                 dead_letter_queue=dead_letter_queue,
                 state_table=state_table,
@@ -177,16 +185,16 @@ class FailoverFunction(Construct):
 
     @staticmethod
     def _environment(
-        failover: FailoverConfig,
         *,
+        quarantine_group_id: str | None,
         notification_topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
         state_table: dynamodb.ITableV2,
         metrics_namespace: str,
         history_retention_days: int,
     ) -> Mapping[str, str]:
-        return {
-            ENV_CONFIG: failover.model_dump_json(),
+        environment = {
+            ENV_CONFIG_FILE: CONFIG_FILE_NAME,
             ENV_NOTIFICATION_TOPIC_ARN: notification_topic.topic_arn,
             ENV_DEAD_LETTER_QUEUE_URL: dead_letter_queue.queue_url,
             ENV_STATE_TABLE_NAME: state_table.table_name,
@@ -195,6 +203,9 @@ class FailoverFunction(Construct):
             ENV_METRICS_NAMESPACE: metrics_namespace,
             **POWERTOOLS_ENVIRONMENT,
         }
+        if quarantine_group_id is not None:
+            environment[ENV_QUARANTINE_GROUP_ID] = quarantine_group_id
+        return environment
 
     def _allow_messages(
         self, *, notification_topic: sns.ITopic, dead_letter_queue: sqs.IQueue, key: kms.IKey
@@ -212,40 +223,51 @@ class FailoverFunction(Construct):
 
     def _allow_interface_moves(self, failover: FailoverConfig) -> None:
         """Attach and detach only the configured interfaces on the configured instances."""
-        instance_ids = sorted(
-            {p.primary_instance_id for p in failover.pairs}
-            | {p.standby_instance_id for p in failover.pairs}
+        moves = grant_on_resources(
+            self, "InterfaceMovePolicy", role=self.role, grants=[move_grant(failover.pairs)]
         )
-        interface_ids = sorted({i for p in failover.pairs for i in p.interface_ids})
-        policy = iam.Policy(
-            self,
-            "InterfaceMovePolicy",
-            roles=[self.role],
-            statements=[
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadInstanceAndInterfaceState",
+                actions=list(DESCRIBE_ACTIONS),
+                resources=["*"],
+            ),
+        ]
+        if failover.discover_tags:
+            # Pairs found at run time cannot be named here: the tag is the boundary, so
+            # whoever may tag an instance or interface may have it moved (README).
+            statements.append(
                 iam.PolicyStatement(
-                    sid="MoveConfiguredInterfaces",
+                    sid="MoveTaggedInterfaces",
                     actions=list(MOVE_ACTIONS),
                     resources=[
-                        *(ec2_arn(self, "instance", i) for i in instance_ids),
-                        *(ec2_arn(self, "network-interface", i) for i in interface_ids),
+                        ec2_arn(self, "instance", "*"),
+                        ec2_arn(self, "network-interface", "*"),
                     ],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadInstanceAndInterfaceState",
-                    actions=list(DESCRIBE_ACTIONS),
-                    resources=["*"],
-                ),
-            ],
-        )
-        # The first trigger must not race the policy.
-        self.function.node.add_dependency(policy)
+                    conditions={"Null": {f"aws:ResourceTag/{PAIR_TAG}": "false"}},
+                )
+            )
+        describe = iam.Policy(self, "ReadStatePolicy", roles=[self.role], statements=statements)
+        # The first trigger must not race the policies.
+        for policy in (*moves, describe):
+            self.function.node.add_dependency(policy)
         acknowledge(
-            policy,
+            describe,
             "AwsSolutions-IAM5[Resource::*]",
             reason="EC2 Describe actions support no resource-level permissions and need "
             "'*'; attach and detach are limited to the configured instance and "
-            "interface ARNs.",
+            "interface ARNs (InterfaceMovePolicy).",
         )
+        if failover.discover_tags:
+            for kind in ("instance", "network-interface"):
+                acknowledge(
+                    describe,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+                    f"<AWS::AccountId>:{kind}/*]",
+                    reason="discovery=tags: attach and detach only resources that carry the "
+                    f"{PAIR_TAG} tag (condition aws:ResourceTag), as pairs tagged after the "
+                    "deploy cannot be named in it.",
+                )
 
     def _acknowledge_unscoped_tracing(self) -> None:
         default_policy = self.role.node.find_child("DefaultPolicy")

@@ -16,6 +16,7 @@ from constructs import Construct
 from eni_failover.config import FenceMode, Pair
 from infra.failover_function import ec2_arn
 from infra.nag import acknowledge
+from infra.resource_policies import ResourceGrant, grant_on_resources
 
 STOP_ACTIONS = ("ec2:StopInstances",)
 # Isolate replaces the security groups of the primary's primary interface, and failback
@@ -41,61 +42,48 @@ class Fencing(Construct):
             if vpc_id is None:
                 raise ValueError("fence=isolate needs the VPC of the quarantine group")
             self.quarantine_group = self._quarantine(vpc_id)
-        self.policy: iam.Policy | None = None
+        self.policies: list[iam.Policy | iam.ManagedPolicy] = []
 
-    def with_quarantine_group(self, pairs: Sequence[Pair]) -> tuple[Pair, ...]:
-        """The pairs, those that isolate naming the quarantine group (a reference)."""
+    @property
+    def quarantine_group_id(self) -> str | None:
+        """The quarantine group's ID (a reference until deploy), for the function's
+        environment; None when no pair isolates."""
         group = self.quarantine_group
-        return tuple(
-            p.model_copy(update={"quarantine_group_id": group.security_group_id})
-            if group is not None and p.fence is FenceMode.ISOLATE
-            else p
-            for p in pairs
-        )
+        return None if group is None else group.security_group_id
 
-    def allow(self, role: iam.IRole) -> iam.Policy | None:
+    def allow(self, role: iam.IRole) -> list[iam.Policy | iam.ManagedPolicy]:
         """Let the function fence: stop or isolate only the fencing pairs' instances."""
-        pairs = self.pairs
-        stopping = [p for p in pairs if p.fence is FenceMode.STOP]
-        isolating = [p for p in pairs if p.fence is FenceMode.ISOLATE]
-        # A manual --fence uses the pair's mode too, so a pair with fence=none gets nothing.
-        statements = []
-        if stopping:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="StopFailedPrimary",
-                    actions=list(STOP_ACTIONS),
-                    resources=self._instance_arns(stopping),
-                )
-            )
+        grants = fence_grants(self.pairs)
+        isolating = any(p.fence is FenceMode.ISOLATE for p in self.pairs)
+        policies: list[iam.Policy | iam.ManagedPolicy] = [
+            *grant_on_resources(self, "FencePolicy", role=role, grants=grants)
+        ]
         if isolating:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="IsolateFailedPrimary",
-                    actions=list(ISOLATE_ACTIONS),
-                    resources=[
-                        *self._instance_arns(isolating),
-                        # The groups: the quarantine group, and the primary's own on failback
-                        # (whatever they are at the time of the fence).
-                        ec2_arn(self, "security-group", "*"),
-                    ],
-                )
+            # The groups: the quarantine group, and the primary's own on failback (whatever
+            # they are at the time of the fence).
+            groups = iam.Policy(
+                self,
+                "IsolateGroupsPolicy",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="SwapPrimaryGroups",
+                        actions=list(ISOLATE_ACTIONS),
+                        resources=[ec2_arn(self, "security-group", "*")],
+                    )
+                ],
             )
-        if statements:
-            self.policy = iam.Policy(self, "FencePolicy", roles=[role], statements=statements)
-            if isolating:
-                acknowledge(
-                    self.policy,
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
-                    "<AWS::AccountId>:security-group/*]",
-                    reason="Restoring an isolated primary gives back the security groups it "
-                    "had when it was fenced, known only then; the instances are named.",
-                )
-        return self.policy
-
-    def _instance_arns(self, pairs: Sequence[Pair]) -> list[str]:
-        ids = sorted({i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)})
-        return [ec2_arn(self, "instance", i) for i in ids]
+            acknowledge(
+                groups,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+                "<AWS::AccountId>:security-group/*]",
+                reason="Restoring an isolated primary gives back the security groups it "
+                "had when it was fenced, known only then; the instances are named "
+                "(FencePolicy).",
+            )
+            policies.append(groups)
+        self.policies = policies
+        return policies
 
     def _quarantine(self, vpc_id: str) -> ec2.SecurityGroup:
         # Imported, not looked up: synth needs no credentials.
@@ -115,3 +103,22 @@ class Fencing(Construct):
             description="ENI Failover quarantine: no traffic in or out, for a fenced primary",
             allow_all_outbound=False,
         )
+
+
+def fence_grants(pairs: Sequence[Pair]) -> list[ResourceGrant]:
+    """Stop or isolate the fencing pairs' instances. A manual --fence uses the pair's mode
+    too, so a pair with fence=none gets nothing."""
+    stopping = [p for p in pairs if p.fence is FenceMode.STOP]
+    isolating = [p for p in pairs if p.fence is FenceMode.ISOLATE]
+    grants = []
+    if stopping:
+        grants.append(ResourceGrant("StopFailedPrimary", STOP_ACTIONS, _instances(stopping)))
+    if isolating:
+        grants.append(ResourceGrant("IsolateFailedPrimary", ISOLATE_ACTIONS, _instances(isolating)))
+    return grants
+
+
+def _instances(pairs: Sequence[Pair]) -> tuple[tuple[str, str], ...]:
+    """The pairs' instances, primary and standby (the code fences only the primary)."""
+    ids = sorted({i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)})
+    return tuple(("instance", i) for i in ids)

@@ -25,11 +25,13 @@ from constructs import Construct
 
 from eni_failover.cloudwatch import METRIC_PROBER_ROUNDS
 from eni_failover.config import (
+    CONFIG_FILE_NAME,
     ENV_ACCOUNT_ID,
-    ENV_CONFIG,
+    ENV_CONFIG_FILE,
     ENV_METRICS_NAMESPACE,
     ENV_STATE_TABLE_NAME,
     ENV_TRIGGER_TOPIC_ARN,
+    PROBER_HANDLER,
     FailoverConfig,
     Pair,
 )
@@ -40,7 +42,6 @@ from infra.prober_endpoints import HTTPS, ProberEndpoints
 from infra.schedules import invoke_on_schedule
 from infra.settings import ProberPlacement
 
-HANDLER = "eni_failover.prober_handler.lambda_handler"
 MEMORY_MB = 256
 # An invocation probes for about a minute, until the next one takes over; the rest is
 # room for the handover and the last flush of metrics and memory.
@@ -147,8 +148,8 @@ class Prober(Construct):
             "failover when it stops answering",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=package_code(),
+            handler=PROBER_HANDLER,
+            code=package_code(failover),
             layers=[powertools_layer(self, "PowertoolsLayer")],
             timeout=TIMEOUT,
             memory_size=MEMORY_MB,
@@ -233,7 +234,7 @@ class Prober(Construct):
     ) -> Mapping[str, str]:
         """What eni_failover.config.ProberSettings reads (AWS_REGION comes from Lambda)."""
         return {
-            ENV_CONFIG: failover.model_dump_json(),
+            ENV_CONFIG_FILE: CONFIG_FILE_NAME,
             ENV_TRIGGER_TOPIC_ARN: trigger_topic.topic_arn,
             ENV_STATE_TABLE_NAME: state_table.table_name,
             ENV_METRICS_NAMESPACE: metrics_namespace,

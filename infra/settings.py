@@ -72,6 +72,11 @@ KEY_FAILBACK = "failback"
 KEY_FAILBACK_AFTER = "failbackAfterSeconds"
 KEY_MAX_AUTOMATIC_MOVES = "maxAutomaticMoves"
 KEY_FENCE = "fence"
+# Pairs declared by tags (eni_failover.discovery), found by the function at run time.
+KEY_DISCOVERY = "discovery"
+DISCOVERY_TAGS = "tags"
+DISCOVERY_NONE = "none"
+EXPECT_DISCOVERY = "'tags' (also protect the pairs tagged eni-failover:pair/role) or 'none'"
 POLICY_KEYS = (KEY_FAILBACK, KEY_FAILBACK_AFTER, KEY_MAX_AUTOMATIC_MOVES, KEY_FENCE)
 EXPECT_FAILBACK = "'manual' (an operator fails back) or 'auto' (after the hold-down)"
 EXPECT_FAILBACK_AFTER = "a whole number of seconds from 60 to 86400"
@@ -105,6 +110,7 @@ KNOWN_KEYS = (
     KEY_PROBE_FAILURES,
     KEY_PROBE_VERIFY_TLS,
     KEY_PROBE_ENDPOINTS,
+    KEY_DISCOVERY,
     *POLICY_KEYS,
 )
 # Keys without '@' or ':' that the CDK CLI itself may write into the context.
@@ -133,6 +139,11 @@ DEFAULT_EVALUATION_PERIODS = 2
 STATUS_CHECK_PERIOD_SECONDS = 60
 DEFAULT_MAX_EVENT_AGE_SECONDS = 3600
 DEFAULT_READINESS_SCHEDULE = "rate(1 day)"
+# A run checks what fits in the function's minute, paced (eni_failover.operations): about
+# 30 pairs. A stack with more, or with pairs discovered by tags, is checked hourly, each run
+# taking the pairs checked longest ago, so every pair is still checked at least daily.
+PAIRS_CHECKED_PER_RUN = 30
+FLEET_READINESS_SCHEDULE = "rate(1 hour)"
 # The function's timeout unless the tuning needs more: a lease wait plus a whole swap plus
 # time to publish the outcome must fit, or Lambda kills the invocation mid-swap.
 BASE_FUNCTION_TIMEOUT_SECONDS = 60
@@ -154,9 +165,6 @@ NO_RESERVATION = ("0", "none")
 
 # EventBridge rule names are at most 64 characters.
 MAX_RULE_NAME_LENGTH = 64
-# Lambda allows 4 KB for all environment variables together; keep room for the ARNs,
-# the queue URL and the table name beside the pair configuration.
-MAX_CONFIG_JSON_BYTES = 3000
 
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 VPC_ID_PATTERN = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
@@ -207,13 +215,9 @@ def alarm_name_for(stack_name: str, pair_name: str) -> str:
     return f"{stack_name}-{pair_name}-primary-status"
 
 
-def rule_name_for(stack_name: str, pair_name: str) -> str:
-    return f"{stack_name}-{pair_name}-primary-state"
-
-
-def output_id_for(pair_name: str) -> str:
-    """A CloudFormation-safe identifier for a pair ('web-1' -> 'Web1')."""
-    return "".join(part[:1].upper() + part[1:] for part in pair_name.split("-"))
+def state_rule_name(stack_name: str) -> str:
+    """The stack's one EC2 state-change rule (infra.triggers)."""
+    return f"{stack_name}-instance-state"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,8 +278,16 @@ def read_settings(
     stack_name = _optional(lookup, KEY_STACK_NAME, problems) or DEFAULT_STACK_NAME
     if not STACK_NAME_PATTERN.fullmatch(stack_name):
         problems.append(f"{KEY_STACK_NAME}: {stack_name!r} is not {EXPECT_STACK_NAME}")
+    elif len(state_rule_name(stack_name)) > MAX_RULE_NAME_LENGTH:
+        problems.append(
+            f"{KEY_STACK_NAME}: {stack_name!r} is too long; the stack's EventBridge rule "
+            f"{state_rule_name(stack_name)!r} would be longer than the {MAX_RULE_NAME_LENGTH} "
+            f"characters EventBridge allows, so use at most "
+            f"{MAX_RULE_NAME_LENGTH - len(state_rule_name(''))} characters"
+        )
 
-    pairs = _read_pairs(lookup, problems)
+    discover_tags = _read_discovery(lookup, problems)
+    pairs = _read_pairs(lookup, problems, discover_tags=discover_tags)
     notify_emails = _read_emails(lookup, problems)
     evaluation_periods = _read_number(
         lookup,
@@ -296,7 +308,15 @@ def read_settings(
     tuning = _read_tuning(lookup, problems)
     probing = _read_probing(lookup, problems)
     placement = _read_placement(lookup, problems)
-    readiness_schedule = _read_schedule(lookup, problems)
+    readiness_schedule = _read_schedule(
+        lookup,
+        problems,
+        default=(
+            FLEET_READINESS_SCHEDULE
+            if discover_tags or _given_pair_count(lookup) > PAIRS_CHECKED_PER_RUN
+            else DEFAULT_READINESS_SCHEDULE
+        ),
+    )
     history_retention_days = _read_number(
         lookup,
         KEY_HISTORY_RETENTION,
@@ -330,18 +350,15 @@ def read_settings(
     if problems:
         raise SettingsError(problems)
     try:
-        failover = FailoverConfig(pairs=tuple(named.values()), tuning=tuning, probing=probing)
+        failover = FailoverConfig(
+            pairs=tuple(named.values()),
+            tuning=tuning,
+            probing=probing,
+            discover_tags=discover_tags,
+        )
     except ValidationError as error:
         raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
-    config_bytes = len(failover.model_dump_json().encode())
-    if config_bytes > MAX_CONFIG_JSON_BYTES:
-        raise SettingsError(
-            [
-                f"{KEY_PAIRS}: {len(named)} pairs need {config_bytes} bytes of the function's "
-                f"environment, more than the {MAX_CONFIG_JSON_BYTES} that fit in Lambda's "
-                f"4 KB; split them across stacks with -c {KEY_STACK_NAME}=..."
-            ]
-        )
+    _check_permissions_fit(failover.pairs)
     return DeploymentSettings(
         stack_name=stack_name,
         failover=failover,
@@ -354,6 +371,26 @@ def read_settings(
         quarantine_vpc_id=placement.vpc_id if isolating else None,
         history_retention_days=history_retention_days,
     )
+
+
+def _check_permissions_fit(pairs: Sequence[Pair]) -> None:
+    """The pairs' instance and interface ARNs must fit the managed policies a role takes."""
+    # Imported here: both modules build CDK constructs, which validating the context needs
+    # only for this count.
+    from infra.failover_function import move_grant  # noqa: PLC0415
+    from infra.fencing import fence_grants  # noqa: PLC0415
+    from infra.resource_policies import MANAGED_POLICIES_PER_ROLE, policies_needed  # noqa: PLC0415
+
+    needed = policies_needed([move_grant(pairs)]) + policies_needed(fence_grants(pairs))
+    if needed > MANAGED_POLICIES_PER_ROLE:
+        raise SettingsError(
+            [
+                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces for "
+                f"one role: their ARNs need {needed} managed policies, and IAM attaches at "
+                f"most {MANAGED_POLICIES_PER_ROLE} to a role; split the pairs across stacks "
+                f"(-c {KEY_STACK_NAME}=...), or declare them by tags (discovery=tags)"
+            ]
+        )
 
 
 def unknown_keys(keys: Iterable[str]) -> list[str]:
@@ -406,7 +443,20 @@ class _PairKeys:
     trigger_alarms: str
 
 
-def _read_pairs(lookup: ContextLookup, problems: list[str]) -> dict[int, Pair]:
+def _read_discovery(lookup: ContextLookup, problems: list[str]) -> bool:
+    raw = lookup(KEY_DISCOVERY)
+    if raw is None:
+        return False
+    value = raw.strip().lower() if isinstance(raw, str) else raw
+    if value not in (DISCOVERY_TAGS, DISCOVERY_NONE):
+        problems.append(f"{KEY_DISCOVERY}: {raw!r} is not {EXPECT_DISCOVERY}")
+        return False
+    return bool(value == DISCOVERY_TAGS)
+
+
+def _read_pairs(
+    lookup: ContextLookup, problems: list[str], *, discover_tags: bool = False
+) -> dict[int, Pair]:
     """The valid pairs by their place in the context (a `pairs` entry's index)."""
     listed = lookup(KEY_PAIRS)
     single_keys = (
@@ -428,7 +478,8 @@ def _read_pairs(lookup: ContextLookup, problems: list[str]) -> dict[int, Pair]:
             return {}
         return _read_pair_list(listed, problems)
     if not given_single:
-        problems.append(HOW_TO_CONFIGURE)
+        if not discover_tags:  # a stack of tagged pairs only is complete without any
+            problems.append(HOW_TO_CONFIGURE)
         return {}
     keys = _PairKeys(
         KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PROBE, KEY_TRIGGER_ALARMS
@@ -610,7 +661,6 @@ def _check_names(
 ) -> None:
     """Cross-pair rules, reported against the keys that set them."""
     seen_names: dict[str, int] = {}
-    seen_outputs: dict[str, str] = {}
     owner: dict[str, str] = {}
     for index, pair in pairs.items():
         name_key = KEY_PAIR_NAME if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_NAME}"
@@ -624,19 +674,6 @@ def _check_names(
             )
             continue
         seen_names[pair.name] = index
-        output_id = output_id_for(pair.name).lower()
-        if output_id in seen_outputs:
-            problems.append(
-                f"{name_key}: {pair.name!r} and {seen_outputs[output_id]!r} differ only in "
-                "case or '-', so their stack outputs would collide; rename one"
-            )
-        seen_outputs[output_id] = pair.name
-        rule_name = rule_name_for(stack_name, pair.name)
-        if len(rule_name) > MAX_RULE_NAME_LENGTH:
-            problems.append(
-                f"{KEY_STACK_NAME} / {name_key}: the EventBridge rule name {rule_name!r} is "
-                f"longer than {MAX_RULE_NAME_LENGTH} characters; shorten the stack or pair name"
-            )
         for interface_id in pair.interface_ids:
             if interface_id in owner:
                 problems.append(
@@ -867,13 +904,15 @@ def _read_reserved_concurrency(
     return value or None
 
 
-def _read_schedule(lookup: ContextLookup, problems: list[str]) -> str:
+def _read_schedule(
+    lookup: ContextLookup, problems: list[str], *, default: str = DEFAULT_READINESS_SCHEDULE
+) -> str:
     raw = lookup(KEY_READINESS_SCHEDULE)
     if raw is None:
-        return DEFAULT_READINESS_SCHEDULE
+        return default
     if not isinstance(raw, str):
         problems.append(f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}")
-        return DEFAULT_READINESS_SCHEDULE
+        return default
     schedule = " ".join(raw.split())
     rate = RATE_PATTERN.fullmatch(schedule)
     if rate is not None:

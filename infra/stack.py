@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -15,14 +14,12 @@ from eni_cli.outputs import (
     OUTPUT_FUNCTION_NAME,
     OUTPUT_HISTORY_RETENTION_DAYS,
     OUTPUT_NOTIFICATION_TOPIC_ARN,
-    OUTPUT_PAIRS_JSON,
     OUTPUT_PROBER_FUNCTION_NAME,
     OUTPUT_READINESS_RULE_NAME,
+    OUTPUT_STATE_RULE_NAME,
     OUTPUT_STATE_TABLE_NAME,
     OUTPUT_TRIGGER_TOPIC_ARN,
-    PairOutputs,
 )
-from eni_failover.config import DEFAULT_MAX_AUTOMATIC_MOVES, FailbackPolicy, FenceMode, Pair
 from infra.alarm_triggers import AlarmTriggers
 from infra.dashboard import FailoverDashboard
 from infra.dead_letters import DeadLetters
@@ -32,18 +29,10 @@ from infra.fencing import Fencing
 from infra.notifications import OutcomeNotifications
 from infra.prober import Prober
 from infra.readiness_schedule import ReadinessSchedule
-from infra.settings import DeploymentSettings, output_id_for
+from infra.settings import DeploymentSettings
 from infra.state_table import StateTable
 from infra.sweep_schedule import SweepSchedule
 from infra.triggers import FailoverTriggers
-
-
-def pair_alarm_output(pair_name: str) -> str:
-    return f"Pair{output_id_for(pair_name)}AlarmName"
-
-
-def pair_rule_output(pair_name: str) -> str:
-    return f"Pair{output_id_for(pair_name)}RuleName"
 
 
 def dead_letter_alarm_name(stack_name: str) -> str:
@@ -56,18 +45,6 @@ def detection_alarm_name(stack_name: str) -> str:
 
 def dashboard_name(stack_name: str) -> str:
     return f"{stack_name}-pairs"
-
-
-def _after_failover(pair: Pair) -> dict[str, Any]:
-    """The pair's failback and fence policy for PairsJson, where not the default."""
-    policy: dict[str, Any] = {}
-    if pair.failback is FailbackPolicy.AUTO:
-        policy |= {"failback": "auto", "failback_after_seconds": pair.failback_after_seconds}
-    if pair.max_automatic_moves != DEFAULT_MAX_AUTOMATIC_MOVES:
-        policy["max_automatic_moves"] = pair.max_automatic_moves
-    if pair.fence is not FenceMode.NONE:
-        policy["fence"] = pair.fence.value
-    return policy
 
 
 class EniFailoverStack(Stack):
@@ -113,9 +90,8 @@ class EniFailoverStack(Stack):
         self.failover = FailoverFunction(
             self,
             "Failover",
-            failover=failover.model_copy(
-                update={"pairs": self.fencing.with_quarantine_group(failover.pairs)}
-            ),
+            failover=failover,
+            quarantine_group_id=self.fencing.quarantine_group_id,
             timeout_seconds=settings.function_timeout_seconds,
             max_event_age_seconds=settings.max_event_age_seconds,
             reserved_concurrency=settings.reserved_concurrency,
@@ -127,9 +103,8 @@ class EniFailoverStack(Stack):
             metrics_namespace=settings.metrics_namespace,
             history_retention_days=settings.history_retention_days,
         )
-        fence_policy = self.fencing.allow(self.failover.role)
-        if fence_policy is not None:
-            # The first failover's fence must not race the policy.
+        # The first failover's fence must not race the policies.
+        for fence_policy in self.fencing.allow(self.failover.role):
             self.failover.function.node.add_dependency(fence_policy)
         self.readiness = ReadinessSchedule(
             self,
@@ -182,7 +157,6 @@ class EniFailoverStack(Stack):
             "Dashboard",
             dashboard_name=dashboard_name(self.stack_name),
             namespace=settings.metrics_namespace,
-            pairs=failover.pairs,
             dead_letter_queue=self.dead_letters.queue,
         )
         # One statement for every alarm that notifies the operators.
@@ -190,6 +164,8 @@ class EniFailoverStack(Stack):
         self._add_outputs()
 
     def _add_outputs(self) -> None:
+        """Stack-wide names only: CloudFormation allows 200 outputs, and the pairs are
+        the function's to tell (`{"action": "pairs"}`), configured and discovered alike."""
         outputs = {
             OUTPUT_FUNCTION_NAME: self.failover.function.function_name,
             OUTPUT_TRIGGER_TOPIC_ARN: self.triggers.topic.topic_arn,
@@ -198,25 +174,11 @@ class EniFailoverStack(Stack):
             OUTPUT_DEAD_LETTER_QUEUE_URL: self.dead_letters.queue.queue_url,
             OUTPUT_DEAD_LETTER_ALARM_NAME: self.dead_letter_alarm_name,
             OUTPUT_READINESS_RULE_NAME: self.readiness.rule.rule_name,
+            OUTPUT_STATE_RULE_NAME: self.triggers.state_rule_name,
             OUTPUT_HISTORY_RETENTION_DAYS: str(self.history_retention_days),
         }
         if self.prober is not None and self.detection_alarm_name is not None:
             outputs[OUTPUT_PROBER_FUNCTION_NAME] = self.prober.function.function_name
             outputs[OUTPUT_DETECTION_ALARM_NAME] = self.detection_alarm_name
-        pairs: dict[str, dict[str, Any]] = {}
-        for watched in self.triggers.pairs:
-            pair = watched.pair
-            outputs[pair_alarm_output(pair.name)] = pair.alarm_name
-            outputs[pair_rule_output(pair.name)] = watched.rule_name
-            pairs[pair.name] = PairOutputs(
-                alarm_name=pair.alarm_name,
-                rule_name=watched.rule_name,
-                primary_instance_id=pair.primary_instance_id,
-                standby_instance_id=pair.standby_instance_id,
-                interface_ids=pair.interface_ids,
-                probe=pair.probe or None,
-                **_after_failover(pair),
-            ).entry()
-        outputs[OUTPUT_PAIRS_JSON] = json.dumps(pairs, separators=(",", ":"))
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)

@@ -1,8 +1,13 @@
-"""What starts a failover: per pair, an alarm on the primary's status checks and an
-EventBridge rule on its state changes, both publishing to one encrypted trigger topic.
+"""What starts a failover: per pair, an alarm on the primary's status checks, and for the
+whole stack one EventBridge rule on instance state changes, all publishing to one encrypted
+trigger topic.
 
-Both paths end on the same topic, so every trigger reaches the function as an SNS record
-and shares the subscription's dead-letter queue.
+Every path ends on the same topic, so every trigger reaches the function as an SNS record
+and shares the subscription's dead-letter queue. The state-change rule matches every
+instance of the account and Region that stops or terminates, and the function keeps those
+of a pair's primary (decide.route): one rule serves any number of pairs, configured or
+discovered by tags, where a list of primaries would outgrow EventBridge's 4096-character
+event pattern at about 180 pairs and need a deploy for each new one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from eni_failover.config import Pair
-from infra.settings import STATUS_CHECK_PERIOD_SECONDS, rule_name_for
+from infra.settings import STATUS_CHECK_PERIOD_SECONDS, alarm_name_for, state_rule_name
 from infra.topics import TopicTarget, allow_alarms_to_publish, encrypted_topic
 
 # What "impaired" means to the decision (observed.InstanceView.impaired): the system,
@@ -41,16 +46,14 @@ _MAX_EVENT_AGE_SECONDS = 86400
 
 @dataclass(frozen=True)
 class PairTrigger:
-    """The alarm and the rule that watch one pair's primary."""
+    """The alarm that watches one pair's primary."""
 
     pair: Pair
     alarm: cloudwatch.Alarm
-    rule: events.Rule
-    rule_name: str
 
 
 class FailoverTriggers(Construct):
-    """The trigger topic and, for each pair, the alarm and rule that publish to it."""
+    """The trigger topic, the state-change rule, and for each pair the alarm on its primary."""
 
     def __init__(
         self,
@@ -66,33 +69,37 @@ class FailoverTriggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = encrypted_topic(self, "Topic", key=key, display_name="ENI Failover triggers")
-        allow_alarms_to_publish(self.topic, alarm_names=[pair.alarm_name for pair in pairs])
+        # Every pair's alarm by the stack's naming pattern, not by name: 200 alarm ARNs
+        # would fill most of the topic's and the key's policies (30 KB and 32 KB).
+        allow_alarms_to_publish(self.topic, alarm_names=[alarm_name_for(stack_name, "*")])
         # A trigger older than the function accepts is dropped there; retrying longer is waste.
         event_age = Duration.seconds(
             min(max(int(max_trigger_age_seconds), _MIN_EVENT_AGE_SECONDS), _MAX_EVENT_AGE_SECONDS)
         )
         # Public: every other rule that publishes triggers retries for as long.
         self.event_age = event_age
+        self.state_rule_name = state_rule_name(stack_name)
+        self.state_rule = events.Rule(
+            self,
+            "PrimaryStateRule",
+            rule_name=self.state_rule_name,
+            description="ENI Failover: an instance stops or terminates (the function acts on "
+            "pairs' primaries only)",
+            event_pattern=events.EventPattern(
+                source=["aws.ec2"],
+                detail_type=[STATE_CHANGE_DETAIL_TYPE],
+                detail={"state": list(FAILURE_STATES)},
+            ),
+        )
+        # Only this rule may publish: not SnsTopic, which lets any account's rules.
+        self.state_rule.add_target(
+            TopicTarget(self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age)
+        )
         self.pairs = tuple(
-            self._watch(
-                pair,
-                stack_name=stack_name,
-                evaluation_periods=evaluation_periods,
-                event_age=event_age,
-                dead_letter_queue=dead_letter_queue,
-            )
-            for pair in pairs
+            self._watch(pair, evaluation_periods=evaluation_periods) for pair in pairs
         )
 
-    def _watch(
-        self,
-        pair: Pair,
-        *,
-        stack_name: str,
-        evaluation_periods: int,
-        event_age: Duration,
-        dead_letter_queue: sqs.IQueue,
-    ) -> PairTrigger:
+    def _watch(self, pair: Pair, *, evaluation_periods: int) -> PairTrigger:
         scope = Construct(self, f"Pair-{pair.name}")
         alarm = cloudwatch.Alarm(
             scope,
@@ -112,27 +119,7 @@ class FailoverTriggers(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.MISSING,
         )
         alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
-
-        rule_name = rule_name_for(stack_name, pair.name)
-        rule = events.Rule(
-            scope,
-            "PrimaryStateRule",
-            rule_name=rule_name,
-            description=(
-                f"ENI Failover pair {pair.name}: primary {pair.primary_instance_id} "
-                "stops or terminates"
-            ),
-            event_pattern=events.EventPattern(
-                source=["aws.ec2"],
-                detail_type=[STATE_CHANGE_DETAIL_TYPE],
-                detail={"instance-id": [pair.primary_instance_id], "state": list(FAILURE_STATES)},
-            ),
-        )
-        # Only this rule may publish: not SnsTopic, which lets any account's rules.
-        rule.add_target(
-            TopicTarget(self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age)
-        )
-        return PairTrigger(pair=pair, alarm=alarm, rule=rule, rule_name=rule_name)
+        return PairTrigger(pair=pair, alarm=alarm)
 
 
 def status_checks_failed(instance_id: str) -> cloudwatch.MathExpression:

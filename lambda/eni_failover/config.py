@@ -6,10 +6,10 @@ its environment at cold start), so a value the stack accepts is a value the func
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, ClassVar, Self
 
 from pydantic import (
@@ -37,8 +37,21 @@ EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
 
+# The two functions' entry points: the stack names them, the emulator finds them by them.
+FUNCTION_HANDLER = "eni_failover.handler.lambda_handler"
+PROBER_HANDLER = "eni_failover.prober_handler.lambda_handler"
+
 # Environment variables the stack sets and the function reads.
-ENV_CONFIG = "FAILOVER_CONFIG"
+# The pairs travel in a file of the function's code, not in the environment: Lambda allows
+# 4 KB of environment, about 14 pairs, where a stack holds hundreds (README, Fleets).
+ENV_CONFIG_FILE = "FAILOVER_CONFIG_FILE"
+CONFIG_FILE_NAME = "failover-config.json"
+# Where a relative FAILOVER_CONFIG_FILE is found: the root of the function's code (the
+# directory that holds this package; LAMBDA_TASK_ROOT in Lambda).
+CODE_ROOT = Path(__file__).resolve().parent.parent
+# The quarantine group of fence=isolate: a CloudFormation reference, known only at deploy
+# time, so it cannot be written into the file at synth.
+ENV_QUARANTINE_GROUP_ID = "QUARANTINE_GROUP_ID"
 ENV_NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
 ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
 ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
@@ -118,8 +131,8 @@ class Pair(_Frozen):
     # Automatic moves (either way) allowed in any rolling hour; past it the pair pauses.
     max_automatic_moves: int = Field(default=DEFAULT_MAX_AUTOMATIC_MOVES, ge=1, le=60)
     fence: FenceMode = FenceMode.NONE
-    # The empty security group `isolate` puts on the primary; the stack creates it and sets
-    # it here (a CloudFormation reference until deploy, so not checked for its form).
+    # The empty security group `isolate` puts on the primary; the stack creates it, and the
+    # function sets it here from QUARANTINE_GROUP_ID at cold start.
     quarantine_group_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @property
@@ -187,12 +200,17 @@ class Probing(_Frozen):
 class FailoverConfig(_Frozen):
     """Everything about the protected pairs that the function needs at run time."""
 
-    pairs: tuple[Pair, ...] = Field(min_length=1)
+    pairs: tuple[Pair, ...] = ()
     tuning: Tuning = Tuning()
     probing: Probing = Probing()
+    # Also protect the pairs tagged eni-failover:pair/role (eni_failover.discovery), found
+    # at run time: adding one needs no deploy.
+    discover_tags: bool = False
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
+        if not self.pairs and not self.discover_tags:
+            raise ValueError("no pair: configure at least one, or discover them by tags")
         names = [p.name for p in self.pairs]
         if len(set(names)) != len(names):
             raise ValueError(f"pair names must be unique, got {names}")
@@ -214,12 +232,23 @@ class FailoverConfig(_Frozen):
     def probed_pairs(self) -> tuple[Pair, ...]:
         return tuple(p for p in self.pairs if p.probe)
 
+    def with_quarantine_group(self, group_id: str) -> FailoverConfig:
+        """The pairs that isolate, naming the stack's quarantine group."""
+        pairs = tuple(
+            p.model_copy(update={"quarantine_group_id": group_id})
+            if p.fence is FenceMode.ISOLATE
+            else p
+            for p in self.pairs
+        )
+        return self.model_copy(update={"pairs": pairs})
+
 
 class _FromEnvironment(_Frozen):
-    """Settings read from a function's environment once at cold start.
+    """Settings read once at cold start: the pairs from the file of the function's code that
+    FAILOVER_CONFIG_FILE names, everything else from the environment.
 
-    `ENVIRONMENT` maps each field to its variable; `failover` always comes from the JSON
-    in FAILOVER_CONFIG, so both functions of the stack read the pairs the same way.
+    `ENVIRONMENT` maps each field to its variable; both functions of the stack read the
+    pairs from the same file, so they read the same pairs.
     """
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {}
@@ -231,18 +260,24 @@ class _FromEnvironment(_Frozen):
     region: str = Field(min_length=1)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Self:
+    def from_environment(
+        cls, environ: Mapping[str, str], *, failover: FailoverConfig | None = None
+    ) -> Self:
+        """``failover``: the pairs, when the caller has them already (the emulator, which
+        runs the function on the configuration each test gives it)."""
         names = {"account_id": ENV_ACCOUNT_ID, "region": ENV_REGION, **cls.ENVIRONMENT}
-        missing = [key for key in (ENV_CONFIG, *names.values()) if not environ.get(key)]
+        required = (*names.values(), *(() if failover else (ENV_CONFIG_FILE,)))
+        missing = [key for key in required if not environ.get(key)]
         if missing:
             raise ConfigError(f"environment variables not set: {', '.join(missing)}")
-        try:
-            raw = json.loads(environ[ENV_CONFIG])
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{ENV_CONFIG} is not JSON: {error}") from error
+        if failover is None:
+            failover = read_config_file(environ[ENV_CONFIG_FILE])
+        group = environ.get(ENV_QUARANTINE_GROUP_ID)
+        if group:
+            failover = failover.with_quarantine_group(group)
         try:
             return cls(
-                failover=FailoverConfig.model_validate(raw),
+                failover=failover,
                 **{field: environ[variable] for field, variable in names.items()},
                 **{
                     field: environ[variable]
@@ -252,6 +287,22 @@ class _FromEnvironment(_Frozen):
             )
         except ValidationError as error:
             raise ConfigError(describe_validation_error(error)) from error
+
+
+def read_config_file(name: str) -> FailoverConfig:
+    """The pairs and tuning from the JSON file the stack packaged with the code."""
+    path = Path(name) if Path(name).is_absolute() else CODE_ROOT / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            f"{ENV_CONFIG_FILE}: cannot read {path} ({error.strerror}); expected the pair "
+            f"configuration the stack packages with the code ({CONFIG_FILE_NAME})"
+        ) from error
+    try:
+        return FailoverConfig.model_validate_json(text)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {describe_validation_error(error)}") from error
 
 
 class Settings(_FromEnvironment):

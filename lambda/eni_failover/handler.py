@@ -82,6 +82,7 @@ class Dispatcher:
                 event,
                 request_id=context.aws_request_id,
                 run=lambda request: self.run(request, context),
+                remaining_seconds=context.get_remaining_time_in_millis() / 1000.0,
             )
         report = Report(outcomes=[], ignored=[], dead_lettered=[])
         try:
@@ -110,7 +111,7 @@ class Dispatcher:
         settings = self.runtime.settings
         routed = decide.route(
             trigger,
-            settings.failover.pairs,
+            self.runtime.all_pairs(instance_id=trigger.instance_id, pair_name=trigger.pair_name),
             account_id=settings.account_id,
             region=settings.region,
         )

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from eni_failover.observed import PairState
     from eni_failover.timeline import Clock
 
-Action = Literal["failover", "failback", "check", "sweep"]
+Action = Literal["failover", "failback", "check", "sweep", "pairs"]
 
 
 class OperatorRequest(BaseModel):
@@ -45,28 +45,99 @@ class OperatorRequest(BaseModel):
     scheduled: bool = False
 
 
+# A readiness check's DryRuns draw on the account's Attach and Detach request buckets (50
+# tokens each, 5 a second), the ones a real failover needs. Past the first pairs, one pair
+# is checked every READINESS_PACE_SECONDS: a tenth of their refill, so checking hundreds of
+# pairs never empties them while pairs fail. What does not fit in the invocation waits
+# for the next run, stalest first.
+READINESS_UNPACED_PAIRS = 10
+READINESS_PACE_SECONDS = 2.0
+# Kept back from the invocation to record and answer.
+READINESS_RESERVE_SECONDS = 10.0
+
+
 def handle_request(
     runtime: Runtime,
     event: dict[str, Any],
     *,
     request_id: str,
     run: Callable[[Request], dict[str, Any]],
+    remaining_seconds: float = 60.0,
 ) -> dict[str, Any]:
     """Answer one request; `run` carries out a move exactly as for a trigger."""
     operator = parse_request(event)
     logger.info("operator request", request=operator.model_dump())
     if operator.action == "sweep":
         return sweep(runtime, run=run)
+    if operator.action == "pairs":
+        return list_pairs(runtime)
     pairs = pairs_for(runtime, operator)
     if operator.action == "check":
         by = "the readiness schedule" if operator.scheduled else operator.requested_by
-        return {
-            "checks": [check(runtime, pair, scheduled=operator.scheduled, by=by) for pair in pairs]
-        }
+        return check_pairs(
+            runtime, pairs, scheduled=operator.scheduled, by=by, remaining_seconds=remaining_seconds
+        )
     request = manual_request(runtime, operator, pairs[0], request_id=request_id)
     if operator.dry_run:
         return dry_run(runtime, request)
     return {"outcomes": [run(request)], "ignored": [], "dead_lettered": []}
+
+
+def check_pairs(
+    runtime: Runtime,
+    pairs: tuple[Pair, ...],
+    *,
+    scheduled: bool,
+    by: str,
+    remaining_seconds: float,
+) -> dict[str, Any]:
+    """The readiness of the pairs, paced past the first few, stalest first when they are
+    many; those the invocation has no time left for are named, for the next run."""
+    clock = runtime.clock
+    if len(pairs) > READINESS_UNPACED_PAIRS:
+        last = {p.name: runtime.records.read(p.name).checked_at for p in pairs}
+        pairs = tuple(sorted(pairs, key=lambda p: (last[p.name] is not None, last[p.name])))
+    deadline = clock.monotonic() + remaining_seconds - READINESS_RESERVE_SECONDS
+    checks: list[dict[str, Any]] = []
+    postponed: list[str] = []
+    for index, pair in enumerate(pairs):
+        paced = index >= READINESS_UNPACED_PAIRS
+        if checks and clock.monotonic() + (READINESS_PACE_SECONDS if paced else 0) > deadline:
+            postponed.append(pair.name)
+            continue
+        if paced:
+            clock.sleep(READINESS_PACE_SECONDS)
+        checks.append(check(runtime, pair, scheduled=scheduled, by=by))
+    if postponed:
+        logger.info("readiness check postponed", pairs=len(postponed))
+    return {"checks": checks, "postponed": postponed, "tag_problems": tag_problems(runtime)}
+
+
+def list_pairs(runtime: Runtime) -> dict[str, Any]:
+    """The pairs the function protects, as it sees them now: the CLI's list (a stack's
+    outputs cannot hold hundreds of pairs, and only the function knows the discovered),
+    and what is wrong with any tagged pair it will not act on."""
+    configured = {p.name for p in runtime.settings.failover.pairs}
+    return {
+        "pairs": [
+            {
+                **pair.model_dump(mode="json"),
+                "source": "configured" if pair.name in configured else "tags",
+            }
+            for pair in runtime.all_pairs()
+        ],
+        "tag_problems": tag_problems(runtime),
+    }
+
+
+def tag_problems(runtime: Runtime) -> list[str]:
+    """Malformed tag sets, one line each: reported, never acted on."""
+    if runtime.discovered is None:
+        return []
+    cached = runtime.discovered.current()
+    problems = [str(problem) for problem in cached.discovery.problems]
+    note = cached.note()
+    return [*problems, note] if note else problems
 
 
 def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict[str, Any]:
@@ -80,7 +151,7 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     now = runtime.clock.now()
     outcomes = []
     probes: dict[str, Any] | None = None
-    for pair in runtime.settings.failover.pairs:
+    for pair in runtime.all_pairs():
         state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
         if pair.failback is FailbackPolicy.AUTO:
             if pair.probe and probes is None:
@@ -163,18 +234,18 @@ def parse_request(event: dict[str, Any]) -> OperatorRequest:
         )
         raise InvalidRequest(
             f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check'"
-            "|'sweep', "
+            "|'sweep'|'pairs', "
             "'pair': NAME, 'force': bool, 'fence': bool, 'dry_run': bool}"
         ) from error
 
 
 def pairs_for(runtime: Runtime, request: OperatorRequest) -> tuple[Pair, ...]:
-    pairs = runtime.settings.failover.pairs
+    pairs = runtime.all_pairs(pair_name=request.pair)
     if request.pair is None:
         if request.action == "check":
             return pairs
         raise InvalidRequest(f"{request.action} needs a pair; configured: {_names(pairs)}")
-    pair = runtime.settings.failover.pair_named(request.pair)
+    pair = next((p for p in pairs if p.name == request.pair), None)
     if pair is None:
         raise InvalidRequest(f"no pair named {request.pair!r}; configured: {_names(pairs)}")
     return (pair,)

@@ -71,7 +71,8 @@ class RunningSandbox:
 
     @property
     def rule_name(self) -> str:
-        return f"EniFailover-{PAIR}-primary-state"
+        """The stack's one state-change rule, which serves every pair."""
+        return "EniFailover-instance-state"
 
     def where(self) -> str | None:
         """The instance the floating interface is attached to, if any."""

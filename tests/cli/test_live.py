@@ -29,7 +29,7 @@ from eni_cli.errors import CliError, ExitCode
 from eni_cli.invoke import DeployedFunction, FunctionFailed
 from eni_cli.outputs import StackOutputs
 from eni_failover.clients import AwsClients
-from tests.cli.test_outputs import OUTPUTS
+from tests.cli.test_outputs import ANSWER, OUTPUTS
 
 REGION = "eu-west-1"
 
@@ -184,6 +184,19 @@ def test_a_refused_invoke_names_the_permission(lambda_: tuple[Any, Stubber]) -> 
         DeployedFunction(lambda_client, "fn").invoke({"action": "check"})
 
 
+def list_pairs(stubber: Stubber) -> None:
+    """The function's answer to the CLI's first question: which pairs it protects."""
+    stubber.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": payload(ANSWER)},
+        {
+            "FunctionName": OUTPUTS["FunctionName"],
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps({"action": "pairs"}).encode(),
+        },
+    )
+
+
 def deployed(lambda_client: Any) -> Deployment:
     return Deployment(
         outputs=StackOutputs.parse("EniFailover", OUTPUTS),
@@ -213,6 +226,7 @@ def test_a_failed_manual_move_exits_with_what_it_means(
     said: str,
 ) -> None:
     lambda_client, stubber = lambda_
+    list_pairs(stubber)
     stubber.add_response(
         "invoke",
         {
@@ -233,6 +247,7 @@ def test_a_failed_manual_move_exits_with_what_it_means(
 
 def test_a_live_request_names_the_operator(lambda_: tuple[Any, Stubber]) -> None:
     lambda_client, stubber = lambda_
+    list_pairs(stubber)
     stubber.add_response(
         "invoke",
         {"StatusCode": 200, "Payload": payload({"pair": "web", "plan": {}, "dry_run": True})},

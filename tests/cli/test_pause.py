@@ -1,4 +1,4 @@
-"""`eni-failover pause|resume`: three switches, announced once, refusing what is in flight."""
+"""`eni-failover pause|resume`: two switches, announced once, refusing what is in flight."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from tests.cli.conftest import PAIR, RunningSandbox, wait_for
 from tests.support import alarm_message
 
 
-def test_pause_sets_all_three_switches_and_says_so_once(sandbox: RunningSandbox) -> None:
+def test_pause_sets_both_switches_and_says_so_once(sandbox: RunningSandbox) -> None:
     clients = sandbox.sandbox.clients
     # When the operator pauses the pair for planned work
     ran = sandbox.run("pause", PAIR, "--by", "alice", "--reason", "kernel patching")
-    # Then the pause flag, the alarm's actions and the rule are all off
+    # Then the pause flag and the alarm's actions are off
     assert ran.code == 0, ran.err
     assert f"Automatic failover of pair {PAIR} is paused" in ran.out
     [alarm] = clients.cloudwatch.describe_alarms(AlarmNames=[sandbox.alarm_name])["MetricAlarms"]
     assert alarm["ActionsEnabled"] is False
-    assert clients.events.describe_rule(Name=sandbox.rule_name)["State"] == "DISABLED"
+    # And the stack's state-change rule, which every other pair relies on, stays on
+    assert clients.events.describe_rule(Name=sandbox.rule_name)["State"] == "ENABLED"
     # And everyone subscribed hears it, with who and why
     [announcement] = sandbox.notifications()
     assert announcement["Subject"] == f"ENI failover {PAIR}: automatic failover paused by alice"
@@ -30,7 +31,7 @@ def test_pause_sets_all_three_switches_and_says_so_once(sandbox: RunningSandbox)
         "paused_by": "alice (kernel patching)",
         "paused_at": pair["automation"]["paused_at"],
         "alarm_actions_enabled": False,
-        "rule_enabled": False,
+        "rule_enabled": True,
         "consistent": True,
     }
     # When they pause again, nothing changes and nothing is announced
@@ -82,7 +83,7 @@ def test_resume_turns_everything_back_on_and_warns_of_an_alarm_in_alarm(
     sandbox.notifications()
     # When the operator resumes
     ran = sandbox.run("resume", PAIR, "--by", "alice")
-    # Then the rule, the actions and the flag are back, and it is announced
+    # Then the actions and the flag are back, and it is announced
     assert ran.code == 0, ran.err
     [alarm] = clients.cloudwatch.describe_alarms(AlarmNames=[sandbox.alarm_name])["MetricAlarms"]
     assert alarm["ActionsEnabled"] is True
@@ -102,17 +103,14 @@ def test_resume_turns_everything_back_on_and_warns_of_an_alarm_in_alarm(
 def test_a_half_done_pause_shows_in_status_and_pause_finishes_it(
     sandbox: RunningSandbox,
 ) -> None:
-    # Given someone disabled only the rule (or a pause was cut short)
-    sandbox.sandbox.clients.events.disable_rule(Name=sandbox.rule_name)
+    # Given someone disabled only the alarm's actions (or a pause was cut short)
+    sandbox.sandbox.clients.cloudwatch.disable_alarm_actions(AlarmNames=[sandbox.alarm_name])
     # Then status says the pair is partly paused
     status = sandbox.run("status", PAIR)
     assert "PARTLY paused" in status.out
     # When the operator pauses, the rest is done
     ran = sandbox.run("pause", PAIR, "--json")
-    assert ran.json()["changed"] == [
-        "pause flag set",
-        f"actions of alarm {sandbox.alarm_name} disabled",
-    ]
+    assert ran.json()["changed"] == ["pause flag set"]
     [pair] = sandbox.run("status", "--json").json()["pairs"]
     assert pair["automation"]["consistent"] is True
 

@@ -21,8 +21,10 @@ import pytest
 
 from emulator.sandbox import _check_template_is_for
 from emulator.sandbox_file import SandboxError
+from emulator.template import packaged_config
 from eni_cli.console import Console
 from eni_cli.main import main
+from eni_failover.config import CONFIG_FILE_NAME
 from tests.cli.conftest import PAIR, Ran, RunningSandbox
 
 START_SECONDS = 120  # bounded: a stuck start fails the test instead of hanging it
@@ -197,10 +199,17 @@ def test_a_missing_or_broken_sandbox_file_is_named(
     assert str(file) in ran.err
 
 
-def test_a_template_for_other_instances_is_refused(running: RunningSandbox) -> None:
+def test_a_template_for_other_instances_is_refused(running: RunningSandbox, tmp_path: Path) -> None:
+    # Given a template whose packaged pairs name another standby
     template = json.loads(json.dumps(running.sandbox.template))
-    pairs = json.loads(template["Outputs"]["PairsJson"]["Value"])
-    pairs[PAIR]["standbyInstanceId"] = "i-0fedcba9876543210"
-    template["Outputs"]["PairsJson"]["Value"] = json.dumps(pairs)
+    config = packaged_config(template)
+    [pair] = config.pairs
+    other = config.model_copy(
+        update={"pairs": (pair.model_copy(update={"standby_instance_id": "i-0fedcba9876543210"}),)}
+    )
+    (tmp_path / CONFIG_FILE_NAME).write_text(other.model_dump_json())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Metadata"]["aws:asset:path"] = str(tmp_path)
     with pytest.raises(SandboxError, match="synthesized for other IDs"):
         _check_template_is_for(template, running.sandbox.topology, PAIR)

@@ -14,6 +14,8 @@ from aws_cdk.assertions import Template
 from constructs import IConstruct
 
 from app import build_app
+from emulator.template import asset_directory
+from eni_failover.config import CONFIG_FILE_NAME, FailoverConfig
 from infra.stack import EniFailoverStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +70,16 @@ class Synthesized:
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
         return {k: v for k, v in found.items() if v["Type"] == resource_type}
+
+    def packaged_config(self, function: IConstruct) -> FailoverConfig:
+        """The pairs the function's code asset packages beside the code, as the function
+        reads them."""
+        packaged = self.asset_directory(function) / CONFIG_FILE_NAME
+        return FailoverConfig.model_validate_json(packaged.read_text())
+
+    def asset_directory(self, function: IConstruct) -> Path:
+        """Where the cloud assembly staged the function's code."""
+        return asset_directory(self.resources[self.logical_id(function)], self.outdir)
 
     def validation_report(self) -> dict[str, Any]:
         report: dict[str, Any] = json.loads((self.outdir / "validation-report.json").read_text())

@@ -73,7 +73,7 @@ def test_the_rule_publishes_to_the_trigger_topic_like_every_trigger(alarmed: Syn
     # And an undeliverable one waits in the dead-letter queue, retried as long as the
     # state-change rules retry theirs
     assert target["DeadLetterConfig"] == {"Arn": alarmed.arn(stack.dead_letters.queue)}
-    (state_rule_target,) = alarmed.properties(stack.triggers.pairs[0].rule)["Targets"]
+    (state_rule_target,) = alarmed.properties(stack.triggers.state_rule)["Targets"]
     assert target["RetryPolicy"] == state_rule_target["RetryPolicy"]
 
 
@@ -131,10 +131,15 @@ def test_the_function_reads_the_named_alarms_only(alarmed: Synthesized) -> None:
 
 
 def test_the_function_knows_which_pair_each_alarm_triggers(alarmed: Synthesized) -> None:
-    variables = alarmed.properties(alarmed.stack.failover.function)["Environment"]["Variables"]
-    config = variables["FAILOVER_CONFIG"]
-    assert '"trigger_alarms":["web-unhealthy","web-5xx"]' in config
-    assert '"trigger_alarms":["db-heartbeat"]' in config
+    # Given the pairs packaged beside the function's code
+    config = alarmed.packaged_config(alarmed.stack.failover.function)
+    # Then each pair carries the alarms that trigger it, in the order given, and the pair
+    # that names none carries none: no alarm of another pair moves its interfaces
+    assert {p.name: p.trigger_alarms for p in config.pairs} == {
+        "web": ("web-unhealthy", "web-5xx"),
+        "db": ("db-heartbeat",),
+        "cache": (),
+    }
 
 
 def test_no_trigger_alarm_no_rule_and_no_grant(single_pair: Synthesized) -> None:

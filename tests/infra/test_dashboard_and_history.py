@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -48,52 +49,92 @@ def widgets(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     return {w["properties"].get("title", ""): w["properties"] for w in body["widgets"]}
 
 
-def metric(
-    name: str, pair: str, stat: str, label: str, period: int = 300, *, function: bool = True
-) -> list[Any]:
-    """A metric as the dashboard's body gives it (CloudWatch's defaults, a period of 300 s
-    and the average, left out)."""
-    options: dict[str, Any] = {"label": label}
-    if stat != "Average":
-        options["stat"] = stat
-    if period != 300:
-        options["period"] = period
-    # The function's metrics also carry the service (Powertools adds it); the prober's do not
-    service = ["service", "eni-failover"] if function else []
-    return ["Shop", name, "Pair", pair, *service, options]
+# A CloudWatch search expression: SEARCH('{"Namespace",Dim,...} term term', 'Stat', period)
+SEARCH = re.compile(
+    r"^SEARCH\('\{(?P<schema>[^}]*)\} (?P<terms>[^']*)', '(?P<stat>\w+)', (?P<period>\d+)\)$"
+)
+# The schema of the function's metrics (Powertools adds the service to the pair) and of the
+# prober's (the pair only), each in the stack's namespace
+FUNCTION_SCHEMA = '"Shop",Pair,service'
+PROBER_SCHEMA = '"Shop",Pair'
+FUNCTION_TERMS = ' service="eni-failover"'
 
 
-def test_each_pair_has_its_outcomes_swap_seconds_and_readiness(shop: Synthesized) -> None:
+def search(widget: dict[str, Any]) -> list[tuple[str, str, str, int, str]]:
+    """Each line of a widget as the search it is: (schema, the terms after the schema, the
+    statistic, the period, the axis). A fixed metric, which names one pair, fails here."""
+    found = []
+    for line in widget["metrics"]:
+        [options] = line  # an expression, not a namespace, metric name and dimensions
+        parsed = SEARCH.fullmatch(options["expression"])
+        assert parsed is not None, options
+        period = int(parsed["period"])
+        # The graph asks for the period the search computes (CloudWatch's default is 300 s)
+        assert options.get("period", 300) == period
+        found.append(
+            (
+                parsed["schema"],
+                parsed["terms"],
+                parsed["stat"],
+                period,
+                options.get("yAxis", "left"),
+            )
+        )
+    return found
+
+
+def test_one_widget_a_measure_every_pair_a_line(shop: Synthesized) -> None:
     found = widgets(shop)
-    for pair in ("web", "db"):
-        # Outcomes over time, one line per kind, in the stack's namespace with the pair
-        assert found[f"{pair}: outcomes"]["metrics"] == [
-            metric(f"Outcome_{kind}", pair, "Sum", kind) for kind in OUTCOMES
-        ]
-        assert found[f"{pair}: swap seconds"]["metrics"] == [
-            metric("SwapSeconds", pair, "Maximum", "longest"),
-            metric("SwapSeconds", pair, "Average", "average"),
-        ]
-        assert found[f"{pair}: readiness (1 ready, 0 not)"]["metrics"] == [
-            metric("ReadinessReady", pair, "Minimum", "ready", period=3600)
-        ]
-
-
-def test_only_the_probed_pair_has_a_probe_widget(shop: Synthesized) -> None:
-    found = widgets(shop)
-    probe = found["web: probe http://:8080/health"]
-    assert probe["metrics"] == [
-        metric("ProbeSuccess", "web", "Average", "success ratio", function=False),
-        [
-            *metric("ProbeLatency", "web", "p99", "latency p99 (ms)", function=False)[:4],
-            {
-                "label": "latency p99 (ms)",
-                "stat": "p99",
-                "yAxis": "right",
-            },
-        ],
+    # Outcomes over time, one search per kind, stacked: the failover function's metrics
+    assert search(found["Outcomes, by pair"]) == [
+        (FUNCTION_SCHEMA, f'MetricName="Outcome_{kind}"{FUNCTION_TERMS}', "Sum", 300, "left")
+        for kind in OUTCOMES
     ]
-    assert not [title for title in found if title.startswith("db: probe")]
+    assert found["Outcomes, by pair"]["stacked"] is True
+    # The longest swap each period
+    assert search(found["Longest swap (seconds), by pair"]) == [
+        (FUNCTION_SCHEMA, f'MetricName="SwapSeconds"{FUNCTION_TERMS}', "Maximum", 300, "left")
+    ]
+    # Readiness, checked hourly: the worst verdict of each hour, on a 0-1 axis
+    readiness = found["Readiness (1 ready, 0 not), by pair"]
+    assert search(readiness) == [
+        (FUNCTION_SCHEMA, f'MetricName="ReadinessReady"{FUNCTION_TERMS}', "Minimum", 3600, "left")
+    ]
+    assert readiness["yAxis"]["left"] == {"min": 0, "max": 1}
+
+
+def test_the_dashboard_names_no_pair_so_it_does_not_grow_with_them(
+    shop: Synthesized, single_pair: Synthesized
+) -> None:
+    # Given the stack's two pairs, one probed
+    [dashboard] = shop.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.loads(render(dashboard["Properties"]["DashboardBody"]))
+    # Then its widgets are the fixed set, whatever the pairs, and no line names a pair: the
+    # pair dimension is searched, so pairs discovered by tags show too
+    assert [w["properties"].get("title", "") for w in body["widgets"]] == [
+        "",
+        "Dead letters waiting",
+        "Outcomes, by pair",
+        "Longest swap (seconds), by pair",
+        "Readiness (1 ready, 0 not), by pair",
+        "Probe success ratio and latency p99 (ms), by pair",
+    ]
+    # And a stack of one unprobed pair has the very same widgets
+    assert list(widgets(single_pair)) == list(widgets(shop))
+    lines = json.dumps([w["properties"].get("metrics", []) for w in body["widgets"]])
+    assert '"Pair"' not in lines
+    assert not [p["name"] for p in CONTEXT["pairs"] if f'"{p["name"]}"' in lines]
+
+
+def test_the_probe_widget_searches_the_probers_metrics(shop: Synthesized) -> None:
+    probe = widgets(shop)["Probe success ratio and latency p99 (ms), by pair"]
+    # The success ratio on the left (0 to 1), the latency's p99 on the right; the prober's
+    # metrics carry the pair only, so a schema with the service would find none of them
+    assert search(probe) == [
+        (PROBER_SCHEMA, 'MetricName="ProbeSuccess"', "Average", 300, "left"),
+        (PROBER_SCHEMA, 'MetricName="ProbeLatency"', "p99", 300, "right"),
+    ]
+    assert probe["yAxis"]["left"] == {"min": 0, "max": 1}
 
 
 def test_the_dead_letter_depth_is_the_stacks_queue(shop: Synthesized) -> None:

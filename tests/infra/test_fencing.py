@@ -3,7 +3,6 @@ permissions, which name the pair's instances only."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -20,7 +19,14 @@ from tests.infra.conftest import (
     synthesize,
 )
 from tests.infra.test_nag import aws_solutions_report
-from tests.infra.test_stack import function_properties, role_statements, statements_with
+from tests.infra.test_stack import (
+    INLINE_POLICY,
+    MANAGED_POLICY,
+    function_properties,
+    policy_statements,
+    role_statements,
+    statements_with,
+)
 
 VPC = "vpc-0123456789abcdef0"
 # The stack is env-agnostic, so the account and region are CloudFormation's pseudo-parameters.
@@ -39,11 +45,29 @@ def isolating(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(context, tmp_path_factory.mktemp("fence-isolate"))
 
 
+def fence_policies(synth: Synthesized) -> list[list[dict[str, Any]]]:
+    """The statements of each of the fence's managed policies (FencePolicy1, 2, ...), each
+    checked to be a customer-managed policy attached to the function's role."""
+    fencing = synth.stack.fencing
+    found = []
+    for number in range(1, len(fencing.node.children) + 1):
+        policy = fencing.node.try_find_child(f"FencePolicy{number}")
+        if policy is None:
+            break
+        assert synth.resources[synth.logical_id(policy)]["Type"] == MANAGED_POLICY
+        assert synth.properties(policy)["Roles"] == [synth.ref(synth.stack.failover.role)]
+        found.append(policy_statements(synth, policy))
+    return found
+
+
 def test_stop_is_allowed_only_on_the_pairs_instance_arns(stopping: Synthesized) -> None:
     # Given the stack for a pair with fence=stop
     # When the statements allowing StopInstances are read
     (stop,) = statements_with(stopping, "ec2:StopInstances")
-    # Then they name exactly the pair's two instances, with no wildcard and no other action
+    # Then there is one, in the fence's customer-managed policy attached to the function's
+    # role (the ARNs of hundreds of pairs would not fit the role's inline policies)
+    assert fence_policies(stopping) == [[stop]]
+    # And it names exactly the pair's two instances, with no wildcard and no other action
     assert as_list(stop["Action"]) == ["ec2:StopInstances"]
     assert sorted(render(r) for r in as_list(stop["Resource"])) == [
         f"{ARN_PREFIX}:instance/{PRIMARY}",
@@ -54,17 +78,9 @@ def test_stop_is_allowed_only_on_the_pairs_instance_arns(stopping: Synthesized) 
     assert aws_solutions_report(stopping)["violations"] == []
 
 
-def test_the_function_reads_the_policy_and_the_cli_sees_it(stopping: Synthesized) -> None:
-    environment = function_properties(stopping)["Environment"]["Variables"]
-    [pair] = json.loads(environment["FAILOVER_CONFIG"])["pairs"]
-    assert (pair["failback"], pair["failback_after_seconds"], pair["fence"]) == (
-        "auto",
-        300,
-        "stop",
-    )
-    outputs = stopping.template.to_json()["Outputs"]
-    [entry] = json.loads(outputs["PairsJson"]["Value"]).values()
-    assert (entry["failback"], entry["failbackAfterSeconds"], entry["fence"]) == (
+def test_the_function_reads_the_policy(stopping: Synthesized) -> None:
+    [pair] = stopping.packaged_config(stopping.stack.failover.function).pairs
+    assert (pair.failback.value, pair.failback_after_seconds, pair.fence.value) == (
         "auto",
         300,
         "stop",
@@ -74,6 +90,7 @@ def test_the_function_reads_the_policy_and_the_cli_sees_it(stopping: Synthesized
 def test_no_fence_no_fencing_permission(single_pair: Synthesized) -> None:
     actions = {a for s in role_statements(single_pair) for a in as_list(s["Action"])}
     assert not actions & {"ec2:StopInstances", "ec2:ModifyInstanceAttribute"}
+    assert fence_policies(single_pair) == []
     assert single_pair.of_type("AWS::EC2::SecurityGroup") == {}
 
 
@@ -93,25 +110,56 @@ def test_isolate_creates_an_empty_quarantine_group_in_the_vpc(isolating: Synthes
             "ToPort": 86,
         }
     ]
-    # And the function's configuration names it for the isolating pair
-    config = render(function_properties(isolating)["Environment"]["Variables"]["FAILOVER_CONFIG"])
-    assert f'"quarantine_group_id":"${{{isolating.logical_id(group)}.GroupId}}"' in config
+    # And the function's environment names it (a reference, known at deploy time only), and
+    # the function gives it to the isolating pair when it reads its settings
+    environment = function_properties(isolating)["Environment"]["Variables"]
+    assert environment["QUARANTINE_GROUP_ID"] == {
+        "Fn::GetAtt": [isolating.logical_id(group), "GroupId"]
+    }
+    [pair] = isolating.packaged_config(isolating.stack.failover.function).pairs
+    assert pair.quarantine_group_id is None
+    assert pair.fence.value == "isolate"
 
 
 def test_isolate_may_modify_only_the_pairs_instances(isolating: Synthesized) -> None:
-    (isolate,) = statements_with(isolating, "ec2:ModifyInstanceAttribute")
-    assert sorted(render(r) for r in as_list(isolate["Resource"])) == [
+    # Given the statements allowing ModifyInstanceAttribute
+    modify = statements_with(isolating, "ec2:ModifyInstanceAttribute")
+    resources = sorted(render(r) for s in modify for r in as_list(s["Resource"]))
+    # Then, together, they name the pair's two instances and the security groups, and no
+    # other instance
+    assert resources == [
         f"{ARN_PREFIX}:instance/{PRIMARY}",
         f"{ARN_PREFIX}:instance/{STANDBY}",
         f"{ARN_PREFIX}:security-group/*",
     ]
     assert statements_with(isolating, "ec2:StopInstances") == []
-    # The security-group wildcard is acknowledged on the fence policy, with its reason
+    # And the instances are named in the fence's customer-managed policy, which names
+    # nothing else
+    [[instances]] = fence_policies(isolating)
+    assert sorted(render(r) for r in as_list(instances["Resource"])) == [
+        f"{ARN_PREFIX}:instance/{PRIMARY}",
+        f"{ARN_PREFIX}:instance/{STANDBY}",
+    ]
+    # And the security-group wildcard is alone in an inline policy of the role, for the
+    # same actions
+    groups_policy = isolating.stack.fencing.node.find_child("IsolateGroupsPolicy")
+    assert isolating.resources[isolating.logical_id(groups_policy)]["Type"] == INLINE_POLICY
+    assert isolating.properties(groups_policy)["Roles"] == [
+        isolating.ref(isolating.stack.failover.role)
+    ]
+    [groups] = policy_statements(isolating, groups_policy)
+    assert groups in modify
+    assert sorted(as_list(groups["Action"])) == sorted(as_list(instances["Action"]))
+    assert [render(r) for r in as_list(groups["Resource"])] == [f"{ARN_PREFIX}:security-group/*"]
+    # And the wildcard is acknowledged on that policy, with its reason
     suppressed = aws_solutions_report(isolating)["suppressedViolations"]
     [finding] = [
         f
         for f in suppressed
-        if any("Fencing/FencePolicy" in c["constructPath"] for c in f["violatingConstructs"])
+        if any("/Fencing/" in c["constructPath"] for c in f["violatingConstructs"])
+    ]
+    assert [c["constructPath"] for c in finding["violatingConstructs"]] == [
+        f"{groups_policy.node.path}/Resource"
     ]
     assert "security-group/*" in finding["ruleName"]
     assert "gives back the security groups" in finding["reason"]

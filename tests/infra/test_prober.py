@@ -156,14 +156,20 @@ def test_environment_is_what_the_prober_reads(probed: Synthesized) -> None:
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "EniFailover"
     assert variables["FAILOVER_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
     assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
-    # And the pairs are the failover function's, byte for byte
-    failover = probed.properties(stack.failover.function)["Environment"]["Variables"]
-    assert variables["FAILOVER_CONFIG"] == failover["FAILOVER_CONFIG"]
+    # And the pairs are the failover function's: the same file of the same code asset
+    failover = probed.properties(stack.failover.function)
+    assert (
+        variables["FAILOVER_CONFIG_FILE"]
+        == failover["Environment"]["Variables"]["FAILOVER_CONFIG_FILE"]
+    )
+    assert prober_function(probed)["Code"] == failover["Code"]
     # And, once CloudFormation resolved the tokens, the prober's own settings read it
     resolved = {
         name: value if isinstance(value, str) else f"resolved-{render(value)}"
         for name, value in variables.items()
     }
+    asset = probed.asset_directory(prober_of(probed).function)
+    resolved["FAILOVER_CONFIG_FILE"] = str(asset / resolved["FAILOVER_CONFIG_FILE"])
     resolved["FAILOVER_ACCOUNT_ID"] = "123456789012"
     resolved["AWS_REGION"] = "eu-west-1"  # the Lambda runtime sets it
     settings = ProberSettings.from_environment(resolved)
@@ -538,7 +544,7 @@ def test_only_the_prober_reaches_the_endpoints(edge: Synthesized) -> None:
 # --- cdk-nag ---------------------------------------------------------------------------------
 
 EXPECTED_ACKNOWLEDGMENTS = {
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/InterfaceMovePolicy/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/ReadStatePolicy/Resource"),
     ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/Role/DefaultPolicy/Resource"),
     ("AwsSolutions-L1", "EniFailover/Failover/Function/Resource"),
     ("AwsSolutions-SQS3", "EniFailover/DeadLetters/Queue/Resource"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -206,7 +207,6 @@ BAD_PAIR_LISTS: list[tuple[Any, str]] = [
     ([{**WEB, "eniIds": [7]}], "pairs[0].eniIds: expected"),
     ([{**WEB, "name": "web site"}], "pairs[0].name: 'web site' is not a pair name"),
     ([WEB, {**DB, "name": "web"}], "pairs[1].name: 'web' is already the name of pairs[0]"),
-    ([{**WEB, "name": "db-1"}, {**DB, "name": "db1"}], "pairs[1].name: 'db1' and 'db-1'"),
     ([WEB, {**DB, "eniIds": WEB["eniIds"]}], "pairs[1].eniIds: eni-0aaaaaaaaaaaaaaa3 also belongs"),
     (
         [{**WEB, "standbyInstanceId": WEB["primaryInstanceId"]}],
@@ -232,30 +232,85 @@ def test_pairs_and_single_pair_keys_together_are_refused() -> None:
     assert "primaryInstanceId" in message
 
 
-def test_a_rule_name_over_64_characters_is_refused() -> None:
-    # Given a long stack name and a long pair name
-    context = {**SINGLE_PAIR_CONTEXT, "stackName": "S" * 30, "pairName": "p" * 30}
-    # Then the rule name limit is explained against both keys
-    message = problems_of(context)
-    assert message.startswith("stackName / pairName:"), message
-    assert "64 characters" in message
-
-
-def test_more_pairs_than_the_function_environment_holds_are_refused() -> None:
-    # Given many pairs
-    pairs = [
-        {
-            "name": f"pair-{n:02d}",
-            "primaryInstanceId": f"i-{n:017x}",
-            "standbyInstanceId": f"i-{n + 1000:017x}",
-            "eniIds": [f"eni-{n:017x}"],
-        }
-        for n in range(20)
+def test_pairs_whose_names_differ_only_by_a_dash_coexist() -> None:
+    # Given pairs 'db-1' and 'db1' (no output is named after a pair any more)
+    settings = settings_from(
+        {"pairs": [{**WEB, "name": "db-1"}, {**DB, "name": "db1"}], "notifyEmail": "o@example.com"}
+    )
+    # Then both are read, each with its own alarm
+    assert [(p.name, p.alarm_name) for p in settings.failover.pairs] == [
+        ("db-1", "EniFailover-db-1-primary-status"),
+        ("db1", "EniFailover-db1-primary-status"),
     ]
-    # Then the 4 KB environment limit is explained, with the way out
-    message = problems_of({"pairs": pairs, "notifyEmail": "ops@example.com"})
-    assert message.startswith("pairs: 20 pairs need"), message
+
+
+def test_a_stack_name_too_long_for_its_state_rule_is_refused() -> None:
+    # Given a stack name one character too long for its EventBridge rule's 64
+    name = "S" * 50
+    assert len(f"{name}-instance-state") == 65
+    # Then the stack name is refused, naming the rule and the longest name allowed
+    message = problems_of({**SINGLE_PAIR_CONTEXT, "stackName": name})
+    assert message.startswith(f"stackName: {name!r} is too long"), message
+    assert f"'{name}-instance-state'" in message
+    assert "64 characters" in message
+    assert "at most 49 characters" in message
+    # And one character shorter is accepted, with a long pair name too: no rule is named
+    # after a pair
+    settings = settings_from({**SINGLE_PAIR_CONTEXT, "stackName": name[:49], "pairName": "p" * 40})
+    assert settings.stack_name == name[:49]
+    assert [p.name for p in settings.failover.pairs] == ["p" * 40]
+
+
+def many_pairs(count: int, *, interfaces: int = 1) -> list[dict[str, Any]]:
+    """``count`` valid pairs, each with its own instances and ``interfaces`` interfaces."""
+    return [
+        {
+            "name": f"pair-{n:03d}",
+            "primaryInstanceId": f"i-{2 * n:017x}",
+            "standbyInstanceId": f"i-{2 * n + 1:017x}",
+            "eniIds": [f"eni-{interfaces * n + k:017x}" for k in range(interfaces)],
+        }
+        for n in range(count)
+    ]
+
+
+def test_200_pairs_are_accepted() -> None:
+    # Given 200 pairs, far more than the function's environment held (~14)
+    # When the settings are read
+    settings = settings_from({"pairs": many_pairs(200), "notifyEmail": "ops@example.com"})
+    # Then every pair is there, in order
+    assert [p.name for p in settings.failover.pairs] == [f"pair-{n:03d}" for n in range(200)]
+    assert settings.failover.pairs[-1].interface_ids == (f"eni-{199:017x}",)
+
+
+def test_more_pairs_than_the_roles_managed_policies_hold_are_refused() -> None:
+    # Given 300 pairs of two interfaces each: 1,200 ARNs to attach and detach on
+    pairs = many_pairs(300, interfaces=2)
+    # When the settings are read
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"pairs": pairs, "notifyEmail": "ops@example.com"})
+    # Then the one problem names the pairs, the managed policies they need and IAM's 10
+    [message] = raised.value.problems
+    assert message.startswith("pairs: 300 pairs name too many instances and interfaces"), message
+    found = re.search(r"need (\d+) managed policies", message)
+    assert found is not None, message
+    needed = int(found.group(1))
+    # (at least what the ARNs need at their shortest, 6,144 characters a policy)
+    shortest = sum(
+        len(f'"arn:aws:ec2:us-east-1:123456789012:{kind}/{resource_id}",')
+        for pair in pairs
+        for kind, resource_id in (
+            ("instance", pair["primaryInstanceId"]),
+            ("instance", pair["standbyInstanceId"]),
+            *(("network-interface", i) for i in pair["eniIds"]),
+        )
+    )
+    assert needed > 10
+    assert needed >= -(-shortest // 6144)
+    assert "at most 10" in message
+    # And the ways out: split the pairs across stacks, or declare them by tags
     assert "-c stackName=" in message
+    assert "discovery=tags" in message
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from typing import Any
 
 import botocore.session
 from botocore import xform_name
+from constructs import IConstruct
 
-from eni_failover.config import FailoverConfig, Settings
+from eni_failover.config import Settings
 from infra import LAMBDA_SOURCE
 from infra.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
 from tests.infra.conftest import (
@@ -26,7 +28,7 @@ from tests.infra.conftest import (
 
 STACK = "EniFailover"
 ALARM_NAME = f"{STACK}-primary-primary-status"
-RULE_NAME = f"{STACK}-primary-primary-state"
+RULE_NAME = f"{STACK}-instance-state"
 ARN_PREFIX = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
 
 
@@ -34,19 +36,37 @@ def function_properties(synth: Synthesized) -> dict[str, Any]:
     return synth.properties(synth.stack.failover.function)
 
 
-def role_statements(synth: Synthesized) -> list[dict[str, Any]]:
-    """Every statement of every policy attached to the function's role."""
+INLINE_POLICY = "AWS::IAM::Policy"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+
+
+def role_statements(synth: Synthesized, resource_type: str | None = None) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the function's role: its inline policies
+    and the customer-managed ones that name the role (only those of ``resource_type`` when
+    given)."""
     role = synth.ref(synth.stack.failover.role)
+    # Nothing is attached by the role itself (an AWS managed policy would go unseen here)
+    assert "ManagedPolicyArns" not in synth.properties(synth.stack.failover.role)
+    types = (resource_type,) if resource_type else (INLINE_POLICY, MANAGED_POLICY)
     return [
         statement
-        for policy in synth.of_type("AWS::IAM::Policy").values()
-        if role in policy["Properties"]["Roles"]
+        for policy_type in types
+        for policy in synth.of_type(policy_type).values()
+        if role in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 
 
-def statements_with(synth: Synthesized, action: str) -> list[dict[str, Any]]:
-    return [s for s in role_statements(synth) if action in as_list(s["Action"])]
+def statements_with(
+    synth: Synthesized, action: str, resource_type: str | None = None
+) -> list[dict[str, Any]]:
+    return [s for s in role_statements(synth, resource_type) if action in as_list(s["Action"])]
+
+
+def policy_statements(synth: Synthesized, policy: IConstruct) -> list[dict[str, Any]]:
+    """The statements of one policy construct's resource (inline or managed)."""
+    statements: list[dict[str, Any]] = synth.properties(policy)["PolicyDocument"]["Statement"]
+    return statements
 
 
 # --- triggers ------------------------------------------------------------------------------
@@ -105,7 +125,7 @@ def test_alarm_watches_the_primary_status_checks_and_publishes_to_the_trigger_to
     }
 
 
-def test_rule_forwards_the_primary_stopping_or_terminating_to_the_trigger_topic(
+def test_one_rule_forwards_any_instance_stopping_or_terminating_to_the_trigger_topic(
     single_pair: Synthesized,
 ) -> None:
     # Given the single pair
@@ -113,16 +133,15 @@ def test_rule_forwards_the_primary_stopping_or_terminating_to_the_trigger_topic(
     rules = single_pair.template.find_resources(
         "AWS::Events::Rule", {"Properties": {"Name": RULE_NAME}}
     )
-    # Then its explicitly named rule matches the primary's failure states only
+    # Then its one explicitly named rule matches the failure states of every instance: the
+    # function keeps those of a pair's primary, configured or discovered by tags, so the
+    # rule never changes with the pairs (and no list of primaries outgrows its pattern)
     assert len(rules) == 1
     (rule,) = rules.values()
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.ec2"],
         "detail-type": ["EC2 Instance State-change Notification"],
-        "detail": {
-            "instance-id": [PRIMARY],
-            "state": ["stopping", "stopped", "shutting-down", "terminated"],
-        },
+        "detail": {"state": ["stopping", "stopped", "shutting-down", "terminated"]},
     }
     assert rule["Properties"]["State"] == "ENABLED"
     # And its only target is the trigger topic, with the dead-letter queue behind it
@@ -265,12 +284,15 @@ def test_powertools_layer_is_the_release_requirements_txt_pins(single_pair: Synt
     }
 
 
-def test_environment_carries_a_config_the_function_parses(single_pair: Synthesized) -> None:
+def test_the_code_asset_carries_the_pairs_the_function_parses(single_pair: Synthesized) -> None:
     # Given the function's environment
     environment = function_properties(single_pair)["Environment"]["Variables"]
     stack = single_pair.stack
-    # When FAILOVER_CONFIG is parsed with the function's own model
-    config = FailoverConfig.model_validate_json(environment["FAILOVER_CONFIG"])
+    # Then it names the pairs file, not the pairs (4 KB of environment hold ~14 pairs)
+    assert environment["FAILOVER_CONFIG_FILE"] == "failover-config.json"
+    assert "FAILOVER_CONFIG" not in environment
+    # When the file packaged beside the code is parsed with the function's own model
+    config = single_pair.packaged_config(stack.failover.function)
     # Then it holds the pair, named after the alarm that watches it
     (pair,) = config.pairs
     assert pair.name == "primary"
@@ -297,6 +319,9 @@ def test_environment_is_complete_for_the_functions_settings(single_pair: Synthes
     }
     resolved["FAILOVER_ACCOUNT_ID"] = "123456789012"
     resolved["AWS_REGION"] = "eu-west-1"  # the Lambda runtime sets it
+    # And the pairs file where Lambda unpacks the code (the task root)
+    asset = single_pair.asset_directory(single_pair.stack.failover.function)
+    resolved["FAILOVER_CONFIG_FILE"] = str(asset / resolved["FAILOVER_CONFIG_FILE"])
     # When the function reads its settings
     settings = Settings.from_environment(resolved)
     # Then nothing is missing
@@ -335,10 +360,20 @@ def test_attach_and_detach_only_on_the_configured_instances_and_interfaces(
     moves += [
         s for s in statements_with(single_pair, "ec2:DetachNetworkInterface") if s not in moves
     ]
-    # When their resources are rendered
-    # Then they name exactly the two instances and the two interfaces, never "*"
+    # Then there is one, in the customer-managed policy attached to the role (its 6,144
+    # characters a policy, not the 10,240 the role's inline policies share, hold the ARNs)
     assert len(moves) == 1
     (move,) = moves
+    policy = single_pair.stack.failover.node.find_child("InterfaceMovePolicy1")
+    assert single_pair.resources[single_pair.logical_id(policy)]["Type"] == MANAGED_POLICY
+    assert single_pair.properties(policy)["Roles"] == [
+        single_pair.ref(single_pair.stack.failover.role)
+    ]
+    assert policy_statements(single_pair, policy) == [move]
+    assert statements_with(single_pair, "ec2:AttachNetworkInterface", INLINE_POLICY) == []
+    assert statements_with(single_pair, "ec2:DetachNetworkInterface", INLINE_POLICY) == []
+    # And when its resources are rendered, they name exactly the two instances and the two
+    # interfaces, never "*"
     assert sorted(as_list(move["Action"])) == [
         "ec2:AttachNetworkInterface",
         "ec2:DetachNetworkInterface",
@@ -382,13 +417,19 @@ def test_every_ec2_action_granted_is_one_the_function_calls(single_pair: Synthes
     operations = {xform_name(name): name for name in model.operation_names}
     source = "\n".join(path.read_text() for path in LAMBDA_SOURCE.rglob("*.py"))
     called = {f"ec2:{operations[m]}" for m in re.findall(r"\.(\w+)\(", source) if m in operations}
-    # When the role's EC2 actions are collected
+    # When the role's EC2 actions are collected, from its inline and its managed policies
     granted = {
         action
         for s in role_statements(single_pair)
         for action in as_list(s["Action"])
         if action.startswith("ec2:")
     }
+    managed = {
+        action
+        for s in role_statements(single_pair, MANAGED_POLICY)
+        for action in as_list(s["Action"])
+    }
+    assert {"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"} <= managed
     # Then the role may do exactly what the code does: nothing unused, nothing missing
     # (fencing only where a pair fences: tests/infra/test_fencing.py)
     assert granted == called - {*STOP_ACTIONS, *ISOLATE_ACTIONS}
@@ -474,7 +515,9 @@ def test_key_lets_cloudwatch_encrypt_for_the_stacks_own_alarms_only(
     # Given the key policy's statements for CloudWatch
     statements = key_statements_for(single_pair, "cloudwatch.amazonaws.com")
     # Then each allows what publishing to an encrypted topic needs, for this account's
-    # alarms that may publish to the topic: the pair's alarm, and the dead-letter alarm
+    # alarms that may publish to the topic: the pairs' alarms, by the pattern the trigger
+    # topic's policy uses (one condition for any number of pairs), and the dead-letter alarm
+    pairs_alarms = f"{STACK}-*-primary-status"
     assert [(s["Action"], s["Resource"], rendered(s["Condition"])) for s in statements] == [
         (
             ["kms:Decrypt", "kms:GenerateDataKey*"],
@@ -484,8 +527,23 @@ def test_key_lets_cloudwatch_encrypt_for_the_stacks_own_alarms_only(
                 "StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"},
             },
         )
-        for name in (ALARM_NAME, f"{STACK}-dead-letters")
+        for name in (pairs_alarms, f"{STACK}-dead-letters")
     ]
+    # And the pattern is the trigger topic's for CloudWatch, so an alarm that may publish
+    # may also encrypt
+    topic = single_pair.ref(single_pair.stack.triggers.topic)
+    (publish,) = [
+        s
+        for s in _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert rendered(publish["Condition"]) == rendered(statements[0]["Condition"])
+    # And it takes the pair's alarm and alarms named as this stack names its pairs' alarms,
+    # not the stack's other alarms nor another stack's
+    assert fnmatch.fnmatchcase(ALARM_NAME, pairs_alarms)
+    assert fnmatch.fnmatchcase(f"{STACK}-db-1-primary-status", pairs_alarms)
+    assert not fnmatch.fnmatchcase(f"{STACK}-dead-letters", pairs_alarms)
+    assert not fnmatch.fnmatchcase("Other-web-primary-status", pairs_alarms)
 
 
 def test_key_lets_eventbridge_encrypt_only_into_this_accounts_topics_and_queues(
@@ -562,22 +620,24 @@ def test_topics_and_queue_refuse_plain_http(single_pair: Synthesized) -> None:
         )
 
 
-def test_trigger_topic_accepts_eventbridge_for_the_pair_rule_only(single_pair: Synthesized) -> None:
+def test_trigger_topic_accepts_eventbridge_for_the_state_rule_only(
+    single_pair: Synthesized,
+) -> None:
     # Given the trigger topic's policy
     topic = single_pair.ref(single_pair.stack.triggers.topic)
     statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
     # When its statements for EventBridge are collected
     eventbridge = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
-    # Then EventBridge may publish for the pair's state-change rule, by its ARN, and for
+    # Then EventBridge may publish for the state-change rule, by its ARN, and for
     # nothing else: a rule in another account cannot put events on the trigger topic
-    (watched,) = single_pair.stack.triggers.pairs
+    rule = single_pair.stack.triggers.state_rule
     assert [{k: v for k, v in s.items() if k != "Sid"} for s in eventbridge] == [
         {
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sns:Publish",
             "Resource": topic,
-            "Condition": {"ArnEquals": {"aws:SourceArn": single_pair.arn(watched.rule)}},
+            "Condition": {"ArnEquals": {"aws:SourceArn": single_pair.arn(rule)}},
         }
     ]
 
@@ -603,17 +663,21 @@ def test_every_rule_that_targets_the_trigger_topic_is_allowed_by_its_own_arn_onl
     )
 
 
-def test_trigger_topic_accepts_the_pair_alarm(single_pair: Synthesized) -> None:
+def test_trigger_topic_accepts_the_stacks_pair_alarms(single_pair: Synthesized) -> None:
     # Given the trigger topic's policy
     topic = single_pair.ref(single_pair.stack.triggers.topic)
     statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
-    # Then CloudWatch may publish for exactly this account's pair alarm
+    # Then CloudWatch may publish for this account's alarms named as the stack names its
+    # pairs' alarms (a pattern: 200 names would fill the policy), the pair's among them
     (cloudwatch,) = [
         s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     ]
-    assert [render(a) for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]] == [
-        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + ALARM_NAME
-    ]
+    [pattern] = [render(a) for a in cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]]
+    assert pattern == (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+        f"{STACK}-*-primary-status"
+    )
+    assert fnmatch.fnmatchcase(ALARM_NAME, pattern.rsplit(":", 1)[1])
     assert cloudwatch["Condition"]["StringEquals"] == {
         "aws:SourceAccount": {"Ref": "AWS::AccountId"}
     }
@@ -719,14 +783,7 @@ def test_outputs_for_the_operator_tool(single_pair: Synthesized) -> None:
     assert outputs["StateTableName"] == single_pair.ref(stack.state.table)
     assert outputs["DeadLetterQueueUrl"] == single_pair.ref(stack.dead_letters.queue)
     assert outputs["DeadLetterAlarmName"] == f"{STACK}-dead-letters"
-    assert outputs["PairPrimaryAlarmName"] == ALARM_NAME
-    assert outputs["PairPrimaryRuleName"] == RULE_NAME
-    assert json.loads(outputs["PairsJson"]) == {
-        "primary": {
-            "alarmName": ALARM_NAME,
-            "ruleName": RULE_NAME,
-            "primaryInstanceId": PRIMARY,
-            "standbyInstanceId": STANDBY,
-            "interfaceIds": [INTERFACE, SECOND_INTERFACE],
-        }
-    }
+    assert outputs["StateRuleName"] == RULE_NAME
+    # And nothing per pair: CloudFormation allows 200 outputs, a stack holds 200 pairs, and
+    # the function lists its pairs to the CLI ({"action": "pairs"})
+    assert not [name for name in outputs if name.startswith("Pair")]

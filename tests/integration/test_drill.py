@@ -32,7 +32,7 @@ def test_drill_moves_the_interface_and_the_operators_hear_of_it(
     [told] = [line for line in lines if "function environment, as the template defines it" in line]
     named = set(told.rsplit("defines it: ", 1)[1].split(", "))
     assert {
-        "FAILOVER_CONFIG",
+        "FAILOVER_CONFIG_FILE",
         "NOTIFICATION_TOPIC_ARN",
         "STATE_TABLE_NAME",
         "DEAD_LETTER_QUEUE_URL",

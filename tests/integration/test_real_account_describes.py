@@ -18,9 +18,9 @@ from ec2sim import FaithfulEC2, PairTopology
 from emulator.deployment import LocalDeployment
 from eni_cli import check, status
 from eni_cli.deployment import Deployment
-from eni_cli.outputs import PairOutputs, StackOutputs
+from eni_cli.outputs import StackOutputs
 from eni_failover import ec2
-from tests.integration.conftest import ALARM_NAME, pair_of
+from tests.integration.conftest import pair_of
 from tests.support import sns_event, state_change_message
 
 # DescribeInstanceStatus for a terminated instance: listed "not-applicable", or NotFound.
@@ -163,16 +163,7 @@ def operator_view(deployment: LocalDeployment, topology: PairTopology) -> Deploy
         notification_topic_arn=resources.notification_topic_arn,
         state_table_name=resources.state_table_name,
         dead_letter_queue_url=resources.dead_letter_queue_url,
-        pairs=(
-            PairOutputs(
-                name="nat",
-                alarm_name=ALARM_NAME,
-                rule_name="EniFailover-nat-primary-state",
-                primary_instance_id=topology.primary_instance_id,
-                standby_instance_id=topology.standby_instance_id,
-                interface_ids=(topology.interface_id,),
-            ),
-        ),
+        state_rule_name="EniFailover-instance-state",
     )
     return Deployment(
         outputs=outputs,

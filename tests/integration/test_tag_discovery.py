@@ -1,0 +1,117 @@
+"""Pairs declared by tags (discovery=tags): found at run time, moved by the shared rule's
+state-change events, listed with the configured pairs, and never acted on when malformed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from ec2sim import FaithfulEC2, PairTopology, build_pair
+from emulator.deployment import LocalDeployment
+from eni_failover.config import FailoverConfig
+from eni_failover.discovery import PAIR_TAG, ROLE_TAG
+from tests.integration.conftest import TEST_TUNING, pair_of
+from tests.integration.test_handler import machine_readable, where_is
+from tests.support import sns_event, state_change_message
+
+
+def tag(topology: PairTopology, pair: str, *, standby_role: str = "standby") -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    for resource, role in (
+        (topology.primary_instance_id, "primary"),
+        (topology.standby_instance_id, standby_role),
+        (topology.interface_id, "floating"),
+    ):
+        ec2.create_tags(
+            Resources=[resource],
+            Tags=[{"Key": PAIR_TAG, "Value": pair}, {"Key": ROLE_TAG, "Value": role}],
+        )
+
+
+@pytest.fixture
+def tagged(sim: FaithfulEC2) -> PairTopology:
+    built = build_pair(boto3.client("ec2", region_name="us-east-1"), name="proxy", sim=sim)
+    tag(built, "proxy")
+    return built
+
+
+def discovering(stack_template: dict[str, Any], *pairs: Any) -> LocalDeployment:
+    config = FailoverConfig(pairs=tuple(pairs), tuning=TEST_TUNING, discover_tags=True)
+    return LocalDeployment.from_template(config, stack_template)
+
+
+def test_a_tagged_pair_is_failed_over_by_its_state_change_event(
+    tagged: PairTopology, stack_template: dict[str, Any]
+) -> None:
+    # Given a stack that discovers pairs by tags and configures none
+    deployment = discovering(stack_template)
+    # When the tagged primary stops and its event arrives through the shared rule
+    boto3.client("ec2", region_name="us-east-1").stop_instances(
+        InstanceIds=[tagged.primary_instance_id]
+    )
+    deployment.invoke(
+        sns_event(state_change_message(instance_id=tagged.primary_instance_id, state="stopped"))
+    )
+    # Then the interface is on the tagged standby, and the operators are told once
+    assert where_is(tagged)["Attachment"]["InstanceId"] == tagged.standby_instance_id
+    [notification] = deployment.notifications()
+    facts = machine_readable(notification)
+    assert (facts["pair"], facts["outcome"]) == ("proxy", "swapped")
+
+
+def test_configured_and_tagged_pairs_are_listed_together(
+    sim: FaithfulEC2, tagged: PairTopology, stack_template: dict[str, Any]
+) -> None:
+    # Given a configured pair beside the tagged one
+    configured = build_pair(boto3.client("ec2", region_name="us-east-1"), name="nat", sim=sim)
+    deployment = discovering(stack_template, pair_of(configured))
+    # When the CLI asks the function for its pairs
+    answer = deployment.invoke({"action": "pairs"})
+    # Then both are there, each saying where it comes from, and nothing is wrong
+    assert [(p["name"], p["source"]) for p in answer["pairs"]] == [
+        ("nat", "configured"),
+        ("proxy", "tags"),
+    ]
+    assert answer["tag_problems"] == []
+
+
+def test_a_malformed_tag_set_is_reported_and_never_acted_on(
+    sim: FaithfulEC2, stack_template: dict[str, Any]
+) -> None:
+    # Given a pair whose "standby" is tagged primary too: two primaries, no standby
+    broken = build_pair(boto3.client("ec2", region_name="us-east-1"), name="web", sim=sim)
+    tag(broken, "web", standby_role="primary")
+    deployment = discovering(stack_template)
+    # When its primary stops
+    boto3.client("ec2", region_name="us-east-1").stop_instances(
+        InstanceIds=[broken.primary_instance_id]
+    )
+    report = deployment.invoke(
+        sns_event(state_change_message(instance_id=broken.primary_instance_id, state="stopped"))
+    )
+    # Then nothing moves and no one is told of a failover: it is no pair's primary
+    assert where_is(broken)["Attachment"]["InstanceId"] == broken.primary_instance_id
+    assert deployment.notifications() == []
+    assert len(report["ignored"]) == 1
+    # And the check and the pair list say what is wrong with the tags
+    checked = deployment.invoke({"action": "check"})
+    [problem] = [p for p in checked["tag_problems"] if "primary" in p]
+    assert "pair web" in problem
+    assert deployment.invoke({"action": "pairs"})["pairs"] == []
+
+
+def test_an_instance_in_no_pair_is_ignored_quietly(
+    tagged: PairTopology, stack_template: dict[str, Any]
+) -> None:
+    # Given the shared rule forwards every instance's stop, a stranger's among them
+    deployment = discovering(stack_template)
+    report = deployment.invoke(
+        sns_event(state_change_message(instance_id="i-0aaaaaaaaaaaaaaaa", state="stopped"))
+    )
+    # Then it is ignored, nothing is told and nothing is dead-lettered
+    assert len(report["ignored"]) == 1
+    assert report["dead_lettered"] == []
+    assert deployment.notifications() == []
+    assert where_is(tagged)["Attachment"]["InstanceId"] == tagged.primary_instance_id
