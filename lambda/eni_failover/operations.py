@@ -151,8 +151,10 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     now = runtime.clock.now()
     outcomes = []
     probes: dict[str, Any] | None = None
-    for pair in runtime.all_pairs():
-        state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
+    pairs = runtime.all_pairs()
+    states = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    for pair in pairs:
+        state = states[pair.name]
         if pair.failback is FailbackPolicy.AUTO:
             if pair.probe and probes is None:
                 probes, _saved = ProberLease(
