@@ -59,11 +59,13 @@ class Targets:
 
 
 def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Targets]:
-    """Two describe calls for every pair together."""
+    """Two describe calls for every pair together (more only past 200 interfaces or
+    instances: EC2's limit of values per filter)."""
     probed = [p for p in pairs if p.probe_spec is not None]
     if not probed:
         return {}
-    interfaces = ec2.describe_interfaces(
+    # By filter: one deleted interface leaves the others' look intact.
+    interfaces = ec2.describe_many_interfaces(
         clients.ec2, [i for p in probed for i in p.interface_ids[:1]]
     )
     instances = ec2.describe_instances(
