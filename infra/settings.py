@@ -159,6 +159,8 @@ MAX_FUNCTION_TIMEOUT_SECONDS = 900
 TRIGGERS_PER_FAILURE = 2
 SCHEDULED_INVOCATIONS = 2
 CONCURRENCY_HEADROOM = 2
+# With discovery=tags, the pairs the default reservation plans for beyond the configured.
+DISCOVERED_PAIRS_PLANNED = 20
 # Lambda refuses a reservation that would leave the account fewer unreserved executions.
 ACCOUNT_UNRESERVED_MINIMUM = 10
 NO_RESERVATION = ("0", "none")
@@ -344,9 +346,11 @@ def read_settings(
         problems=problems,
         vpc_needed=bool(isolating),
     )
-    reserved_concurrency = _read_reserved_concurrency(
-        lookup, max(len(named), _given_pair_count(lookup)), problems
-    )
+    planned_pairs = max(len(named), _given_pair_count(lookup))
+    if discover_tags:
+        # Tagged pairs are unknown at synth: reserve for as many again, at least 20 more.
+        planned_pairs += max(planned_pairs, DISCOVERED_PAIRS_PLANNED)
+    reserved_concurrency = _read_reserved_concurrency(lookup, planned_pairs, problems)
     if problems:
         raise SettingsError(problems)
     try:

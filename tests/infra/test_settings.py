@@ -327,6 +327,26 @@ def test_reserved_concurrency_covers_every_pair_at_once_by_default(
     assert settings.reserved_concurrency == expected
 
 
+def test_discovery_reserves_for_tagged_pairs_too() -> None:
+    # Given two configured pairs, and pairs discovered by tags that synth cannot count
+    settings = settings_from(
+        {"pairs": [WEB, DB], "notifyEmail": "ops@example.com", "discovery": "tags"}
+    )
+    # Then the reservation plans for at least 20 tagged pairs besides the two
+    assert settings.reserved_concurrency == 2 * (2 + 20) + 2 + 2
+    # And a stack of tagged pairs only needs no configured pair
+    only_tags = settings_from({"notifyEmail": "ops@example.com", "discovery": "tags"})
+    assert only_tags.failover.pairs == ()
+    assert only_tags.failover.discover_tags is True
+    # And checks them hourly: a run checks what fits in its minute
+    assert only_tags.readiness_schedule == "rate(1 hour)"
+
+
+def test_an_unknown_discovery_is_named() -> None:
+    with pytest.raises(SettingsError, match="discovery: 'dns' is not 'tags'"):
+        settings_from({**SINGLE_PAIR_CONTEXT, "discovery": "dns"})
+
+
 @pytest.mark.parametrize(
     ("given", "expected"), [("12", 12), (12, 12), (" 3 ", 3), ("none", None), ("NONE", None)]
 )
