@@ -36,6 +36,9 @@ EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
 EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
+EXPECT_PORT = "a TCP port from 1 to 65535"
+# What the prober's security group always allows (infra.prober), for the AWS APIs.
+HTTPS_PORT = 443
 
 # The two functions' entry points: the stack names them, the emulator finds them by them.
 FUNCTION_HANDLER = "eni_failover.handler.lambda_handler"
@@ -82,6 +85,7 @@ InterfaceId = Annotated[str, _check(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
 PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
 Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
 AlarmName = Annotated[str, _check(re.compile(r"^[^\x00-\x1f\x7f]{1,255}$"), EXPECT_ALARM_NAME)]
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 def _probe_text(value: str) -> str:
@@ -186,6 +190,9 @@ class Probing(_Frozen):
     failures: int = Field(default=3, ge=1, le=20)
     # Verify the service's TLS certificate (a private address rarely has one a CA signed).
     verify_tls: bool = False
+    # The ports the prober's security group opens for probes declared by tags (probePorts):
+    # a tagged probe's port is known only at run time, long after the group was deployed.
+    tag_ports: tuple[Port, ...] = ()
 
     @model_validator(mode="after")
     def _timeout_fits(self) -> Self:
@@ -231,6 +238,22 @@ class FailoverConfig(_Frozen):
     @property
     def probed_pairs(self) -> tuple[Pair, ...]:
         return tuple(p for p in self.pairs if p.probe)
+
+    @property
+    def has_prober(self) -> bool:
+        """The stack deploys the prober: a configured pair has a probe, or probePorts
+        opens ports for tagged ones (the stack refuses probePorts without a placement)."""
+        return bool(self.probed_pairs or self.probing.tag_ports)
+
+    @property
+    def ports_for_tagged_probes(self) -> frozenset[int]:
+        """The ports a tagged probe may use: every port the prober's security group opens
+        (probePorts, the configured probes' ports, and HTTPS, open for the AWS APIs);
+        none when the stack has no prober. A probe on any other port would be dropped."""
+        if not self.has_prober:
+            return frozenset()
+        configured = {spec.port for p in self.pairs if (spec := p.probe_spec) is not None}
+        return frozenset({*self.probing.tag_ports, *configured, HTTPS_PORT})
 
     def with_quarantine_group(self, group_id: str) -> FailoverConfig:
         """The pairs that isolate, naming the stack's quarantine group."""

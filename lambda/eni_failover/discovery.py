@@ -2,8 +2,9 @@
 
 Users tag the primary, the standby and each floating interface with `eni-failover:pair` =
 the pair's name and `eni-failover:role` = primary | standby | floating; the function finds
-the pairs at run time, so a new pair needs no deploy. Three parts, kept apart so the
-decision is tested without AWS:
+the pairs at run time, so a new pair needs no deploy. An optional `eni-failover:probe` on
+the primary is the pair's probe (the prober's forms, on a port the prober may reach). Three
+parts, kept apart so the decision is tested without AWS:
 
 - `read_tagged`: the tagged instances and interfaces, from EC2 (the only AWS calls);
 - `discover`: pure; the well-formed pairs, and a one-line problem for everything else;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 from eni_failover.config import EXPECT_PAIR_NAME, PAIR_NAME_PATTERN, Pair
 from eni_failover.config import describe_validation_error as _validation_text
 from eni_failover.errors import AwsCallFailed
+from eni_failover.probe import EXPECT_PROBE, ProbeSpec
 from eni_failover.timeline import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -39,6 +41,11 @@ T = TypeVar("T")
 
 PAIR_TAG = "eni-failover:pair"
 ROLE_TAG = "eni-failover:role"
+# The pair's probe, on the primary only: one pair, one probe, and the primary is the
+# instance whose service the probe speaks for.
+PROBE_TAG = "eni-failover:probe"
+# The context key that opens the prober's security group to tagged probes (infra.settings).
+PROBE_PORTS_KEY = "probePorts"
 # Every key this project reads or writes on EC2 resources starts with this (docs/tag-discovery.md
 # protects them with one aws:TagKeys pattern).
 TAG_PREFIX = "eni-failover:"
@@ -91,6 +98,7 @@ class TaggedInstance:
     role: str | None  # the ROLE_TAG value, as tagged; None when the tag is missing
     availability_zone: str | None = None
     state: str | None = None  # running, stopped, terminated...: every state is kept
+    probe: str | None = None  # the PROBE_TAG value, as tagged
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class TaggedInterface:
     pair: str
     role: str | None
     availability_zone: str | None = None
+    probe: str | None = None  # only the primary may carry one: here it is a problem
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ def read_tagged(client: EC2Client, *, page_size: int = DESCRIBE_PAGE_SIZE) -> Ta
             role=_tags(raw).get(ROLE_TAG),
             availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
             state=raw.get("State", {}).get("Name"),
+            probe=_tags(raw).get(PROBE_TAG),
         )
         for page in _pages(
             "DescribeInstances",
@@ -159,6 +169,7 @@ def read_tagged(client: EC2Client, *, page_size: int = DESCRIBE_PAGE_SIZE) -> Ta
             pair=_tags(raw, key="TagSet").get(PAIR_TAG, ""),
             role=_tags(raw, key="TagSet").get(ROLE_TAG),
             availability_zone=raw.get("AvailabilityZone"),
+            probe=_tags(raw, key="TagSet").get(PROBE_TAG),
         )
         for page in _pages(
             "DescribeNetworkInterfaces",
@@ -230,6 +241,7 @@ class _Tagged:
     pair: str
     role: str | None
     availability_zone: str | None
+    probe: str | None = None
 
     @property
     def subject(self) -> str:
@@ -248,16 +260,25 @@ class _Judgement:
         return {name for problem in self.problems for name in problem.pairs}
 
 
-def discover(tagged: TaggedResources, *, configured: Iterable[Pair] = ()) -> Discovery:
+def discover(
+    tagged: TaggedResources,
+    *,
+    configured: Iterable[Pair] = (),
+    probe_ports: Collection[int] | None = None,
+) -> Discovery:
     """The tagged pairs that can be acted on, and what is wrong with every other one.
 
     `configured` are the stack's own pairs: a tagged pair may neither take one's name nor
     use one's instance or interface, as two pairs moving one interface would fight.
+    `probe_ports` are the ports the prober's security group opens
+    (FailoverConfig.ports_for_tagged_probes); a probe on another port would be dropped
+    there, so it is a problem. None: the caller does not know the stack, ports are not judged.
     """
     configured = tuple(configured)
     judgement = _Judgement()
     resources = _one_entry_each(tagged, judgement)
     _judge_roles(resources, judgement)
+    _judge_probe_places(resources, judgement)
     _judge_configured_use(resources, configured, judgement)
     by_pair: dict[str, list[_Tagged]] = defaultdict(list)
     for resource in resources:
@@ -265,7 +286,7 @@ def discover(tagged: TaggedResources, *, configured: Iterable[Pair] = ()) -> Dis
     configured_names = {p.name for p in configured}
     candidates = {}
     for name, members in by_pair.items():
-        pair = _judge_pair(name, members, configured_names, judgement)
+        pair = _judge_pair(name, members, configured_names, judgement, probe_ports)
         if pair is not None:
             candidates[name] = pair
     spoiled = judgement.spoiled
@@ -290,6 +311,7 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
                 instance.pair,
                 instance.role,
                 instance.availability_zone,
+                instance.probe,
             )
         )
     for interface in tagged.interfaces:
@@ -300,6 +322,7 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
                 interface.pair,
                 interface.role,
                 interface.availability_zone,
+                interface.probe,
             )
         )
     resources = []
@@ -386,7 +409,11 @@ def _judge_configured_use(
 
 
 def _judge_pair(
-    name: str, members: list[_Tagged], configured_names: set[str], judgement: _Judgement
+    name: str,
+    members: list[_Tagged],
+    configured_names: set[str],
+    judgement: _Judgement,
+    probe_ports: Collection[int] | None = None,
 ) -> Pair | None:
     """The pair its members make, or None when the tags leave it in doubt (said why)."""
     ids = [m.resource_id for m in sorted(members, key=lambda m: (m.kind, m.resource_id))]
@@ -450,6 +477,7 @@ def _judge_pair(
     standby = _only_instance(by_role[Role.STANDBY])
     for interface in floating:
         _judge_zone(name, interface, primary, standby, judgement)
+    probe = _judge_probe(name, primary, probe_ports, judgement) if primary else None
     if primary is None or standby is None or not floating:
         return None
     try:
@@ -458,11 +486,73 @@ def _judge_pair(
             primary_instance_id=primary.resource_id,
             standby_instance_id=standby.resource_id,
             interface_ids=tuple(m.resource_id for m in floating),
+            probe=probe,
         )
     except ValidationError as error:
         # Only input that did not come from EC2 gets here (IDs of a foreign form).
         judgement.add(subject, _validation_text(error), "fix the tagged resources", name)
         return None
+
+
+def _judge_probe_places(resources: list[_Tagged], judgement: _Judgement) -> None:
+    """PROBE_TAG belongs on the primary instance; anywhere else it is a mistake, not a probe
+    of the pair (which instance's service would it speak for?)."""
+    for resource in resources:
+        if resource.probe is None:
+            continue
+        if resource.kind == "instance" and resource.role == Role.PRIMARY:
+            continue
+        judgement.add(
+            resource.subject,
+            f"has {PROBE_TAG}={resource.probe!r}, but only the primary instance of a pair "
+            "carries its probe",
+            f"move {PROBE_TAG} to the instance tagged {ROLE_TAG}=primary in pair "
+            f"{resource.pair}, and remove it here",
+            resource.pair,
+        )
+
+
+def _judge_probe(
+    name: str,
+    primary: _Tagged,
+    probe_ports: Collection[int] | None,
+    judgement: _Judgement,
+) -> str | None:
+    """The primary's probe, when it is one the prober can run and reach."""
+    if primary.probe is None:
+        return None
+    text = primary.probe.strip()
+    subject, on = f"pair {name}", f"{PROBE_TAG} on its primary {primary.resource_id}"
+    try:
+        spec = ProbeSpec.parse(text)
+    except ValueError as error:  # names the forms, or the port's range
+        judgement.add(
+            subject,
+            f"{on}: {error}",
+            f"retag it as {EXPECT_PROBE}, or remove it to leave the pair unprobed",
+            name,
+        )
+        return None
+    if probe_ports is None or spec.port in probe_ports:
+        return text
+    if not probe_ports:
+        judgement.add(
+            subject,
+            f"{on} is {text!r}, but this stack runs no prober, so nothing would probe it",
+            f"deploy with {PROBE_PORTS_KEY}={spec.port} and the prober's vpcId and "
+            "probeSubnetIds, or remove the tag",
+            name,
+        )
+        return None
+    allowed = ", ".join(str(port) for port in sorted(probe_ports))
+    judgement.add(
+        subject,
+        f"{on} is {text!r}: port {spec.port} is not in {PROBE_PORTS_KEY} ({allowed}): the "
+        "prober's security group would drop it",
+        f"add it to {PROBE_PORTS_KEY} and deploy",
+        name,
+    )
+    return None
 
 
 def _only_instance(members: list[_Tagged]) -> _Tagged | None:
@@ -511,10 +601,16 @@ def _listed(items: Sequence[str]) -> str:
 
 
 def discover_from_ec2(
-    client: EC2Client, *, configured: Iterable[Pair] = (), page_size: int = DESCRIBE_PAGE_SIZE
+    client: EC2Client,
+    *,
+    configured: Iterable[Pair] = (),
+    probe_ports: Collection[int] | None = None,
+    page_size: int = DESCRIBE_PAGE_SIZE,
 ) -> Discovery:
     """read_tagged, then discover: the pairs EC2's tags declare right now."""
-    return discover(read_tagged(client, page_size=page_size), configured=configured)
+    return discover(
+        read_tagged(client, page_size=page_size), configured=configured, probe_ports=probe_ports
+    )
 
 
 # --- The warm sandbox's copy --------------------------------------------------------------
@@ -578,11 +674,14 @@ class DiscoveryCache:
         client: EC2Client,
         *,
         configured: Iterable[Pair] = (),
+        probe_ports: Collection[int] | None = None,
         clock: Clock | None = None,
     ) -> DiscoveryCache:
         pairs = tuple(configured)
+        ports = None if probe_ports is None else frozenset(probe_ports)
         return cls(
-            lambda: discover_from_ec2(client, configured=pairs), clock=clock or SystemClock()
+            lambda: discover_from_ec2(client, configured=pairs, probe_ports=ports),
+            clock=clock or SystemClock(),
         )
 
     def current(self) -> CachedDiscovery:

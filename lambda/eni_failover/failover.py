@@ -53,8 +53,13 @@ class Runtime:
         """The pairs tagged in EC2, when the stack discovers them; kept while warm."""
         if not self.settings.failover.discover_tags:
             return None
+        failover = self.settings.failover
         return DiscoveryCache.from_ec2(
-            self.clients.ec2, configured=self.settings.failover.pairs, clock=self.clock
+            self.clients.ec2,
+            configured=failover.pairs,
+            # The prober judges the same ports: a tagged probe both see, or neither.
+            probe_ports=failover.ports_for_tagged_probes,
+            clock=self.clock,
         )
 
     def all_pairs(

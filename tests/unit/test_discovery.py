@@ -14,6 +14,7 @@ from eni_failover.config import Pair
 from eni_failover.discovery import (
     MAX_FLOATING_INTERFACES,
     PAIR_TAG,
+    PROBE_TAG,
     ROLE_TAG,
     Discovery,
     DiscoveryCache,
@@ -39,17 +40,34 @@ ZONE = "us-east-1a"
 
 
 def instance(
-    instance_id: str, role: str | None, *, pair: str = "web", az: str = ZONE
+    instance_id: str,
+    role: str | None,
+    *,
+    pair: str = "web",
+    az: str = ZONE,
+    probe: str | None = None,
 ) -> TaggedInstance:
     return TaggedInstance(
-        instance_id=instance_id, pair=pair, role=role, availability_zone=az, state="running"
+        instance_id=instance_id,
+        pair=pair,
+        role=role,
+        availability_zone=az,
+        state="running",
+        probe=probe,
     )
 
 
 def interface(
-    interface_id: str, role: str | None = "floating", *, pair: str = "web", az: str = ZONE
+    interface_id: str,
+    role: str | None = "floating",
+    *,
+    pair: str = "web",
+    az: str = ZONE,
+    probe: str | None = None,
 ) -> TaggedInterface:
-    return TaggedInterface(interface_id=interface_id, pair=pair, role=role, availability_zone=az)
+    return TaggedInterface(
+        interface_id=interface_id, pair=pair, role=role, availability_zone=az, probe=probe
+    )
 
 
 def tagged(*resources: TaggedInstance | TaggedInterface) -> TaggedResources:
@@ -402,6 +420,125 @@ def test_problems_are_one_line_each_and_sorted() -> None:
     assert all("\n" not in line for line in lines(discovery))
 
 
+# --- The probe tag -----------------------------------------------------------------------
+
+# What a stack with probePorts=80,8080 opens (443 is open for the AWS APIs anyway).
+OPEN_PORTS = frozenset({80, 443, 8080})
+
+
+def probed_web(probe: str, *extra: TaggedInstance | TaggedInterface) -> TaggedResources:
+    """Pair "web" whose primary carries `probe` as its probe tag."""
+    return tagged(
+        instance(PRIMARY, "primary", probe=probe),
+        instance(STANDBY, "standby"),
+        interface(ENI),
+        *extra,
+    )
+
+
+def test_a_probe_tag_on_the_primary_is_the_pairs_probe() -> None:
+    # Given the primary tagged with an HTTP probe on a port the prober may reach
+    resources = probed_web("http://:8080/health")
+
+    # When the tags are judged
+    discovery = discover(resources, probe_ports=OPEN_PORTS)
+
+    # Then the pair carries the probe, as a configured pair with that probe would
+    [pair] = discovery.pairs
+    assert pair.probe == "http://:8080/health"
+    assert pair.probe_spec is not None
+    assert pair.probe_spec.port == 8080
+    assert discovery.problems == ()
+
+
+def test_a_pair_without_a_probe_tag_is_not_probed() -> None:
+    discovery = discover(web(), probe_ports=OPEN_PORTS)
+
+    [pair] = discovery.pairs
+    assert pair.probe is None
+
+
+def test_an_invalid_probe_tag_is_a_problem_naming_the_value_and_the_forms() -> None:
+    # Given a probe tag that is none of the probe forms
+    discovery = discover(probed_web("ping 8080"), probe_ports=OPEN_PORTS)
+
+    # Then the pair is not acted on, and the problem names the pair, the value and the forms
+    assert discovery.pairs == ()
+    [problem] = discovery.problems
+    assert problem.subject == "pair web"
+    assert problem.pairs == ("web",)
+    assert f"{PROBE_TAG} on its primary {PRIMARY}: 'ping 8080' is not a probe" in str(problem)
+    assert "'tcp:PORT', 'http://:PORT/PATH' or 'https://:PORT/PATH'" in str(problem)
+
+
+def test_a_probe_tag_with_a_port_out_of_range_is_a_problem() -> None:
+    discovery = discover(probed_web("tcp:70000"), probe_ports=OPEN_PORTS)
+
+    assert discovery.pairs == ()
+    assert "'tcp:70000' has port 70000; a port is 1 to 65535" in lines(discovery)[0]
+
+
+@pytest.mark.parametrize(
+    ("resources", "subject"),
+    [
+        (
+            tagged(
+                instance(PRIMARY, "primary"),
+                instance(STANDBY, "standby", probe="tcp:80"),
+                interface(ENI),
+            ),
+            f"instance {STANDBY}",
+        ),
+        (
+            tagged(
+                instance(PRIMARY, "primary"),
+                instance(STANDBY, "standby"),
+                interface(ENI, probe="tcp:80"),
+            ),
+            f"interface {ENI}",
+        ),
+    ],
+    ids=["on the standby", "on the floating interface"],
+)
+def test_a_probe_tag_anywhere_but_the_primary_says_where_it_belongs(
+    resources: TaggedResources, subject: str
+) -> None:
+    # Given the probe tag on the standby (or the floating interface) instead of the primary
+    discovery = discover(resources, probe_ports=OPEN_PORTS)
+
+    # Then the pair is not acted on, and the problem says the tag belongs on the primary
+    assert discovery.pairs == ()
+    assert lines(discovery) == [
+        f"{subject}: has {PROBE_TAG}='tcp:80', but only the primary instance of a pair carries "
+        f"its probe; move {PROBE_TAG} to the instance tagged {ROLE_TAG}=primary in pair web, "
+        "and remove it here"
+    ]
+
+
+def test_a_probe_on_a_port_the_prober_cannot_reach_is_a_problem_not_a_silent_drop() -> None:
+    # Given a probe on 8443, which the prober's security group does not open
+    discovery = discover(probed_web("https://:8443/health"), probe_ports=OPEN_PORTS)
+
+    # Then the pair is not acted on, and the operator is told to add the port and deploy
+    assert discovery.pairs == ()
+    assert lines(discovery) == [
+        f"pair web: {PROBE_TAG} on its primary {PRIMARY} is 'https://:8443/health': port 8443 "
+        "is not in probePorts (80, 443, 8080): the prober's security group would drop it; "
+        "add it to probePorts and deploy"
+    ]
+
+
+def test_a_probe_tag_in_a_stack_without_a_prober_is_a_problem() -> None:
+    # Given a stack with no prober (no probePorts, no configured probe)
+    discovery = discover(probed_web("tcp:80"), probe_ports=frozenset())
+
+    # Then nothing would probe the pair, and the operator is told how to get a prober
+    assert discovery.pairs == ()
+    [line] = lines(discovery)
+    assert "this stack runs no prober, so nothing would probe it" in line
+    assert "deploy with probePorts=80 and the prober's vpcId and probeSubnetIds" in line
+
+
 # --- Reading EC2 (moto, with the faithful simulator's describe rules) ---------------------
 
 
@@ -710,3 +847,18 @@ def test_the_cache_reads_ec2_with_the_configured_pairs(network: Network) -> None
     # Then the conflict is reported and no pair is acted on
     assert cached.discovery.pairs == ()
     assert [p.subject for p in cached.discovery.problems] == [f"instance {standby}"]
+
+
+def test_the_probe_tag_is_read_from_ec2_with_the_ports_the_prober_reaches(
+    network: Network,
+) -> None:
+    # Given a tagged pair whose primary is tagged with a probe on port 80
+    primary, _, _ = network.tagged_pair("web")
+    network.ec2.create_tags(Resources=[primary], Tags=[{"Key": PROBE_TAG, "Value": "tcp:80"}])
+    cache = DiscoveryCache.from_ec2(network.ec2, probe_ports={80, 443}, clock=FakeClock())
+
+    # When discovered
+    [pair] = cache.current().discovery.pairs
+
+    # Then the pair is probed on port 80
+    assert (pair.name, pair.probe) == ("web", "tcp:80")
