@@ -40,7 +40,7 @@ from infra.lambda_package import package_code, powertools_layer
 from infra.nag import acknowledge
 from infra.prober_endpoints import HTTPS, ProberEndpoints
 from infra.schedules import invoke_on_schedule
-from infra.settings import ProberPlacement
+from infra.settings import KEY_PROBE_PORTS, ProberPlacement
 
 MEMORY_MB = 256
 # An invocation probes for about a minute, until the next one takes over; the rest is
@@ -130,7 +130,9 @@ class Prober(Construct):
                 "the prober adds no routes; its subnets' route tables are never read",
             )
             subnets.append(subnet)
-        self.security_group = self._security_group(vpc, failover.probed_pairs)
+        self.security_group = self._security_group(
+            vpc, failover.probed_pairs, tag_ports=failover.probing.tag_ports
+        )
 
         self.role = iam.Role(
             self,
@@ -194,8 +196,11 @@ class Prober(Construct):
             "code and Powertools layer, which are pinned and tested on that runtime.",
         )
 
-    def _security_group(self, vpc: ec2.IVpc, pairs: Sequence[Pair]) -> ec2.SecurityGroup:
-        """Egress only to the probed ports, and HTTPS for the AWS APIs.
+    def _security_group(
+        self, vpc: ec2.IVpc, pairs: Sequence[Pair], *, tag_ports: Sequence[int] = ()
+    ) -> ec2.SecurityGroup:
+        """Egress only to the probed ports, the ports of probePorts (`tag_ports`: for probes
+        declared by tags, unknown at synth), and HTTPS for the AWS APIs.
 
         The probed addresses are the floating interfaces' and the instances' private IPs
         (or, through a NAT pair, a host beyond it), known only at run time: the rules allow
@@ -210,10 +215,12 @@ class Prober(Construct):
             allow_all_outbound=False,
         )
         ports = probe_ports(pairs)
-        for port in sorted({*ports, HTTPS}):
+        for port in sorted({*ports, *tag_ports, HTTPS}):
             purposes = []
             if port in ports:
                 purposes.append(f"probes of pair {', '.join(ports[port])}")
+            if port in tag_ports:
+                purposes.append(f"probes of tagged pairs ({KEY_PROBE_PORTS})")
             if port == HTTPS:
                 purposes.append("AWS APIs (SNS, CloudWatch, EC2, DynamoDB)")
             group.add_egress_rule(

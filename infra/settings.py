@@ -25,6 +25,7 @@ from eni_failover.config import (
     EXPECT_INSTANCE,
     EXPECT_INTERFACE,
     EXPECT_PAIR_NAME,
+    EXPECT_PORT,
     AlarmName,
     Email,
     FailbackPolicy,
@@ -37,6 +38,7 @@ from eni_failover.config import (
     Probing,
     Tuning,
 )
+from eni_failover.discovery import PROBE_PORTS_KEY, PROBE_TAG
 from eni_failover.history import DEFAULT_RETENTION_DAYS
 from eni_failover.probe import EXPECT_PROBE, ProbeSpec
 
@@ -66,6 +68,10 @@ KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
 KEY_PROBE_FAILURES = "probeFailures"
 KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
 KEY_PROBE_ENDPOINTS = "probeEndpoints"
+# The ports the prober may probe for pairs declared by tags (the eni-failover:probe tag):
+# its security group opens them, as it opens the configured probes' ports.
+KEY_PROBE_PORTS = PROBE_PORTS_KEY  # discovery names it in its problems
+EXPECT_PROBE_PORTS = f"{EXPECT_PORT}, several comma-separated or a list, such as 80,8443"
 # After a failover, per pair (single pair or `pairs` entry): who fails back and when, how
 # many automatic moves an hour, and what is done to the failed primary.
 KEY_FAILBACK = "failback"
@@ -110,6 +116,7 @@ KNOWN_KEYS = (
     KEY_PROBE_FAILURES,
     KEY_PROBE_VERIFY_TLS,
     KEY_PROBE_ENDPOINTS,
+    KEY_PROBE_PORTS,
     KEY_DISCOVERY,
     *POLICY_KEYS,
 )
@@ -309,6 +316,8 @@ def read_settings(
     )
     tuning = _read_tuning(lookup, problems)
     probing = _read_probing(lookup, problems)
+    probe_ports = _read_probe_ports(lookup, problems)
+    probing = probing.model_copy(update={"tag_ports": probe_ports})
     placement = _read_placement(lookup, problems)
     readiness_schedule = _read_schedule(
         lookup,
@@ -335,7 +344,10 @@ def read_settings(
         for index, pair in pairs.items()
     }
     single = lookup(KEY_PAIRS) is None
-    all_pairs_valid = len(named) == _given_pair_count(lookup)
+    # A stack of tagged pairs only has no pair to be invalid (_given_pair_count counts the
+    # single pair the command line would give).
+    tagged_only = discover_tags and lookup(KEY_PAIRS) is None and not _given_single(lookup)
+    all_pairs_valid = tagged_only or len(named) == _given_pair_count(lookup)
     _check_names(stack_name, named, single=single, problems=problems)
     isolating = _check_isolation(named, placement, single=single, problems=problems)
     prober = _check_detection(
@@ -345,6 +357,9 @@ def read_settings(
         all_pairs_valid=all_pairs_valid,
         problems=problems,
         vpc_needed=bool(isolating),
+        discover_tags=discover_tags,
+        probe_ports=probe_ports,
+        probe_ports_given=lookup(KEY_PROBE_PORTS) is not None,
     )
     planned_pairs = max(len(named), _given_pair_count(lookup))
     if discover_tags:
@@ -458,21 +473,28 @@ def _read_discovery(lookup: ContextLookup, problems: list[str]) -> bool:
     return bool(value == DISCOVERY_TAGS)
 
 
+_SINGLE_PAIR_KEYS = (
+    KEY_PRIMARY,
+    KEY_STANDBY,
+    KEY_INTERFACE,
+    KEY_PAIR_NAME,
+    KEY_PROBE,
+    KEY_TRIGGER_ALARMS,
+    *POLICY_KEYS,
+)
+
+
+def _given_single(lookup: ContextLookup) -> list[str]:
+    """The keys of the command line's single pair that the context sets."""
+    return [key for key in _SINGLE_PAIR_KEYS if lookup(key) is not None]
+
+
 def _read_pairs(
     lookup: ContextLookup, problems: list[str], *, discover_tags: bool = False
 ) -> dict[int, Pair]:
     """The valid pairs by their place in the context (a `pairs` entry's index)."""
     listed = lookup(KEY_PAIRS)
-    single_keys = (
-        KEY_PRIMARY,
-        KEY_STANDBY,
-        KEY_INTERFACE,
-        KEY_PAIR_NAME,
-        KEY_PROBE,
-        KEY_TRIGGER_ALARMS,
-        *POLICY_KEYS,
-    )
-    given_single = [key for key in single_keys if lookup(key) is not None]
+    given_single = _given_single(lookup)
     if listed is not None:
         if given_single:
             problems.append(
@@ -772,6 +794,35 @@ def _read_flag(lookup: ContextLookup, key: str, problems: list[str]) -> bool | N
     return None
 
 
+def _read_probe_ports(lookup: ContextLookup, problems: list[str]) -> tuple[int, ...]:
+    """probePorts: comma-separated on the command line, a list in cdk.json; sorted, once each."""
+    raw = lookup(KEY_PROBE_PORTS)
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        values: list[object] = [part.strip() for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, list):
+        values = list(raw)
+    else:
+        values = [raw]
+    if not values:
+        problems.append(f"{KEY_PROBE_PORTS}: empty; expected {EXPECT_PROBE_PORTS}")
+        return ()
+    ports = []
+    for value in values:
+        text = value.strip() if isinstance(value, str) else value
+        port = None
+        if isinstance(text, int) and not isinstance(text, bool):
+            port = text
+        elif isinstance(text, str) and text.isdecimal():
+            port = int(text)
+        if port is None or not 1 <= port <= 65535:
+            problems.append(f"{KEY_PROBE_PORTS}: {value!r} is not {EXPECT_PROBE_PORTS}")
+            continue
+        ports.append(port)
+    return tuple(sorted(set(ports)))
+
+
 @dataclass(frozen=True)
 class _Placement:
     """The prober's placement keys as given, each validated on its own."""
@@ -815,9 +866,12 @@ def _check_detection(
     all_pairs_valid: bool = True,
     problems: list[str],
     vpc_needed: bool = False,
+    discover_tags: bool = False,
+    probe_ports: tuple[int, ...] = (),
+    probe_ports_given: bool = False,
 ) -> ProberPlacement | None:
-    """A probe needs somewhere to run, and a place to run needs a probe; an alarm
-    triggers one pair only."""
+    """A probe needs somewhere to run, and a place to run needs a probe (a configured one,
+    or with discovery=tags, probePorts for tagged ones); an alarm triggers one pair only."""
     owner: dict[str, str] = {}
     for index, pair in pairs.items():
         key = KEY_TRIGGER_ALARMS if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_TRIGGER_ALARMS}"
@@ -833,21 +887,37 @@ def _check_detection(
         for index, pair in pairs.items()
         if pair.probe
     ]
-    if not probed:
-        # An invalid pair may be the probed one: its own problem is reported already.
+    if probe_ports and not discover_tags:
+        problems.append(
+            f"{KEY_PROBE_PORTS}: given, but {KEY_DISCOVERY} is not '{DISCOVERY_TAGS}'; it opens "
+            f"the prober to probes declared by the {PROBE_TAG} tag (a configured {KEY_PROBE} "
+            f"opens its own port): add -c {KEY_DISCOVERY}={DISCOVERY_TAGS}, or leave it out"
+        )
+        probe_ports = ()
+    # What the prober is for: configured probes, and (discovery=tags) probePorts for tagged
+    # ones, so the prober runs even where no configured pair has a probe.
+    reasons = [f"{', '.join(probed)} sets a probe"] if probed else []
+    if probe_ports:
+        reasons.append(f"{KEY_PROBE_PORTS} asks for probes declared by tags")
+    if not reasons:
+        # An invalid pair may be the probed one, and invalid probePorts what the placement
+        # is for: their own problems are reported already.
         # vpcId alone is fine where a pair isolates: the quarantine group lives there.
         extra = [k for k in placement.given if not (vpc_needed and k == KEY_VPC)]
-        if extra and all_pairs_valid:
+        if extra and all_pairs_valid and not probe_ports_given:
+            tagged = (
+                f", or {KEY_PROBE_PORTS} to probe pairs declared by tags" if discover_tags else ""
+            )
             problems.append(
                 f"{', '.join(extra)}: given, but no pair has a {KEY_PROBE}, so the "
                 f"prober would have nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, "
-                "or beside the single pair), or leave them out"
+                f"or beside the single pair){tagged}, or leave them out"
             )
         return None
     missing = [key for key in (KEY_VPC, KEY_PROBE_SUBNETS) if key not in placement.given]
     if missing:
         problems.append(
-            f"{', '.join(missing)}: missing; {', '.join(probed)} sets a probe, and the prober "
+            f"{', '.join(missing)}: missing; {' and '.join(reasons)}, and the prober "
             f"needs the VPC and subnets to run in, where it reaches the pairs' addresses: "
             f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC}) -c {KEY_PROBE_SUBNETS}=subnet-...,subnet-... "
             f"({EXPECT_SUBNET}, comma-separated)"

@@ -259,3 +259,68 @@ def test_every_detection_problem_is_reported_at_once() -> None:
         "vpcId",
         "probeSubnetIds",
     ]
+
+
+# --- probePorts: probes declared by tags ----------------------------------------------------
+
+TAGGED = {"discovery": "tags", "notifyEmail": "ops@example.com"}
+
+
+@pytest.mark.parametrize("given", ["8443, 80", ["80", "8443"], [8443, 80, 80]])
+def test_probe_ports_let_the_prober_run_for_tagged_pairs_alone(given: object) -> None:
+    # Given discovery=tags, no configured pair, and where the prober runs with probePorts
+    settings = settings_from({**TAGGED, **PLACEMENT, "probePorts": given})
+    # Then the prober runs there, and the ports travel, sorted and once each, to both
+    # functions' configuration
+    assert settings.prober == ProberPlacement(vpc_id=VPC, subnet_ids=(SUBNET,), endpoints=False)
+    assert settings.failover.probing.tag_ports == (80, 8443)
+    assert settings.failover.has_prober
+
+
+def test_probe_ports_add_to_configured_probes() -> None:
+    settings = settings_from({**PROBED_PAIR, "discovery": "tags", "probePorts": "8080"})
+    assert settings.failover.ports_for_tagged_probes == {443, 8080}
+
+
+def test_without_probe_ports_a_tagged_stack_has_no_prober_and_no_port() -> None:
+    settings = settings_from(TAGGED)
+    assert settings.prober is None
+    assert settings.failover.ports_for_tagged_probes == frozenset()
+
+
+BAD_PORTS = [
+    ("0", "probePorts: '0' is not a TCP port from 1 to 65535"),
+    ("80,65536", "probePorts: '65536' is not a TCP port from 1 to 65535"),
+    ("http", "probePorts: 'http' is not a TCP port"),
+    ([80, True], "probePorts: True is not a TCP port"),
+    ("", "probePorts: empty; expected a TCP port"),
+]
+
+
+@pytest.mark.parametrize(("given", "starts"), BAD_PORTS, ids=[s for _, s in BAD_PORTS])
+def test_a_bad_probe_port_names_the_key_and_the_form(given: object, starts: str) -> None:
+    (problem,) = problems_of({**TAGGED, **PLACEMENT, "probePorts": given})
+    assert problem.startswith(starts), problem
+    assert "several comma-separated or a list, such as 80,8443" in problem
+
+
+def test_probe_ports_without_discovery_by_tags_are_refused() -> None:
+    # Given probePorts beside a configured probed pair, but no discovery=tags
+    (problem,) = problems_of({**PROBED_PAIR, "probePorts": "8080"})
+    # Then they are refused: only tagged probes need them, and there are none
+    assert problem.startswith("probePorts: given, but discovery is not 'tags'"), problem
+    assert "add -c discovery=tags, or leave it out" in problem
+
+
+def test_probe_ports_without_a_place_to_run_name_what_is_missing() -> None:
+    (problem,) = problems_of({**TAGGED, "probePorts": "80", "vpcId": VPC})
+    assert problem.startswith(
+        "probeSubnetIds: missing; probePorts asks for probes declared by tags, and the prober "
+        "needs the VPC and subnets to run in"
+    ), problem
+
+
+def test_a_place_to_run_in_a_tagged_stack_without_probe_ports_says_to_add_them() -> None:
+    (problem,) = problems_of({**TAGGED, **PLACEMENT})
+    assert problem.startswith("vpcId, probeSubnetIds: given, but no pair has a probe"), problem
+    assert "or probePorts to probe pairs declared by tags" in problem

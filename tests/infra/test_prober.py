@@ -13,7 +13,7 @@ from botocore import xform_name
 
 from eni_failover import ec2
 from eni_failover import prober as prober_module
-from eni_failover.config import ProberSettings
+from eni_failover.config import CONFIG_FILE_NAME, ProberSettings, read_config_file
 from tests.infra.conftest import (
     PRIMARY,
     STANDBY,
@@ -221,6 +221,45 @@ def test_egress_per_probed_port_plus_https(edge: Synthesized) -> None:
     ]
     # And it runs in both subnets
     assert prober_function(edge)["VpcConfig"]["SubnetIds"] == [SUBNET, SECOND_SUBNET]
+
+
+# Pairs declared by tags only, some probed by their eni-failover:probe tag on 80 or 8443.
+TAGGED_CONTEXT: dict[str, Any] = {
+    "stackName": "Tagged",
+    "discovery": "tags",
+    "notifyEmail": "ops@example.com",
+    "vpcId": VPC,
+    "probeSubnetIds": SUBNET,
+    "probePorts": "8443,80",
+}
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(TAGGED_CONTEXT, tmp_path_factory.mktemp("tagged"))
+
+
+def test_probe_ports_open_the_prober_to_tagged_probes(tagged: Synthesized) -> None:
+    # Given discovery=tags with probePorts 8443 and 80, and no configured pair at all
+    rules = egress_of(tagged)
+    # Then the prober runs, and its group allows each of probePorts and HTTPS; no other
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in rules] == [
+        ("tcp", 80, 80, "0.0.0.0/0"),
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 8443, 8443, "0.0.0.0/0"),
+    ]
+    assert [r["Description"].split(";")[0] for r in rules] == [
+        "TCP 80: probes of tagged pairs (probePorts)",
+        "TCP 443: AWS APIs (SNS, CloudWatch, EC2, DynamoDB)",
+        "TCP 8443: probes of tagged pairs (probePorts)",
+    ]
+    # And the prober and the function read the same ports from the packaged configuration,
+    # so both judge a tagged probe's port against what the group allows
+    asset = tagged.asset_directory(prober_of(tagged).function)
+    failover = read_config_file(str(asset / CONFIG_FILE_NAME))
+    assert failover.discover_tags
+    assert failover.probing.tag_ports == (80, 8443)
+    assert failover.ports_for_tagged_probes == {80, 443, 8443}
 
 
 def test_no_ingress_to_the_prober(probed: Synthesized) -> None:
