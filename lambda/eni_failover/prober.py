@@ -9,6 +9,9 @@ missing heartbeat metric raises the "detection degraded" alarm meanwhile.
 Each round probes, at once for every pair: the service where clients reach it (the floating
 interface's private IP) and each instance's own address, so the failover can tell "the
 primary's service is down" from "the prober cannot reach anything".
+
+With discovery=tags it also probes the tagged pairs whose primary carries a probe tag
+(eni_failover.discovery), read again with the addresses every REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from eni_failover import cloudwatch, ec2, notify, triggers
 from eni_failover.config import Pair, ProberSettings
+from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AwsCallFailed
 from eni_failover.observability import logger
 from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
@@ -114,13 +118,38 @@ class Prober:
     last: dict[str, Round] = field(default_factory=dict)
     targets: dict[str, Targets] = field(default_factory=dict)
     triggers_sent: int = 0
+    # The tagged pairs (discovery=tags), kept while the sandbox is warm; None without.
+    discovered: DiscoveryCache | None = None
     _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
     _rounds: int = 0
+    # The last tagged pairs with a probe that discovery gave, kept when it fails.
+    _tagged: tuple[Pair, ...] = ()
+    # The previous invocation's trackers of pairs not probed yet (tagged ones are known only
+    # after the first refresh), taken up when the pair is.
+    _saved_trackers: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        needed = self.settings.failover.probing.failures
-        for pair in self.settings.failover.probed_pairs:
-            self.trackers.setdefault(pair.name, ProbeTracker(failures_needed=needed))
+        failover = self.settings.failover
+        for pair in failover.probed_pairs:
+            self._tracker(pair.name)
+        if self.discovered is None and failover.discover_tags:
+            self.discovered = DiscoveryCache.from_ec2(
+                self.clients.ec2,
+                configured=failover.pairs,
+                # The function judges the same ports: a tagged probe both see, or neither.
+                probe_ports=failover.ports_for_tagged_probes,
+                clock=self.clock,
+            )
+
+    def _tracker(self, name: str) -> ProbeTracker:
+        tracker = self.trackers.get(name)
+        if tracker is None:
+            tracker = ProbeTracker(failures_needed=self.settings.failover.probing.failures)
+            self.trackers[name] = tracker
+            saved = self._saved_trackers.pop(name, None)
+            if saved is not None:
+                _take_over(tracker, saved)
+        return tracker
 
     # -- memory handed over between invocations ----------------------------------------
 
@@ -128,14 +157,16 @@ class Prober:
         """Take over what the previous invocation counted, so an episode spans the handover."""
         for name, saved in memory.get("trackers", {}).items():
             tracker = self.trackers.get(name)
-            if tracker is None:
-                continue
-            tracker.episode_open = bool(saved.get("episode_open"))
-            tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
+            if tracker is not None:
+                _take_over(tracker, saved)
+            elif self.discovered is not None:  # maybe a tagged pair, known after discovery
+                self._saved_trackers[name] = saved
 
     def memory(self) -> dict[str, Any]:
         return {
-            "trackers": {
+            # A tagged pair this invocation has not probed yet keeps what was saved for it.
+            "trackers": self._saved_trackers
+            | {
                 name: {
                     "episode_open": t.episode_open,
                     "failed_in_a_row": [_dump(r) for r in t.failed_in_a_row],
@@ -178,11 +209,33 @@ class Prober:
         self.flush()
 
     def _refresh(self) -> None:
+        pairs = self.settings.failover.probed_pairs + self._tagged_pairs()
         try:
-            self.targets = find_targets(self.clients, self.settings.failover.probed_pairs)
+            self.targets = find_targets(self.clients, pairs)
         except AwsCallFailed as error:
             # Keep probing the addresses known so far; EC2 may answer next time.
             logger.warning("could not refresh probe targets", error=str(error))
+
+    def _tagged_pairs(self) -> tuple[Pair, ...]:
+        """The tagged pairs with a probe; the last known ones when discovery fails, so a
+        failing describe of the tags never stops the probing of any pair."""
+        if self.discovered is None:
+            return ()
+        try:
+            cached = self.discovered.current()
+        except AwsCallFailed as error:  # the first discovery: nothing to serve yet
+            logger.warning("could not discover the tagged pairs to probe", error=str(error))
+            return self._tagged
+        if cached.stale:
+            logger.warning("tagged pairs to probe may be out of date", note=cached.note())
+        configured = {p.name for p in self.settings.failover.pairs}
+        self._tagged = tuple(
+            p for p in cached.discovery.pairs if p.probe and p.name not in configured
+        )
+        if not cached.stale:  # a pair no longer tagged: its saved count will never be used
+            probed = {p.name for p in self._tagged}
+            self._saved_trackers = {n: t for n, t in self._saved_trackers.items() if n in probed}
+        return self._tagged
 
     def probe_round(self, pool: ThreadPoolExecutor) -> bool:
         """Probe every pair once, all at the same time; True if a trigger was sent."""
@@ -213,7 +266,7 @@ class Prober:
             this = Round(service, results.get((name, "primary")), results.get((name, "standby")))
             self.last[name] = this
             self._samples.setdefault(name, []).append(service)
-            verdict = self.trackers[name].observe(service)
+            verdict = self._tracker(name).observe(service)
             if verdict is not Verdict.FAILED:
                 continue
             # Where the interface is now, not at the last look (up to a minute ago): a
@@ -267,6 +320,11 @@ class Prober:
         except AwsCallFailed as error:
             # The heartbeat goes missing and the "detection degraded" alarm says so.
             logger.error("could not publish probe metrics", error=str(error))
+
+
+def _take_over(tracker: ProbeTracker, saved: dict[str, Any]) -> None:
+    tracker.episode_open = bool(saved.get("episode_open"))
+    tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
 
 
 def _dump(result: ProbeResult) -> dict[str, Any]:
