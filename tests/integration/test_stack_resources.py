@@ -10,7 +10,8 @@ import json
 import time
 
 from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
+from emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover.failover import RESERVE_SECONDS
 from tests.integration.conftest import ALARM_NAME
 from tests.support import alarm_message, sns_event
 
@@ -39,10 +40,18 @@ def test_what_the_function_remembers_fits_the_stacks_table_and_expires(
     # Then the record of the trigger handled carries the time DynamoDB deletes it: a day on
     started = time.time()
     items = dynamodb.scan(TableName=table)["Items"]
-    triggers = [item for item in items if not item["id"]["S"].startswith(("pair#", "history#"))]
+    kept = ("pair#", "history#", "looks#")
+    triggers = [item for item in items if not item["id"]["S"].startswith(kept)]
     assert triggers
     for item in triggers:
         assert started < float(item["expiration"]["N"]) <= started + DAY_SECONDS
+    # And what concurrent moves share (eni_failover.shared_looks) a day after the end of the
+    # invocation that last wrote it (when Lambda would have killed it, and a margin)
+    invocation = FakeLambdaContext().remaining_seconds + RESERVE_SECONDS
+    for item in items:
+        if item["id"]["S"].startswith("looks#"):
+            expires = float(item["expiration"]["N"])
+            assert started < expires <= started + DAY_SECONDS + invocation
     # And its history entry is kept for the retention, 90 days by default
     [entry] = [item for item in items if item["id"]["S"].startswith("history#")]
     expires_in_days = (float(entry["expiration"]["N"]) - started) / DAY_SECONDS
