@@ -279,3 +279,27 @@ def test_many_interfaces_are_described_in_pages_of_200_ids(account: Account) -> 
     assert account.describes == Counter({"DescribeNetworkInterfaces": 2})
     assert sum(v.exists for v in views.values()) == len(account.pairs)
     assert len(views) == 201
+
+
+def test_a_look_at_interfaces_includes_instances_when_another_move_waits_for_them(
+    account: Account,
+) -> None:
+    # Given two moves registered, one of them waiting for a look at its target before it
+    # attaches
+    account.with_company()
+    polling = account.move("polling", account.pairs[0])
+    waiting = account.move("waiting", account.pairs[1])
+    asked = SystemClock().now().timestamp()
+    waiting._want_instances()
+
+    # When the other move polls only its interfaces
+    polling.look([account.pairs[0].interface_id], after=asked)
+
+    # Then that look included the instances, and the waiting move reads its target from it
+    target = account.pairs[1].standby_instance_id
+    seen = waiting.look([], [target], after=asked)
+    assert account.describes == Counter(
+        {"DescribeNetworkInterfaces": 1, "DescribeInstances": 1, "DescribeInstanceStatus": 1}
+    )
+    assert seen.instances is not None
+    assert seen.instances[target].running
