@@ -6,11 +6,12 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import service_report
+from bench import scale_report, service_report
 from bench.report import render
-from bench.run import run_all, run_service_only
+from bench.run import run_all, run_scale_only, run_service_only
 from bench.settings import BenchSettings
 
 DEFAULT_OUT = Path("docs/benchmarks.md")
@@ -27,9 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report to write")
     parser.add_argument(
         "--only",
-        choices=["service"],
+        choices=["service", "scale"],
         help="run one part and update its summary line and section in the report already "
-        "written: 'service' is the service-stop end-to-end runs (section 7)",
+        "written: 'service' is the service-stop end-to-end runs (section 7), 'scale' the "
+        "pairs failing at once (section 5)",
     )
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.only == "service":
         return _service_only(settings, progress, args.out)
+    if args.only == "scale":
+        return _scale_only(settings, progress, args.out)
     results = run_all(settings, progress)
     report = render(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +66,19 @@ def _service_only(settings: BenchSettings, progress: Callable[[str], None], out:
     out.write_text(service_report.splice(out.read_text(), result))
     print(service_report.section(result, apart=True))
     print(f"\n{service_report.summary_line(result, apart=True)}")
+    print(f"\nupdated {out}", file=sys.stderr)
+    return 0
+
+
+def _scale_only(settings: BenchSettings, progress: Callable[[str], None], out: Path) -> int:
+    if not out.exists():
+        print(f"{out} does not exist: run the whole benchmark first", file=sys.stderr)
+        return 2
+    measured_at = datetime.now(UTC)
+    result = run_scale_only(settings, progress)
+    out.write_text(scale_report.splice(out.read_text(), result, measured_at))
+    print(scale_report.section(result, measured_at=measured_at))
+    print(f"\n{scale_report.summary_line(result, measured_at=measured_at)}")
     print(f"\nupdated {out}", file=sys.stderr)
     return 0
 

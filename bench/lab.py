@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
+from emulator.atomic_items import atomic_items
 from emulator.delivery import drain
 from emulator.deployment import LocalDeployment, sample_template
 from emulator.drill import emulated_aws
@@ -291,7 +292,8 @@ def open_lab() -> Iterator[Lab]:
     levels = (logger.log_level, botocore_log.level)
     with tempfile.TemporaryDirectory(prefix="eni-failover-bench-") as outdir:
         template = sample_template(Path(outdir))
-    with emulated_aws() as endpoint:  # restores the environment on the way out
+    # atomic_items: dozens of concurrent invocations write the same items (scale).
+    with emulated_aws() as endpoint, atomic_items():  # restores the environment on the way out
         harness = AwsClients(region=REGION)
         resources = deploy(template, harness, prefix=RESOURCE_PREFIX)
         os.environ.update(

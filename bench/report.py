@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from bench import api_calls, pictures, service_report
+from bench import api_calls, pictures, scale_report, service_report
 from bench.api_calls import Column
 from bench.detection import LAMBDA_MEMORY_DOCS
 from bench.lab import median, worst
 from bench.run import Results
-from bench.scale import THROTTLING_DOCS, Wave
 from bench.swap_time import (
     CAREFUL_SEQUENTIAL_CALLS,
     FLOOR_ROUND_TRIPS,
@@ -144,26 +143,7 @@ def _summary(results: Results) -> str:
                 f"- {way.way.title}: {seconds(median(attached))} (median), "
                 f"{median(attached) / project:.2f}x the project's time."
             )
-    scale = results.scale
-    crowd, alone, scaled = scale.wave("crowd"), scale.wave("alone"), scale.wave("scaled")
-    fast = scale.wave("scaled-fast")
-    lines.append(
-        f"- **{crowd.pairs} pairs at once**: every interface attached exactly once, each on its "
-        f"own standby. Under EC2's throttling (measured on a scaled crowd, section 5) all were "
-        f"on their standbys after {seconds(max(scaled.attached))} against "
-        f"{seconds(max(alone.attached))} for one pair alone, with "
-        f"{sum(scaled.throttled.values())} throttled requests absorbed and "
-        f"{_count(scaled.lambda_retries, 'invocation')} needing Lambda's retry; with a "
-        f"{fast.poll_seconds:g} s poll: {seconds(max(fast.attached))}, "
-        f"{sum(fast.throttled.values())} throttled, "
-        f"{_count(fast.lambda_retries, 'Lambda retry', 'Lambda retries')}."
-        + (
-            " Here a Lambda retry came after a second; in AWS it comes about a minute later, "
-            "so a pair that needed one would be on its standby about a minute later too."
-            if scaled.lambda_retries or fast.lambda_retries
-            else ""
-        )
-    )
+    lines.append(scale_report.summary_line(results.scale))
     cold = results.cold
     lines.append(
         f"- **Cold start** (this machine, not Lambda): handler import "
@@ -529,135 +509,7 @@ so their time is code and round trips.
 
 
 def _scale_section(results: Results) -> str:
-    scale = results.scale
-    crowd, scaled, scaled_fast = (
-        scale.wave("crowd"),
-        scale.wave("scaled"),
-        scale.wave("scaled-fast"),
-    )
-    waves = table(
-        [
-            "",
-            "Pairs",
-            "Poll",
-            "Buckets",
-            "All on their standbys",
-            "Median pair on its standby",
-            "Last handler returned",
-            "Requests throttled",
-            "botocore retries",
-            "Lambda retries",
-        ],
-        [_wave_row(wave) for wave in scale.waves],
-    )
-    buckets = ", ".join(
-        f"{op} {size} tokens refilled at {rate:g}/s" for op, (rate, size) in scale.buckets.items()
-    )
-    notes = "\n".join(_wave_note(wave) for wave in (crowd, scaled, scaled_fast))
-    latencies = results.settings.latencies
-    return f"""## 5. Scale: {crowd.pairs} pairs fail at the same moment
-
-Every primary's status check fails at once and every alarm fires. Lambda runs one
-invocation per trigger concurrently, each in its own sandbox: here a thread with its own
-deployment and clients, on the shared table and topics. The simulator enforces EC2's
-request token buckets, one per action ([EC2 API throttling]({THROTTLING_DOCS})): {buckets}.
-The failover's describes use filters, so they draw on the larger non-mutating bucket,
-except DescribeInstanceStatus, which it calls with instance IDs and no filter and which is
-held to the smaller unfiltered bucket to be safe. The buckets start full: nothing else in
-the account calls EC2. Latencies are nominal (forced detach {latencies.force:g} s, attach
-{latencies.attach:g} s). An invocation that fails after botocore's retries is retried after
-{scale.retry_pause_seconds:g} s, where Lambda would wait about a minute.
-
-{_scale_reading(results)}
-
-{waves}
-
-{notes}
-
-{_fast_poll_reading(scaled, scaled_fast)}
-
-No swap was lost or doubled in any wave: every interface ended attached to its own standby,
-EC2 accepted exactly one attach per interface, and operators got exactly one "swapped"
-notification per pair."""
-
-
-def _fast_poll_reading(scaled: Wave, fast: Wave) -> str:
-    return (
-        f"Polling faster under throttling: with a {fast.poll_seconds:g} s poll the scaled "
-        f"crowd drew {sum(fast.throttled.values())} throttles against "
-        f"{sum(scaled.throttled.values())} with {scaled.poll_seconds:g} s, since every pair's "
-        "polls draw on the same account-wide describe bucket; its median pair was on its "
-        f"standby after {seconds(median(list(fast.attached)))} against "
-        f"{seconds(median(list(scaled.attached)))}, its slowest after "
-        f"{seconds(max(fast.attached))} against {seconds(max(scaled.attached))}. Each throttle "
-        "costs a randomized backoff (up to 1 s, then 2, 4 and 8 s), so the slowest pair varies "
-        "from run to run; an invocation whose call is throttled five times in a row fails and "
-        "waits for Lambda's retry."
-    )
-
-
-def _scale_reading(results: Results) -> str:
-    scale = results.scale
-    alone, crowd, crowd_free = (
-        scale.wave("alone"),
-        scale.wave("crowd"),
-        scale.wave("crowd-unlimited"),
-    )
-    scaled, scaled_free = scale.wave("scaled"), scale.wave("scaled-unlimited")
-    machine = max(crowd_free.attached) - max(alone.attached)
-    throttling = max(crowd.attached) - max(crowd_free.attached)
-    pace = "most of" if machine > throttling else "part of"
-    return f"""This machine cannot issue {crowd.pairs} invocations' calls as fast as {crowd.pairs}
-Lambda sandboxes and EC2 would: every client and the endpoint share one Python process on
-{results.machine.cores} busy cores. The full crowd shows that nothing is lost or doubled at
-that size and how long this machine takes, but even without a rate limit it takes
-{seconds(max(crowd_free.attached))}, {seconds(machine)} more than one pair alone: the
-machine, not EC2, sets {pace} its pace. EC2's throttling is therefore measured on a scaled
-crowd: {scaled.pairs} pairs against {scaled.bucket_share:.0%} of every bucket (size and
-refill), which gives each pair the tokens it would have in the {crowd.pairs}-pair event, at
-a size this machine nearly keeps up with (without the rate limit it is done in
-{seconds(max(scaled_free.attached))}, against {seconds(max(alone.attached))} for one pair)."""
-
-
-def _wave_note(wave: Wave) -> str:
-    throttled = ", ".join(f"{op} {n}" for op, n in sorted(wave.throttled.items())) or "none"
-    requests = ", ".join(f"{op} {n}" for op, n in sorted(wave.ec2_requests.items()))
-    retries = sum(wave.attempts.values()) - sum(wave.calls.values())
-    failed = (
-        '. Before each retry, operators got a "failed" notification saying: '
-        + "; ".join(f"*{failure}*" for failure in wave.failures)
-        if wave.failures
-        else ""
-    )
-    title = wave.title if "poll" in wave.title else f"{wave.title} ({wave.poll_seconds:g} s poll)"
-    return (
-        f"- {title}: throttled {throttled}. EC2 requests received, throttled ones included: "
-        f"{requests}. botocore's standard retry mode absorbed {retries} retries; "
-        f"{_count(wave.lambda_retries, 'invocation')} failed even so and needed Lambda's "
-        f"retry{failed}."
-    )
-
-
-def _wave_row(wave: Wave) -> list[str]:
-    retries = sum(wave.attempts.values()) - sum(wave.calls.values())
-    if not wave.bucket_share:
-        buckets = "none"
-    elif wave.bucket_share == 1:
-        buckets = "EC2's"
-    else:
-        buckets = f"{wave.bucket_share:.0%} of EC2's"
-    return [
-        wave.title,
-        str(wave.pairs),
-        f"{wave.poll_seconds:g} s",
-        buckets,
-        seconds(max(wave.attached)),
-        seconds(median(list(wave.attached))),
-        seconds(max(wave.returned)),
-        str(sum(wave.throttled.values())),
-        str(retries),
-        str(wave.lambda_retries),
-    ]
+    return scale_report.section(results.scale)
 
 
 # -- 6. detection ---------------------------------------------------------------------

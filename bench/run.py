@@ -109,6 +109,12 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
     )
 
 
+def run_scale_only(settings: BenchSettings, progress: Callable[[str], None]) -> ScaleResult:
+    """Only the scale runs (`python -m bench --only scale`), on their own lab."""
+    with open_lab() as lab:
+        return run_scale(lab, settings, progress)
+
+
 def run_service_only(settings: BenchSettings, progress: Callable[[str], None]) -> ServiceStopResult:
     """Only the service-stop runs (`python -m bench --only service`), on their own lab."""
     with open_lab() as lab:

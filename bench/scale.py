@@ -1,18 +1,15 @@
-"""Scale: many pairs fail at the same moment, under EC2's request rate limits.
+"""Scale: many pairs of one deployment fail at the same moment, under EC2's rate limits.
 
-Every primary's status check fails at once (an Availability Zone's bad minute), every
-alarm fires, and Lambda runs one invocation per trigger concurrently, each in its own
-sandbox: here a thread with its own deployment (own clients, own retry quota) on the
-shared table and topics. EC2 throttles per account, per Region, per API action with token
-buckets; the simulator applies each action's documented bucket and answers
-RequestLimitExceeded, which botocore's standard retry mode absorbs with backoff.
-
-One process on a small machine cannot issue 50 invocations' calls as fast as 50 Lambda
-sandboxes and EC2 would, so the full crowd is slowed by this machine before EC2's buckets
-run dry (a run without the rate limit shows how much). The throttling itself is measured
-on a scaled crowd: a fifth of the pairs against a fifth of every bucket gives each pair the
-same tokens and refill it would have in the full event, at a size this machine keeps up
-with (again shown by a run without the rate limit).
+One stack protects `scale_configured` pairs (200 in `make bench`). First one pair fails on
+its own, a few times: one pair's time. Then `scale_pairs` of them (50) fail at once (an
+Availability Zone's bad minute): every alarm fires, and Lambda runs one invocation per
+trigger concurrently, each in its own sandbox: here a thread with its own deployment of the
+same stack (own clients, own retry quota) on the shared table and topics, so the moves
+share nothing but AWS, as in Lambda. EC2 throttles per account, per Region, per API action
+with token buckets; the simulator applies each action's documented bucket, full size, and
+answers RequestLimitExceeded, which botocore's standard retry mode absorbs with backoff.
+The same wave once more without any rate limit shows how much of the time is this
+machine's (one process, two cores, for 50 sandboxes and the endpoint).
 
 An invocation that still fails raises, and Lambda retries an asynchronous invocation
 (about a minute later, twice at most); here the retry follows after a short pause, and
@@ -25,7 +22,8 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,15 +33,18 @@ from bench.lab import (
     Witness,
     alarm_event,
     clear_function_metrics,
+    median,
     require,
 )
 from bench.settings import BenchSettings
-from bench.swap_time import tuning_for
-from ec2sim import FaithfulEC2
+from ec2sim import FaithfulEC2, PairTopology
 from ec2sim.traffic import TokenBucket
 from emulator.deployment import FakeLambdaContext
+from eni_failover import shared_looks
+from eni_failover.config import Pair, Tuning
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
+from eni_failover.shared_looks import SharedLooks
 
 # Request token buckets from "Request throttling for the Amazon EC2 API" (rate per second,
 # bucket size). The failover's describes use filters, so they draw on the larger
@@ -57,8 +58,12 @@ EC2_REQUEST_BUCKETS: Mapping[str, tuple[float, int]] = {
     "DetachNetworkInterface": (5.0, 50),
 }
 THROTTLING_DOCS = "https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html"
-# The scaled crowd: this many times fewer pairs, against this many times smaller buckets.
-SCALE_DOWN = 5
+# From the issue: the wave's last pair on its standby within this many times one pair's time.
+TARGET_RATIO = 1.5
+# One pair alone, this many times: the baseline is their median.
+ALONE_RUNS = 3
+# The function's timeout (the stack's), which bounds a move's budget.
+LAMBDA_TIMEOUT_SECONDS = 60.0
 # Lambda retries a failed asynchronous invocation twice.
 LAMBDA_RETRIES = 2
 
@@ -87,30 +92,27 @@ class TieredRateEC2(FaithfulEC2):
 
 
 @dataclass(frozen=True)
-class WavePlan:
+class Plan:
     key: str
     title: str
-    pairs: int
-    bucket_share: float  # of each EC2 bucket's size and refill; 0: no rate limit
-    poll_seconds: float
-
-
-def scaled_buckets(share: float) -> dict[str, tuple[float, int]]:
-    return {
-        operation: (rate * share, max(1, round(size * share)))
-        for operation, (rate, size) in EC2_REQUEST_BUCKETS.items()
-    }
+    pairs: int  # failing at once
+    slowed: int  # time runs this many times slower (1: real time)
+    rate_limited: bool = True  # under EC2's buckets, or none at all
+    shared: bool = True  # the moves share their looks (False: each describes on its own)
 
 
 @dataclass(frozen=True)
 class Wave:
     key: str
     title: str
-    bucket_share: float
-    poll_seconds: float
-    pairs: int
-    attached: tuple[float, ...]  # per pair: seconds after the triggers until on its standby
-    returned: tuple[float, ...]  # per pair: until its (last) invocation returned
+    slowed: int
+    rate_limited: bool
+    shared: bool
+    pairs: int  # failing at once, of the deployment's configured pairs
+    # Per pair, in the event's own seconds (a slowed run's divided by its slowing): after
+    # the triggers until on its standby, and until its (last) invocation returned.
+    attached: tuple[float, ...]
+    returned: tuple[float, ...]
     lambda_retries: int  # invocations that failed and were retried as Lambda would
     throttled: Counter[str]  # RequestLimitExceeded answers, by EC2 action
     ec2_requests: Counter[str]  # EC2 requests received, by action (throttled included)
@@ -120,76 +122,147 @@ class Wave:
     failed_notifications: int
     failures: tuple[str, ...]  # the error of each "failed" outcome, as operators got it
 
+    @property
+    def last(self) -> float:
+        """When the wave's last pair was on its standby."""
+        return max(self.attached)
+
 
 @dataclass(frozen=True)
 class ScaleResult:
+    configured: int  # pairs in the one deployment
+    slowed: int  # how much slower time ran for the measurement against the target
+    alone: tuple[Wave, ...]  # one pair failing on its own, ALONE_RUNS times, slowed
     waves: tuple[Wave, ...]
     buckets: Mapping[str, tuple[float, int]]
     retry_pause_seconds: float
 
     def wave(self, key: str) -> Wave:
-        return next(w for w in self.waves if w.key == key)
+        return next(w for w in (*self.alone, *self.waves) if w.key == key)
+
+    @property
+    def one_pair(self) -> float:
+        """One pair's time: the median of the runs alone."""
+        return median([run.last for run in self.alone])
+
+    def ratio(self, key: str = "wave") -> float:
+        return self.wave(key).last / self.one_pair
+
+
+def plans(settings: BenchSettings) -> tuple[list[Plan], list[Plan]]:
+    """The runs alone, then the waves."""
+    failing, configured = settings.scale_pairs, settings.scale_configured
+    slowed = settings.scale_slowed
+    alone = [Plan(f"alone-{n}", "One pair alone", 1, slowed) for n in range(1, ALONE_RUNS + 1)]
+    waves = [
+        Plan("wave", f"{failing} of {configured} at once", failing, slowed),
+        Plan(
+            "wave-unshared",
+            f"{failing} of {configured} at once, looks not shared (as before)",
+            failing,
+            slowed,
+            shared=False,
+        ),
+        Plan("alone-real-time", "One pair alone, real time", 1, 1),
+        Plan("wave-real-time", f"{failing} of {configured} at once, real time", failing, 1),
+    ]
+    return alone, waves
 
 
 def run_scale(lab: Lab, settings: BenchSettings, progress: Callable[[str], None]) -> ScaleResult:
     pause = 1.0
-    poll, short = settings.tuning.poll_interval_seconds, settings.short_poll_seconds
-    crowd = settings.scale_pairs
-    scaled = max(1, crowd // SCALE_DOWN)
-    share = scaled / crowd
-    plans = (
-        WavePlan("alone", "One pair alone", 1, bucket_share=1.0, poll_seconds=poll),
-        WavePlan("crowd", "All at once", crowd, bucket_share=1.0, poll_seconds=poll),
-        WavePlan(
-            "crowd-unlimited",
-            "All at once, no rate limit",
-            crowd,
-            bucket_share=0.0,
-            poll_seconds=poll,
-        ),
-        WavePlan(
-            "scaled",
-            f"{crowd} pairs' throttling, scaled down",
-            scaled,
-            bucket_share=share,
-            poll_seconds=poll,
-        ),
-        WavePlan(
-            "scaled-unlimited",
-            "Scaled down, no rate limit",
-            scaled,
-            bucket_share=0.0,
-            poll_seconds=poll,
-        ),
-        WavePlan(
-            "scaled-fast",
-            f"{crowd} pairs' throttling, scaled down, {short:g} s poll",
-            scaled,
-            bucket_share=share,
-            poll_seconds=short,
-        ),
+    configured = settings.scale_configured
+    alone_plans, wave_plans = plans(settings)
+    needed = sum(plan.pairs for plan in (*alone_plans, *wave_plans))
+    require(
+        configured >= needed,
+        f"scale: {configured} configured pairs are too few for runs that fail {needed}",
     )
-    waves = []
-    for plan in plans:
-        wave = _wave(lab, settings, plan, pause)
-        progress(
-            f"scale {plan.key}: {wave.pairs} on their standbys after {max(wave.attached):.3f} s, "
-            f"{sum(wave.throttled.values())} requests throttled, "
-            f"{wave.lambda_retries} Lambda retries"
-        )
-        waves.append(wave)
-    return ScaleResult(waves=tuple(waves), buckets=EC2_REQUEST_BUCKETS, retry_pause_seconds=pause)
-
-
-def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float) -> Wave:
     lab.fresh_account()
-    count = plan.pairs
-    built = [lab.new_pair(plan.key) for _ in range(count)]
-    pairs = tuple(pair for _, pair in built)
+    built = [lab.new_pair("fleet") for _ in range(configured)]
+    progress(f"scale: {configured} pairs built, deployed as one stack")
+    # Each run takes pairs that have not failed yet, so none starts already moved.
+    unused = iter(built)
+    runs: list[list[Wave]] = [[], []]
+    for done, group in zip(runs, (alone_plans, wave_plans), strict=True):
+        for plan in group:
+            failing = [next(unused) for _ in range(plan.pairs)]
+            with nullcontext() if plan.shared else looks_not_shared():
+                wave = _wave(lab, settings, built, failing, plan, retry_pause=pause)
+            progress(
+                f"scale {plan.key}: {wave.pairs} on their standbys after {wave.last:.3f} s "
+                f"(time slowed {plan.slowed}x), {sum(wave.throttled.values())} requests "
+                f"throttled, {wave.lambda_retries} Lambda retries"
+            )
+            done.append(wave)
+    return ScaleResult(
+        configured=configured,
+        slowed=settings.scale_slowed,
+        alone=tuple(runs[0]),
+        waves=tuple(runs[1]),
+        buckets=EC2_REQUEST_BUCKETS,
+        retry_pause_seconds=pause,
+    )
+
+
+@contextmanager
+def looks_not_shared() -> Iterator[None]:
+    """Every move describes on its own, as before the looks were shared: no move registers,
+    so each finds itself alone (shared_looks)."""
+    original = SharedLooks.watch
+
+    def alone(self: SharedLooks, *_: Any, **__: Any) -> None:
+        return None
+
+    SharedLooks.watch = alone  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SharedLooks.watch = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def slowed_looks(slowed: int) -> Iterator[None]:
+    """The sharing's own waits and claims, slowed like everything else in a slowed run."""
+    names = ("CLAIM_SECONDS", "GIVE_UP_SECONDS", "CLOCK_MARGIN_SECONDS", "WAIT_SECONDS")
+    saved = {name: getattr(shared_looks, name) for name in names}
+    for name, value in saved.items():
+        scaled = tuple(v * slowed for v in value) if isinstance(value, tuple) else value * slowed
+        setattr(shared_looks, name, scaled)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(shared_looks, name, value)
+
+
+def slowed_tuning(tuning: Tuning, slowed: int) -> Tuning:
+    return tuning.model_copy(
+        update={
+            "poll_interval_seconds": tuning.poll_interval_seconds * slowed,
+            "detach_grace_seconds": tuning.detach_grace_seconds * slowed,
+            "swap_deadline_seconds": tuning.swap_deadline_seconds * slowed,
+            "lease_wait_seconds": tuning.lease_wait_seconds * slowed,
+        }
+    )
+
+
+def _wave(
+    lab: Lab,
+    settings: BenchSettings,
+    fleet: list[tuple[PairTopology, Pair]],
+    failing: list[tuple[PairTopology, Pair]],
+    plan: Plan,
+    *,
+    retry_pause: float,
+) -> Wave:
+    count, slowed = len(failing), plan.slowed
+    every_pair = tuple(pair for _, pair in fleet)
+    pairs = tuple(pair for _, pair in failing)
     counter = CallCounter()
-    tuning = tuning_for(settings, plan.poll_seconds)
-    # One deployment per concurrent invocation: Lambda runs each in its own sandbox.
-    sandboxes = [lab.deployment(pairs, tuning, counter) for _ in range(count)]
+    tuning = slowed_tuning(settings.tuning, slowed)
+    # One stack for every pair; one sandbox (own clients) per concurrent invocation.
+    sandboxes = [lab.deployment(every_pair, tuning, counter) for _ in range(count)]
     events = [alarm_event(pair) for pair in pairs]
     returned = [0.0] * count
     retries = [0] * count
@@ -201,26 +274,31 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
         start_line.wait()
         for attempt in range(LAMBDA_RETRIES + 1):
             try:
-                sandboxes[index].invoke(events[index], FakeLambdaContext())
+                context = FakeLambdaContext(remaining_seconds=LAMBDA_TIMEOUT_SECONDS * slowed)
+                sandboxes[index].invoke(events[index], context)
                 break
             except FailoverError as error:
                 if attempt == LAMBDA_RETRIES:
                     problems.append(f"{pairs[index].name}: gave up after Lambda's retries: {error}")
                     break
                 retries[index] += 1
-                time.sleep(retry_pause)
+                time.sleep(retry_pause * slowed)
         returned[index] = time.monotonic() - started
 
     nominal = settings.latencies.nominal()
-    with TieredRateEC2(
-        buckets=scaled_buckets(plan.bucket_share) if plan.bucket_share else {},
-        detach_seconds=nominal.detach,
-        attach_seconds=nominal.attach,
-        force_detach_seconds=nominal.force,
-    ) as sim:
+    buckets = {op: (rate / slowed, size) for op, (rate, size) in EC2_REQUEST_BUCKETS.items()}
+    with (
+        TieredRateEC2(
+            buckets=buckets if plan.rate_limited else {},
+            detach_seconds=nominal.detach * slowed,
+            attach_seconds=nominal.attach * slowed,
+            force_detach_seconds=nominal.force * slowed,
+        ) as sim,
+        slowed_looks(slowed),
+    ):
         witness = Witness()
         witness.install(sim)
-        for topology, _ in built:
+        for topology, _ in failing:
             sim.set_status(topology.primary_instance_id, instance="impaired")
         threads = [threading.Thread(target=invocation, args=(i,)) for i in range(count)]
         for thread in threads:
@@ -231,51 +309,61 @@ def _wave(lab: Lab, settings: BenchSettings, plan: WavePlan, retry_pause: float)
             thread.join()
         throttled, requests = sim.throttled, sim.calls
         sim.settle()
-        places = [lab.where(topology.interface_id) for topology, _ in built]
+        places = [lab.where(topology.interface_id) for topology, _ in failing]
 
     require(not problems, "scale: " + "; ".join(problems))
     attached = []
-    for (topology, pair), place in zip(built, places, strict=True):
+    for (topology, pair), place in zip(failing, places, strict=True):
         require(
             place == (topology.standby_instance_id, "attached"),
             f"scale: {pair.name}'s interface is on {place}, not on its standby",
         )
         attaches = witness.attaches_of(topology.interface_id)
         require(len(attaches) == 1, f"scale: {pair.name} was attached {len(attaches)} times")
-        attached.append(attaches[0] + nominal.attach - started)
-    notifications = sandboxes[0].notifications()
+        attached.append((attaches[0] + nominal.attach * slowed - started) / slowed)
+    swapped, failures = _told(sandboxes[0].notifications(), pairs, plan.key)
+    clear_function_metrics()
+    return Wave(
+        key=plan.key,
+        title=plan.title,
+        slowed=slowed,
+        rate_limited=plan.rate_limited,
+        shared=plan.shared,
+        pairs=count,
+        attached=tuple(attached),
+        returned=tuple(r / slowed for r in returned),
+        lambda_retries=sum(retries),
+        throttled=throttled,
+        ec2_requests=requests,
+        calls=counter.calls(),
+        attempts=counter.attempts(),
+        swapped_notifications=swapped,
+        failed_notifications=len(failures),
+        failures=failures,
+    )
+
+
+def _told(
+    notifications: list[dict[str, Any]], pairs: tuple[Pair, ...], key: str
+) -> tuple[int, tuple[str, ...]]:
+    """The "swapped" notifications, checked one per failed pair and none for another, and
+    what operators were told when an invocation gave up (where it stopped, and why)."""
     outcomes = Counter(
         (n["attributes"].get("pair"), n["attributes"].get("outcome")) for n in notifications
-    )
-    # What operators were told when an invocation gave up: where it stopped, and why.
-    failures = tuple(
-        failure_summary(n["message"])
-        for n in notifications
-        if n["attributes"].get("outcome") == "failed"
     )
     for pair in pairs:
         require(
             outcomes[(pair.name, "swapped")] == 1,
             f"scale: {pair.name} has {outcomes[(pair.name, 'swapped')]} 'swapped' notifications",
         )
-    clear_function_metrics()
-    return Wave(
-        key=plan.key,
-        title=plan.title,
-        bucket_share=plan.bucket_share,
-        poll_seconds=plan.poll_seconds,
-        pairs=count,
-        attached=tuple(attached),
-        returned=tuple(returned),
-        lambda_retries=sum(retries),
-        throttled=throttled,
-        ec2_requests=requests,
-        calls=counter.calls(),
-        attempts=counter.attempts(),
-        swapped_notifications=sum(n for (_, kind), n in outcomes.items() if kind == "swapped"),
-        failed_notifications=len(failures),
-        failures=failures,
+    swapped = sum(n for (_, kind), n in outcomes.items() if kind == "swapped")
+    require(swapped == len(pairs), f"scale: a pair that did not fail was told 'swapped' ({key})")
+    failures = tuple(
+        failure_summary(n["message"])
+        for n in notifications
+        if n["attributes"].get("outcome") == "failed"
     )
+    return swapped, failures
 
 
 def failure_summary(message: str) -> str:

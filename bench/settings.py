@@ -76,7 +76,15 @@ class BenchSettings:
     # How long the no-wait loop spins on a detach that never finishes before we stop it;
     # done before the sleep(5) runs beside it attach, so its spinning cannot slow them.
     give_up_seconds: float = 4.0
+    # Section 5: this many of the one deployment's configured pairs fail at once.
     scale_pairs: int = 50
+    scale_configured: int = 200
+    # Section 5's measurement against its target runs with time this many times slower:
+    # every EC2 latency, the poll interval and every wait of the function and of the shared
+    # looks, and the buckets' refill (same sizes). The event is the same in EC2's terms,
+    # while this machine, one process playing every sandbox and the endpoint, gets that much
+    # longer for the CPU each request costs it. Times are reported divided by it.
+    scale_slowed: int = 20
     # The prober's tuning for the service-stop runs: the stack's defaults.
     probing: Probing = field(default_factory=Probing)
     cold_repetitions: int = 5
@@ -96,6 +104,7 @@ class BenchSettings:
             waiter_runs=1,
             sleep_runs=2,
             scale_pairs=20,
+            scale_configured=80,
             cold_repetitions=2,
             rtt_samples=20,
             label="quick",
@@ -116,6 +125,8 @@ class BenchSettings:
             fixed_sleep_seconds=0.2,
             give_up_seconds=0.4,
             scale_pairs=2,
+            scale_configured=10,
+            scale_slowed=1,
             # Below the 1 s a deployment accepts: built, not validated.
             probing=Probing.model_construct(
                 interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
