@@ -85,6 +85,10 @@ class Look:
 
 
 class Looks(Protocol):
+    # True while looks are shared with other moves: one describe then serves them all, so
+    # a poll may ask for more (the target's state) at no cost to EC2's buckets.
+    sharing: bool
+
     def look(
         self, interface_ids: Sequence[str], instance_ids: Sequence[str] = (), *, after: float
     ) -> Look:
@@ -94,6 +98,8 @@ class Looks(Protocol):
 
 class DirectLooks:
     """Every look its own describe calls: one move alone, or when sharing is not possible."""
+
+    sharing = False
 
     def __init__(self, client: EC2Client, clock: Clock) -> None:
         self.client = client

@@ -95,6 +95,10 @@ class _Mover:
     # used. A look shared with other moves counts only if taken after both (a newer one).
     acted_at: float = 0.0
     seen_at: float = 0.0
+    # The target as the poll that saw the interfaces float showed it (shared looks only):
+    # as fresh as a look of its own after that poll, without another round.
+    target_seen: InstanceView | None = None
+    target_seen_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.detach_requested_at = self.timeline.clock.monotonic()
@@ -103,13 +107,16 @@ class _Mover:
     def _acted(self) -> None:
         self.acted_at = self.timeline.clock.now().timestamp()
 
-    def _fresh_look(self, instance_ids: tuple[str, ...] = ()) -> Look:
+    def _fresh_look(self, *, interfaces: bool = True, target: bool = False) -> Look:
         """A look newer than the last action and the last look (strictly: a poll that read
         the same snapshot twice would learn nothing)."""
         after = max(self.acted_at, self.seen_at + 1e-6)
-        ids = self.ids if not instance_ids else []
-        look = self.looks.look(ids, instance_ids, after=after)
+        look = self.looks.look(
+            self.ids if interfaces else [], (self.target,) if target else (), after=after
+        )
         self.seen_at = max(self.seen_at, look.taken_at)
+        if target and look.instances is not None:
+            self.target_seen, self.target_seen_at = look.instances[self.target], look.taken_at
         return look
 
     def _out_of_time(self) -> bool:
@@ -121,7 +128,7 @@ class _Mover:
         jitter = random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)  # noqa: S311 - not crypto
         self.timeline.clock.sleep(self.tuning.poll_interval_seconds * jitter)
 
-    def _poll(self) -> dict[str, InterfaceView] | None:
+    def _poll(self, *, with_target: bool = False) -> dict[str, InterfaceView] | None:
         """Where the interfaces are now, or None when EC2 throttled the look.
 
         A throttled poll (after botocore's own retries) is a missed poll, not a failed
@@ -129,7 +136,7 @@ class _Mover:
         Lambda's retry a minute later. The deadline still bounds the wait.
         """
         try:
-            look = self._fresh_look()
+            look = self._fresh_look(target=with_target)
         except AwsCallFailed as error:
             if error.code not in THROTTLING_CODES or self._out_of_time():
                 raise
@@ -138,16 +145,20 @@ class _Mover:
         # A shared look shows other moves' interfaces too.
         return {i: look.interfaces[i] for i in self.ids}
 
-    def _look(self) -> dict[str, InterfaceView]:
+    def _look(self, *, with_target: bool = False) -> dict[str, InterfaceView]:
         """Where the interfaces are, polling past throttled looks (bounded by the deadline)."""
-        while (polled := self._poll()) is None:
+        while (polled := self._poll(with_target=with_target)) is None:
             self._pause()
         return polled
 
     def _look_at_target(self) -> InstanceView | None:
-        """The target as EC2 sees it now, or None when EC2 throttled the look."""
+        """The target as EC2 sees it now, or None when EC2 throttled the look. The target
+        as the last poll saw it counts once, if that poll came after the last action."""
+        seen, self.target_seen = self.target_seen, None
+        if seen is not None and self.target_seen_at >= self.acted_at:
+            return seen
         try:
-            instances = self._fresh_look((self.target,)).instances
+            instances = self._fresh_look(interfaces=False, target=True).instances
         except AwsCallFailed as error:
             if error.code not in THROTTLING_CODES or self._out_of_time():
                 raise
@@ -176,9 +187,13 @@ class _Mover:
             )
 
     def wait_until_floating(self) -> dict[str, InterfaceView]:
-        """Poll until every interface is available; escalate to Force after the grace."""
+        """Poll until every interface is available; escalate to Force after the grace.
+
+        With shared looks each poll also asks for the target, which one describe serves for
+        every move: the attach's check of the target then needs no look of its own.
+        """
         while True:
-            current = self._look()
+            current = self._look(with_target=self.looks.sharing)
             missing = [i.interface_id for i in current.values() if not i.exists]
             if missing:
                 raise MoveStopped(
