@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,12 @@ from moto.dynamodb.models import DynamoDBBackend
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.atomic_items import atomic_items
 from eni_failover import ec2
-from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, SharedLooks
-from eni_failover.timeline import SystemClock
+from eni_failover.config import Tuning
+from eni_failover.decide import Move
+from eni_failover.pair_record import PlannedMove
+from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, Look, SharedLooks
+from eni_failover.swap import carry_out
+from eni_failover.timeline import SystemClock, Timeline
 from tests.support import FakeClock
 
 if TYPE_CHECKING:
@@ -303,3 +307,50 @@ def test_a_look_at_interfaces_includes_instances_when_another_move_waits_for_the
     )
     assert seen.instances is not None
     assert seen.instances[target].running
+
+
+class _Recorded:
+    """A move's looks, recording what each look asked for."""
+
+    def __init__(self, looks: SharedLooks) -> None:
+        self.looks = looks
+        self.sharing = looks.sharing
+        self.asked: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+
+    def look(
+        self, interface_ids: Sequence[str], instance_ids: Sequence[str] = (), *, after: float
+    ) -> Look:
+        self.asked.append((tuple(interface_ids), tuple(instance_ids)))
+        return self.looks.look(interface_ids, instance_ids, after=after)
+
+
+def test_a_shared_move_checks_its_target_from_the_poll_that_saw_the_detach(
+    account: Account,
+) -> None:
+    # Given a move sharing its looks with company
+    account.with_company()
+    pair = account.pairs[0]
+    looks = _Recorded(account.move("mover", pair))
+    observed = ec2.describe_interfaces(account.ec2, [pair.interface_id])
+    planned = PlannedMove(
+        interface_id=pair.interface_id,
+        device_index=1,
+        from_instance_id=pair.primary_instance_id,
+        to_instance_id=pair.standby_instance_id,
+    )
+    # When it moves the interface
+    done = carry_out(
+        account.ec2,
+        Move(moves=(planned,), force_detach=True, resuming=False),
+        observed,
+        tuning=Tuning(poll_interval_seconds=0.05),
+        budget_seconds=20,
+        timeline=Timeline(SystemClock()),
+        looks=looks,
+    )
+    # Then the interface is on the standby
+    assert done.interfaces[pair.interface_id].attached_to(pair.standby_instance_id)
+    # And the polls until the detach asked for the target with the interfaces (one describe
+    # serves every move), so no look asked for the target alone before attaching
+    assert ((pair.interface_id,), (pair.standby_instance_id,)) in looks.asked
+    assert not [asked for asked in looks.asked if asked[0] == ()]
