@@ -8,12 +8,12 @@ when, so the page never passes one run's numbers off as another's.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from bench.lab import median
 from bench.scale import TARGET_RATIO, THROTTLING_DOCS, ScaleResult, Wave
+from bench.splicing import splice_part
 from eni_failover.shared_looks import CLAIM_SECONDS
 
 SUMMARY_START = "- **Wide failure**"
@@ -220,21 +220,11 @@ def _row(run: Wave) -> list[str]:
 
 def splice(report: str, result: ScaleResult, measured_at: datetime) -> str:
     """The report with this part's summary line and section replaced."""
-    line = summary_line(result, measured_at=measured_at)
-    lines = report.splitlines()
-    starts = (SUMMARY_START, *OLD_SUMMARY_STARTS)
-    at = next((i for i, text in enumerate(lines) if text.startswith(starts)), None)
-    if at is not None:
-        lines[at] = line
-    else:
-        heading = lines.index("## Summary")
-        lines[heading + 1 : heading + 1] = ["", line]
-    text = "\n".join(lines) + "\n"
-    new_section = section(result, measured_at=measured_at)
-    existing = re.search(
-        rf"^{re.escape(SECTION_PREFIX)}.*?\n.*?(?=^## )", text, flags=re.MULTILINE | re.DOTALL
+    return splice_part(
+        report,
+        summary_starts=(SUMMARY_START, *OLD_SUMMARY_STARTS),
+        summary=summary_line(result, measured_at=measured_at),
+        section_start=SECTION_PREFIX,
+        section=section(result, measured_at=measured_at),
+        before="## 6. ",
     )
-    if existing:
-        return text[: existing.start()] + new_section + "\n\n" + text[existing.end() :]
-    limits = text.index("## 6. ")
-    return text[:limits] + new_section + "\n\n" + text[limits:]

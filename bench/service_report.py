@@ -7,12 +7,12 @@ when, so the page never passes one run's numbers off as another's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from bench.detection import delivery_stages
 from bench.lab import median, worst
 from bench.service_stop import DELIVERY_POLL_SECONDS, WAYS, ServiceStopResult, ServiceStopRun
+from bench.splicing import splice_part
 
 SUMMARY_START = "Service stops answering:"
 SECTION_HEADING = "## 7. Service stops answering: end to end"
@@ -300,20 +300,11 @@ def _tools_table(result: ServiceStopResult) -> str:
 
 def splice(report: str, result: ServiceStopResult) -> str:
     """The report with this part's summary line and section replaced (or added)."""
-    line = summary_line(result, apart=True)
-    lines = report.splitlines()
-    at = next((i for i, text in enumerate(lines) if text.startswith(SUMMARY_START)), None)
-    if at is not None:
-        lines[at] = line
-    else:
-        heading = lines.index("## Summary")
-        lines[heading + 1 : heading + 1] = ["", line]
-    text = "\n".join(lines) + "\n"
-    new_section = section(result, apart=True)
-    existing = re.search(
-        rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## )", text, flags=re.MULTILINE | re.DOTALL
+    return splice_part(
+        report,
+        summary_starts=(SUMMARY_START,),
+        summary=summary_line(result, apart=True),
+        section_start=SECTION_HEADING + "\n",
+        section=section(result, apart=True),
+        before="## What these numbers are not",
     )
-    if existing:
-        return text[: existing.start()] + new_section + "\n\n" + text[existing.end() :]
-    limits = text.index("## What these numbers are not")
-    return text[:limits] + new_section + "\n\n" + text[limits:]

@@ -25,9 +25,9 @@ from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from eni_failover import ec2
 from eni_failover.config import EXPECT_PAIR_NAME, PAIR_NAME_PATTERN, Pair
 from eni_failover.config import describe_validation_error as _validation_text
 from eni_failover.errors import AwsCallFailed
@@ -116,20 +116,12 @@ class TaggedResources:
     interfaces: tuple[TaggedInterface, ...] = ()
 
 
-def _call(operation: str, call: Callable[[], T]) -> T:
-    """One EC2 call, its ClientError translated the way ec2.py translates every one."""
-    try:
-        return call()
-    except ClientError as error:
-        raise AwsCallFailed.from_client_error(operation, error) from error
-
-
 def _pages(operation: str, describe: Callable[[dict[str, Any]], Any]) -> Iterator[Any]:
     """Each page of a describe, following NextToken until EC2 gives none."""
     token: str | None = None
     while True:
         arguments: dict[str, Any] = {"NextToken": token} if token else {}
-        page = _call(operation, partial(describe, arguments))
+        page = ec2.call(operation, partial(describe, arguments))
         yield page
         token = page.get("NextToken")
         if not token:

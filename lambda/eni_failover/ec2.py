@@ -36,10 +36,11 @@ STATUS_IDS = 100
 INTERFACE_PAGE = 1000
 
 
-def _call(operation: str, call: Callable[[], T]) -> T:
-    """Run one EC2 call; botocore has already retried throttling by the time this raises."""
+def call(operation: str, request: Callable[[], T]) -> T:
+    """Run one EC2 call, a ClientError raised as AwsCallFailed (every module that calls EC2
+    goes through it); botocore has already retried throttling by the time this raises."""
     try:
-        return call()
+        return request()
     except ClientError as error:
         raise AwsCallFailed.from_client_error(operation, error) from error
 
@@ -90,7 +91,7 @@ def describe_interfaces(
     ids = list(dict.fromkeys(interface_ids))
 
     def by_id(some: list[str]) -> list[Any]:
-        response = _call(
+        response = call(
             "DescribeNetworkInterfaces",
             lambda: client.describe_network_interfaces(NetworkInterfaceIds=some),
         )
@@ -119,7 +120,7 @@ def describe_many_interfaces(
     for chunk in _chunks(ids, FILTER_VALUES):
         token = ""
         while True:
-            response = _call(
+            response = call(
                 "DescribeNetworkInterfaces",
                 partial(_filtered_interfaces, client, chunk, token),
             )
@@ -206,7 +207,7 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
     raw_instances = {
         raw["InstanceId"]: raw
         for chunk in _chunks(ids, FILTER_VALUES)
-        for reservation in _call(
+        for reservation in call(
             "DescribeInstances",
             partial(client.describe_instances, Filters=[{"Name": "instance-id", "Values": chunk}]),
         ).get("Reservations", [])
@@ -223,7 +224,7 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
 
     def status_of(some: list[str]) -> list[Any]:
         # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
-        response = _call(
+        response = call(
             "DescribeInstanceStatus",
             lambda: client.describe_instance_status(InstanceIds=some, IncludeAllInstances=True),
         )
@@ -295,7 +296,7 @@ def _aware(when: Any) -> datetime:
 
 
 def detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:
-    _call(
+    call(
         "DetachNetworkInterface",
         lambda: client.detach_network_interface(AttachmentId=attachment_id, Force=force),
     )
@@ -309,7 +310,7 @@ def attach(
     device_index: int,
     network_card_index: int = 0,
 ) -> str:
-    response = _call(
+    response = call(
         "AttachNetworkInterface",
         lambda: client.attach_network_interface(
             NetworkInterfaceId=interface_id,
@@ -323,7 +324,7 @@ def attach(
 
 def stop_instance(client: EC2Client, instance_id: str) -> str:
     """Stop the instance with Force (as fence_aws does): its state after the call."""
-    response = _call(
+    response = call(
         "StopInstances",
         lambda: client.stop_instances(InstanceIds=[instance_id], Force=True),
     )
@@ -333,7 +334,7 @@ def stop_instance(client: EC2Client, instance_id: str) -> str:
 
 def primary_interface_groups(client: EC2Client, instance_id: str) -> tuple[str, tuple[str, ...]]:
     """The instance's primary interface (device index 0) and its security groups."""
-    response = _call(
+    response = call(
         "DescribeInstances",
         lambda: client.describe_instances(InstanceIds=[instance_id]),
     )
@@ -360,7 +361,7 @@ def replace_instance_groups(client: EC2Client, instance_id: str, groups: tuple[s
     EC2 refuses this on an instance with more than one interface attached; the fence then
     fails and says so.
     """
-    _call(
+    call(
         "ModifyInstanceAttribute",
         lambda: client.modify_instance_attribute(InstanceId=instance_id, Groups=list(groups)),
     )
