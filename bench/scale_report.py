@@ -143,10 +143,13 @@ interfaces and instances it watches in the state table; a look is read from the 
 snapshot when one taken after the move's last action covers it, and otherwise one move
 claims the next look (a claim that expires after {CLAIM_SECONDS:g} s, so a killed
 invocation stalls nobody), describes what every registered move watches in one call per
-action (a paginated network-interface-id filter, 200 IDs a call) and writes the snapshot
-for the others. A move that registers alone describes directly, as before: one pair pays
-two DynamoDB writes (registering and leaving), not one per poll. If DynamoDB fails, the
-move describes directly.
+action (a paginated network-interface-id filter, 200 IDs a call; the instances always,
+since the moves waiting for their detach also check their target) and writes the snapshot
+for the others. A move's next poll is due one poll interval after the look it read was
+taken, not after it read it, so the moves wake together as the next look is due. A move
+that registers alone describes directly, as before: one pair pays two DynamoDB writes
+(registering and leaving), not one per poll. If DynamoDB fails, the move describes
+directly.
 
 **How it is measured.** One Python process on {_cores(result)} plays {wave.pairs} Lambda
 sandboxes and the whole AWS endpoint, and each AWS request costs it milliseconds of CPU (a

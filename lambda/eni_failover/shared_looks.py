@@ -224,22 +224,16 @@ class SharedLooks:
         self, interface_ids: Sequence[str], instance_ids: Sequence[str], *, after: float
     ) -> Look:
         give_up = self.clock.monotonic() + GIVE_UP_SECONDS
-        wanted = False
         while True:
             snapshot, claimed_until, took = self._read_snapshot()
             fresh = snapshot is not None and snapshot.taken_at >= after + CLOCK_MARGIN_SECONDS
             if fresh and snapshot is not None and snapshot.covers(interface_ids, instance_ids):
                 return snapshot
-            if fresh and instance_ids and not wanted:
-                # Others' looks of interfaces only: ask them to include instances, or they
-                # could keep winning the claim while this move waits.
-                self._want_instances()
-                wanted = True
             # Claim only when no one visibly holds the claim: a refused conditional write
             # costs DynamoDB capacity all the same.
             seen = snapshot.taken_at if snapshot is not None else None
             if claimed_until < self._now() and self._claim(seen):
-                return self._take(interface_ids, instance_ids, snapshot)
+                return self._take(interface_ids, instance_ids)
             if self.clock.monotonic() >= give_up:
                 # Others kept claiming without writing what this move needs.
                 return self.direct.look(interface_ids, instance_ids, after=after)
@@ -285,21 +279,13 @@ class SharedLooks:
             raise
         return True
 
-    def _want_instances(self) -> None:
-        """Say that this move waits for a look at instances, so that whoever takes the next
-        look includes them even if it needs only interfaces itself."""
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=_key(WATCH_ID),
-            UpdateExpression="SET #w.wants = :now",
-            ExpressionAttributeNames={"#w": WATCH_PREFIX + self.watcher},
-            ExpressionAttributeValues={":now": {"N": f"{self._now():.6f}"}},
-        )
+    def _take(self, interface_ids: Sequence[str], instance_ids: Sequence[str]) -> Look:
+        """Describe what every registered move watches, write it for them (freeing the claim).
 
-    def _take(
-        self, interface_ids: Sequence[str], instance_ids: Sequence[str], last: Look | None
-    ) -> Look:
-        """Describe what every registered move watches, write it for them (freeing the claim)."""
+        Instances always, though most polls ask only for interfaces: the moves polling for
+        their detach ask for their target too, and a look without it would keep them
+        waiting for another. Two calls more per look, however many moves share it.
+        """
         item = self.dynamodb.get_item(
             TableName=self.table, Key=_key(WATCH_ID), ConsistentRead=True
         ).get("Item", {})
@@ -307,17 +293,10 @@ class SharedLooks:
         entries = _watchers(item, now=now)
         all_interfaces = [*interface_ids, *(i for e in entries.values() for i in e.interfaces)]
         all_instances = [*instance_ids, *(i for e in entries.values() for i in e.instances)]
-        # Instances only when a move waits for them: most looks are polls of interfaces.
-        instances_seen = last.taken_at if last is not None and last.instances is not None else 0
-        with_instances = bool(instance_ids) or any(
-            e.wants_instances > instances_seen for e in entries.values()
-        )
         try:
             taken_at = self._now()
             interfaces = ec2.describe_many_interfaces(self.client, all_interfaces)
-            instances = (
-                ec2.describe_instances(self.client, all_instances) if with_instances else None
-            )
+            instances = ec2.describe_instances(self.client, all_instances)
         except AwsCallFailed:
             self._release()
             raise
@@ -390,8 +369,6 @@ def _key(item_id: str) -> dict[str, Any]:
 class _Watched:
     interfaces: list[str]
     instances: list[str]
-    # When the move last asked for a look at instances (0: never).
-    wants_instances: float
 
 
 def _watchers(item: Mapping[str, Any], *, now: float | None) -> dict[str, _Watched]:
@@ -406,7 +383,6 @@ def _watchers(item: Mapping[str, Any], *, now: float | None) -> dict[str, _Watch
         found[name.removeprefix(WATCH_PREFIX)] = _Watched(
             interfaces=[v["S"] for v in entry.get("interfaces", {}).get("L", [])],
             instances=[v["S"] for v in entry.get("instances", {}).get("L", [])],
-            wants_instances=float(entry.get("wants", {}).get("N", "0")),
         )
     return found
 

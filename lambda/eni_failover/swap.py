@@ -123,10 +123,22 @@ class _Mover:
         clock = self.timeline.clock
         return clock.monotonic() + self.tuning.poll_interval_seconds > self.deadline
 
-    def _pause(self) -> None:
-        """One poll interval, jittered so that pairs failing together do not poll in step."""
-        jitter = random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)  # noqa: S311 - not crypto
-        self.timeline.clock.sleep(self.tuning.poll_interval_seconds * jitter)
+    def _pause(self, *, after_look: bool = False) -> None:
+        """One poll interval, jittered so that pairs failing together do not poll in step.
+
+        `after_look`: the pause follows a look, and the interval runs from when that look
+        was taken. A shared look may have been taken well before this move read it; an
+        interval from the reading would make every shared poll up to twice as late as a
+        move's own, while from the taking the moves wake together as the next look is due
+        (the first one up takes it and the others read it).
+        """
+        clock = self.timeline.clock
+        pause = self.tuning.poll_interval_seconds * random.uniform(  # noqa: S311 - not crypto
+            1 - POLL_JITTER, 1 + POLL_JITTER
+        )
+        if after_look and self.looks.sharing:
+            pause = max(0.0, self.seen_at + pause - clock.now().timestamp())
+        clock.sleep(pause)
 
     def _poll(self, *, with_target: bool = False) -> dict[str, InterfaceView] | None:
         """Where the interfaces are now, or None when EC2 throttled the look.
@@ -220,7 +232,7 @@ class _Mover:
                     f"the detach did not finish within {self.budget_seconds:.0f} s ({states})",
                     current,
                 )
-            self._pause()
+            self._pause(after_look=True)
 
     def attach(self, planned: PlannedMove, current: dict[str, InterfaceView]) -> None:
         """Attach at the planned card and device index, retrying within the deadline,
@@ -300,7 +312,7 @@ class _Mover:
                     f"{self.budget_seconds:.0f} s",
                     current,
                 )
-            self._pause()
+            self._pause(after_look=True)
 
 
 def _detach(client: EC2Client, attachment_id: str, *, force: bool) -> None:

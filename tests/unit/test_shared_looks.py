@@ -99,6 +99,17 @@ def account(sim: FaithfulEC2) -> Iterator[Account]:
         yield Account(ec2_client, dynamodb, pairs, describes, table_calls)
 
 
+def shared_looks_taken(looks: int) -> Counter[str]:
+    """The describes of this many shared looks: every one describes interfaces and instances."""
+    return Counter(
+        {
+            "DescribeNetworkInterfaces": looks,
+            "DescribeInstances": looks,
+            "DescribeInstanceStatus": looks,
+        }
+    )
+
+
 def a_second_ago() -> float:
     return SystemClock().now().timestamp() - 1.0
 
@@ -115,7 +126,7 @@ def test_two_moves_looking_after_the_same_moment_share_one_describe(account: Acc
     seen_second = second.look([account.pairs[1].interface_id], after=after)
 
     # Then EC2 was asked once, and each move sees its own interface on its primary
-    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    assert account.describes == shared_looks_taken(1)
     for pair, seen in ((account.pairs[0], seen_first), (account.pairs[1], seen_second)):
         interface = seen.interfaces[pair.interface_id]
         assert interface.attachment is not None
@@ -146,7 +157,7 @@ def test_moves_looking_at_the_same_time_share_one_describe(account: Account) -> 
         thread.join()
 
     # Then one of them described for all, and every one saw its interface
-    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    assert account.describes == shared_looks_taken(1)
     assert seen == {pair.interface_id: True for pair in lookers}
 
 
@@ -162,7 +173,7 @@ def test_a_look_older_than_the_moves_last_action_is_not_used(account: Account) -
     seen = second.look([account.pairs[1].interface_id], after=acted)
 
     # Then it got a look of its own, taken after its action
-    assert account.describes == Counter({"DescribeNetworkInterfaces": 2})
+    assert account.describes == shared_looks_taken(2)
     assert seen.taken_at >= acted
 
 
@@ -215,7 +226,7 @@ def test_an_expired_claim_is_taken_over(account: Account) -> None:
     # Then it waited for the claim to expire, no longer, took it over and described
     assert CLAIM_SECONDS <= clock.ticks <= CLAIM_SECONDS + 0.1
     assert seen.interfaces[account.pairs[1].interface_id].exists
-    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    assert account.describes == shared_looks_taken(1)
     # and left the claim free for the next look
     item = account.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": SNAPSHOT_ID}})["Item"]
     assert "claim_owner" not in item
@@ -267,7 +278,7 @@ def test_a_deleted_interface_reads_as_missing_and_blinds_no_other(account: Accou
     # Then its interface reads as missing, and the other's was described all the same
     assert not seen.interfaces[gone].exists
     assert seen.interfaces[kept.interface_id].exists
-    assert account.describes == Counter({"DescribeNetworkInterfaces": 1})
+    assert account.describes == shared_looks_taken(1)
 
 
 def test_many_interfaces_are_described_in_pages_of_200_ids(account: Account) -> None:
@@ -285,23 +296,22 @@ def test_many_interfaces_are_described_in_pages_of_200_ids(account: Account) -> 
     assert len(views) == 201
 
 
-def test_a_look_at_interfaces_includes_instances_when_another_move_waits_for_them(
+def test_a_shared_look_at_interfaces_includes_every_moves_instances(
     account: Account,
 ) -> None:
-    # Given two moves registered, one of them waiting for a look at its target before it
-    # attaches
+    # Given two moves registered, one of them about to check its target before it attaches
     account.with_company()
     polling = account.move("polling", account.pairs[0])
     waiting = account.move("waiting", account.pairs[1])
     # (its last action a second ago: a look counts only if taken a margin after the action,
     # and on a quick machine the polling look below can come within that margin of now)
     asked = a_second_ago()
-    waiting._want_instances()
 
     # When the other move polls only its interfaces
     polling.look([account.pairs[0].interface_id], after=asked)
 
     # Then that look included the instances, and the waiting move reads its target from it
+    # without another look
     target = account.pairs[1].standby_instance_id
     seen = waiting.look([], [target], after=asked)
     assert account.describes == Counter(
@@ -356,3 +366,63 @@ def test_a_shared_move_checks_its_target_from_the_poll_that_saw_the_detach(
     # serves every move), so no look asked for the target alone before attaching
     assert ((pair.interface_id,), (pair.standby_instance_id,)) in looks.asked
     assert not [asked for asked in looks.asked if asked[0] == ()]
+
+
+class _Late:
+    """Looks read `age` seconds after they were taken, as a shared look often is."""
+
+    def __init__(self, client: EC2Client, clock: FakeClock, *, age: float, sharing: bool) -> None:
+        self.client = client
+        self.clock = clock
+        self.age = age
+        self.sharing = sharing
+
+    def look(
+        self, interface_ids: Sequence[str], instance_ids: Sequence[str] = (), *, after: float
+    ) -> Look:
+        interfaces = ec2.describe_interfaces(self.client, interface_ids) if interface_ids else {}
+        instances = ec2.describe_instances(self.client, instance_ids) if instance_ids else None
+        taken_at = self.clock.now().timestamp() - self.age
+        return Look(taken_at=taken_at, interfaces=interfaces, instances=instances)
+
+
+@pytest.mark.parametrize(
+    ("sharing", "pause_range"),
+    [
+        # Shared: the next poll is due an interval after the look was taken, not read.
+        (True, (0.8 * 0.25 - 0.15, 1.2 * 0.25 - 0.15)),
+        # A move's own look is read as it is taken: an interval from the reading.
+        (False, (0.8 * 0.25, 1.2 * 0.25)),
+    ],
+)
+def test_a_shared_move_polls_an_interval_after_the_look_it_read_was_taken(
+    account: Account, sharing: bool, pause_range: tuple[float, float]
+) -> None:
+    # Given a move whose every look was taken 0.15 s before it read it, polling every 0.25 s
+    pair = account.pairs[0]
+    clock = FakeClock()
+    looks = _Late(account.ec2, clock, age=0.15, sharing=sharing)
+    observed = ec2.describe_interfaces(account.ec2, [pair.interface_id])
+    planned = PlannedMove(
+        interface_id=pair.interface_id,
+        device_index=1,
+        from_instance_id=pair.primary_instance_id,
+        to_instance_id=pair.standby_instance_id,
+    )
+
+    # When it moves the interface
+    done = carry_out(
+        account.ec2,
+        Move(moves=(planned,), force_detach=True, resuming=False),
+        observed,
+        tuning=Tuning(poll_interval_seconds=0.25),
+        budget_seconds=600,
+        timeline=Timeline(clock),
+        looks=looks,
+    )
+
+    # Then it got there, pausing between polls for the rest of an interval (+/- jitter)
+    assert done.interfaces[pair.interface_id].attached_to(pair.standby_instance_id)
+    low, high = pause_range
+    assert clock.slept
+    assert all(low - 1e-9 <= pause <= high + 1e-9 for pause in clock.slept), clock.slept
