@@ -85,8 +85,8 @@ class Look:
 
 
 class Looks(Protocol):
-    # True while looks are shared with other moves: one describe then serves them all, so
-    # a poll may ask for more (the target's state) at no cost to EC2's buckets.
+    # True while looks are shared with other moves: a look read may then be older than the
+    # reading (swap times its polls from the taking).
     sharing: bool
 
     def look(

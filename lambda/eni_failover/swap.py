@@ -95,8 +95,8 @@ class _Mover:
     # used. A look shared with other moves counts only if taken after both (a newer one).
     acted_at: float = 0.0
     seen_at: float = 0.0
-    # The target as the poll that saw the interfaces float showed it (shared looks only):
-    # as fresh as a look of its own after that poll, without another round.
+    # The target as the last look showed it, when that look showed it (a shared look shows
+    # every watched instance): as fresh as a look of its own, without another round.
     target_seen: InstanceView | None = None
     target_seen_at: float = 0.0
 
@@ -115,8 +115,9 @@ class _Mover:
             self.ids if interfaces else [], (self.target,) if target else (), after=after
         )
         self.seen_at = max(self.seen_at, look.taken_at)
-        if target and look.instances is not None:
-            self.target_seen, self.target_seen_at = look.instances[self.target], look.taken_at
+        shown = (look.instances or {}).get(self.target)
+        if shown is not None:
+            self.target_seen, self.target_seen_at = shown, look.taken_at
         return look
 
     def _out_of_time(self) -> bool:
@@ -140,7 +141,7 @@ class _Mover:
             pause = max(0.0, self.seen_at + pause - clock.now().timestamp())
         clock.sleep(pause)
 
-    def _poll(self, *, with_target: bool = False) -> dict[str, InterfaceView] | None:
+    def _poll(self) -> dict[str, InterfaceView] | None:
         """Where the interfaces are now, or None when EC2 throttled the look.
 
         A throttled poll (after botocore's own retries) is a missed poll, not a failed
@@ -148,7 +149,7 @@ class _Mover:
         Lambda's retry a minute later. The deadline still bounds the wait.
         """
         try:
-            look = self._fresh_look(target=with_target)
+            look = self._fresh_look()
         except AwsCallFailed as error:
             if error.code not in THROTTLING_CODES or self._out_of_time():
                 raise
@@ -157,9 +158,9 @@ class _Mover:
         # A shared look shows other moves' interfaces too.
         return {i: look.interfaces[i] for i in self.ids}
 
-    def _look(self, *, with_target: bool = False) -> dict[str, InterfaceView]:
+    def _look(self) -> dict[str, InterfaceView]:
         """Where the interfaces are, polling past throttled looks (bounded by the deadline)."""
-        while (polled := self._poll(with_target=with_target)) is None:
+        while (polled := self._poll()) is None:
             self._pause()
         return polled
 
@@ -176,6 +177,7 @@ class _Mover:
                 raise
             self._note_throttled(error)
             return None
+        self.target_seen = None  # used now: the next check looks again
         return (instances or {})[self.target]
 
     def _note_throttled(self, error: AwsCallFailed) -> None:
@@ -201,11 +203,11 @@ class _Mover:
     def wait_until_floating(self) -> dict[str, InterfaceView]:
         """Poll until every interface is available; escalate to Force after the grace.
 
-        With shared looks each poll also asks for the target, which one describe serves for
-        every move: the attach's check of the target then needs no look of its own.
+        A shared poll also shows the target (every shared look describes the watched
+        instances): the attach's check of the target then needs no look of its own.
         """
         while True:
-            current = self._look(with_target=self.looks.sharing)
+            current = self._look()
             missing = [i.interface_id for i in current.values() if not i.exists]
             if missing:
                 raise MoveStopped(
