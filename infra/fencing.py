@@ -1,7 +1,7 @@
 """Fencing the failed primary: the empty quarantine group, and the calls the function may make.
 
-The permissions name each fencing pair's instances only (primary and standby, as for the
-interface moves); the function's code only ever fences the primary (decide.fence_decision).
+The permissions name each fencing pair's primary only: the function never fences a standby
+(decide.fence_decision), so it may not stop or isolate one either.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Fencing(Construct):
         return None if group is None else group.security_group_id
 
     def allow(self, role: iam.IRole) -> list[iam.Policy | iam.ManagedPolicy]:
-        """Let the function fence: stop or isolate only the fencing pairs' instances."""
+        """Let the function fence: stop or isolate only the fencing pairs' primaries."""
         grants = fence_grants(self.pairs)
         isolating = any(p.fence is FenceMode.ISOLATE for p in self.pairs)
         policies: list[iam.Policy | iam.ManagedPolicy] = [
@@ -112,13 +112,11 @@ def fence_grants(pairs: Sequence[Pair]) -> list[ResourceGrant]:
     isolating = [p for p in pairs if p.fence is FenceMode.ISOLATE]
     grants = []
     if stopping:
-        grants.append(ResourceGrant("StopFailedPrimary", STOP_ACTIONS, _instances(stopping)))
+        grants.append(ResourceGrant("StopFailedPrimary", STOP_ACTIONS, _primaries(stopping)))
     if isolating:
-        grants.append(ResourceGrant("IsolateFailedPrimary", ISOLATE_ACTIONS, _instances(isolating)))
+        grants.append(ResourceGrant("IsolateFailedPrimary", ISOLATE_ACTIONS, _primaries(isolating)))
     return grants
 
 
-def _instances(pairs: Sequence[Pair]) -> tuple[tuple[str, str], ...]:
-    """The pairs' instances, primary and standby (the code fences only the primary)."""
-    ids = sorted({i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)})
-    return tuple(("instance", i) for i in ids)
+def _primaries(pairs: Sequence[Pair]) -> tuple[tuple[str, str], ...]:
+    return tuple(("instance", i) for i in sorted({p.primary_instance_id for p in pairs}))

@@ -1,5 +1,5 @@
 """After the failover, as synthesized: the policy keys, the quarantine group and the fence's
-permissions, which name the pair's instances only."""
+permissions, which name the pair's primary only."""
 
 from __future__ import annotations
 
@@ -67,12 +67,10 @@ def test_stop_is_allowed_only_on_the_pairs_instance_arns(stopping: Synthesized) 
     # Then there is one, in the fence's customer-managed policy attached to the function's
     # role (the ARNs of hundreds of pairs would not fit the role's inline policies)
     assert fence_policies(stopping) == [[stop]]
-    # And it names exactly the pair's two instances, with no wildcard and no other action
+    # And it names exactly the pair's primary, the only instance the function fences: not
+    # the standby, no wildcard and no other action
     assert as_list(stop["Action"]) == ["ec2:StopInstances"]
-    assert sorted(render(r) for r in as_list(stop["Resource"])) == [
-        f"{ARN_PREFIX}:instance/{PRIMARY}",
-        f"{ARN_PREFIX}:instance/{STANDBY}",
-    ]
+    assert [render(r) for r in as_list(stop["Resource"])] == [f"{ARN_PREFIX}:instance/{PRIMARY}"]
     assert statements_with(stopping, "ec2:ModifyInstanceAttribute") == []
     # And cdk-nag passes with no new acknowledgment
     assert aws_solutions_report(stopping)["violations"] == []
@@ -125,20 +123,18 @@ def test_isolate_may_modify_only_the_pairs_instances(isolating: Synthesized) -> 
     # Given the statements allowing ModifyInstanceAttribute
     modify = statements_with(isolating, "ec2:ModifyInstanceAttribute")
     resources = sorted(render(r) for s in modify for r in as_list(s["Resource"]))
-    # Then, together, they name the pair's two instances and the security groups, and no
-    # other instance
+    # Then, together, they name the pair's primary and the security groups, and no other
+    # instance (not the standby: the function never fences it)
     assert resources == [
         f"{ARN_PREFIX}:instance/{PRIMARY}",
-        f"{ARN_PREFIX}:instance/{STANDBY}",
         f"{ARN_PREFIX}:security-group/*",
     ]
     assert statements_with(isolating, "ec2:StopInstances") == []
     # And the instances are named in the fence's customer-managed policy, which names
     # nothing else
     [[instances]] = fence_policies(isolating)
-    assert sorted(render(r) for r in as_list(instances["Resource"])) == [
-        f"{ARN_PREFIX}:instance/{PRIMARY}",
-        f"{ARN_PREFIX}:instance/{STANDBY}",
+    assert [render(r) for r in as_list(instances["Resource"])] == [
+        f"{ARN_PREFIX}:instance/{PRIMARY}"
     ]
     # And the security-group wildcard is alone in an inline policy of the role, for the
     # same actions
