@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -9,7 +12,10 @@ import pytest
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import LocalDeployment
-from eni_failover.config import FailoverConfig, Pair, Tuning
+from emulator.endpoint import ACCOUNT_ID, REGION
+from emulator.service import PairServices
+from eni_failover.clients import AwsClients
+from eni_failover.config import FailoverConfig, Pair, ProberSettings, Tuning
 
 ALARM_NAME = "EniFailover-nat-primary-status"
 TEST_TUNING = Tuning(
@@ -43,3 +49,52 @@ def deployment(topology: PairTopology, stack_template: dict[str, Any]) -> LocalD
     return LocalDeployment.from_template(
         FailoverConfig(pairs=(pair_of(topology),), tuning=TEST_TUNING), stack_template
     )
+
+
+@dataclass
+class ProberAccount:
+    """What a prober runs against: its settings and clients, the pair's services listening,
+    and a queue on the trigger topic that captures what the prober sends."""
+
+    services: PairServices
+    settings: ProberSettings
+    clients: AwsClients
+    capture_url: str
+
+
+@contextmanager
+def prober_account(topology: PairTopology, failover: FailoverConfig) -> Iterator[ProberAccount]:
+    clients = AwsClients(region=REGION)
+    table = "prober-state"
+    clients.dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic = clients.sns.create_topic(Name="trigger")["TopicArn"]
+    capture = clients.sqs.create_queue(QueueName="trigger-capture")["QueueUrl"]
+    capture_arn = clients.sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    clients.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=capture_arn)
+    settings = ProberSettings(
+        failover=failover,
+        trigger_topic_arn=topic,
+        state_table_name=table,
+        metrics_namespace="EniFailover",
+        account_id=ACCOUNT_ID,
+        region=REGION,
+    )
+    services = PairServices(
+        boto3.client("ec2", region_name=REGION),
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        interface_id=topology.interface_id,
+        # A hung service answers after the probe has given up on it.
+        slow_seconds=failover.probing.timeout_seconds * 3,
+    )
+    try:
+        yield ProberAccount(services, settings, clients, capture)
+    finally:
+        services.close()

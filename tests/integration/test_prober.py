@@ -9,21 +9,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.exceptions import JsonRESTError
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.delivery import drain
-from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_PROBE_SUCCESS, METRIC_PROBER_ROUNDS
 from eni_failover.config import FailoverConfig, ProberSettings, Probing
 from eni_failover.prober import Prober, ProberLease, run_invocation
 from eni_failover.timeline import SystemClock
-from tests.integration.conftest import TEST_TUNING, pair_of
+from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
 
 # Short rounds keep the suite quick; the defaults (2 s, 1 s, 3) are measured by `make bench`.
 # model_construct: the deployable minimum interval is 1 s, a test's is not.
@@ -66,40 +64,12 @@ class Probed:
 
 @pytest.fixture
 def probed(sim: FaithfulEC2, topology: PairTopology) -> Iterator[Probed]:
-    clients = AwsClients(region=REGION)
-    table = "prober-state"
-    clients.dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic = clients.sns.create_topic(Name="trigger")["TopicArn"]
-    capture = clients.sqs.create_queue(QueueName="trigger-capture")["QueueUrl"]
-    capture_arn = clients.sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    clients.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=capture_arn)
     pair = pair_of(topology).model_copy(update={"probe": PROBE})
-    settings = ProberSettings(
-        failover=FailoverConfig(pairs=(pair,), tuning=TEST_TUNING, probing=FAST),
-        trigger_topic_arn=topic,
-        state_table_name=table,
-        metrics_namespace=NAMESPACE,
-        account_id=ACCOUNT_ID,
-        region=REGION,
-    )
-    services = PairServices(
-        boto3.client("ec2", region_name=REGION),
-        primary_instance_id=topology.primary_instance_id,
-        standby_instance_id=topology.standby_instance_id,
-        interface_id=topology.interface_id,
-        slow_seconds=FAST.timeout_seconds * 3,
-    )
-    try:
-        yield Probed(topology, services, settings, clients, capture)
-    finally:
-        services.close()
+    failover = FailoverConfig(pairs=(pair,), tuning=TEST_TUNING, probing=FAST)
+    with prober_account(topology, failover) as account:
+        yield Probed(
+            topology, account.services, account.settings, account.clients, account.capture_url
+        )
 
 
 def test_a_healthy_service_sends_nothing(probed: Probed) -> None:

@@ -15,7 +15,7 @@ import pytest
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.delivery import drain
 from emulator.deployment import LocalDeployment
-from emulator.endpoint import ACCOUNT_ID, REGION
+from emulator.endpoint import REGION
 from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, ProberSettings, Probing
@@ -23,7 +23,7 @@ from eni_failover.discovery import PAIR_TAG, PROBE_TAG, ROLE_TAG, Discovery, Dis
 from eni_failover.errors import AwsCallFailed
 from eni_failover.prober import Prober
 from eni_failover.timeline import SystemClock
-from tests.integration.conftest import TEST_TUNING, pair_of
+from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
 from tests.integration.test_handler import machine_readable
 from tests.support import sns_event
 
@@ -33,7 +33,6 @@ PROBE = "http://:80/health"
 FAST = Probing.model_construct(
     interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False, tag_ports=(80,)
 )
-TRIGGER_TABLE = "prober-state"
 
 
 def tag(topology: PairTopology, pair: str, *, probe: str | None) -> None:
@@ -82,38 +81,11 @@ class TaggedStack:
 
 @contextmanager
 def tagged_stack(topology: PairTopology, *pairs: Pair) -> Iterator[TaggedStack]:
-    clients = AwsClients(region=REGION)
-    clients.dynamodb.create_table(
-        TableName=TRIGGER_TABLE,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic = clients.sns.create_topic(Name="trigger")["TopicArn"]
-    capture = clients.sqs.create_queue(QueueName="trigger-capture")["QueueUrl"]
-    capture_arn = clients.sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    clients.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=capture_arn)
-    settings = ProberSettings(
-        failover=FailoverConfig(pairs=pairs, tuning=TEST_TUNING, probing=FAST, discover_tags=True),
-        trigger_topic_arn=topic,
-        state_table_name=TRIGGER_TABLE,
-        metrics_namespace="EniFailover",
-        account_id=ACCOUNT_ID,
-        region=REGION,
-    )
-    services = PairServices(
-        boto3.client("ec2", region_name=REGION),
-        primary_instance_id=topology.primary_instance_id,
-        standby_instance_id=topology.standby_instance_id,
-        interface_id=topology.interface_id,
-        slow_seconds=FAST.timeout_seconds * 3,
-    )
-    try:
-        yield TaggedStack(topology, services, settings, clients, capture)
-    finally:
-        services.close()
+    failover = FailoverConfig(pairs=pairs, tuning=TEST_TUNING, probing=FAST, discover_tags=True)
+    with prober_account(topology, failover) as account:
+        yield TaggedStack(
+            topology, account.services, account.settings, account.clients, account.capture_url
+        )
 
 
 @pytest.fixture
