@@ -72,16 +72,19 @@ class Runtime:
         if self.discovered is None:
             return configured
         known = {p.name for p in configured}
-        if instance_id is not None and any(
-            instance_id in (p.primary_instance_id, p.standby_instance_id) for p in configured
-        ):
+        known_instances = {
+            i for p in configured for i in (p.primary_instance_id, p.standby_instance_id)
+        }
+        # A question a configured pair answers needs no fresh look at the tags.
+        if instance_id in known_instances:
             instance_id = None
         if pair_name in known:
             pair_name = None
-        if instance_id is None and pair_name is None:
-            cached = self.discovered.current()
-        else:
-            cached = self.discovered.about(instance_id=instance_id, pair_name=pair_name)
+        cached = (
+            self.discovered.about(instance_id=instance_id, pair_name=pair_name)
+            if instance_id is not None or pair_name is not None
+            else self.discovered.current()
+        )
         if cached.stale:
             logger.warning("tagged pairs may be out of date", note=cached.note())
         return configured + tuple(p for p in cached.discovery.pairs if p.name not in known)
