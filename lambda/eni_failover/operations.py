@@ -95,6 +95,7 @@ def check_pairs(
     many; those the invocation has no time left for are named, for the next run."""
     clock = runtime.clock
     if len(pairs) > READINESS_UNPACED_PAIRS:
+        # Only to order them: each check reads its record again, minutes later when paced.
         last = {p.name: runtime.records.read(p.name).checked_at for p in pairs}
         pairs = tuple(sorted(pairs, key=lambda p: (last[p.name] is not None, last[p.name])))
     deadline = clock.monotonic() + remaining_seconds - READINESS_RESERVE_SECONDS
