@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from bench import api_calls, pictures, scale_report, service_report
 from bench.api_calls import Column
 from bench.detection import LAMBDA_MEMORY_DOCS
 from bench.lab import median, worst
+from bench.markdown import millis, seconds, table
 from bench.run import Results
 from bench.swap_time import (
     CAREFUL_SEQUENTIAL_CALLS,
@@ -29,25 +29,6 @@ SECTIONS = (
     "## 6. Detection, modelled",
     service_report.SECTION_HEADING,
 )
-
-
-def seconds(value: float | None, digits: int = 2) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{value:.{digits}f} s"
-
-
-def millis(value: float) -> str:
-    return f"{value * 1000:.1f} ms"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-    return "\n".join(lines)
 
 
 def render(results: Results) -> str:

@@ -8,10 +8,10 @@ when, so the page never passes one run's numbers off as another's.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from datetime import datetime
 
 from bench.lab import median
+from bench.markdown import seconds, table
 from bench.scale import TARGET_RATIO, THROTTLING_DOCS, ScaleResult, Wave
 from bench.splicing import splice_part
 from eni_failover.shared_looks import CLAIM_SECONDS
@@ -27,19 +27,6 @@ EC2_ACTIONS = (
     "DetachNetworkInterface",
     "AttachNetworkInterface",
 )
-
-
-def _s(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f} s"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-    return "\n".join(lines)
 
 
 def _verdict(result: ScaleResult) -> str:
@@ -63,12 +50,13 @@ def summary_line(result: ScaleResult, *, measured_at: datetime | None = None) ->
     return (
         f"{SUMMARY_START} ({wave.pairs} of one deployment's {result.configured} pairs at once, "
         f"under EC2's request buckets at full size, {_slowed(result)}): the last was on its "
-        f"standby {_s(wave.last)} after the triggers, against {_s(result.one_pair)} for one "
-        f"pair alone (median of {len(result.alone)}): {result.ratio():.2f}x, target "
+        f"standby {seconds(wave.last)} after the triggers, against "
+        f"{seconds(result.one_pair)} for one pair alone (median of {len(result.alone)}): "
+        f"{result.ratio():.2f}x, target "
         f"{TARGET_RATIO:g}x or less: {_verdict(result)}. {sum(wave.throttled.values())} "
         f"requests throttled and {sum(wave.ec2_requests.values())} EC2 requests in all, "
         f"against {sum(before.throttled.values())} and {sum(before.ec2_requests.values())} "
-        f"with every move describing on its own ({_s(before.last)}); every pair attached "
+        f"with every move describing on its own ({seconds(before.last)}); every pair attached "
         f'exactly once and told "swapped" exactly once (section 5){when}.'
     )
 
@@ -81,7 +69,7 @@ def section(result: ScaleResult, *, measured_at: datetime | None = None) -> str:
     wave, before = result.wave("wave"), result.wave("wave-unshared")
     real_alone, real_wave = result.wave("alone-real-time"), result.wave("wave-real-time")
     columns = (result.alone[0], wave, before, real_wave)
-    runs = _table(
+    runs = table(
         [
             "",
             "Time",
@@ -95,7 +83,7 @@ def section(result: ScaleResult, *, measured_at: datetime | None = None) -> str:
         ],
         [_row(run) for run in (*result.alone, *result.waves)],
     )
-    requests = _table(
+    requests = table(
         ["EC2 action", *(_short(run) for run in columns)],
         [[action, *(_requests(run, action) for run in columns)] for action in EC2_ACTIONS]
         + [
@@ -164,12 +152,12 @@ remains: botocore's backoff after a throttle is not slowed, which flatters a run
 throttled (the one where each move describes on its own), not the shared one.
 
 **{wave.pairs} of {result.configured} at once: the last pair was on its standby after
-{_s(wave.last)}, against {_s(result.one_pair)} for one pair alone: {result.ratio():.2f}x
+{seconds(wave.last)}, against {seconds(result.one_pair)} for one pair alone: {result.ratio():.2f}x
 (target: {TARGET_RATIO:g}x or less, {_verdict(result)}).** EC2 throttled
 {sum(wave.throttled.values())} requests ({_throttled(wave)});
 {_count(wave.lambda_retries, "invocation", "invocations")} needed Lambda's retry. With every
 move describing on its own, as before the looks were shared, the same wave took
-{_s(before.last)} ({before.last / result.one_pair:.2f}x), EC2 throttled
+{seconds(before.last)} ({before.last / result.one_pair:.2f}x), EC2 throttled
 {sum(before.throttled.values())} requests ({_throttled(before)}) and received
 {sum(before.ec2_requests.values())} requests in all, against {sum(wave.ec2_requests.values())}
 shared.
@@ -181,7 +169,7 @@ the function's DynamoDB calls:
 
 {requests}
 
-In real time the same kind of wave took {_s(real_wave.last)} against {_s(real_alone.last)}
+In real time the same kind of wave took {seconds(real_wave.last)} against {seconds(real_alone.last)}
 for one pair: that is this machine's pace, with the requests queueing for its CPU.{failed}
 
 Nothing was lost or doubled in any run: every interface ended attached to its own standby,
@@ -212,9 +200,9 @@ def _row(run: Wave) -> list[str]:
         run.title,
         "real" if run.slowed == 1 else f"slowed {run.slowed}x",
         str(run.pairs),
-        _s(run.last),
-        _s(median(list(run.attached))),
-        _s(max(run.returned)),
+        seconds(run.last),
+        seconds(median(list(run.attached))),
+        seconds(max(run.returned)),
         str(sum(run.throttled.values())),
         str(retries),
         str(run.lambda_retries),

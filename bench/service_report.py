@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from bench.detection import delivery_stages
 from bench.lab import median, worst
+from bench.markdown import seconds, table
 from bench.service_stop import DELIVERY_POLL_SECONDS, WAYS, ServiceStopResult, ServiceStopRun
 from bench.splicing import splice_part
 
@@ -32,22 +33,9 @@ COLD_START_LOW, COLD_START_HIGH = 0.1, 1.0
 PUBLISH_LOW, PUBLISH_TYPICAL, PUBLISH_HIGH = 0.01, 0.03, 0.2
 
 
-def _s(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f} s"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-    return "\n".join(lines)
-
-
 def _mid_worst(runs: Sequence[ServiceStopRun], pick: Callable[[ServiceStopRun], float]) -> str:
     values = [pick(run) for run in runs]
-    return f"{_s(median(values))} / {_s(worst(values))}"
+    return f"{seconds(median(values))} / {seconds(worst(values))}"
 
 
 def _probing(result: ServiceStopResult) -> str:
@@ -71,18 +59,18 @@ def summary_line(result: ServiceStopResult, *, apart: bool = False) -> str:
     attached = [run.attached for run in runs]
     verdict = "met" if median(attached) <= TARGET_MEDIAN_SECONDS else "MISSED"
     by_way = "; ".join(
-        f"{way.key} {_s(median([r.attached for r in result.of(way.key)]), 1)}" for way in WAYS
+        f"{way.key} {seconds(median([r.attached for r in result.of(way.key)]), 1)}" for way in WAYS
     )
     when = f"; {_measured_apart(result)}" if apart else ""
     return (
         f"{SUMMARY_START} the interface is attached on the standby "
-        f"{_s(median(attached), 1)} after the service's last answer (median of {len(runs)} "
-        f"runs, worst {_s(worst(attached), 1)}): detection "
-        f"{_s(median([r.detection for r in runs]), 1)}, the move "
-        f"{_s(median([r.move for r in runs]), 1)} (medians); with the default probing "
+        f"{seconds(median(attached), 1)} after the service's last answer (median of {len(runs)} "
+        f"runs, worst {seconds(worst(attached), 1)}): detection "
+        f"{seconds(median([r.detection for r in runs]), 1)}, the move "
+        f"{seconds(median([r.move for r in runs]), 1)} (medians); with the default probing "
         f"({_probing(result)}); by how it stopped: {by_way}. Target, a median of "
         f"{TARGET_MEDIAN_SECONDS:g} s or less: {verdict}. In AWS, SNS's delivery and Lambda's "
-        f"start add about {_s(_aws_typical(), 1)} typically (section 7){when}."
+        f"start add about {seconds(_aws_typical(), 1)} typically (section 7){when}."
     )
 
 
@@ -115,7 +103,7 @@ def section(result: ServiceStopResult, *, apart: bool = False) -> str:
             _mid_worst(runs, lambda r: r.move),
         ]
     ]
-    measured = _table(
+    measured = table(
         [
             "How the service stops",
             "Runs",
@@ -193,9 +181,10 @@ def _why_detection_takes(result: ServiceStopResult) -> str:
 def _in_aws(typical: float, most: float) -> str:
     return (
         f"So in AWS, from the service's last answer to the interface on the standby: typically "
-        f"about {_s(typical + _aws_typical(), 1)} (the median here plus each stage's typical), "
-        f"at most about {_s(most + _aws_most(cold=False), 1)} with the function warm and "
-        f"{_s(most + _aws_most(cold=True), 1)} if it starts cold (the worst here plus each "
+        f"about {seconds(typical + _aws_typical(), 1)} "
+        "(the median here plus each stage's typical), "
+        f"at most about {seconds(most + _aws_most(cold=False), 1)} with the function warm and "
+        f"{seconds(most + _aws_most(cold=True), 1)} if it starts cold (the worst here plus each "
         "stage's most). The failover function is rarely cold: the sweep invokes it every "
         "minute."
     )
@@ -216,10 +205,10 @@ def _hops_table(result: ServiceStopResult) -> str:
         ("attached on the standby", lambda run: run.attached),
         ("handler returned (outcome notified)", lambda run: run.returned),
     ]
-    return _table(
+    return table(
         ["Hop", *(way.key for way in WAYS)],
         [
-            [name, *(_s(median([pick(r) for r in result.of(way.key)])) for way in WAYS)]
+            [name, *(seconds(median([pick(r) for r in result.of(way.key)])) for way in WAYS)]
             for name, pick in stages
         ],
     )
@@ -229,17 +218,17 @@ def _aws_table() -> str:
     rows = [
         [
             "The prober's publish reaches SNS (from its subnets)",
-            _s(PUBLISH_LOW),
-            _s(PUBLISH_TYPICAL),
-            _s(PUBLISH_HIGH),
+            seconds(PUBLISH_LOW),
+            seconds(PUBLISH_TYPICAL),
+            seconds(PUBLISH_HIGH),
             "assumed: one HTTPS request in the region; AWS publishes no figure",
         ],
         *(
             [
                 stage.name,
-                _s(stage.low, 1),
-                _s(stage.typical, 1),
-                _s(stage.high, 1),
+                seconds(stage.low, 1),
+                seconds(stage.typical, 1),
+                seconds(stage.high, 1),
                 ("documented" if stage.documented else "assumed")
                 + f": {stage.basis} ([docs]({stage.source}))",
             ]
@@ -247,22 +236,22 @@ def _aws_table() -> str:
         ),
         [
             "A cold start of the failover function, if it is cold",
-            _s(COLD_START_LOW, 1),
+            seconds(COLD_START_LOW, 1),
             "-",
-            f"over {_s(COLD_START_HIGH, 1)}",
+            f"over {seconds(COLD_START_HIGH, 1)}",
             "documented: 'from under 100 ms to over 1 second', in under 1% of invocations "
             f"([Lambda execution environments]({LAMBDA_COLD_START_DOCS})); this machine's own "
             "import and first-event times are in section 4",
         ],
     ]
-    return _table(["Stage", "Least", "Typical", "Most", "Basis"], rows)
+    return table(["Stage", "Least", "Typical", "Most", "Basis"], rows)
 
 
 def _tools_table(result: ServiceStopResult) -> str:
     probing = result.probing
     detection = {way.key: median([r.detection for r in result.of(way.key)]) for way in WAYS}
-    ours = ", ".join(f"{key} {_s(value, 1)}" for key, value in detection.items())
-    return _table(
+    ours = ", ".join(f"{key} {seconds(value, 1)}" for key, value in detection.items())
+    return table(
         ["Tool", "How it notices", "Detection"],
         [
             [

@@ -226,8 +226,11 @@ class SharedLooks:
         give_up = self.clock.monotonic() + GIVE_UP_SECONDS
         while True:
             snapshot, claimed_until, took = self._read_snapshot()
-            fresh = snapshot is not None and snapshot.taken_at >= after + CLOCK_MARGIN_SECONDS
-            if fresh and snapshot is not None and snapshot.covers(interface_ids, instance_ids):
+            if (
+                snapshot is not None
+                and snapshot.taken_at >= after + CLOCK_MARGIN_SECONDS
+                and snapshot.covers(interface_ids, instance_ids)
+            ):
                 return snapshot
             # Claim only when no one visibly holds the claim: a refused conditional write
             # costs DynamoDB capacity all the same.

@@ -95,8 +95,8 @@ class _Mover:
     # used. A look shared with other moves counts only if taken after both (a newer one).
     acted_at: float = 0.0
     seen_at: float = 0.0
-    # The target as the last look showed it, when that look showed it (a shared look shows
-    # every watched instance): as fresh as a look of its own, without another round.
+    # The target as the last poll showed it, when it did (a shared look shows every
+    # watched instance): as fresh as a look of its own, without another round.
     target_seen: InstanceView | None = None
     target_seen_at: float = 0.0
 
@@ -115,9 +115,6 @@ class _Mover:
             self.ids if interfaces else [], (self.target,) if target else (), after=after
         )
         self.seen_at = max(self.seen_at, look.taken_at)
-        shown = (look.instances or {}).get(self.target)
-        if shown is not None:
-            self.target_seen, self.target_seen_at = shown, look.taken_at
         return look
 
     def _out_of_time(self) -> bool:
@@ -155,6 +152,9 @@ class _Mover:
                 raise
             self._note_throttled(error)
             return None
+        shown = (look.instances or {}).get(self.target)
+        if shown is not None:
+            self.target_seen, self.target_seen_at = shown, look.taken_at
         # A shared look shows other moves' interfaces too.
         return {i: look.interfaces[i] for i in self.ids}
 
@@ -177,7 +177,6 @@ class _Mover:
                 raise
             self._note_throttled(error)
             return None
-        self.target_seen = None  # used now: the next check looks again
         return (instances or {})[self.target]
 
     def _note_throttled(self, error: AwsCallFailed) -> None:
