@@ -12,13 +12,17 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from ec2sim import CallEvent
+from emulator.clock import ShiftedClock
 from emulator.deployment import FakeLambdaContext, LocalDeployment
-from eni_failover.errors import PairBusy
-from tests.faults.views import Delivery, Scene, facts, outcome_of
+from eni_failover.errors import FailoverIncomplete, PairBusy
+from eni_failover.pair_record import PairRecords
+from tests.faults.views import Delivery, Scene, facts, outcome_of, trigger_id_of
 from tests.support import sns_event, state_change_message
 
 ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
@@ -148,3 +152,62 @@ def test_trigger_that_cannot_get_the_lease_in_time_is_retried_and_finds_the_move
     [interface] = found["interfaces"]
     assert interface["attached_to"] == scene.standby
     assert scene.moves == ONE_SWAP
+
+
+def test_a_move_whose_lease_passed_to_another_invocation_writes_no_journal_and_moves_nothing(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the alarm's invocation has observed the failed primary and decided to move,
+    # and stalls just before it writes its journal, for longer than its lease (a sandbox
+    # frozen, a long GC pause: its lease expires while it still believes it holds it)
+    alarm, _ = primary_failed_and_stopped(scene)
+    # Past the alarm invocation's lease: its remaining time plus the reserve.
+    clock = ShiftedClock(timedelta(minutes=2))
+    later = LocalDeployment.create(
+        scene.deployment.settings.failover,
+        clients=scene.deployment.clients,
+        resources=scene.deployment.resources,
+        clock=clock,
+    )
+    stopped = sns_event(
+        state_change_message(instance_id=scene.primary, state="stopped", at=clock.now())
+    )
+    journal = PairRecords.write_journal
+    meanwhile: list[Delivery] = []
+    stalls = threading.Event()
+
+    def stalled(records: PairRecords, pair_name: str, **kwargs: Any) -> None:
+        if not stalls.is_set():
+            stalls.set()
+            # While it stalls, the state-change event's invocation takes the expired lease
+            # and makes the move, in an execution environment of its own
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                meanwhile.append(
+                    pool.submit(scene.runtime.deliver, later, stopped).result(timeout=HOLD_LIMIT)
+                )
+        journal(records, pair_name, **kwargs)
+
+    monkeypatch.setattr(PairRecords, "write_journal", stalled)
+
+    # When the stalled invocation carries on
+    stale = scene.deliver(alarm)
+
+    # Then the move was made once, by the invocation that held the lease
+    [moved] = meanwhile
+    assert moved.error is None
+    assert scene.interface().instance_id == scene.standby
+    assert scene.moves == ONE_SWAP
+    # And the pair's record has that move, and no journal: the mover cleared its own when
+    # the move was done, and the stalled one wrote none after it
+    record = PairRecords(
+        scene.deployment.clients.dynamodb, scene.deployment.resources.state_table_name
+    ).read("nat")
+    assert record.last_move_trigger_id == trigger_id_of(stopped)
+    assert (record.journal_trigger_id, record.journal) == (None, ())
+    # And the stalled one said it lost the pair and moved nothing, and Lambda retries it
+    told = by_trigger(scene.notifications())
+    assert told["state-change"]["outcome"] == "swapped"
+    assert told["alarm"]["outcome"] == "failed"
+    assert "passed to another invocation" in told["alarm"]["error"]
+    assert told["alarm"]["steps"] == []
+    assert isinstance(stale.error, FailoverIncomplete)
