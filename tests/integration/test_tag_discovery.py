@@ -3,6 +3,7 @@ state-change events, listed with the configured pairs, and never acted on when m
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -11,7 +12,13 @@ import pytest
 from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig
-from eni_failover.discovery import PAIR_TAG, ROLE_TAG
+from eni_failover.discovery import (
+    DISCOVERY_TTL_SECONDS,
+    MIN_REFRESH_INTERVAL_SECONDS,
+    PAIR_TAG,
+    ROLE_TAG,
+)
+from eni_failover.timeline import Clock, SystemClock
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_handler import machine_readable, where_is
 from tests.support import sns_event, state_change_message
@@ -37,9 +44,25 @@ def tagged(sim: FaithfulEC2) -> PairTopology:
     return built
 
 
-def discovering(stack_template: dict[str, Any], *pairs: Any) -> LocalDeployment:
+def discovering(
+    stack_template: dict[str, Any], *pairs: Any, clock: Clock | None = None
+) -> LocalDeployment:
     config = FailoverConfig(pairs=tuple(pairs), tuning=TEST_TUNING, discover_tags=True)
-    return LocalDeployment.from_template(config, stack_template)
+    return LocalDeployment.from_template(config, stack_template, clock=clock)
+
+
+class SecondsLater(SystemClock):
+    """Real time plus the seconds a test lets pass without waiting them out, on both
+    clocks the function reads (the discovery's cache keeps time by the monotonic one)."""
+
+    def __init__(self) -> None:
+        self.passed = 0.0
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(seconds=self.passed)
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.passed
 
 
 def test_a_tagged_pair_is_failed_over_by_its_state_change_event(
@@ -59,6 +82,38 @@ def test_a_tagged_pair_is_failed_over_by_its_state_change_event(
     [notification] = deployment.notifications()
     facts = machine_readable(notification)
     assert (facts["pair"], facts["outcome"]) == ("proxy", "swapped")
+
+
+def test_a_pair_tagged_after_the_cache_was_loaded_fails_over_on_its_first_trigger(
+    sim: FaithfulEC2, stack_template: dict[str, Any]
+) -> None:
+    # Given a warm function whose cache of tagged pairs was loaded before the pair existed
+    clock = SecondsLater()
+    deployment = discovering(stack_template, clock=clock)
+    assert deployment.invoke({"action": "pairs"})["pairs"] == []
+    # And a pair tagged afterwards, well within the cache's TTL (so only the look that a
+    # stranger triggers can find it) and past the floor between two such looks
+    late = build_pair(boto3.client("ec2", region_name="us-east-1"), name="late", sim=sim)
+    tag(late, "late")
+    clock.passed = DISCOVERY_TTL_SECONDS / 2
+    assert clock.passed > MIN_REFRESH_INTERVAL_SECONDS
+    # When its primary stops and the first trigger about it arrives
+    boto3.client("ec2", region_name="us-east-1").stop_instances(
+        InstanceIds=[late.primary_instance_id]
+    )
+    report = deployment.invoke(
+        sns_event(
+            state_change_message(
+                instance_id=late.primary_instance_id, state="stopped", at=clock.now()
+            )
+        )
+    )
+    # Then that trigger moves it: nothing was ignored for want of a fresh look at the tags
+    assert report["ignored"] == []
+    assert where_is(late)["Attachment"]["InstanceId"] == late.standby_instance_id
+    [notification] = deployment.notifications()
+    facts = machine_readable(notification)
+    assert (facts["pair"], facts["outcome"]) == ("late", "swapped")
 
 
 def test_configured_and_tagged_pairs_are_listed_together(
