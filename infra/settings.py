@@ -20,6 +20,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from eni_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover.config import (
+    DEFAULT_EVALUATION_PERIODS,
     EXPECT_ALARM_NAME,
     EXPECT_EMAIL,
     EXPECT_INSTANCE,
@@ -141,7 +142,6 @@ PAIR_ENTRY_KEYS = (
 )
 
 DEFAULT_PAIR_NAME = "primary"
-DEFAULT_EVALUATION_PERIODS = 2
 # The status-check alarm's period: EC2 publishes its status-check metrics once a minute.
 STATUS_CHECK_PERIOD_SECONDS = 60
 DEFAULT_MAX_EVENT_AGE_SECONDS = 3600
@@ -374,6 +374,7 @@ def read_settings(
             tuning=tuning,
             probing=probing,
             discover_tags=discover_tags,
+            evaluation_periods=evaluation_periods,
         )
     except ValidationError as error:
         raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error

@@ -67,6 +67,10 @@ ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
 
 
+# The status-check alarm's one-minute periods, unless the stack's evaluationPeriods says.
+DEFAULT_EVALUATION_PERIODS = 2
+
+
 class ConfigError(FailoverError, ValueError):
     """Configuration that cannot work; the message names the key and the expected form."""
 
@@ -213,6 +217,9 @@ class FailoverConfig(_Frozen):
     # Also protect the pairs tagged eni-failover:pair/role (eni_failover.discovery), found
     # at run time: adding one needs no deploy.
     discover_tags: bool = False
+    # One-minute periods a status check must fail before the interface moves (the stack's
+    # evaluationPeriods): the status-check alarm's, and the sweep's tolerance too.
+    evaluation_periods: int = Field(default=DEFAULT_EVALUATION_PERIODS, ge=1, le=60)
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

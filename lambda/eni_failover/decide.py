@@ -372,7 +372,11 @@ def _doubt_about_the_service(trigger: Trigger, alarm_now: str | None) -> Problem
     return None
 
 
+# The sweep leaves a primary stopped (or terminated) this recently to its EC2 event, which
+# arrives within seconds; the sweep is for the events EventBridge did not deliver.
 SWEEP_GRACE_SECONDS = 60.0
+# EC2 runs its status checks every minute; the status-check alarm counts periods this long.
+STATUS_CHECK_PERIOD_SECONDS = 60.0
 # The flap limit counts automatic moves in any rolling window this long.
 FLAP_WINDOW = timedelta(hours=1)
 # The prober saves its last results every 10 s; older than this, they prove nothing.
@@ -544,20 +548,34 @@ def fence_decision(
     return FenceDecision(mode, f"the primary {primary.instance_id} is running with {cause}")
 
 
-def missed_failure(pair: Pair, state: PairState, now: datetime) -> str | None:
+def missed_failure(
+    pair: Pair, state: PairState, now: datetime, *, evaluation_periods: int
+) -> str | None:
     """What the sweep should act on: a failed primary still holding a floating interface.
 
-    A failure younger than SWEEP_GRACE_SECONDS is left to the EC2 event or the alarm that
-    reports it within seconds; the sweep is for the events EventBridge did not deliver.
+    How long a failure is left alone depends on what it is (`sweep_grace_seconds`): a stop
+    or termination for SWEEP_GRACE_SECONDS, to its EC2 event; an impaired status check for
+    `evaluation_periods` minutes since EC2's ImpairedSince, the tolerance the pair's
+    status-check alarm gives it, so a check that fails for less never moves the interface,
+    whether a configured pair's alarm or the sweep looks (a tagged pair has only the sweep).
+    A failure EC2 gives no time for is acted on at once.
     """
     primary = state.primary
     holding = [i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)]
     if not holding or not primary.exists or (primary.running and not primary.impaired):
         return None
     since = primary.failed_since
-    if since is not None and (now - since).total_seconds() < SWEEP_GRACE_SECONDS:
+    grace = sweep_grace_seconds(primary, evaluation_periods=evaluation_periods)
+    if since is not None and (now - since).total_seconds() < grace:
         return None
     return f"the primary {primary.describe()} still holds {', '.join(holding)}"
+
+
+def sweep_grace_seconds(primary: InstanceView, *, evaluation_periods: int) -> float:
+    """How long after it began the sweep leaves the primary's failure to its trigger."""
+    if primary.running:  # and impaired: the status-check alarm's tolerance
+        return evaluation_periods * STATUS_CHECK_PERIOD_SECONDS
+    return SWEEP_GRACE_SECONDS
 
 
 def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuning) -> str | None:

@@ -167,7 +167,9 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
             if failback is not None:
                 outcomes.append(run(failback))
                 continue
-        missed = decide.missed_failure(pair, state, now)
+        missed = decide.missed_failure(
+            pair, state, now, evaluation_periods=runtime.settings.failover.evaluation_periods
+        )
         if missed is None:
             continue
         primary, standby = state.primary, state.standby

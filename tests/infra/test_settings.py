@@ -55,7 +55,7 @@ def test_one_pair_from_the_command_line() -> None:
     assert settings.notify_emails == EMAILS
     # And the defaults hold
     assert settings.stack_name == "EniFailover"
-    assert settings.evaluation_periods == 2
+    assert settings.evaluation_periods == settings.failover.evaluation_periods == 2
     assert settings.max_event_age_seconds == 3600
     assert settings.function_timeout_seconds == 60
 
@@ -76,6 +76,8 @@ def test_pair_name_and_tuning_from_context() -> None:
     assert settings.failover.pairs[0].name == "db-1"
     assert settings.failover.pairs[0].alarm_name == "EniFailover-db-1-primary-status"
     assert settings.evaluation_periods == 3
+    # And the function gets the same tolerance, for the sweep (README, How detection works)
+    assert settings.failover.evaluation_periods == 3
     assert settings.failover.tuning.swap_deadline_seconds == 30.0
     assert settings.failover.tuning.max_trigger_age_seconds == 600.0
     assert settings.max_event_age_seconds == 1800

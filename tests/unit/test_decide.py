@@ -346,3 +346,51 @@ class TestRoute:
         result = self.route(**changes)
         assert isinstance(result, decide.Ignore)
         assert expected in result.reason
+
+
+# --- the sweep's grace: what it leaves to the event or the alarm --------------------------
+
+
+def failed_ago(seconds: float, **changes: object) -> PairState:
+    """The primary failed `seconds` ago (EC2's ImpairedSince, or its stop's time), still
+    holding the floating interface."""
+    return state(
+        primary=instance(PRIMARY, failed_since=NOW - timedelta(seconds=seconds), **changes)
+    )
+
+
+@pytest.mark.parametrize("seconds", [30, 59])
+def test_the_sweep_leaves_a_primary_stopped_under_a_minute_ago_to_its_event(
+    seconds: float,
+) -> None:
+    # The EC2 state-change event reports a stop within seconds; the sweep is for lost ones.
+    stopped = failed_ago(seconds, state="stopped", instance_status=None, system_status=None)
+    assert decide.missed_failure(PAIR, stopped, NOW, evaluation_periods=2) is None
+
+
+@pytest.mark.parametrize("seconds", [60, 61])
+def test_the_sweep_acts_on_a_primary_stopped_a_minute_ago(seconds: float) -> None:
+    stopped = failed_ago(seconds, state="stopped", instance_status=None, system_status=None)
+    missed = decide.missed_failure(PAIR, stopped, NOW, evaluation_periods=2)
+    assert missed is not None
+    assert ENI in missed
+
+
+@pytest.mark.parametrize(("periods", "seconds"), [(2, 61), (2, 119), (1, 59), (5, 299)])
+def test_the_sweep_gives_an_impaired_primary_the_alarms_tolerance(
+    periods: int, seconds: float
+) -> None:
+    # A status check failing for less than evaluationPeriods minutes moves nothing, however
+    # it is noticed: the alarm needs that many failed minutes, and so does the sweep.
+    impaired = failed_ago(seconds, instance_status="impaired")
+    assert decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=periods) is None
+
+
+@pytest.mark.parametrize(("periods", "seconds"), [(2, 120), (2, 121), (1, 61), (5, 301)])
+def test_the_sweep_acts_on_a_primary_impaired_for_evaluation_periods_minutes(
+    periods: int, seconds: float
+) -> None:
+    impaired = failed_ago(seconds, instance_status="impaired")
+    missed = decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=periods)
+    assert missed is not None
+    assert "impaired" in missed
