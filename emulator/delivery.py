@@ -8,6 +8,9 @@ a record with a few keys renamed. This turns one into the other, field for field
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,3 +61,31 @@ def drain(sqs: SQSClient, queue_url: str) -> list[str]:
         for message in messages:
             bodies.append(message["Body"])
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One asynchronous invocation of the function with one delivery, and how it ended."""
+
+    message_id: str
+    result: dict[str, Any] | None
+    error: Exception | None  # what Lambda reports as a FunctionError, and retries
+
+
+def invoke_each_at_once(
+    events: list[dict[str, Any]], invoke: Callable[[dict[str, Any]], dict[str, Any]]
+) -> list[Invocation]:
+    """Lambda's part: one invocation per SNS delivery, all at once (each thread stands for
+    an execution environment of its own); their ends, in delivery order."""
+
+    def one(event: dict[str, Any]) -> Invocation:
+        message_id = str(event["Records"][0]["Sns"]["MessageId"])
+        try:
+            return Invocation(message_id, invoke(event), None)
+        except Exception as error:  # any error ends the invocation, as in Lambda
+            return Invocation(message_id, None, error)
+
+    if not events:
+        return []
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        return list(pool.map(one, events))

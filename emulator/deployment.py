@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.delivery import drain
+from emulator.delivery import Invocation, drain, invoke_each_at_once, take_lambda_events
 from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_failover import failover
@@ -109,6 +109,27 @@ class LocalDeployment:
             # Lambda's handler flushes metrics after each invocation (log_metrics); here
             # they are dropped, or Powertools would refuse the 101st metric of a long test.
             metrics.clear_metrics()
+
+    def environment(self) -> LocalDeployment:
+        """Another execution environment of this function (its own Dispatcher), on the same
+        resources, clients and clock."""
+        return LocalDeployment.create(
+            self.settings.failover,
+            resources=self.resources,
+            clients=self.clients,
+            clock=self.dispatcher.runtime.clock,
+        )
+
+    def deliver_triggers(self) -> list[Invocation]:
+        """What the trigger topic delivered to the function's subscription since the last
+        call (a sweep's hand-offs, say), each run as Lambda runs SNS deliveries: an
+        asynchronous invocation apiece, in an environment of its own, all at once."""
+        events = take_lambda_events(
+            self.clients.sqs,
+            self.resources.trigger_delivery_queue_url,
+            self.resources.trigger_subscription_arn,
+        )
+        return invoke_each_at_once(events, lambda event: self.environment().invoke(event))
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published so far, oldest first, taken off the inbox."""

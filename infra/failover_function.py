@@ -26,6 +26,7 @@ from eni_failover.config import (
     ENV_NOTIFICATION_TOPIC_ARN,
     ENV_QUARANTINE_GROUP_ID,
     ENV_STATE_TABLE_NAME,
+    ENV_TRIGGER_TOPIC_ARN,
     FUNCTION_HANDLER,
     FailoverConfig,
     Pair,
@@ -149,6 +150,7 @@ class FailoverFunction(Construct):
             role=self.role,
             environment=self._environment(
                 quarantine_group_id=quarantine_group_id,
+                trigger_topic=trigger_topic,
                 notification_topic=notification_topic,
                 dead_letter_queue=dead_letter_queue,
                 state_table=state_table,
@@ -166,7 +168,10 @@ class FailoverFunction(Construct):
         )
 
         self._allow_messages(
-            notification_topic=notification_topic, dead_letter_queue=dead_letter_queue, key=key
+            trigger_topic=trigger_topic,
+            notification_topic=notification_topic,
+            dead_letter_queue=dead_letter_queue,
+            key=key,
         )
         # Not grant_read_write_data: that also grants queries and scans, and on the indexes.
         self.role.add_to_policy(
@@ -187,6 +192,7 @@ class FailoverFunction(Construct):
     def _environment(
         *,
         quarantine_group_id: str | None,
+        trigger_topic: sns.ITopic,
         notification_topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
         state_table: dynamodb.ITableV2,
@@ -196,6 +202,7 @@ class FailoverFunction(Construct):
         environment = {
             ENV_CONFIG_FILE: CONFIG_FILE_NAME,
             ENV_NOTIFICATION_TOPIC_ARN: notification_topic.topic_arn,
+            ENV_TRIGGER_TOPIC_ARN: trigger_topic.topic_arn,
             ENV_DEAD_LETTER_QUEUE_URL: dead_letter_queue.queue_url,
             ENV_STATE_TABLE_NAME: state_table.table_name,
             ENV_ACCOUNT_ID: Aws.ACCOUNT_ID,
@@ -208,11 +215,18 @@ class FailoverFunction(Construct):
         return environment
 
     def _allow_messages(
-        self, *, notification_topic: sns.ITopic, dead_letter_queue: sqs.IQueue, key: kms.IKey
+        self,
+        *,
+        trigger_topic: sns.ITopic,
+        notification_topic: sns.ITopic,
+        dead_letter_queue: sqs.IQueue,
+        key: kms.IKey,
     ) -> None:
-        """Publish outcomes; dead-letter failed invocations and records it cannot parse."""
+        """Publish outcomes; hand the sweep's missed failures to the trigger topic (one
+        invocation each, in parallel); dead-letter what fails and what cannot be parsed."""
         for sid, actions, resource in (
             ("PublishOutcomes", ["sns:Publish"], notification_topic.topic_arn),
+            ("HandOffMissedFailures", ["sns:Publish"], trigger_topic.topic_arn),
             ("SendDeadLetters", ["sqs:SendMessage"], dead_letter_queue.queue_arn),
             # What SNS and SQS need from a publisher to an encrypted topic or queue.
             ("EncryptMessages", ["kms:GenerateDataKey", "kms:Decrypt"], key.key_arn),

@@ -342,12 +342,15 @@ class Settings(_FromEnvironment):
         "notification_topic_arn": ENV_NOTIFICATION_TOPIC_ARN,
         "dead_letter_queue_url": ENV_DEAD_LETTER_QUEUE_URL,
         "state_table_name": ENV_STATE_TABLE_NAME,
+        "trigger_topic_arn": ENV_TRIGGER_TOPIC_ARN,
     }
     OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {
         "history_retention_days": ENV_HISTORY_RETENTION_DAYS,
     }
 
     notification_topic_arn: str = Field(min_length=1)
+    # The sweep hands each missed failure to the function's own subscription through it.
+    trigger_topic_arn: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
     state_table_name: str = Field(min_length=1)
     history_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)

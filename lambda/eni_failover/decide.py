@@ -110,7 +110,7 @@ Plan = AlreadyThere | Refuse | Stranded | Move
 MAX_CLOCK_SKEW_SECONDS = 300.0
 
 
-def route(
+def route(  # noqa: PLR0912 - one branch per kind of trigger, each routed its own way
     trigger: Trigger, pairs: tuple[Pair, ...], *, account_id: str, region: str
 ) -> Pair | Ignore:
     """Find the pair a trigger is about, or say why it is none of ours."""
@@ -122,6 +122,14 @@ def route(
         pair = next((p for p in pairs if p.name == trigger.pair_name and p.probe), None)
         if pair is None:
             return Ignore(f"the prober names pair {trigger.pair_name!r}, which is not probed")
+    elif trigger.kind is TriggerKind.SWEEP:
+        # Named by the sweep that found the failure; the primary must still be the pair's.
+        pair = next((p for p in pairs if p.name == trigger.pair_name), None)
+        if pair is None or pair.primary_instance_id != trigger.instance_id:
+            return Ignore(
+                f"the sweep names pair {trigger.pair_name!r} with primary "
+                f"{trigger.instance_id}, which no pair has now"
+            )
     elif trigger.kind is TriggerKind.SERVICE_ALARM:
         pair = next((p for p in pairs if trigger.source in p.trigger_alarms), None)
         if pair is None:

@@ -7,6 +7,7 @@ about the source's health (see decide.plan).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,11 +19,16 @@ from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import FailbackPolicy, Pair
 from eni_failover.errors import AwsCallFailed, InvalidRequest
 from eni_failover.failover import Request, Runtime
-from eni_failover.observability import logger
+from eni_failover.observability import logger, metrics
 from eni_failover.pair_record import PairRecord
 from eni_failover.probe import ProbeResult
 from eni_failover.prober import ProberLease, saved_result
-from eni_failover.triggers import Trigger, TriggerKind
+from eni_failover.triggers import (
+    SWEEP_ID_PREFIX,
+    Trigger,
+    TriggerKind,
+    missed_failure_message,
+)
 
 if TYPE_CHECKING:
     from eni_failover.observed import PairState
@@ -146,11 +152,18 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     failed-over pair with failback=auto has its hold-down watched.
 
     EventBridge delivers EC2's state changes on a best-effort basis; this looks at EC2
-    itself. The trigger's ID names the failure (state, since when) and the standby's state,
-    so the same failure is handled once, and again only when the standby has changed.
+    itself. Each missed failure is handed off: published to the trigger topic as a trigger
+    of its own, which Lambda runs as an invocation of its own, so a wide impairment moves
+    every pair at once instead of one after another in here. The trigger's ID names the
+    failure (state, since when) and the standby's state: a later sweep that finds the same
+    failure before it is handled sends the same ID, and idempotency absorbs it. The outcome
+    is told once, by that invocation; the sweep tells none. A hand-off SNS refuses is
+    dead-lettered (the dead-letter alarm tells the operators) and tried again next minute.
     """
     now = runtime.clock.now()
     outcomes = []
+    handed_off: list[dict[str, str]] = []
+    dead_lettered: list[str] = []
     probes: dict[str, Any] | None = None
     pairs = runtime.all_pairs()
     states = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
@@ -172,27 +185,73 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
         )
         if missed is None:
             continue
-        primary, standby = state.primary, state.standby
-        since = primary.failed_since.isoformat() if primary.failed_since else "unknown"
-        condition = "impaired" if primary.running else primary.state or "missing"
-        trigger = Trigger(
-            trigger_id=(
-                f"sweep:{pair.name}:{primary.instance_id}:{condition}:{since}:"
-                f"{standby.state}/{standby.system_status}/{standby.instance_status}"
-            ),
-            kind=TriggerKind.SWEEP,
-            source="sweep",
-            instance_id=primary.instance_id,
-            state=condition,
-            is_failure=True,
-            reason=f"{missed}; no event started a failover",
-            occurred_at=now,
-            account_id=runtime.settings.account_id,
-            region=runtime.settings.region,
-        )
+        trigger = missed_failure_trigger(runtime, pair, state, missed)
         logger.warning("sweep found a missed failure", pair=pair.name, reason=missed)
-        outcomes.append(run(Request(pair=pair, trigger=trigger)))
-    return {"outcomes": outcomes, "ignored": [], "dead_lettered": []}
+        problem = hand_off(runtime, trigger)
+        if problem is None:
+            handed_off.append({"pair": pair.name, "trigger": trigger.trigger_id})
+        else:
+            dead_lettered.append(problem)
+    logger.info(
+        "sweep done",
+        pairs=len(pairs),
+        handed_off=len(handed_off),
+        dead_lettered=len(dead_lettered),
+        failbacks=len(outcomes),
+    )
+    return {
+        "outcomes": outcomes,
+        "handed_off": handed_off,
+        "ignored": [],
+        "dead_lettered": dead_lettered,
+    }
+
+
+def missed_failure_trigger(runtime: Runtime, pair: Pair, state: PairState, missed: str) -> Trigger:
+    """The trigger for a failure no event started a failover for: once per failure."""
+    primary, standby = state.primary, state.standby
+    since = primary.failed_since.isoformat() if primary.failed_since else "unknown"
+    condition = "impaired" if primary.running else primary.state or "missing"
+    return Trigger(
+        trigger_id=(
+            f"{SWEEP_ID_PREFIX}{pair.name}:{primary.instance_id}:{condition}:{since}:"
+            f"{standby.state}/{standby.system_status}/{standby.instance_status}"
+        ),
+        kind=TriggerKind.SWEEP,
+        source="sweep",
+        instance_id=primary.instance_id,
+        state=condition,
+        is_failure=True,
+        reason=f"{missed}; no event started a failover",
+        occurred_at=runtime.clock.now(),
+        account_id=runtime.settings.account_id,
+        region=runtime.settings.region,
+        pair_name=pair.name,
+    )
+
+
+def hand_off(runtime: Runtime, trigger: Trigger) -> str | None:
+    """Publish the sweep's trigger for its pair's own invocation; if SNS refuses it, keep
+    it in the dead-letter queue and say why (never dropped silently)."""
+    settings = runtime.settings
+    message = missed_failure_message(trigger)
+    try:
+        notify.publish_trigger(runtime.clients.sns, settings.trigger_topic_arn, message)
+    except AwsCallFailed as error:
+        problem = (
+            f"the sweep could not hand off pair {trigger.pair_name}'s missed failure "
+            f"({error}); nothing moved it, and the next sweep tries again"
+        )
+        logger.error("sweep hand-off dead-lettered", pair=trigger.pair_name, error=str(error))
+        metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=1)
+        notify.dead_letter(
+            runtime.clients.sqs,
+            settings.dead_letter_queue_url,
+            reason=problem,
+            record=json.loads(message),
+        )
+        return problem
+    return None
 
 
 def watch_failback(

@@ -1,10 +1,11 @@
 """Parse what arrives on the trigger topic into triggers.
 
-Four messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
+Five messages reach the function through SNS: a CloudWatch alarm's state change (a JSON
 string in Records[].Sns.Message); EventBridge events forwarded to the same topic, either an
 EC2 state-change event or a "CloudWatch Alarm State Change" of an alarm a pair names in
-`triggerAlarms`; and the prober's "Service Probe Failed" event, which this module also
-builds, so the prober and the function share one model of it. Anything else is
+`triggerAlarms`; the prober's "Service Probe Failed" event; and the sweep's "Missed Failure
+Found", one per pair it hands off. This module builds the last two as well, so the sender
+and the function share one model of each. Anything else is
 unparseable and goes to the dead-letter queue with a reason.
 
 Exact where it matters, liberal where it does not: the models require what identifies a
@@ -42,6 +43,9 @@ ALARM_EVENT_SOURCE = "aws.cloudwatch"
 ALARM_EVENT_DETAIL_TYPE = "CloudWatch Alarm State Change"
 PROBE_SOURCE = "eni-failover.prober"
 PROBE_DETAIL_TYPE = "Service Probe Failed"
+SWEEP_SOURCE = "eni-failover.sweep"
+SWEEP_DETAIL_TYPE = "Missed Failure Found"
+SWEEP_ID_PREFIX = "sweep:"
 # An alarm message is small; a multi-megabyte "message" is not something we should parse.
 MAX_MESSAGE_BYTES = 256 * 1024
 
@@ -298,6 +302,56 @@ def probe_failed_message(
     return event.model_dump_json(by_alias=True)
 
 
+class _MissedFailureDetail(_Lenient):
+    pair: str = Field(min_length=1, max_length=40)
+    instance_id: str = Field(alias="instance-id", min_length=1, max_length=64)
+    condition: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=4096)
+
+
+class MissedFailureEvent(_Lenient):
+    """The sweep's trigger for one pair, in EventBridge's envelope like the prober's."""
+
+    # The failure's identity (the trigger ID without its prefix): every sweep that finds
+    # the same failure sends the same ID, so idempotency and the pair record absorb repeats.
+    id: str = Field(min_length=1, max_length=1024)
+    source: Literal["eni-failover.sweep"]
+    detail_type: Literal["Missed Failure Found"] = Field(alias="detail-type")
+    account: str
+    time: AwareDatetime
+    region: str
+    detail: _MissedFailureDetail
+
+
+def missed_failure_message(trigger: Trigger) -> str:
+    """The sweep's trigger as the trigger topic carries it; parse_message reads it back as
+    the same trigger (ID included)."""
+    if (
+        trigger.kind is not TriggerKind.SWEEP
+        or trigger.pair_name is None
+        or trigger.instance_id is None
+        or not trigger.trigger_id.startswith(SWEEP_ID_PREFIX)
+    ):
+        raise ValueError(f"not a sweep's trigger for a pair: {trigger.trigger_id}")
+    event = MissedFailureEvent.model_validate(
+        {
+            "id": trigger.trigger_id.removeprefix(SWEEP_ID_PREFIX),
+            "source": SWEEP_SOURCE,
+            "detail-type": SWEEP_DETAIL_TYPE,
+            "account": trigger.account_id,
+            "time": trigger.occurred_at,
+            "region": trigger.region,
+            "detail": {
+                "pair": trigger.pair_name,
+                "instance-id": trigger.instance_id,
+                "condition": trigger.state,
+                "reason": trigger.reason,
+            },
+        }
+    )
+    return event.model_dump_json(by_alias=True)
+
+
 class _Notification(_Lenient):
     """An SNS record's Sns object, as far as the failover reads it.
 
@@ -396,6 +450,7 @@ def _from_event(body: dict[str, Any], message_id: str) -> Trigger:
         (STATE_CHANGE_SOURCE, STATE_CHANGE_DETAIL_TYPE): _from_state_change,
         (ALARM_EVENT_SOURCE, ALARM_EVENT_DETAIL_TYPE): _from_alarm_change,
         (PROBE_SOURCE, PROBE_DETAIL_TYPE): _from_probe,
+        (SWEEP_SOURCE, SWEEP_DETAIL_TYPE): _from_sweep,
     }
     parser = parsers.get((kind.source, kind.detail_type))
     if parser is None:
@@ -465,6 +520,24 @@ def _from_probe(body: dict[str, Any], message_id: str) -> Trigger:
             failures=failures,
             standby=detail.standby.result() if detail.standby else None,
         ),
+    )
+
+
+def _from_sweep(body: dict[str, Any], message_id: str) -> Trigger:
+    event = _validated(MissedFailureEvent, body, what=f"sweep event {message_id}")
+    detail = event.detail
+    return Trigger(
+        trigger_id=f"{SWEEP_ID_PREFIX}{event.id}",
+        kind=TriggerKind.SWEEP,
+        source="sweep",
+        instance_id=detail.instance_id,
+        state=detail.condition,
+        is_failure=True,
+        reason=detail.reason,
+        occurred_at=event.time,
+        account_id=event.account,
+        region=event.region,
+        pair_name=detail.pair,
     )
 
 

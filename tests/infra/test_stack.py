@@ -302,6 +302,7 @@ def test_the_code_asset_carries_the_pairs_the_function_parses(single_pair: Synth
     assert pair.alarm_name == ALARM_NAME
     # And the other variables point at this stack's resources
     assert environment["NOTIFICATION_TOPIC_ARN"] == single_pair.ref(stack.notifications.topic)
+    assert environment["TRIGGER_TOPIC_ARN"] == single_pair.ref(stack.triggers.topic)
     assert environment["DEAD_LETTER_QUEUE_URL"] == single_pair.ref(stack.dead_letters.queue)
     assert environment["STATE_TABLE_NAME"] == single_pair.ref(stack.state.table)
     assert environment["FAILOVER_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
@@ -435,19 +436,24 @@ def test_every_ec2_action_granted_is_one_the_function_calls(single_pair: Synthes
     assert granted == called - {*STOP_ACTIONS, *ISOLATE_ACTIONS}
 
 
-def test_publish_only_to_the_notification_topic(single_pair: Synthesized) -> None:
+def test_publish_only_outcomes_and_the_sweeps_hand_offs(single_pair: Synthesized) -> None:
     # Given the role's sns statements
     publishes = statements_with(single_pair, "sns:Publish")
     # When their resources are collected
     resources = [r for s in publishes for r in as_list(s["Resource"])]
-    # Then the function can publish outcomes, and cannot publish triggers to itself
-    assert resources == [single_pair.ref(single_pair.stack.notifications.topic)]
-    assert [
+    # Then the function can publish outcomes, and the sweep's triggers to the trigger topic
+    # (one per pair it hands off), and to no other topic
+    assert resources == [
+        single_pair.ref(single_pair.stack.notifications.topic),
+        single_pair.ref(single_pair.stack.triggers.topic),
+    ]
+    # And publishing is all it may do with SNS
+    assert {
         a
         for s in role_statements(single_pair)
         for a in as_list(s["Action"])
         if a.startswith("sns:")
-    ] == ["sns:Publish"]
+    } == {"sns:Publish"}
 
 
 def test_state_table_access_is_limited_to_the_state_table(single_pair: Synthesized) -> None:

@@ -39,7 +39,15 @@ def where(topology: PairTopology) -> str | None:
 
 
 def sweep(deployment: LocalDeployment) -> dict[str, Any]:
-    return deployment.invoke({"action": "sweep"})
+    """The minute's sweep, then SNS delivering what it handed off to the function: the
+    sweep's summary, with the outcomes of the invocations it started."""
+    report = deployment.invoke({"action": "sweep"})
+    assert report["dead_lettered"] == []
+    delivered = deployment.deliver_triggers()
+    assert len(delivered) == len(report["handed_off"])
+    assert [i.error for i in delivered] == [None] * len(delivered)
+    handled = [o for i in delivered if i.result is not None for o in i.result["outcomes"]]
+    return {**report, "outcomes": report["outcomes"] + handled}
 
 
 def stop_primary(sim: FaithfulEC2, topology: PairTopology) -> None:
@@ -58,14 +66,16 @@ class TestSweep:
         deployment = deployed(topology, stack_template, ahead=timedelta(minutes=2))
         # When the minute's sweep runs
         report = sweep(deployment)
-        # Then it moved the interface, and told the operators why
+        # Then it handed the pair off, whose own invocation moved the interface and told the
+        # operators why
+        assert [h["pair"] for h in report["handed_off"]] == ["nat"]
         assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
         assert where(topology) == topology.standby_instance_id
         [told] = deployment.notifications()
         assert "sweep" in told["message"]
         assert "no event started a failover" in told["message"]
         # And the next sweep finds nothing left to do, and says nothing
-        assert sweep(deployment)["outcomes"] == []
+        assert sweep(deployment)["handed_off"] == []
         assert deployment.notifications() == []
 
     def test_a_young_failure_is_left_to_its_event(
@@ -75,7 +85,7 @@ class TestSweep:
         stop_primary(sim, topology)
         deployment = deployed(topology, stack_template, ahead=timedelta(seconds=5))
         # Then the sweep leaves it alone
-        assert sweep(deployment)["outcomes"] == []
+        assert sweep(deployment)["handed_off"] == []
         assert where(topology) == topology.primary_instance_id
 
     def test_the_same_failure_is_handled_once(
@@ -99,7 +109,7 @@ class TestSweep:
         self, topology: PairTopology, stack_template: dict[str, Any]
     ) -> None:
         deployment = deployed(topology, stack_template, ahead=timedelta(minutes=2))
-        assert sweep(deployment)["outcomes"] == []
+        assert sweep(deployment)["handed_off"] == []
         assert deployment.notifications() == []
 
 

@@ -36,6 +36,7 @@ ENVIRONMENT = {
     "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:notify",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dead",
     "STATE_TABLE_NAME": "state",
+    "TRIGGER_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:trigger",
 }
 
 

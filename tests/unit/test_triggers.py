@@ -12,7 +12,7 @@ from emulator.events import metric_math_alarm_message
 from eni_failover import decide
 from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
-from eni_failover.triggers import Trigger, TriggerKind, parse_sns_event
+from eni_failover.triggers import Trigger, TriggerKind, missed_failure_message, parse_sns_event
 from tests.support import alarm_message, load_event, sns_event, state_change_message
 
 # The pair the checked-in samples are about (their alarm name and instance).
@@ -409,3 +409,53 @@ def test_a_cloudwatch_alarm_change_event_is_a_service_alarm_trigger() -> None:
     assert (trigger.state, trigger.is_failure) == ("ALARM", True)
     assert trigger.occurred_at == datetime(2026, 11, 26, 9, 12, 34, tzinfo=UTC)
     assert trigger.trigger_id.startswith("alarm-change:EniFailover-primary-primary-status:")
+
+
+# --- the sweep's hand-off: one trigger per pair, through the trigger topic ----------------
+
+
+def sweep_trigger(*, pair: str = "primary", instance_id: str = "i-0123456789abcdef0") -> Trigger:
+    """A missed failure as the sweep names it: the pair, the failure and the standby."""
+    return Trigger(
+        trigger_id=(f"sweep:{pair}:{instance_id}:stopped:2026-11-26T09:12:00+00:00:running/ok/ok"),
+        kind=TriggerKind.SWEEP,
+        source="sweep",
+        instance_id=instance_id,
+        state="stopped",
+        is_failure=True,
+        reason=f"the primary {instance_id} still holds eni-0123456789abcdef0; no event "
+        "started a failover",
+        occurred_at=datetime(2026, 11, 26, 9, 15, tzinfo=UTC),
+        account_id="123456789012",
+        region="us-east-1",
+        pair_name=pair,
+    )
+
+
+def test_the_sweeps_trigger_reads_back_as_the_same_trigger_with_the_same_identity() -> None:
+    # Given the trigger the sweep made for a missed failure
+    made = sweep_trigger()
+    # When it goes through the trigger topic and is parsed on the other side
+    delivered = parsed_trigger(sns_event(missed_failure_message(made)))
+    # Then it is the same trigger: the same ID (once per failure), kind, pair and reason
+    assert delivered == made
+
+
+def test_the_sweeps_trigger_routes_to_the_pair_it_names() -> None:
+    assert route(parsed_trigger(sns_event(missed_failure_message(sweep_trigger())))) is SAMPLE_PAIR
+
+
+def test_a_sweep_trigger_whose_pair_has_another_primary_now_is_ignored() -> None:
+    # Given a trigger for the pair's old primary (the pair was changed since the sweep)
+    stale = sweep_trigger(instance_id=OTHER_INSTANCE)
+    # Then it names neither, and moves nothing
+    routed = route(parsed_trigger(sns_event(missed_failure_message(stale))))
+    assert isinstance(routed, decide.Ignore)
+    assert OTHER_INSTANCE in routed.reason
+    assert "'primary'" in routed.reason
+
+
+def test_a_sweep_trigger_for_no_pair_is_ignored() -> None:
+    routed = route(parsed_trigger(sns_event(missed_failure_message(sweep_trigger(pair="gone")))))
+    assert isinstance(routed, decide.Ignore)
+    assert "'gone'" in routed.reason
