@@ -232,7 +232,12 @@ def missed_failure_trigger(runtime: Runtime, pair: Pair, state: PairState, misse
 
 def hand_off(runtime: Runtime, trigger: Trigger) -> str | None:
     """Publish the sweep's trigger for its pair's own invocation; if SNS refuses it, keep
-    it in the dead-letter queue and say why (never dropped silently)."""
+    it in the dead-letter queue and say why (never dropped silently).
+
+    Only the sweep publishes triggers, and a trigger's invocation never does: the chain
+    function -> topic -> function is one hop, so Lambda's recursive-loop detection has no
+    loop to stop.
+    """
     settings = runtime.settings
     message = missed_failure_message(trigger)
     try:
