@@ -385,6 +385,9 @@ def _doubt_about_the_service(trigger: Trigger, alarm_now: str | None) -> Problem
 SWEEP_GRACE_SECONDS = 60.0
 # EC2 runs its status checks every minute; the status-check alarm counts periods this long.
 STATUS_CHECK_PERIOD_SECONDS = 60.0
+# How late a pair's status-check alarm may fire after its periods (CloudWatch's lag): the
+# sweep waits this much longer for a pair that has one, and is its backstop, not its rival.
+ALARM_LAG_SECONDS = 60.0
 # The flap limit counts automatic moves in any rolling window this long.
 FLAP_WINDOW = timedelta(hours=1)
 # The prober saves its last results every 10 s; older than this, they prove nothing.
@@ -563,27 +566,31 @@ def missed_failure(
 
     How long a failure is left alone depends on what it is (`sweep_grace_seconds`): a stop
     or termination for SWEEP_GRACE_SECONDS, to its EC2 event; an impaired status check for
-    `evaluation_periods` minutes since EC2's ImpairedSince, the tolerance the pair's
-    status-check alarm gives it, so a check that fails for less never moves the interface,
-    whether a configured pair's alarm or the sweep looks (a tagged pair has only the sweep).
-    A failure EC2 gives no time for is acted on at once.
+    `evaluation_periods` minutes since EC2's ImpairedSince, the tolerance the status-check
+    alarm gives it, so a check that fails for less never moves the interface, whether an
+    alarm or the sweep looks. A pair with an alarm of its own (a configured pair) is left to
+    it for ALARM_LAG_SECONDS more, so the sweep acts only when the alarm did not; a tagged
+    pair has no alarm, and the sweep is what notices. A failure EC2 gives no time for is
+    acted on at once.
     """
     primary = state.primary
     holding = [i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)]
     if not holding or not primary.exists or (primary.running and not primary.impaired):
         return None
     since = primary.failed_since
-    grace = sweep_grace_seconds(primary, evaluation_periods=evaluation_periods)
+    grace = sweep_grace_seconds(pair, primary, evaluation_periods=evaluation_periods)
     if since is not None and (now - since).total_seconds() < grace:
         return None
     return f"the primary {primary.describe()} still holds {', '.join(holding)}"
 
 
-def sweep_grace_seconds(primary: InstanceView, *, evaluation_periods: int) -> float:
+def sweep_grace_seconds(pair: Pair, primary: InstanceView, *, evaluation_periods: int) -> float:
     """How long after it began the sweep leaves the primary's failure to its trigger."""
-    if primary.running:  # and impaired: the status-check alarm's tolerance
-        return evaluation_periods * STATUS_CHECK_PERIOD_SECONDS
-    return SWEEP_GRACE_SECONDS
+    if not primary.running:
+        return SWEEP_GRACE_SECONDS
+    # Impaired: the status-check alarm's tolerance, and its lag where the pair has one.
+    tolerance = evaluation_periods * STATUS_CHECK_PERIOD_SECONDS
+    return tolerance + ALARM_LAG_SECONDS if pair.alarm_name else tolerance
 
 
 def _staleness(trigger: Trigger, record: PairRecord, now: datetime, tuning: Tuning) -> str | None:

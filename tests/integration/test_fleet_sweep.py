@@ -27,9 +27,13 @@ IMPAIRED = 6
 
 
 def fleet(sim: FaithfulEC2, count: int) -> tuple[list[PairTopology], FailoverConfig]:
+    """Pairs without a status-check alarm of their own, as tagged pairs are: the sweep is
+    what notices their impaired primaries."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     built = [build_pair(ec2, name=f"nat{i}", sim=sim) for i in range(count)]
-    pairs = tuple(pair_of(topology, name=f"nat-{i}") for i, topology in enumerate(built))
+    pairs = tuple(
+        pair_of(topology, name=f"nat-{i}", alarm_name="") for i, topology in enumerate(built)
+    )
     return built, FailoverConfig(pairs=pairs, tuning=TEST_TUNING)
 
 
@@ -69,8 +73,8 @@ def test_the_sweep_of_many_pairs_costs_a_few_describes_and_still_finds_the_faile
 def test_a_wide_impairment_is_handed_off_pair_by_pair_and_moved_by_one_invocation_each(
     sim: FaithfulEC2, stack_template: dict[str, Any]
 ) -> None:
-    # Given six pairs whose primaries all fail their status checks at once (a host or a
-    # zone's bad minute), an alarm-less fleet as tagged pairs are, and evaluationPeriods 2
+    # Given six alarm-less pairs whose primaries all fail their status checks at once (a
+    # host or a zone's bad minute), and evaluationPeriods 2
     built, config = fleet(sim, IMPAIRED)
     for topology in built:
         sim.set_status(topology.primary_instance_id, instance="impaired")

@@ -376,21 +376,44 @@ def test_the_sweep_acts_on_a_primary_stopped_a_minute_ago(seconds: float) -> Non
     assert ENI in missed
 
 
+# A tagged pair has no status-check alarm of its own: the sweep is what notices its impaired
+# primary.
+TAGGED = PAIR.model_copy(update={"alarm_name": ""})
+
+
+@pytest.mark.parametrize("pair", [PAIR, TAGGED], ids=["alarmed", "tagged"])
 @pytest.mark.parametrize(("periods", "seconds"), [(2, 61), (2, 119), (1, 59), (5, 299)])
 def test_the_sweep_gives_an_impaired_primary_the_alarms_tolerance(
-    periods: int, seconds: float
+    pair: Pair, periods: int, seconds: float
 ) -> None:
     # A status check failing for less than evaluationPeriods minutes moves nothing, however
     # it is noticed: the alarm needs that many failed minutes, and so does the sweep.
     impaired = failed_ago(seconds, instance_status="impaired")
-    assert decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=periods) is None
+    assert decide.missed_failure(pair, impaired, NOW, evaluation_periods=periods) is None
 
 
 @pytest.mark.parametrize(("periods", "seconds"), [(2, 120), (2, 121), (1, 61), (5, 301)])
-def test_the_sweep_acts_on_a_primary_impaired_for_evaluation_periods_minutes(
+def test_the_sweep_acts_on_a_tagged_primary_impaired_for_evaluation_periods_minutes(
     periods: int, seconds: float
 ) -> None:
     impaired = failed_ago(seconds, instance_status="impaired")
-    missed = decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=periods)
+    missed = decide.missed_failure(TAGGED, impaired, NOW, evaluation_periods=periods)
+    assert missed is not None
+    assert "impaired" in missed
+
+
+@pytest.mark.parametrize("seconds", [121, 179])
+def test_the_sweep_leaves_an_alarmed_pair_to_its_alarm_for_the_alarms_lag(seconds: float) -> None:
+    # The pair's own alarm fires about evaluationPeriods minutes in, plus up to a minute of
+    # CloudWatch's lag: the sweep acting then would only race it to the same move, and the
+    # failure would be told twice (one swapped, one already-in-place).
+    impaired = failed_ago(seconds, instance_status="impaired")
+    assert decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=2) is None
+
+
+@pytest.mark.parametrize("seconds", [180, 181])
+def test_the_sweep_acts_on_an_alarmed_pair_whose_alarm_never_came(seconds: float) -> None:
+    impaired = failed_ago(seconds, instance_status="impaired")
+    missed = decide.missed_failure(PAIR, impaired, NOW, evaluation_periods=2)
     assert missed is not None
     assert "impaired" in missed
