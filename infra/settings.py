@@ -393,20 +393,28 @@ def read_settings(
 
 
 def _check_permissions_fit(pairs: Sequence[Pair]) -> None:
-    """The pairs' instance and interface ARNs must fit the managed policies a role takes."""
-    # Imported here: both modules build CDK constructs, which validating the context needs
+    """The pairs' instance, interface and trigger alarm ARNs must fit the managed policies a
+    role takes."""
+    # Imported here: these modules build CDK constructs, which validating the context needs
     # only for this count.
+    from infra.alarm_triggers import alarm_read_grant  # noqa: PLC0415
     from infra.failover_function import move_grant  # noqa: PLC0415
     from infra.fencing import fence_grants  # noqa: PLC0415
     from infra.resource_policies import MANAGED_POLICIES_PER_ROLE, policies_needed  # noqa: PLC0415
 
-    needed = policies_needed([move_grant(pairs)]) + policies_needed(fence_grants(pairs))
+    alarms = [name for pair in pairs for name in pair.trigger_alarms]
+    needed = (
+        policies_needed([move_grant(pairs)])
+        + policies_needed(fence_grants(pairs))
+        + policies_needed([alarm_read_grant(alarms)])
+    )
     if needed > MANAGED_POLICIES_PER_ROLE:
         raise SettingsError(
             [
-                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces for "
-                f"one role: their ARNs need {needed} managed policies, and IAM attaches at "
-                f"most {MANAGED_POLICIES_PER_ROLE} to a role; split the pairs across stacks "
+                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces"
+                f"{' and trigger alarms' if alarms else ''} for one role: their ARNs need "
+                f"{needed} managed policies, and IAM attaches at most {MANAGED_POLICIES_PER_ROLE} "
+                "to a role; split the pairs across stacks "
                 f"(-c {KEY_STACK_NAME}=...), or declare them by tags (discovery=tags)"
             ]
         )

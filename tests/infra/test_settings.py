@@ -283,6 +283,23 @@ def test_200_pairs_are_accepted() -> None:
     assert settings.failover.pairs[-1].interface_ids == (f"eni-{199:017x}",)
 
 
+def test_trigger_alarms_count_towards_the_roles_managed_policies() -> None:
+    # Given the 200 pairs that fit, each naming a trigger alarm its DescribeAlarms must name
+    pairs = [
+        {**pair, "triggerAlarms": [f"{pair['name']}-checkout-unhealthy-host-count"]}
+        for pair in many_pairs(200)
+    ]
+    # When the settings are read
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"pairs": pairs, "notifyEmail": "ops@example.com"})
+    # Then the alarms' ARNs are counted with the instances' and interfaces': too many
+    [message] = raised.value.problems
+    assert message.startswith(
+        "pairs: 200 pairs name too many instances and interfaces and trigger alarms"
+    ), message
+    assert "at most 10" in message
+
+
 def test_more_pairs_than_the_roles_managed_policies_hold_are_refused() -> None:
     # Given 300 pairs of two interfaces each: 1,200 ARNs to attach and detach on
     pairs = many_pairs(300, interfaces=2)
