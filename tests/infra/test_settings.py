@@ -387,4 +387,43 @@ def test_a_reserved_concurrency_that_cannot_serve_every_pair_is_refused(given: o
     assert message.startswith("reservedConcurrency: "), message
     assert "at least 3" in message
     assert "0 or 'none' to reserve nothing" in message
-    assert "keep 10 executions unreserved" in message
+    assert "keep 100 executions unreserved" in message
+
+
+@pytest.mark.parametrize(
+    ("context", "accepted"),
+    [
+        ({"reservedConcurrency": 900}, True),  # leaves Lambda's default quota exactly 100
+        ({"reservedConcurrency": 901}, False),
+        ({"accountConcurrency": 106}, True),  # the default 6 for one pair, and 100 left
+        ({"accountConcurrency": 105}, False),
+        ({"accountConcurrency": "10"}, False),  # a new account's lowered quota
+        ({"accountConcurrency": "10", "reservedConcurrency": "none"}, True),
+        ({"accountConcurrency": 5000, "reservedConcurrency": 2000}, True),
+    ],
+)
+def test_the_stacks_reservations_must_leave_the_account_100_unreserved(
+    context: dict[str, Any], accepted: bool
+) -> None:
+    # Given a reservation and the account's concurrency quota (Lambda's default: 1,000)
+    given = {**SINGLE_PAIR_CONTEXT, **context}
+    if accepted:
+        # Then a reservation that leaves 100 unreserved is kept
+        settings = settings_from(given)
+        quota = int(context.get("accountConcurrency", 1000))
+        assert sum(settings.reservations.values()) <= max(quota - 100, 0)
+        return
+    # Then one that leaves fewer is refused before the deploy fails on it, with the
+    # count, the floor, the quota assumed and the three ways out
+    message = problems_of(given)
+    assert message.startswith("reservedConcurrency: the stack reserves "), message
+    assert "fewer than 100 unreserved" in message
+    assert "the failover function (reservedConcurrency)" in message
+    assert "Lambda's default is 1000" in message
+    assert "-c reservedConcurrency=none" in message
+    assert "-c accountConcurrency=QUOTA" in message
+
+
+def test_an_account_concurrency_that_is_not_a_number_is_named() -> None:
+    message = problems_of({**SINGLE_PAIR_CONTEXT, "accountConcurrency": "lots"})
+    assert message.startswith("accountConcurrency: 'lots' is not a whole number"), message
