@@ -79,6 +79,7 @@ class EniFailoverStack(Stack):
             max_trigger_age_seconds=failover.tuning.max_trigger_age_seconds,
             key=self.key,
             dead_letter_queue=self.dead_letters.queue,
+            discover_tags=failover.discover_tags,
         )
         # Named, not generated: the topic policy must name it without waiting for the alarm.
         self.dead_letter_alarm_name = dead_letter_alarm_name(self.stack_name)

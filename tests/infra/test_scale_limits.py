@@ -272,3 +272,72 @@ def test_synth_refuses_more_managed_policies_on_a_role_than_iam_attaches(tmp_pat
     message = str(refused.value)
     assert "EniFailover/Failover/Role" in message
     assert "managed policies" in message
+
+
+# --- state-change rules: the configured primaries only ---------------------------------------
+
+STATE_CHANGE = {
+    "source": ["aws.ec2"],
+    "detail-type": ["EC2 Instance State-change Notification"],
+}
+FAILURE_STATES = ["stopping", "stopped", "shutting-down", "terminated"]
+
+
+def state_rules(synth: Synthesized) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in synth.of_type("AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.ec2"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    pairs = [
+        {
+            "name": f"pair-{n:03d}",
+            "primaryInstanceId": f"i-{2 * n:017x}",
+            "standbyInstanceId": f"i-{2 * n + 1:017x}",
+            "eniIds": [f"eni-{n:017x}"],
+        }
+        for n in range(200)
+    ]
+    return synthesize(
+        {"pairs": pairs, "notifyEmail": "ops@example.com"}, tmp_path_factory.mktemp("fleet")
+    )
+
+
+def test_200_configured_primaries_are_filtered_by_instance_id_in_rules_that_fit(
+    fleet: Synthesized,
+) -> None:
+    # Given 200 configured pairs
+    rules = state_rules(fleet)
+    # Then their state changes come through several rules, each filtered by instance ID,
+    # each pattern within EventBridge's 2,048 characters
+    assert len(rules) > 1
+    for rule in rules:
+        pattern = rule["EventPattern"]
+        assert {k: pattern[k] for k in STATE_CHANGE} == STATE_CHANGE
+        assert pattern["detail"]["state"] == FAILURE_STATES
+        assert len(longest(pattern)) <= EVENT_PATTERN_LIMIT
+    # And together they name exactly the 200 primaries, each once: no standby, no other
+    # instance, and no primary left out
+    listed = [i for rule in rules for i in rule["EventPattern"]["detail"]["instance-id"]]
+    assert sorted(listed) == sorted(f"i-{2 * n:017x}" for n in range(200))
+    assert len(listed) == len(set(listed))
+    # And each publishes to the trigger topic, which lets it by its own ARN; the first keeps
+    # the stack's rule name (the CLI shows it)
+    topic = fleet.ref(fleet.stack.triggers.topic)
+    assert all([t["Arn"] for t in rule["Targets"]] == [topic] for rule in rules)
+    assert [r.get("Name") for r in rules].count("EniFailover-instance-state") == 1
+    assert len(fleet.stack.triggers.state_rules) == len(rules)
+
+
+def test_tagged_pairs_keep_one_rule_for_every_instance(tmp_path: Path) -> None:
+    # Given a stack that also protects pairs declared by tags, unknown at deploy
+    synth = synthesize({**SINGLE_PAIR_CONTEXT, "discovery": "tags"}, tmp_path)
+    # Then one rule matches every instance's failure states, the configured primary's
+    # included: the function keeps the pairs' primaries and drops the rest
+    (rule,) = state_rules(synth)
+    assert rule["Name"] == "EniFailover-instance-state"
+    assert rule["EventPattern"] == {**STATE_CHANGE, "detail": {"state": FAILURE_STATES}}
