@@ -374,7 +374,7 @@ def test_reserved_concurrency_from_context_or_none(given: object, expected: int 
 
 @pytest.mark.parametrize("given", [0, "0"])
 def test_zero_reserved_concurrency_reserves_nothing(given: object) -> None:
-    # An account that cannot spare 10 unreserved executions turns the reservation off.
+    # An account that cannot spare 100 unreserved executions turns the reservation off.
     settings = settings_from({**SINGLE_PAIR_CONTEXT, "reservedConcurrency": given})
     assert settings.reserved_concurrency is None
 
