@@ -341,3 +341,35 @@ def test_tagged_pairs_keep_one_rule_for_every_instance(tmp_path: Path) -> None:
     (rule,) = state_rules(synth)
     assert rule["Name"] == "EniFailover-instance-state"
     assert rule["EventPattern"] == {**STATE_CHANGE, "detail": {"state": FAILURE_STATES}}
+
+
+def test_synth_refuses_inline_policies_longer_than_a_role_holds(tmp_path: Path) -> None:
+    # Given the stack, and two inline policies on the failover role, each within 6,144
+    # characters but together over the 10,240 a role's inline policies share
+    app, stack = stack_with(tmp_path)
+    role = stack.failover.role
+    for n in range(2):
+        iam.Policy(
+            stack,
+            f"Inline{n}",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:PutLogEvents"],
+                    resources=[
+                        stack.format_arn(
+                            service="logs", resource="log-group", resource_name=f"g{n}{k:04d}"
+                        )
+                        for k in range(70)
+                    ],
+                )
+            ],
+        )
+    # When it is synthesized
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - jsii raises a plain RuntimeError
+        app.synth()
+    # Then synth stops, naming the role and the limit, and neither policy on its own
+    message = str(refused.value)
+    assert "EniFailover/Failover/Role" in message
+    assert "10,240" in message
+    assert "EniFailover/Inline0" not in message
