@@ -20,6 +20,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 
 from app import build_app
+from infra.stack import EniFailoverStack
 from tests.infra.conftest import (
     SINGLE_PAIR_CONTEXT,
     Synthesized,
@@ -197,7 +198,7 @@ def test_the_function_describes_exactly_the_sixty_alarms(sixty_alarms: Synthesiz
 # --- the app refuses what would not deploy -------------------------------------------------
 
 
-def stack_with(tmp_path: Path) -> tuple[cdk.App, cdk.Stack]:
+def stack_with(tmp_path: Path) -> tuple[cdk.App, EniFailoverStack]:
     app = cdk.App(outdir=str(tmp_path), context={**cdk_json_context(), **SINGLE_PAIR_CONTEXT})
     return app, build_app(app)
 
@@ -251,8 +252,7 @@ def test_synth_refuses_a_policy_longer_than_iam_takes(tmp_path: Path) -> None:
 def test_synth_refuses_more_managed_policies_on_a_role_than_iam_attaches(tmp_path: Path) -> None:
     # Given the stack, and eleven more managed policies on the failover function's role
     app, stack = stack_with(tmp_path)
-    assert isinstance(stack, cdk.Stack)
-    role = stack.failover.role  # type: ignore[attr-defined]
+    role = stack.failover.role
     for n in range(MANAGED_POLICIES_PER_ROLE + 1):
         iam.ManagedPolicy(
             stack,
