@@ -21,6 +21,11 @@ FENCED_OUT := cdk.out.fenced
 FLEET_CONTEXT = -c notifyEmail=ops@example.com -c discovery=tags \
 	-c pairs="$$($(PY) -m bench.synth_time --context 200)"
 FLEET_OUT := cdk.out.fleet
+# Sixty trigger alarms (issue 18's done-when command): their rules and DescribeAlarms
+# policies, split to fit EventBridge's and IAM's limits, get synthesized, nagged and linted.
+ALARMED_CONTEXT = $(SAMPLE_CONTEXT) \
+	-c triggerAlarms=$$(seq -s, -f 'checkout-service-%02g-unhealthy-host-count' 1 60)
+ALARMED_OUT := cdk.out.alarmed
 
 # jsii prints a banner about Node 20 being past end of life unless told the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -51,15 +56,16 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 synth: setup
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT)
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT)
 	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(PROBED_OUT) $(PROBED_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(FENCED_OUT) $(FENCED_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(FLEET_OUT) $(FLEET_CONTEXT) > /dev/null
+	npx cdk synth --quiet --output $(ALARMED_OUT) $(ALARMED_CONTEXT) > /dev/null
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json \
-		$(FENCED_OUT)/*.template.json $(FLEET_OUT)/*.template.json
+		$(FENCED_OUT)/*.template.json $(FLEET_OUT)/*.template.json $(ALARMED_OUT)/*.template.json
 
 test: lint typecheck pytest cfn-lint
 
@@ -79,4 +85,4 @@ sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
 
 clean:
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT) .pytest_cache .mypy_cache .ruff_cache

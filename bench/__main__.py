@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import scale_report, service_report
+from bench import noise_report, scale_report, service_report
 from bench.report import render
-from bench.run import run_all, run_scale_only, run_service_only
+from bench.run import run_all, run_noise_only, run_scale_only, run_service_only
 from bench.settings import BenchSettings
 
 DEFAULT_OUT = Path("docs/benchmarks.md")
@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report to write")
     parser.add_argument(
         "--only",
-        choices=["service", "scale"],
+        choices=["service", "scale", "noise"],
         help="run one part and update its summary line and section in the report already "
         "written: 'service' is the service-stop end-to-end runs (section 7), 'scale' the "
-        "pairs failing at once (section 5)",
+        "pairs failing at once (section 5), 'noise' a wave of unrelated stops (section 8)",
     )
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return _service_only(settings, progress, args.out)
     if args.only == "scale":
         return _scale_only(settings, progress, args.out)
+    if args.only == "noise":
+        return _noise_only(settings, progress, args.out)
     results = run_all(settings, progress)
     report = render(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,18 @@ def _scale_only(settings: BenchSettings, progress: Callable[[str], None], out: P
     out.write_text(scale_report.splice(out.read_text(), result, measured_at))
     print(scale_report.section(result, measured_at=measured_at))
     print(f"\n{scale_report.summary_line(result, measured_at=measured_at)}")
+    print(f"\nupdated {out}", file=sys.stderr)
+    return 0
+
+
+def _noise_only(settings: BenchSettings, progress: Callable[[str], None], out: Path) -> int:
+    if not out.exists():
+        print(f"{out} does not exist: run the whole benchmark first", file=sys.stderr)
+        return 2
+    result = run_noise_only(settings, progress)
+    out.write_text(noise_report.splice(out.read_text(), result))
+    print(noise_report.section(result))
+    print(f"\n{noise_report.summary_line(result)}")
     print(f"\nupdated {out}", file=sys.stderr)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import api_calls, pictures, scale_report, service_report
+from bench import api_calls, noise_report, pictures, scale_report, service_report
 from bench.api_calls import Column
 from bench.detection import LAMBDA_MEMORY_DOCS
 from bench.lab import median, worst
@@ -28,6 +28,7 @@ SECTIONS = (
     "## 5. Scale",
     "## 6. Detection, modelled",
     service_report.SECTION_HEADING,
+    noise_report.SECTION_HEADING,
 )
 
 
@@ -42,6 +43,7 @@ def render(results: Results) -> str:
         _scale_section(results),
         _detection_section(results),
         service_report.section(results.service),
+        noise_report.section(results.noise),
         _limits(),
     ]
     return "\n\n".join(sections).rstrip() + "\n"
@@ -125,6 +127,7 @@ def _summary(results: Results) -> str:
                 f"{median(attached) / project:.2f}x the project's time."
             )
     lines.append(scale_report.summary_line(results.scale))
+    lines.append(noise_report.summary_line(results.noise))
     cold = results.cold
     lines.append(
         f"- **Cold start** (this machine, not Lambda): handler import "

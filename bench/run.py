@@ -16,6 +16,7 @@ from bench.cold_start import ColdStartResult, run_cold_start
 from bench.comparators import WayResult
 from bench.detection import DetectionPath, detection_paths
 from bench.lab import Lab, open_lab, simulator
+from bench.noise import NoiseResult, run_noise
 from bench.scale import ScaleResult, run_scale
 from bench.service_stop import ServiceStopResult, run_service_stop
 from bench.settings import BenchSettings
@@ -49,6 +50,7 @@ class Results:
     scale: ScaleResult
     detection: tuple[DetectionPath, ...]
     service: ServiceStopResult
+    noise: NoiseResult
 
     def swap(self, key: str) -> ScenarioResult:
         return next(s for s in self.swaps if s.scenario.key == key)
@@ -93,6 +95,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         cold = run_cold_start(lab, settings, progress)
         scale = run_scale(lab, settings, progress)
         service = run_service_stop(lab, settings, progress)
+        noise = run_noise(lab, settings, progress)
     return Results(
         settings=settings,
         machine=machine(),
@@ -106,6 +109,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         scale=scale,
         detection=detection_paths(),
         service=service,
+        noise=noise,
     )
 
 
@@ -113,6 +117,12 @@ def run_scale_only(settings: BenchSettings, progress: Callable[[str], None]) -> 
     """Only the scale runs (`python -m bench --only scale`), on their own lab."""
     with open_lab() as lab:
         return run_scale(lab, settings, progress)
+
+
+def run_noise_only(settings: BenchSettings, progress: Callable[[str], None]) -> NoiseResult:
+    """Only the wave of unrelated stops (`python -m bench --only noise`), on its own lab."""
+    with open_lab() as lab:
+        return run_noise(lab, settings, progress)
 
 
 def run_service_only(settings: BenchSettings, progress: Callable[[str], None]) -> ServiceStopResult:

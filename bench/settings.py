@@ -88,6 +88,8 @@ class BenchSettings:
     # once) still took twice as long in the event's seconds as at 40x, which is this
     # machine's CPU showing through, not EC2.
     scale_slowed: int = 40
+    # Section 8: this many unrelated instances stop with a pair's primary (the 500).
+    noise_wave: int = 500
     # The prober's tuning for the service-stop runs: the stack's defaults.
     probing: Probing = field(default_factory=Probing)
     cold_repetitions: int = 5
@@ -130,6 +132,7 @@ class BenchSettings:
             scale_pairs=2,
             scale_configured=10,
             scale_slowed=1,
+            noise_wave=20,
             # Below the 1 s a deployment accepts: built, not validated.
             probing=Probing.model_construct(
                 interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False

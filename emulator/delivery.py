@@ -8,9 +8,11 @@ a record with a few keys renamed. This turns one into the other, field for field
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +39,18 @@ def lambda_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, 
             "MessageAttributes": envelope.get("MessageAttributes", {}),
         },
     }
+
+
+def sns_delivery(message: dict[str, Any], *, topic_arn: str) -> dict[str, Any]:
+    """The event Lambda gets when SNS delivers ``message`` (JSON) from ``topic_arn``."""
+    envelope = {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Message": json.dumps(message),
+        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    }
+    return {"Records": [lambda_record(envelope, f"{topic_arn}:{uuid.uuid4()}")]}
 
 
 def take_lambda_events(

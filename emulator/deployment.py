@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.delivery import Invocation, drain, invoke_each_at_once, take_lambda_events
+from emulator.delivery import (
+    Invocation,
+    drain,
+    invoke_each_at_once,
+    sns_delivery,
+    take_lambda_events,
+)
 from emulator.endpoint import ACCOUNT_ID, REGION
+from emulator.events import forwarded
 from emulator.template import DeployedFunction, deploy, pair_context, synthesize
 from eni_failover import failover
 from eni_failover.clients import AwsClients
@@ -130,6 +137,15 @@ class LocalDeployment:
             self.resources.trigger_subscription_arn,
         )
         return invoke_each_at_once(events, lambda event: self.environment().invoke(event))
+
+    def put_event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """What EventBridge does with an event of the account: each of the stack's rules
+        whose pattern matches it publishes it to the trigger topic, and the function is
+        invoked once per delivery. An event no rule matches never reaches the function."""
+        return [
+            self.invoke(sns_delivery(event, topic_arn=self.resources.trigger_topic_arn))
+            for _ in range(forwarded(event, self.resources.trigger_patterns))
+        ]
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published so far, oldest first, taken off the inbox."""

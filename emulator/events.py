@@ -7,12 +7,22 @@ EventBridge forwards it). tests/events/ keeps real samples of both.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.events.models import EventPattern
+
 from emulator.endpoint import ACCOUNT_ID, REGION
+
+
+def forwarded(event: Mapping[str, Any], patterns: Sequence[Mapping[str, Any]]) -> int:
+    """How many of the rules' event patterns match ``event``: EventBridge sends it once per
+    matching rule. The matching is moto's EventBridge's, the same put_events applies."""
+    message: Any = dict(event)  # moto types it as its own TypedDict
+    return len([p for p in patterns if EventPattern.load(json.dumps(p)).matches_event(message)])
 
 
 def alarm_message(

@@ -203,6 +203,9 @@ class DeployedFunction:
     outputs: dict[str, str] = field(default_factory=dict)
     # The prober, when the template has one (a pair is probed).
     prober: DeployedProber | None = None
+    # The event patterns of the rules that publish to the trigger topic: what EventBridge
+    # forwards to the function (emulator.events.forwarded).
+    trigger_patterns: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -275,12 +278,14 @@ def deploy(
     environment = _function_environment(function, resolve)
 
     trigger: tuple[str, str, str] | None = None
+    trigger_topic_ref: Any = None
     emails: list[str] = []
     for props in _properties(resources, SUBSCRIPTION):
         endpoint = props.get("Endpoint")
         if props.get("Protocol") == "lambda":
             if isinstance(endpoint, dict) and endpoint.get("Fn::GetAtt", [None])[0] == function_id:
                 trigger = stack.subscribe_function(props)
+                trigger_topic_ref = props.get("TopicArn")
             continue  # moto runs no function; the failover's own subscription is emulated
         stack.subscribe(props)
         if props.get("Protocol") == "email":
@@ -295,6 +300,12 @@ def deploy(
     clients.sns.subscribe(TopicArn=notification_topic, Protocol="sqs", Endpoint=inbox_arn)
 
     prober = _prober(resources, stack)
+    trigger_patterns = [
+        stack.resolve_all(props["EventPattern"])
+        for props in _properties(resources, RULE)
+        if "EventPattern" in props
+        and any(target.get("Arn") == trigger_topic_ref for target in props.get("Targets", []))
+    ]
 
     alarm_names: list[str] = []
     rule_names: list[str] = []
@@ -321,6 +332,7 @@ def deploy(
         rule_names=rule_names,
         outputs=outputs,
         prober=prober,
+        trigger_patterns=trigger_patterns,
     )
 
 
@@ -390,7 +402,11 @@ class _EmulatedStack:
         self.prefix = prefix
         self.cloudwatch = cloudwatch
         self.events = events
-        self.physical: dict[str, str] = {"AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION}
+        self.physical: dict[str, str] = {
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+        }
 
     def create(self, logical_id: str) -> str:
         """Create the resource unless it exists; return its physical name (its Ref)."""
@@ -536,6 +552,9 @@ class _EmulatedStack:
         """Every Ref/GetAtt inside a property value, lists and objects included."""
         if isinstance(value, dict) and ("Ref" in value or "Fn::GetAtt" in value):
             return self.resolve(value)
+        if isinstance(value, dict) and list(value) == ["Fn::Join"]:  # an ARN the stack formats
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(self.resolve_all(part)) for part in parts)
         if isinstance(value, dict):
             return {k: self.resolve_all(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -1,4 +1,5 @@
-"""Permissions that name every pair's instances and interfaces, packed to fit IAM's limits.
+"""Permissions that name every pair's instances, interfaces and trigger alarms, packed to fit
+IAM's limits.
 
 A role's inline policies share 10,240 characters, and one ARN of an instance or an interface
 is about 70; 200 pairs name about 600. So these statements go into customer-managed
@@ -13,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -27,18 +28,23 @@ _LONGEST_PARTITION, _LONGEST_REGION, _ACCOUNT = 10, 16, 12
 _DOCUMENT_OVERHEAD = 400
 
 
+# How a service's ARNs name a resource: "instance/i-..." (EC2), "alarm:NAME" (CloudWatch).
+_ARN_FORMATS = {"cloudwatch": ArnFormat.COLON_RESOURCE_NAME}
+
+
 @dataclass(frozen=True)
 class ResourceGrant:
-    """Actions on the EC2 resources named by (resource type, ID)."""
+    """Actions on the resources of ``service`` named by (resource type, ID)."""
 
     sid: str
     actions: tuple[str, ...]
     resources: tuple[tuple[str, str], ...]  # ("instance", "i-..."), ("network-interface", ...)
+    service: str = "ec2"
 
 
-def arn_length(resource: str, resource_id: str) -> int:
+def arn_length(resource: str, resource_id: str, *, service: str = "ec2") -> int:
     """An ARN's resolved length at its longest, with its quotes and comma in a document."""
-    fixed = len("arn::ec2:::/") + _LONGEST_PARTITION + _LONGEST_REGION + _ACCOUNT
+    fixed = len(f"arn::{service}:::/") + _LONGEST_PARTITION + _LONGEST_REGION + _ACCOUNT
     return fixed + len(resource) + len(resource_id) + len('"",')
 
 
@@ -52,17 +58,19 @@ def pack(grants: Sequence[ResourceGrant]) -> list[list[ResourceGrant]]:
         chunk: list[tuple[str, str]] = []
         cost = len(json.dumps(grant.actions)) + len(grant.sid) + 60  # one statement's frame
         for resource in grant.resources:
-            size = arn_length(*resource)
+            size = arn_length(*resource, service=grant.service)
             if used + cost + size > budget and (chunk or current):
                 if chunk:
-                    current.append(ResourceGrant(grant.sid, grant.actions, tuple(chunk)))
+                    current.append(
+                        ResourceGrant(grant.sid, grant.actions, tuple(chunk), grant.service)
+                    )
                 documents.append(current)
                 current, chunk, used = [], [], 0
                 cost = len(json.dumps(grant.actions)) + len(grant.sid) + 60
             chunk.append(resource)
             used += size
         if chunk:
-            current.append(ResourceGrant(grant.sid, grant.actions, tuple(chunk)))
+            current.append(ResourceGrant(grant.sid, grant.actions, tuple(chunk), grant.service))
             used += cost
     if current:
         documents.append(current)
@@ -85,7 +93,12 @@ def grant_on_resources(
                 sid=grant.sid,
                 actions=list(grant.actions),
                 resources=[
-                    stack.format_arn(service="ec2", resource=kind, resource_name=resource_id)
+                    stack.format_arn(
+                        service=grant.service,
+                        resource=kind,
+                        resource_name=resource_id,
+                        arn_format=_ARN_FORMATS.get(grant.service, ArnFormat.SLASH_RESOURCE_NAME),
+                    )
                     for kind, resource_id in grant.resources
                 ],
             )

@@ -57,6 +57,7 @@ KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
 KEY_READINESS_SCHEDULE = "readinessSchedule"
 KEY_RESERVED_CONCURRENCY = "reservedConcurrency"
+KEY_ACCOUNT_CONCURRENCY = "accountConcurrency"
 KEY_HISTORY_RETENTION = "historyRetentionDays"
 # Detection: per pair (single pair or `pairs` entry) a probe and alarms that trigger too;
 # stack-wide where the prober runs and how it probes.
@@ -107,6 +108,7 @@ KNOWN_KEYS = (
     KEY_MAX_EVENT_AGE,
     KEY_READINESS_SCHEDULE,
     KEY_RESERVED_CONCURRENCY,
+    KEY_ACCOUNT_CONCURRENCY,
     KEY_HISTORY_RETENTION,
     KEY_PROBE,
     KEY_TRIGGER_ALARMS,
@@ -168,8 +170,16 @@ SCHEDULED_INVOCATIONS = 2
 CONCURRENCY_HEADROOM = 2
 # With discovery=tags, the pairs the default reservation plans for beyond the configured.
 DISCOVERED_PAIRS_PLANNED = 20
-# Lambda refuses a reservation that would leave the account fewer unreserved executions.
-ACCOUNT_UNRESERVED_MINIMUM = 10
+# Lambda refuses a reservation that would leave the account fewer unreserved executions
+# ("as long as you leave at least 100 simultaneous executions unreserved",
+# PutFunctionConcurrency), out of the account's quota: 1,000 unless raised (or lowered, as
+# for some new accounts), which synth cannot read, so the operator may say it.
+ACCOUNT_UNRESERVED_MINIMUM = 100
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+EXPECT_ACCOUNT_CONCURRENCY = (
+    "a whole number of concurrent executions: the account's Lambda quota in this Region "
+    "(`aws lambda get-account-settings`, AccountLimit.ConcurrentExecutions)"
+)
 NO_RESERVATION = ("0", "none")
 
 # EventBridge rule names are at most 64 characters.
@@ -260,6 +270,17 @@ class DeploymentSettings:
     quarantine_vpc_id: str | None = None
     # How long the history (`eni-failover history`) keeps an entry.
     history_retention_days: int = DEFAULT_RETENTION_DAYS
+
+    @property
+    def reservations(self) -> dict[str, int]:
+        """Every concurrency reservation the stack makes, by what makes it: all of them come
+        out of the account's quota, which must keep ACCOUNT_UNRESERVED_MINIMUM unreserved."""
+        reservations = {}
+        if self.reserved_concurrency is not None:
+            reservations[f"the failover function ({KEY_RESERVED_CONCURRENCY})"] = (
+                self.reserved_concurrency
+            )
+        return reservations
 
     @property
     def metrics_namespace(self) -> str:
@@ -366,6 +387,14 @@ def read_settings(
         # Tagged pairs are unknown at synth: reserve for as many again, at least 20 more.
         planned_pairs += max(planned_pairs, DISCOVERED_PAIRS_PLANNED)
     reserved_concurrency = _read_reserved_concurrency(lookup, planned_pairs, problems)
+    account_concurrency = _read_number(
+        lookup,
+        KEY_ACCOUNT_CONCURRENCY,
+        kind=Annotated[int, Field(ge=1)],
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+        expected=EXPECT_ACCOUNT_CONCURRENCY,
+        problems=problems,
+    )
     if problems:
         raise SettingsError(problems)
     try:
@@ -379,7 +408,7 @@ def read_settings(
     except ValidationError as error:
         raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
     _check_permissions_fit(failover.pairs)
-    return DeploymentSettings(
+    settings = DeploymentSettings(
         stack_name=stack_name,
         failover=failover,
         notify_emails=notify_emails,
@@ -391,23 +420,61 @@ def read_settings(
         quarantine_vpc_id=placement.vpc_id if isolating else None,
         history_retention_days=history_retention_days,
     )
+    _check_reservations_fit(
+        settings, account_concurrency, minimum=minimum_reserved_concurrency(planned_pairs)
+    )
+    return settings
+
+
+def _check_reservations_fit(
+    settings: DeploymentSettings, account_concurrency: int, *, minimum: int
+) -> None:
+    """The stack's reservations must leave the account the unreserved executions Lambda
+    insists on, or the deploy fails at the function (PutFunctionConcurrency)."""
+    reservations = settings.reservations
+    reserved = sum(reservations.values())
+    available = max(account_concurrency - ACCOUNT_UNRESERVED_MINIMUM, 0)
+    if reserved <= available:  # nothing reserved always fits
+        return
+    which = ", ".join(f"{name} {count}" for name, count in reservations.items())
+    raise SettingsError(
+        [
+            f"{KEY_RESERVED_CONCURRENCY}: the stack reserves {reserved} concurrent executions "
+            f"({which}), and Lambda refuses a reservation that leaves the account fewer than "
+            f"{ACCOUNT_UNRESERVED_MINIMUM} unreserved: an account whose quota is "
+            f"{account_concurrency} ({KEY_ACCOUNT_CONCURRENCY}; Lambda's default is "
+            f"{DEFAULT_ACCOUNT_CONCURRENCY}) can reserve at most {available}, its other "
+            f"functions' reservations included. Reserve less (-c {KEY_RESERVED_CONCURRENCY}=N, "
+            f"at least {minimum}), reserve nothing (-c {KEY_RESERVED_CONCURRENCY}=none), or, "
+            f"if the account's quota is higher, say so: -c {KEY_ACCOUNT_CONCURRENCY}=QUOTA "
+            "(`aws lambda get-account-settings`, AccountLimit.ConcurrentExecutions)"
+        ]
+    )
 
 
 def _check_permissions_fit(pairs: Sequence[Pair]) -> None:
-    """The pairs' instance and interface ARNs must fit the managed policies a role takes."""
-    # Imported here: both modules build CDK constructs, which validating the context needs
+    """The pairs' instance, interface and trigger alarm ARNs must fit the managed policies a
+    role takes."""
+    # Imported here: these modules build CDK constructs, which validating the context needs
     # only for this count.
+    from infra.alarm_triggers import alarm_read_grant  # noqa: PLC0415
     from infra.failover_function import move_grant  # noqa: PLC0415
     from infra.fencing import fence_grants  # noqa: PLC0415
     from infra.resource_policies import MANAGED_POLICIES_PER_ROLE, policies_needed  # noqa: PLC0415
 
-    needed = policies_needed([move_grant(pairs)]) + policies_needed(fence_grants(pairs))
+    alarms = [name for pair in pairs for name in pair.trigger_alarms]
+    needed = (
+        policies_needed([move_grant(pairs)])
+        + policies_needed(fence_grants(pairs))
+        + policies_needed([alarm_read_grant(alarms)])
+    )
     if needed > MANAGED_POLICIES_PER_ROLE:
         raise SettingsError(
             [
-                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces for "
-                f"one role: their ARNs need {needed} managed policies, and IAM attaches at "
-                f"most {MANAGED_POLICIES_PER_ROLE} to a role; split the pairs across stacks "
+                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces"
+                f"{' and trigger alarms' if alarms else ''} for one role: their ARNs need "
+                f"{needed} managed policies, and IAM attaches at most {MANAGED_POLICIES_PER_ROLE} "
+                "to a role; split the pairs across stacks "
                 f"(-c {KEY_STACK_NAME}=...), or declare them by tags (discovery=tags)"
             ]
         )

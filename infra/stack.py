@@ -26,6 +26,7 @@ from infra.dead_letters import DeadLetters
 from infra.encryption import MessageKey
 from infra.failover_function import FailoverFunction
 from infra.fencing import Fencing
+from infra.limits import FitsServiceLimits
 from infra.notifications import OutcomeNotifications
 from infra.prober import Prober
 from infra.readiness_schedule import ReadinessSchedule
@@ -60,6 +61,8 @@ class EniFailoverStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, stack_name=settings.stack_name, **kwargs)
         failover = settings.failover
+        # A pattern or policy too long for EventBridge or IAM stops synth, not the deploy.
+        self.node.add_validation(FitsServiceLimits(self))
         self.history_retention_days = settings.history_retention_days
 
         self.key = MessageKey(self, "MessageKey").key
@@ -76,6 +79,7 @@ class EniFailoverStack(Stack):
             max_trigger_age_seconds=failover.tuning.max_trigger_age_seconds,
             key=self.key,
             dead_letter_queue=self.dead_letters.queue,
+            discover_tags=failover.discover_tags,
         )
         # Named, not generated: the topic policy must name it without waiting for the alarm.
         self.dead_letter_alarm_name = dead_letter_alarm_name(self.stack_name)
@@ -132,7 +136,9 @@ class EniFailoverStack(Stack):
                 event_age=self.triggers.event_age,
                 dead_letter_queue=self.dead_letters.queue,
             )
-            self.alarm_triggers.grant_read_state(self.failover.role)
+            # The first alarm trigger must not race the policies that let it be read.
+            for read_policy in self.alarm_triggers.grant_read_state(self.failover.role):
+                self.failover.function.node.add_dependency(read_policy)
         operator_alarms = [self.dead_letter_alarm_name]
         self.prober: Prober | None = None
         self.detection_alarm_name: str | None = None

@@ -1,18 +1,23 @@
-"""What starts a failover: per pair, an alarm on the primary's status checks, and for the
-whole stack one EventBridge rule on instance state changes, all publishing to one encrypted
-trigger topic.
+"""What starts a failover: per pair, an alarm on the primary's status checks, and rules on
+instance state changes, all publishing to one encrypted trigger topic.
 
 Every path ends on the same topic, so every trigger reaches the function as an SNS record
-and shares the subscription's dead-letter queue. The state-change rule matches every
-instance of the account and Region that stops or terminates, and the function keeps those
-of a pair's primary (decide.route): one rule serves any number of pairs, configured or
-discovered by tags, where a list of primaries would outgrow EventBridge's 4096-character
-event pattern at about 180 pairs and need a deploy for each new one.
+and shares the subscription's dead-letter queue. The state-change rules match the
+configured primaries only (`detail.instance-id`, split across as many rules as EventBridge's
+2,048-character patterns need, about 85 primaries a rule): a Spot or scale-in wave of
+unrelated instances stopping never reaches the function, so it cannot use up the function's
+reserved concurrency and leave a real failover waiting for Lambda's throttling retries (up
+to 5 minutes apart). Pairs declared by tags (discovery=tags) are unknown at deploy, so such
+a stack keeps one rule for every instance of the account and Region, and the function drops
+an unrelated instance's event from its cached discovery (Runtime.all_pairs, decide.route),
+looking at the tags again at most once per discovery.MIN_REFRESH_INTERVAL_SECONDS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -23,6 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from eni_failover.config import Pair
+from infra.limits import chunked
 from infra.settings import STATUS_CHECK_PERIOD_SECONDS, alarm_name_for, state_rule_name
 from infra.topics import TopicTarget, allow_alarms_to_publish, encrypted_topic
 
@@ -52,8 +58,16 @@ class PairTrigger:
     alarm: cloudwatch.Alarm
 
 
+def state_change_pattern(primaries: Sequence[str] | None) -> dict[str, Any]:
+    """EC2's state changes to a failure state: of these instances, or of any (None)."""
+    detail: dict[str, Any] = {"state": list(FAILURE_STATES)}
+    if primaries is not None:
+        detail = {"instance-id": list(primaries), **detail}
+    return {"source": ["aws.ec2"], "detail-type": [STATE_CHANGE_DETAIL_TYPE], "detail": detail}
+
+
 class FailoverTriggers(Construct):
-    """The trigger topic, the state-change rule, and for each pair the alarm on its primary."""
+    """The trigger topic, the state-change rules, and for each pair the alarm on its primary."""
 
     def __init__(
         self,
@@ -66,6 +80,7 @@ class FailoverTriggers(Construct):
         max_trigger_age_seconds: float,
         key: kms.IKey,
         dead_letter_queue: sqs.IQueue,
+        discover_tags: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = encrypted_topic(self, "Topic", key=key, display_name="ENI Failover triggers")
@@ -79,25 +94,56 @@ class FailoverTriggers(Construct):
         # Public: every other rule that publishes triggers retries for as long.
         self.event_age = event_age
         self.state_rule_name = state_rule_name(stack_name)
-        self.state_rule = events.Rule(
-            self,
-            "PrimaryStateRule",
-            rule_name=self.state_rule_name,
-            description="ENI Failover: an instance stops or terminates (the function acts on "
-            "pairs' primaries only)",
-            event_pattern=events.EventPattern(
-                source=["aws.ec2"],
-                detail_type=[STATE_CHANGE_DETAIL_TYPE],
-                detail={"state": list(FAILURE_STATES)},
-            ),
+        # Tagged pairs cannot be listed: every instance's changes, the function picks.
+        primaries = sorted({pair.primary_instance_id for pair in pairs})
+        parts: list[list[str] | None] = (
+            [None]
+            if discover_tags
+            else list(chunked(self, primaries, pattern=state_change_pattern))
         )
-        # Only this rule may publish: not SnsTopic, which lets any account's rules.
-        self.state_rule.add_target(
-            TopicTarget(self.topic, dead_letter_queue=dead_letter_queue, max_event_age=event_age)
+        # The first keeps its name and ID (the CLI's `status` shows it; a stack deployed
+        # with one rule keeps it); the others are named by CloudFormation.
+        self.state_rules = tuple(
+            self._state_rule(number, part, len(parts), dead_letter_queue=dead_letter_queue)
+            for number, part in enumerate(parts, start=1)
         )
+        self.state_rule = self.state_rules[0]
         self.pairs = tuple(
             self._watch(pair, evaluation_periods=evaluation_periods) for pair in pairs
         )
+
+    def _state_rule(
+        self,
+        number: int,
+        primaries: list[str] | None,
+        parts: int,
+        *,
+        dead_letter_queue: sqs.IQueue,
+    ) -> events.Rule:
+        pattern = state_change_pattern(primaries)
+        which = (
+            "an instance stops or terminates (the function acts on pairs' primaries only)"
+            if primaries is None
+            else "a configured pair's primary stops or terminates"
+        )
+        rule = events.Rule(
+            self,
+            "PrimaryStateRule" if number == 1 else f"PrimaryStateRule{number}",
+            rule_name=self.state_rule_name if number == 1 else None,
+            description=f"ENI Failover: {which}" + (f" ({number} of {parts})" if parts > 1 else ""),
+            event_pattern=events.EventPattern(
+                source=pattern["source"],
+                detail_type=pattern["detail-type"],
+                detail=pattern["detail"],
+            ),
+        )
+        # Only this rule may publish: not SnsTopic, which lets any account's rules.
+        rule.add_target(
+            TopicTarget(
+                self.topic, dead_letter_queue=dead_letter_queue, max_event_age=self.event_age
+            )
+        )
+        return rule
 
     def _watch(self, pair: Pair, *, evaluation_periods: int) -> PairTrigger:
         scope = Construct(self, f"Pair-{pair.name}")

@@ -33,14 +33,17 @@ MAX_METRICS_PER_CALL = 1000
 
 
 def alarm_state(client: CloudWatchClient, alarm_name: str) -> str | None:
-    """The alarm's state now (ALARM, OK, INSUFFICIENT_DATA), or None if it does not exist."""
+    """The metric alarm's state now (ALARM, OK, INSUFFICIENT_DATA), or None if there is none.
+
+    Metric alarms only: the function's permission names the trigger alarms' ARNs, and
+    CloudWatch describes a composite alarm only to a permission on "*" (AWS-FACTS), so a
+    request for composites would be refused. A composite trigger alarm reads as missing.
+    """
     try:
-        response = client.describe_alarms(
-            AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-        )
+        response = client.describe_alarms(AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm"])
     except ClientError as error:
         raise AwsCallFailed.from_client_error("DescribeAlarms", error) from error
-    found = [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]
+    found = response.get("MetricAlarms", [])
     return str(found[0]["StateValue"]) if found else None
 
 

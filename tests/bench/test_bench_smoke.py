@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import scale
+from bench import noise_report, scale
 from bench.__main__ import main
 from bench.report import SECTIONS
-from bench.run import Results, run_all
+from bench.run import Results, run_all, run_noise_only
 from bench.settings import BenchSettings
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
@@ -207,3 +207,17 @@ def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--runs", "0"])
     assert exited.value.code == 2
     assert "error: --runs must be at least 1" in capsys.readouterr().err
+
+
+def test_a_wave_of_unrelated_stops_never_reaches_a_configured_stacks_function() -> None:
+    # Given the noise benchmark's runs (smoke: a wave of 20), which raise if any unrelated
+    # event reached the configured stack's function or the pair did not move
+    result = run_noise_only(BenchSettings.smoke(), progress=lambda _: None)
+    # Then none of the wave reached it, every run moved the pair, and the report says so
+    assert result.reached == 0
+    assert len(result.alone) == len(result.with_wave) == result.runs
+    assert result.state_rules == 1
+    # And a stack of tagged pairs got every one of them, and moved nothing for them
+    assert result.tagged_reached == result.wave == 20
+    assert "none of the wave reached the function" in noise_report.summary_line(result)
+    assert noise_report.section(result).startswith(noise_report.SECTION_HEADING)

@@ -1,5 +1,6 @@
-"""Any alarm as a trigger: one EventBridge rule routes the named alarms' changes to ALARM to
-the trigger topic, and the function may read those alarms' states, and no others."""
+"""Any alarm as a trigger: an EventBridge rule routes the named alarms' changes to ALARM to
+the trigger topic (as many rules as their ARNs need: test_scale_limits), and the function
+may read those alarms' states, and no others."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def alarmed(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def alarm_rule(synth: Synthesized) -> dict[str, Any]:
     triggers = synth.stack.alarm_triggers
     assert triggers is not None
-    return synth.properties(triggers.rule)
+    (rule,) = triggers.rules  # three alarms fit one rule
+    return synth.properties(rule)
 
 
 def test_one_rule_routes_every_named_alarm_changing_to_alarm(alarmed: Synthesized) -> None:
@@ -82,7 +84,8 @@ def test_the_trigger_topic_lets_this_rule_publish_by_its_arn_only(alarmed: Synth
     stack = alarmed.stack
     triggers = stack.alarm_triggers
     assert triggers is not None
-    source = {"ArnEquals": {"aws:SourceArn": alarmed.arn(triggers.rule)}}
+    (rule,) = triggers.rules
+    source = {"ArnEquals": {"aws:SourceArn": alarmed.arn(rule)}}
 
     def eventbridge_statements(resource_type: str, key: str, target: Any) -> list[Any]:
         return [
@@ -110,11 +113,12 @@ def test_the_trigger_topic_lets_this_rule_publish_by_its_arn_only(alarmed: Synth
 
 
 def test_the_function_reads_the_named_alarms_only(alarmed: Synthesized) -> None:
-    # Given the failover role's statements
+    # Given the failover role's statements, inline and managed
     role = alarmed.ref(alarmed.stack.failover.role)
     statements = [
         s
-        for p in alarmed.of_type("AWS::IAM::Policy").values()
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for p in alarmed.of_type(kind).values()
         if role in p["Properties"]["Roles"]
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if any(a.startswith("cloudwatch:") for a in as_list(s["Action"]))
@@ -152,7 +156,8 @@ def test_no_trigger_alarm_no_rule_and_no_grant(single_pair: Synthesized) -> None
     assert not [p for p in patterns if p.get("source") == ["aws.cloudwatch"]]
     actions = [
         a
-        for p in single_pair.of_type("AWS::IAM::Policy").values()
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for p in single_pair.of_type(kind).values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         for a in as_list(s["Action"])
     ]

@@ -285,6 +285,23 @@ def test_200_pairs_are_accepted() -> None:
     assert settings.failover.pairs[-1].interface_ids == (f"eni-{199:017x}",)
 
 
+def test_trigger_alarms_count_towards_the_roles_managed_policies() -> None:
+    # Given the 200 pairs that fit, each naming a trigger alarm its DescribeAlarms must name
+    pairs = [
+        {**pair, "triggerAlarms": [f"{pair['name']}-checkout-unhealthy-host-count"]}
+        for pair in many_pairs(200)
+    ]
+    # When the settings are read
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"pairs": pairs, "notifyEmail": "ops@example.com"})
+    # Then the alarms' ARNs are counted with the instances' and interfaces': too many
+    [message] = raised.value.problems
+    assert message.startswith(
+        "pairs: 200 pairs name too many instances and interfaces and trigger alarms"
+    ), message
+    assert "at most 10" in message
+
+
 def test_more_pairs_than_the_roles_managed_policies_hold_are_refused() -> None:
     # Given 300 pairs of two interfaces each: 1,200 ARNs to attach and detach on
     pairs = many_pairs(300, interfaces=2)
@@ -359,7 +376,7 @@ def test_reserved_concurrency_from_context_or_none(given: object, expected: int 
 
 @pytest.mark.parametrize("given", [0, "0"])
 def test_zero_reserved_concurrency_reserves_nothing(given: object) -> None:
-    # An account that cannot spare 10 unreserved executions turns the reservation off.
+    # An account that cannot spare 100 unreserved executions turns the reservation off.
     settings = settings_from({**SINGLE_PAIR_CONTEXT, "reservedConcurrency": given})
     assert settings.reserved_concurrency is None
 
@@ -372,4 +389,43 @@ def test_a_reserved_concurrency_that_cannot_serve_every_pair_is_refused(given: o
     assert message.startswith("reservedConcurrency: "), message
     assert "at least 3" in message
     assert "0 or 'none' to reserve nothing" in message
-    assert "keep 10 executions unreserved" in message
+    assert "keep 100 executions unreserved" in message
+
+
+@pytest.mark.parametrize(
+    ("context", "accepted"),
+    [
+        ({"reservedConcurrency": 900}, True),  # leaves Lambda's default quota exactly 100
+        ({"reservedConcurrency": 901}, False),
+        ({"accountConcurrency": 106}, True),  # the default 6 for one pair, and 100 left
+        ({"accountConcurrency": 105}, False),
+        ({"accountConcurrency": "10"}, False),  # a new account's lowered quota
+        ({"accountConcurrency": "10", "reservedConcurrency": "none"}, True),
+        ({"accountConcurrency": 5000, "reservedConcurrency": 2000}, True),
+    ],
+)
+def test_the_stacks_reservations_must_leave_the_account_100_unreserved(
+    context: dict[str, Any], accepted: bool
+) -> None:
+    # Given a reservation and the account's concurrency quota (Lambda's default: 1,000)
+    given = {**SINGLE_PAIR_CONTEXT, **context}
+    if accepted:
+        # Then a reservation that leaves 100 unreserved is kept
+        settings = settings_from(given)
+        quota = int(context.get("accountConcurrency", 1000))
+        assert sum(settings.reservations.values()) <= max(quota - 100, 0)
+        return
+    # Then one that leaves fewer is refused before the deploy fails on it, with the
+    # count, the floor, the quota assumed and the three ways out
+    message = problems_of(given)
+    assert message.startswith("reservedConcurrency: the stack reserves "), message
+    assert "fewer than 100 unreserved" in message
+    assert "the failover function (reservedConcurrency)" in message
+    assert "Lambda's default is 1000" in message
+    assert "-c reservedConcurrency=none" in message
+    assert "-c accountConcurrency=QUOTA" in message
+
+
+def test_an_account_concurrency_that_is_not_a_number_is_named() -> None:
+    message = problems_of({**SINGLE_PAIR_CONTEXT, "accountConcurrency": "lots"})
+    assert message.startswith("accountConcurrency: 'lots' is not a whole number"), message

@@ -63,11 +63,14 @@ def test_one_state_change_rule_serves_every_pair(several_pairs: Synthesized) -> 
         for r in several_pairs.of_type("AWS::Events::Rule").values()
         if r["Properties"].get("EventPattern", {}).get("source") == ["aws.ec2"]
     ]
-    # Then there is one, named for the stack, matching any instance (the function keeps the
-    # primaries'), and targeting the one trigger topic
+    # Then there is one, named for the stack, matching the two primaries only (sorted),
+    # and targeting the one trigger topic
     (rule,) = rules
     assert rule["Properties"]["Name"] == "Failover-Prod-instance-state"
-    assert "instance-id" not in rule["Properties"]["EventPattern"]["detail"]
+    assert rule["Properties"]["EventPattern"]["detail"]["instance-id"] == [
+        WEB["primaryInstanceId"],
+        DB["primaryInstanceId"],
+    ]
     assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [
         several_pairs.ref(several_pairs.stack.triggers.topic)
     ]

@@ -125,7 +125,7 @@ def test_alarm_watches_the_primary_status_checks_and_publishes_to_the_trigger_to
     }
 
 
-def test_one_rule_forwards_any_instance_stopping_or_terminating_to_the_trigger_topic(
+def test_one_rule_forwards_the_primary_stopping_or_terminating_to_the_trigger_topic(
     single_pair: Synthesized,
 ) -> None:
     # Given the single pair
@@ -133,15 +133,17 @@ def test_one_rule_forwards_any_instance_stopping_or_terminating_to_the_trigger_t
     rules = single_pair.template.find_resources(
         "AWS::Events::Rule", {"Properties": {"Name": RULE_NAME}}
     )
-    # Then its one explicitly named rule matches the failure states of every instance: the
-    # function keeps those of a pair's primary, configured or discovered by tags, so the
-    # rule never changes with the pairs (and no list of primaries outgrows its pattern)
+    # Then its one explicitly named rule matches the failure states of the pair's primary
+    # only: other instances stopping (a Spot or scale-in wave) never reach the function
     assert len(rules) == 1
     (rule,) = rules.values()
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.ec2"],
         "detail-type": ["EC2 Instance State-change Notification"],
-        "detail": {"state": ["stopping", "stopped", "shutting-down", "terminated"]},
+        "detail": {
+            "instance-id": [PRIMARY],
+            "state": ["stopping", "stopped", "shutting-down", "terminated"],
+        },
     }
     assert rule["Properties"]["State"] == "ENABLED"
     # And its only target is the trigger topic, with the dead-letter queue behind it

@@ -166,6 +166,25 @@ class TestServiceAlarm:
         assert f"alarm '{SERVICE_ALARM}' is OK now" in " ".join(outcome["reasons"])
         assert where(topology) == topology.primary_instance_id
 
+    def test_the_function_asks_for_metric_alarms_only(
+        self, topology: PairTopology, stack_template: dict[str, Any]
+    ) -> None:
+        # Given the service alarm in ALARM, and the function's DescribeAlarms requests noted
+        self.put_alarm("ALARM")
+        deployment = deployed(topology, stack_template)
+        asked: list[dict[str, Any]] = []
+        deployment.clients.cloudwatch.meta.events.register(
+            "provide-client-params.cloudwatch.DescribeAlarms",
+            lambda params, **_: asked.append(dict(params)),
+        )
+        # When its change to ALARM arrives
+        report = deployment.invoke(sns_event(alarm_change_event(alarm_name=SERVICE_ALARM)))
+        # Then the function asked for that metric alarm by name, and for metric alarms only:
+        # its permission names alarm ARNs, and CloudWatch describes a composite alarm only
+        # to a permission on "*", so asking for composites would be refused in AWS
+        assert asked == [{"AlarmNames": [SERVICE_ALARM], "AlarmTypes": ["MetricAlarm"]}]
+        assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
+
 
 def probe_result(ok: bool, at: datetime, error: str | None = None) -> ProbeResult:
     return ProbeResult(target="10.0.1.50:443", ok=ok, at=at, latency_seconds=1.0, error=error)
