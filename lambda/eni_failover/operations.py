@@ -153,9 +153,15 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     outcomes = []
     probes: dict[str, Any] | None = None
     pairs = runtime.all_pairs()
-    states = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    looked = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    for name, why in looked.unobserved.items():
+        # A zone EC2 cannot describe hides its own pairs, not the others; the next minute's
+        # sweep looks again.
+        logger.warning("sweep could not look at a pair", pair=name, error=why)
     for pair in pairs:
-        state = states[pair.name]
+        state = looked.states.get(pair.name)
+        if state is None:
+            continue
         if pair.failback is FailbackPolicy.AUTO:
             if pair.probe and probes is None:
                 probes, _saved = ProberLease(
@@ -190,7 +196,12 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
         )
         logger.warning("sweep found a missed failure", pair=pair.name, reason=missed)
         outcomes.append(run(Request(pair=pair, trigger=trigger)))
-    return {"outcomes": outcomes, "ignored": [], "dead_lettered": []}
+    return {
+        "outcomes": outcomes,
+        "ignored": [],
+        "dead_lettered": [],
+        "unobserved": [f"{name}: {why}" for name, why in looked.unobserved.items()],
+    }
 
 
 def watch_failback(

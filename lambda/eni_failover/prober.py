@@ -72,20 +72,30 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
     interfaces = ec2.describe_many_interfaces(
         clients.ec2, [i for p in probed for i in p.interface_ids[:1]]
     )
-    instances = ec2.describe_instances(
-        clients.ec2, [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)]
-    )
+    zones: dict[str, str | None] = {}
+    for pair in probed:
+        zones.update(ec2.pair_zones(pair, interfaces))
+    # One call per zone: a zone EC2 cannot describe leaves only its own instances unknown
+    # (not probed on their own addresses); the service is probed all the same.
+    instances = ec2.look_instances(
+        clients.ec2,
+        [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)],
+        zones=zones,
+    ).found
     found = {}
     for pair in probed:
         spec = pair.probe_spec
         assert spec is not None  # filtered above
         interface = interfaces[pair.interface_ids[0]]
+        primary, standby = (
+            instances.get(i) for i in (pair.primary_instance_id, pair.standby_instance_id)
+        )
         found[pair.name] = Targets(
             pair=pair,
             spec=spec,
             service_ip=interface.private_ips[0] if interface.private_ips else None,
-            primary_ip=instances[pair.primary_instance_id].private_ip,
-            standby_ip=instances[pair.standby_instance_id].private_ip,
+            primary_ip=primary.private_ip if primary else None,
+            standby_ip=standby.private_ip if standby else None,
             on_primary=interface.attached_to(pair.primary_instance_id),
         )
     return found
