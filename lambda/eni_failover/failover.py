@@ -80,11 +80,21 @@ class Runtime:
             instance_id = None
         if pair_name in known:
             pair_name = None
-        cached = (
-            self.discovered.about(instance_id=instance_id, pair_name=pair_name)
-            if instance_id is not None or pair_name is not None
-            else self.discovered.current()
-        )
+        asked = instance_id is not None or pair_name is not None
+        try:
+            cached = (
+                self.discovered.about(instance_id=instance_id, pair_name=pair_name)
+                if asked
+                else self.discovered.current()
+            )
+        except AwsCallFailed as error:
+            # The sandbox's first read of the tags failed (a zone's service disruption
+            # fails every describe by tag). A question only the tags can answer fails, and
+            # Lambda retries it; the configured pairs never wait on the tags.
+            if asked:
+                raise
+            logger.warning("tagged pairs unknown: the tags could not be read", error=str(error))
+            return configured
         if cached.stale:
             logger.warning("tagged pairs may be out of date", note=cached.note())
         return configured + tuple(p for p in cached.discovery.pairs if p.name not in known)

@@ -23,6 +23,7 @@ from emulator.events import alarm_message, state_change_message
 from eni_failover import ec2, prober
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair
+from eni_failover.discovery import PAIR_TAG, ROLE_TAG
 from eni_failover.errors import FailoverIncomplete
 from tests.faults.views import MOVES, deliver, facts, outcome_of, where
 from tests.integration.conftest import TEST_TUNING, pair_of
@@ -190,3 +191,66 @@ def test_a_sandbox_that_knows_no_zone_still_describes_the_healthy_ones(zones: Tw
     zones.sim.reset_counts()
     assert set(ec2.look_instances(zones.clients.ec2, healthy).found) == healthy
     assert zones.sim.calls["DescribeInstances"] == 1
+
+
+def _tag(ec2_client: EC2Client, topology: PairTopology, pair: str) -> None:
+    for resource, role in (
+        (topology.primary_instance_id, "primary"),
+        (topology.standby_instance_id, "standby"),
+        (topology.interface_id, "floating"),
+    ):
+        ec2_client.create_tags(
+            Resources=[resource],
+            Tags=[{"Key": PAIR_TAG, "Value": pair}, {"Key": ROLE_TAG, "Value": role}],
+        )
+
+
+def _discovering(zones: TwoZones, *pairs: Pair) -> LocalDeployment:
+    return LocalDeployment.from_template(
+        FailoverConfig(pairs=pairs, tuning=TEST_TUNING, discover_tags=True),
+        zones.template,
+        clients=zones.clients,
+    )
+
+
+def test_a_configured_pair_fails_over_when_the_tags_cannot_be_read(zones: TwoZones) -> None:
+    # Given a stack that also discovers pairs by tags, in a sandbox that has not read them
+    # yet, while a zone's disruption fails every describe by tag (a filter names no IDs)
+    deployment = _discovering(zones, zones.pairs[0])
+    zones.sim.disrupt_zone(DISRUPTED_ZONE)
+    # When nat's primary stops and its event arrives
+    delivery = deliver(deployment, _state_change(zones))
+    # Then nat is on its standby all the same: the configured pairs never wait on the tags
+    assert delivery.error is None, delivery.error
+    assert where(zones.ec2, zones.healthy.interface_id).instance_id == (
+        zones.healthy.standby_instance_id
+    )
+    [told] = deployment.notifications()
+    assert (told["attributes"]["pair"], outcome_of(told)) == ("nat", "swapped")
+
+
+def test_a_tagged_pair_fails_over_from_the_last_tags_read_during_a_disruption(
+    zones: TwoZones,
+) -> None:
+    # Given both pairs declared by tags, and a warm sandbox that read them before the
+    # disruption began
+    _tag(zones.ec2, zones.healthy, "proxy")
+    _tag(zones.ec2, zones.hit, "far")
+    deployment = _discovering(zones)
+    assert [p["name"] for p in deployment.invoke({"action": "pairs"})["pairs"]] == [
+        "far",
+        "proxy",
+    ]
+    zones.sim.disrupt_zone(DISRUPTED_ZONE)
+    discovered = deployment.dispatcher.runtime.discovered
+    assert discovered is not None
+    assert discovered.refresh().stale  # reading the tags again fails now
+    # When the healthy zone's tagged primary stops, and its event arrives
+    delivery = deliver(deployment, _state_change(zones))
+    # Then the pair is moved from the tags read before: the refresh failing blinds nothing
+    assert delivery.error is None, delivery.error
+    assert where(zones.ec2, zones.healthy.interface_id).instance_id == (
+        zones.healthy.standby_instance_id
+    )
+    [told] = deployment.notifications()
+    assert (told["attributes"]["pair"], outcome_of(told)) == ("proxy", "swapped")
