@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,9 @@ class ZoneMemory:
 
     def __init__(self) -> None:
         self._zones: dict[str, str] = {}
+        # Zones whose last describe failed with a server error: since when (monotonic),
+        # and EC2's answer.
+        self._failing: dict[str, tuple[float, AwsCallFailed]] = {}
         self._lock = threading.Lock()
 
     def zone_of(self, instance_id: str) -> str | None:
@@ -60,9 +64,28 @@ class ZoneMemory:
             with self._lock:
                 self._zones[instance_id] = zone
 
+    def answered(self, zone: str | None, error: AwsCallFailed | None) -> None:
+        """How the zone's last describe went: a server error, or an answer (None)."""
+        if zone is None:
+            return
+        with self._lock:
+            if error is None:
+                self._failing.pop(zone, None)
+            elif zone not in self._failing:
+                self._failing[zone] = (time.monotonic(), error)
+
+    def failing(self, zone: str | None, *, within: float) -> AwsCallFailed | None:
+        """EC2's answer, if the zone's describes have failed for less than `within` s."""
+        with self._lock:
+            found = self._failing.get(zone) if zone else None
+        if found is None or time.monotonic() - found[0] >= within:
+            return None
+        return found[1]
+
     def forget(self) -> None:
         with self._lock:
             self._zones.clear()
+            self._failing.clear()
 
 
 ZONES = ZoneMemory()
@@ -315,6 +338,7 @@ def look_instances(
     instance_ids: Iterable[str],
     *,
     zones: Mapping[str, str | None] | None = None,
+    spare_failing_seconds: float = 0.0,
 ) -> InstancesLook:
     """The instances and their status checks, by InstanceIds, one call per zone.
 
@@ -324,6 +348,9 @@ def look_instances(
     zone: each instance's zone as EC2 showed it before (ZONES), else as `zones` guesses it
     (the pair's interface's). A zone's call that fails with a server error leaves only its
     own instances unanswered; IDs of no known zone that fail together are asked one by one.
+    With `spare_failing_seconds`, a zone whose describes began failing less than that ago
+    is not asked (each ask costs botocore's backoff first): for callers that look again
+    soon, never for a move.
     """
     ids = list(dict.fromkeys(instance_ids))
     guesses = zones or {}
@@ -339,6 +366,10 @@ def look_instances(
     unanswered: dict[str, AwsCallFailed] = {}
     raw_instances: dict[str, Any] = {}
     for zone, group in groups.items():
+        spared = ZONES.failing(zone, within=spare_failing_seconds)
+        if spared is not None:
+            unanswered.update(dict.fromkeys(group, spared))
+            continue
         for chunk in _chunks(group, INSTANCE_IDS):
             # An unknown zone's IDs one by one after a failure: they may span zones.
             for answered, error in _zone_answers(chunk, by_id, one_by_one=zone is None):
@@ -348,6 +379,8 @@ def look_instances(
                         raw["InstanceId"], raw.get("Placement", {}).get("AvailabilityZone")
                     )
                 unanswered.update(error)
+                if zone is not None:
+                    ZONES.answered(zone, next(iter(error.values()), None))
     # An instance on its way out has no status checks, and EC2 may answer NotFound for a
     # terminated one that DescribeInstances still shows: asking would only risk blinding
     # the whole observation. Its checks read as unknown.

@@ -48,6 +48,10 @@ HANDOVER_WAIT_SECONDS = 30.0
 SUCCESSOR_EXPECTED_SECONDS = 50.0
 # Where addresses are looked up again: an interface that moved is probed where it is now.
 REFRESH_SECONDS = 60.0
+# A zone whose instances EC2 would not describe (a service disruption) is asked again only
+# after this long: each ask costs botocore's backoff (up to about 15 s), and the probe
+# rounds of every pair wait for the refresh. Its pairs' services are probed all the same.
+SPARE_FAILING_ZONE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
         clients.ec2,
         [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)],
         zones=zones,
+        spare_failing_seconds=SPARE_FAILING_ZONE_SECONDS,
     ).found
     found = {}
     for pair in probed:

@@ -254,3 +254,18 @@ def test_a_tagged_pair_fails_over_from_the_last_tags_read_during_a_disruption(
     )
     [told] = deployment.notifications()
     assert (told["attributes"]["pair"], outcome_of(told)) == ("proxy", "swapped")
+
+
+def test_the_prober_asks_a_disrupted_zone_again_only_after_a_while(zones: TwoZones) -> None:
+    # Given the prober's first look at its targets during hit's zone's disruption
+    zones.sim.disrupt_zone(DISRUPTED_ZONE)
+    prober.find_targets(zones.clients, zones.pairs)
+    # When it looks again at its next refresh
+    zones.sim.reset_counts()
+    targets = prober.find_targets(zones.clients, zones.pairs)
+    # Then it asked only the healthy zone: asking the disrupted one costs botocore's backoff,
+    # during which no pair is probed
+    assert zones.sim.calls["DescribeInstances"] == 1
+    assert targets["nat"].standby_ip is not None
+    assert targets["hit"].service_ip is not None
+    assert targets["hit"].primary_ip is None
