@@ -323,7 +323,7 @@ def describe_instances(
             f"EC2 would not describe {', '.join(look.unanswered)}{_zones_of(look.unanswered)} "
             f"({failed.detail.rstrip('.')}). An Availability Zone in a service disruption fails "
             "every describe that names its instances, while those of other zones are described "
-            "normally: if the zone is disrupted, this pair's move waits for it",
+            "normally (the AWS Health Dashboard says whether the zone is disrupted)",
         ) from failed
     return look.found
 
