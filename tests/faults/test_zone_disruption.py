@@ -172,6 +172,13 @@ def test_a_pair_whose_own_zone_is_disrupted_is_told_failed_once_and_nothing_move
     assert "DescribeInstances" in error
     assert DISRUPTED_ZONE in error
     assert isinstance(delivery.error, FailoverIncomplete)
+    # And Lambda's retries, failing the same way while the zone is down, tell nobody again
+    # (and still fail, so the event ends in the dead-letter queue if the zone stays down)
+    for _ in range(2):
+        retry = deliver(deployment, event)
+        assert isinstance(retry.error, FailoverIncomplete)
+    assert deployment.notifications() == []
+    assert all(zones.sim.calls[operation] == 0 for operation in MOVES)
 
 
 def test_a_sandbox_that_knows_no_zone_still_describes_the_healthy_ones(zones: TwoZones) -> None:
