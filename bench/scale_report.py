@@ -144,7 +144,9 @@ for the others. A move's next poll is due one poll interval after the look it re
 taken, not after it read it, so the moves wake together as the next look is due. A move
 that registers alone describes directly, as before: one pair pays two DynamoDB writes
 (registering and leaving), not one per poll. If DynamoDB fails, the move describes
-directly.
+directly. A move whose sandbox has not yet seen its pair learns the pair's zone from one
+describe of its interfaces before it registers (a move alone uses that describe as its
+first look); each sandbox here is new, as most of a wave's are in Lambda.
 
 **How it is measured.** One Python process on {_cores(result)} plays {wave.pairs} Lambda
 sandboxes and the whole AWS endpoint, and each AWS request costs it milliseconds of CPU (a
