@@ -17,13 +17,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.read_units import item_size, read_units
 from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
 from emulator.atomic_items import atomic_items
 from emulator.delivery import drain
@@ -75,7 +76,8 @@ class CallCounter:
 
     `calls` counts API calls as the code makes them (before-call); `attempts` counts HTTP
     requests sent (before-send), so attempts - calls is botocore's retries. `log` keeps
-    when each call was made, to tell which calls stood on the critical path.
+    when each call was made, to tell which calls stood on the critical path. `read_units`
+    sums what DynamoDB bills the GetItem reads, by the item's key (bench.read_units).
     """
 
     def __init__(self) -> None:
@@ -83,10 +85,37 @@ class CallCounter:
         self._calls: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
         self._log: list[tuple[float, str]] = []
+        self._read_units: dict[str, float] = {}
 
     def watch(self, client: BaseClient) -> None:
         client.meta.events.register("before-call", self._on_call)
         client.meta.events.register("before-send", self._on_send)
+        client.meta.events.register("before-parameter-build.dynamodb.GetItem", self._on_read)
+        client.meta.events.register("after-call.dynamodb.GetItem", self._on_read_answer)
+
+    @staticmethod
+    def _on_read(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        # The call's context carries what the answer alone does not say.
+        key = params.get("Key", {})
+        context["read"] = (
+            "/".join(str(next(iter(v.values()))) for v in key.values()),
+            bool(params.get("ConsistentRead")),
+        )
+
+    def _on_read_answer(
+        self, parsed: Mapping[str, Any], context: Mapping[str, Any], **_: Any
+    ) -> None:
+        key, consistent = context.get("read", ("?", False))
+        size = item_size(parsed.get("Item") or {})
+        with self._lock:
+            self._read_units[key] = self._read_units.get(key, 0.0) + read_units(
+                size, consistent=consistent
+            )
+
+    def read_units(self) -> dict[str, float]:
+        """DynamoDB read units the GetItem calls cost, by item key."""
+        with self._lock:
+            return dict(self._read_units)
 
     def _on_call(self, event_name: str, **_: Any) -> None:
         operation = _operation(event_name)
@@ -103,6 +132,7 @@ class CallCounter:
             self._calls.clear()
             self._attempts.clear()
             self._log.clear()
+            self._read_units.clear()
 
     def calls(self) -> Counter[str]:
         with self._lock:

@@ -117,6 +117,8 @@ class Wave:
     ec2_requests: Counter[str]  # EC2 requests received, by action (throttled included)
     calls: Counter[str]  # calls the function made (botocore before-call), all services
     attempts: Counter[str]  # HTTP requests sent (before-send): calls + botocore's retries
+    # DynamoDB read units the function's GetItem calls cost, by item key (bench.read_units).
+    read_units: Mapping[str, float]
     swapped_notifications: int
     failed_notifications: int
     failures: tuple[str, ...]  # the error of each "failed" outcome, as operators got it
@@ -125,6 +127,18 @@ class Wave:
     def last(self) -> float:
         """When the wave's last pair was on its standby."""
         return max(self.attached)
+
+    def read_units_per_second(self) -> float:
+        """DynamoDB read units a second, in the event's seconds, from the triggers until the
+        last handler returned (the reads go on until then)."""
+        return sum(self.read_units.values()) / max(self.returned)
+
+    def busiest_item(self) -> tuple[str, float]:
+        """The item read the most (one item lives in one partition), and its units a second."""
+        if not self.read_units:
+            return "none", 0.0
+        key = max(self.read_units, key=lambda k: self.read_units[k])
+        return key, self.read_units[key] / max(self.returned)
 
 
 @dataclass(frozen=True)
@@ -335,6 +349,7 @@ def _wave(
         ec2_requests=requests,
         calls=counter.calls(),
         attempts=counter.attempts(),
+        read_units=counter.read_units(),
         swapped_notifications=swapped,
         failed_notifications=len(failures),
         failures=failures,

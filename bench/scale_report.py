@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bench.lab import median
 from bench.markdown import seconds, table
+from bench.read_units import PARTITION_READ_UNITS
 from bench.scale import TARGET_RATIO, THROTTLING_DOCS, ScaleResult, Wave
 from bench.splicing import splice_part
 from eni_failover.shared_looks import CLAIM_SECONDS
@@ -93,7 +94,11 @@ def section(result: ScaleResult, *, measured_at: datetime | None = None) -> str:
                     str(sum(n for op, n in run.calls.items() if op.startswith("dynamodb:")))
                     for run in columns
                 ),
-            ]
+            ],
+            [
+                "DynamoDB read units a second (in brackets, the most read item's)",
+                *(_read_rate(run) for run in columns),
+            ],
         ],
     )
     buckets = ", ".join(
@@ -126,8 +131,10 @@ else in the account calls EC2. Latencies are nominal. An invocation that fails a
 botocore's retries is retried after {result.retry_pause_seconds:g} s, where Lambda would
 wait about a minute.
 
-The moves share their looks at EC2 (`eni_failover.shared_looks`): each registers the
-interfaces and instances it watches in the state table; a look is read from the last
+The moves share their looks at EC2 (`eni_failover.shared_looks`), within their
+Availability Zone: each registers the interfaces and instances it watches in its zone's
+items of the state table (a look never spans zones, so a zone EC2 cannot describe blinds no
+other); a look is read from the last
 snapshot when one taken after the move's last action covers it, and otherwise one move
 claims the next look (a claim that expires after {CLAIM_SECONDS:g} s, so a killed
 invocation stalls nobody), describes what every registered move watches in one call per
@@ -137,7 +144,9 @@ for the others. A move's next poll is due one poll interval after the look it re
 taken, not after it read it, so the moves wake together as the next look is due. A move
 that registers alone describes directly, as before: one pair pays two DynamoDB writes
 (registering and leaving), not one per poll. If DynamoDB fails, the move describes
-directly.
+directly. A move whose sandbox has not yet seen its pair learns the pair's zone from one
+describe of its interfaces before it registers (a move alone uses that describe as its
+first look); each sandbox here is new, as most of a wave's are in Lambda.
 
 **How it is measured.** One Python process on {_cores(result)} plays {wave.pairs} Lambda
 sandboxes and the whole AWS endpoint, and each AWS request costs it milliseconds of CPU (a
@@ -169,12 +178,35 @@ the function's DynamoDB calls:
 
 {requests}
 
+{_reads(wave)}
+
 In real time the same kind of wave took {seconds(real_wave.last)} against {seconds(real_alone.last)}
 for one pair: that is this machine's pace, with the requests queueing for its CPU.{failed}
 
 Nothing was lost or doubled in any run: every interface ended attached to its own standby,
 EC2 accepted exactly one attach per interface, and operators got exactly one "swapped"
 notification per failed pair and none for the others.{when}"""
+
+
+def _read_rate(run: Wave) -> str:
+    _, busiest = run.busiest_item()
+    return f"{run.read_units_per_second():,.0f} ({busiest:,.0f})"
+
+
+def _reads(wave: Wave) -> str:
+    """What the wave's DynamoDB reads cost the partitions: the per-partition limit is the
+    one that bites, since every poll of every sharing move reads its zone's snapshot."""
+    key, busiest = wave.busiest_item()
+    verdict = "within" if busiest <= PARTITION_READ_UNITS else "BEYOND"
+    return (
+        f"DynamoDB reads, as DynamoDB bills them (a strongly consistent read costs a unit per "
+        f"4 KB of the item, rounded up): the wave's GetItem calls cost "
+        f"{sum(wave.read_units.values()):,.0f} read units, "
+        f"{wave.read_units_per_second():,.0f} a second; the most read item, `{key}`, took "
+        f"{busiest:,.0f} a second, {verdict} the {PARTITION_READ_UNITS:,} one partition serves. "
+        "The moves of one zone poll one snapshot item; pairs spread over zones spread the "
+        "reads over one item each."
+    )
 
 
 def _cores(result: ScaleResult) -> str:

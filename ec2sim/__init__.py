@@ -31,6 +31,10 @@ Rules (each a real EC2 error response, HTTP 400, with EC2's code):
 - with `terminated_status_not_found=True`, DescribeInstanceStatus naming a terminated
   instance: InvalidInstanceID.NotFound (reported of real EC2 while DescribeInstances
   still shows the instance; by default it is "not-applicable", as in moto)
+- disrupt_zone(zone): DescribeInstances and DescribeInstanceStatus that name an instance
+  in the zone, or name no instance IDs (Filters alone name none), fail with Unavailable
+  (HTTP 503, which botocore retries); those naming only other zones' instances work
+  (EC2 API reference, DescribeInstances; the code is a model, AWS names none)
 
 Latency: Attachment.Status goes "attaching" -> "attached" and "detaching" -> gone (ENI
 Status "attaching" -> "in-use", "detaching" -> "available"), with the attachment ID
@@ -58,6 +62,7 @@ API::
         sim.hang_detach(eni_id, forever=True)    # ... and even after it
         sim.set_status(instance_id, system="impaired", instance="ok", attached_ebs="ok")
         sim.set_network_cards(instance_id, 2)    # cards 0 and 1 (NetworkCardIndex)
+        sim.disrupt_zone("us-east-1b"); sim.restore_zone("us-east-1b")
         sim.fail("AttachNetworkInterface", "RequestLimitExceeded", times=3)
         sim.on("DetachNetworkInterface", callback, times=1)  # callback(CallEvent) after success
         sim.rate_limit(rate_per_second=5.0, burst=10, operations=None)  # bucket per action

@@ -41,6 +41,14 @@ def request_limit_exceeded() -> EC2ClientError:
     return ec2_error(REQUEST_LIMIT_EXCEEDED)
 
 
+def zone_disrupted() -> EC2ClientError:
+    # AWS documents that a describe touching a disrupted zone fails, not its code or
+    # wording: a server error (HTTP 503 through HTTP_STATUS) is the plausible model.
+    return ec2_error(
+        "Unavailable", "The service is unavailable in an Availability Zone. Try again later."
+    )
+
+
 def interface_in_use(interface_id: str) -> EC2ClientError:
     return EC2ClientError("InvalidNetworkInterface.InUse", f"Interface: [{interface_id}] in use.")
 

@@ -145,6 +145,8 @@ class FaithfulEC2:
         self._calls: Counter[str] = Counter()
         self._throttled: Counter[str] = Counter()
         self._seams: MotoSeams | None = None
+        # Availability Zones in a service disruption (disrupt_zone).
+        self._disrupted_zones: set[str] = set()
         # What was done to instances, for tests to observe: stops (with Force or not) and
         # security-group replacements (instance, interface, groups).
         self.stop_requests: list[tuple[str, bool]] = []
@@ -229,6 +231,25 @@ class FaithfulEC2:
                 previous = checks.get(kind)
                 if previous is None or previous.status != status:
                     checks[kind] = _CheckState(status, now)
+
+    def disrupt_zone(self, zone: str) -> None:
+        """An Availability Zone's service disruption, as the DescribeInstances reference
+        describes it: a DescribeInstances or DescribeInstanceStatus that names an instance
+        in the zone, or names no instance IDs at all (Filters alone name none), fails; one
+        that names only instances in other zones works normally.
+
+        AWS documents that the call fails, not with which code: the simulator answers
+        Unavailable with HTTP 503, a server error, which botocore's standard mode retries
+        (as it would any answer EC2 gives a zone it cannot reach). DescribeInstanceStatus
+        is treated like DescribeInstances: the failover must not rely on it answering.
+        """
+        with self._lock:
+            self._disrupted_zones.add(zone)
+
+    def restore_zone(self, zone: str) -> None:
+        """The zone's disruption is over."""
+        with self._lock:
+            self._disrupted_zones.discard(zone)
 
     def set_network_cards(self, instance_id: str, count: int) -> None:
         """Give an instance `count` network cards (by default one, as most instance types).
@@ -372,6 +393,24 @@ class FaithfulEC2:
         """EC2's rules on the request itself, before it looks at any resource."""
         if operation == "DescribeNetworkInterfaces":
             return self._refuse_interface_describe(params, backend)
+        if operation in _INSTANCE_POLLS and self._disrupted_zones:
+            return self._refuse_in_disrupted_zone(params, backend)
+        return None
+
+    def _refuse_in_disrupted_zone(
+        self, params: Mapping[str, Any], backend: Any
+    ) -> EC2ClientError | None:
+        """A describe that names an instance in a disrupted zone, or no instance IDs."""
+        named = _ids(params, "InstanceIds", "InstanceId")
+        if named is None:
+            return errors.zone_disrupted()
+        for instance_id in named:
+            try:
+                zone = backend.get_instance(instance_id).availability_zone
+            except InvalidInstanceIdError:
+                continue  # unknown: moto answers NotFound for it
+            if zone in self._disrupted_zones:
+                return errors.zone_disrupted()
         return None
 
     def _refuse_interface_describe(

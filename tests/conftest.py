@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from ec2sim import FaithfulEC2
 from emulator.deployment import sample_template
+from eni_failover import ec2
 from eni_failover.observability import metrics
 
 FAKE_ENVIRONMENT = {
@@ -49,6 +50,13 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
     metrics.clear_metrics()
+
+
+@pytest.fixture(autouse=True)
+def _cold_zone_memory() -> None:
+    """Every test starts as a cold sandbox: no instance's zone known, no zone failing (moto
+    reuses zone names across tests, and a failing zone is remembered for minutes)."""
+    ec2.ZONES.forget()
 
 
 # Short enough for a quick suite, long enough that every poll loop really polls.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,6 +34,61 @@ NO_STATUS_CHECKS = frozenset({"shutting-down", "terminated"})
 # EC2 takes at most 200 values per filter, and DescribeInstanceStatus at most 100 IDs.
 FILTER_VALUES = 200
 STATUS_IDS = 100
+# Instances named in one DescribeInstances (EC2 pages beyond 1,000; 200 keeps answers small).
+INSTANCE_IDS = 200
+# What is left once botocore has retried a server error. EC2 fails a DescribeInstances that
+# names an instance in an Availability Zone in a service disruption, or names no IDs at all
+# (EC2 API reference, DescribeInstances); AWS does not say with which code, so any of these.
+SERVER_ERRORS = frozenset({"Unavailable", "InternalError", "ServiceUnavailable", "InternalFailure"})
+
+
+class ZoneMemory:
+    """Each instance's Availability Zone, as EC2 last showed it (an instance never changes
+    zone): what lets describes name only one zone's instances each. Kept while the sandbox
+    is warm; a cold one learns from its first answers (interfaces carry their zone, and an
+    interface attaches only to instances of its own zone)."""
+
+    def __init__(self) -> None:
+        self._zones: dict[str, str] = {}
+        # Zones whose last describe failed with a server error: since when (monotonic),
+        # and EC2's answer.
+        self._failing: dict[str, tuple[float, AwsCallFailed]] = {}
+        self._lock = threading.Lock()
+
+    def zone_of(self, instance_id: str) -> str | None:
+        with self._lock:
+            return self._zones.get(instance_id)
+
+    def remember(self, instance_id: str, zone: str | None) -> None:
+        if instance_id and zone:
+            with self._lock:
+                self._zones[instance_id] = zone
+
+    def answered(self, zone: str | None, error: AwsCallFailed | None) -> None:
+        """How the zone's last describe went: a server error, or an answer (None)."""
+        if zone is None:
+            return
+        with self._lock:
+            if error is None:
+                self._failing.pop(zone, None)
+            elif zone not in self._failing:
+                self._failing[zone] = (time.monotonic(), error)
+
+    def failing(self, zone: str | None, *, within: float) -> AwsCallFailed | None:
+        """EC2's answer, if the zone's describes have failed for less than `within` s."""
+        with self._lock:
+            found = self._failing.get(zone) if zone else None
+        if found is None or time.monotonic() - found[0] >= within:
+            return None
+        return found[1]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._zones.clear()
+            self._failing.clear()
+
+
+ZONES = ZoneMemory()
 # The largest page DescribeNetworkInterfaces serves.
 INTERFACE_PAGE = 1000
 
@@ -48,7 +105,11 @@ def call(operation: str, request: Callable[[], T]) -> T:
 def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) -> PairState:
     """Three describe calls: the interfaces, both instances, and their status checks."""
     interfaces = describe_interfaces(client, pair.interface_ids)
-    instances = describe_instances(client, (pair.primary_instance_id, pair.standby_instance_id))
+    instances = describe_instances(
+        client,
+        (pair.primary_instance_id, pair.standby_instance_id),
+        zones=pair_zones(pair, interfaces),
+    )
     return PairState(
         primary=instances[pair.primary_instance_id],
         standby=instances[pair.standby_instance_id],
@@ -57,26 +118,58 @@ def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class PairsLook:
+    """Every pair EC2 described, by name; and those it would not, with why (a zone in a
+    service disruption fails the describes of its instances, and only theirs)."""
+
+    states: dict[str, PairState]
+    unobserved: dict[str, str]
+
+
 def observe_pairs(
     client: EC2Client, pairs: Sequence[Pair], *, now: datetime | None = None
-) -> dict[str, PairState]:
+) -> PairsLook:
     """Every pair at once, by name, in a handful of describes whatever their number (the
     sweep's look each minute: three describes per pair would keep 200 pairs' worth of
-    EC2's request buckets busy, the buckets a wave of failovers needs)."""
+    EC2's request buckets busy, the buckets a wave of failovers needs): one DescribeInstances
+    per Availability Zone, so a zone EC2 cannot describe hides only its own pairs."""
     interfaces = describe_many_interfaces(client, [i for p in pairs for i in p.interface_ids])
-    instances = describe_instances(
-        client, [i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)]
+    zones: dict[str, str | None] = {}
+    for pair in pairs:
+        zones.update(pair_zones(pair, interfaces))
+    instances = look_instances(
+        client,
+        [i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)],
+        zones=zones,
     )
     at = now or datetime.now(UTC)
-    return {
-        pair.name: PairState(
-            primary=instances[pair.primary_instance_id],
-            standby=instances[pair.standby_instance_id],
+    states, unobserved = {}, {}
+    for pair in pairs:
+        missed = [
+            instances.unanswered[i]
+            for i in (pair.primary_instance_id, pair.standby_instance_id)
+            if i in instances.unanswered
+        ]
+        if missed:
+            unobserved[pair.name] = str(missed[0])
+            continue
+        states[pair.name] = PairState(
+            primary=instances.found[pair.primary_instance_id],
+            standby=instances.found[pair.standby_instance_id],
             interfaces=tuple(interfaces[i] for i in pair.interface_ids),
             observed_at=at,
         )
-        for pair in pairs
-    }
+    return PairsLook(states=states, unobserved=unobserved)
+
+
+def pair_zones(pair: Pair, interfaces: Mapping[str, InterfaceView]) -> dict[str, str | None]:
+    """Where the pair's instances should be: in its interface's zone (an interface attaches
+    only to instances in its own zone). A guess until EC2 describes them (ZONES)."""
+    zone = next(
+        (interfaces[i].availability_zone for i in pair.interface_ids if i in interfaces), None
+    )
+    return {pair.primary_instance_id: zone, pair.standby_instance_id: zone}
 
 
 def describe_interfaces(
@@ -176,6 +269,9 @@ def _each_found(
 def _interface_view(raw: Any) -> InterfaceView:
     attachment = None
     raw_attachment = raw.get("Attachment")
+    if raw_attachment:
+        # The instance it is attached to is in the interface's zone.
+        ZONES.remember(raw_attachment.get("InstanceId", ""), raw.get("AvailabilityZone"))
     if raw_attachment and raw_attachment.get("Status") != "detached":
         attachment = Attachment(
             attachment_id=raw_attachment["AttachmentId"],
@@ -202,25 +298,96 @@ def _interface_view(raw: Any) -> InterfaceView:
     )
 
 
-def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[str, InstanceView]:
+@dataclass(frozen=True)
+class InstancesLook:
+    """The instances EC2 described, and those it would not (with its answer)."""
+
+    found: dict[str, InstanceView]
+    unanswered: dict[str, AwsCallFailed]
+
+
+def describe_instances(
+    client: EC2Client,
+    instance_ids: Iterable[str],
+    *,
+    zones: Mapping[str, str | None] | None = None,
+) -> dict[str, InstanceView]:
+    """The instances by ID, one that no longer exists reading as missing; raises when EC2
+    would not describe one of them (look_instances says which, and keeps the others)."""
+    look = look_instances(client, instance_ids, zones=zones)
+    if look.unanswered:
+        failed = next(iter(look.unanswered.values()))
+        raise AwsCallFailed(
+            failed.operation,
+            failed.code,
+            f"EC2 would not describe {', '.join(look.unanswered)}{_zones_of(look.unanswered)} "
+            f"({failed.detail.rstrip('.')}). An Availability Zone in a service disruption fails "
+            "every describe that names its instances, while those of other zones are described "
+            "normally (the AWS Health Dashboard says whether the zone is disrupted)",
+        ) from failed
+    return look.found
+
+
+def _zones_of(instance_ids: Iterable[str]) -> str:
+    zones = sorted({z for i in instance_ids if (z := ZONES.zone_of(i))})
+    return f" (in {', '.join(zones)})" if zones else ""
+
+
+def look_instances(
+    client: EC2Client,
+    instance_ids: Iterable[str],
+    *,
+    zones: Mapping[str, str | None] | None = None,
+    spare_failing_seconds: float = 0.0,
+) -> InstancesLook:
+    """The instances and their status checks, by InstanceIds, one call per zone.
+
+    EC2 fails a DescribeInstances that names an instance in an Availability Zone in a
+    service disruption, or names no IDs at all (a filter names none), and serves one that
+    names only instances of other zones (EC2 API reference). So the IDs are asked zone by
+    zone: each instance's zone as EC2 showed it before (ZONES), else as `zones` guesses it
+    (the pair's interface's). A zone's call that fails with a server error leaves only its
+    own instances unanswered; IDs of no known zone that fail together are asked one by one.
+    With `spare_failing_seconds`, a zone whose describes began failing less than that ago
+    is not asked (each ask costs botocore's backoff first): for callers that look again
+    soon, never for a move.
+    """
     ids = list(dict.fromkeys(instance_ids))
-    raw_instances = {
-        raw["InstanceId"]: raw
-        for chunk in _chunks(ids, FILTER_VALUES)
-        for reservation in call(
-            "DescribeInstances",
-            partial(client.describe_instances, Filters=[{"Name": "instance-id", "Values": chunk}]),
-        ).get("Reservations", [])
-        for raw in reservation.get("Instances", [])
-    }
+    guesses = zones or {}
+    groups: dict[str | None, list[str]] = {}
+    for instance_id in ids:
+        zone = ZONES.zone_of(instance_id) or guesses.get(instance_id)
+        groups.setdefault(zone, []).append(instance_id)
+
+    def by_id(some: list[str]) -> list[Any]:
+        response = call("DescribeInstances", lambda: client.describe_instances(InstanceIds=some))
+        return [raw for r in response.get("Reservations", []) for raw in r.get("Instances", [])]
+
+    unanswered: dict[str, AwsCallFailed] = {}
+    raw_instances: dict[str, Any] = {}
+    for zone, group in groups.items():
+        spared = ZONES.failing(zone, within=spare_failing_seconds)
+        if spared is not None:
+            unanswered.update(dict.fromkeys(group, spared))
+            continue
+        for chunk in _chunks(group, INSTANCE_IDS):
+            # An unknown zone's IDs one by one after a failure: they may span zones.
+            for answered, error in _zone_answers(chunk, by_id, one_by_one=zone is None):
+                for raw in answered:
+                    raw_instances[raw["InstanceId"]] = raw
+                    ZONES.remember(
+                        raw["InstanceId"], raw.get("Placement", {}).get("AvailabilityZone")
+                    )
+                unanswered.update(error)
+                if zone is not None:
+                    ZONES.answered(zone, next(iter(error.values()), None))
     # An instance on its way out has no status checks, and EC2 may answer NotFound for a
     # terminated one that DescribeInstances still shows: asking would only risk blinding
     # the whole observation. Its checks read as unknown.
-    with_checks = [
-        instance_id
-        for instance_id, raw in raw_instances.items()
-        if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS
-    ]
+    with_checks: dict[str | None, list[str]] = {}
+    for instance_id, raw in raw_instances.items():
+        if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS:
+            with_checks.setdefault(ZONES.zone_of(instance_id), []).append(instance_id)
 
     def status_of(some: list[str]) -> list[Any]:
         # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
@@ -231,39 +398,60 @@ def describe_instances(client: EC2Client, instance_ids: Iterable[str]) -> dict[s
         return list(response.get("InstanceStatuses", []))
 
     # One that ends between the two calls is left out rather than failing the others.
-    statuses = {
-        s["InstanceId"]: s
-        for chunk in _chunks(with_checks, STATUS_IDS)
-        for s in _each_found(chunk, status_of, missing=INSTANCE_NOT_FOUND)
+    statuses: dict[str, Any] = {}
+    for group in with_checks.values():
+        for chunk in _chunks(group, STATUS_IDS):
+            for answered, error in _zone_answers(chunk, status_of, one_by_one=False):
+                statuses.update({s["InstanceId"]: s for s in answered})
+                unanswered.update(error)
+    views = {
+        instance_id: _instance_view(instance_id, raw_instances.get(instance_id), statuses)
+        for instance_id in ids
+        if instance_id not in unanswered
     }
-    views = {}
-    for instance_id in ids:
-        raw = raw_instances.get(instance_id)
-        if raw is None:
-            views[instance_id] = InstanceView(instance_id=instance_id, exists=False)
-            continue
-        status = statuses.get(instance_id, {})
-        views[instance_id] = InstanceView(
-            instance_id=instance_id,
-            exists=True,
-            state=raw.get("State", {}).get("Name"),
-            availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
-            system_status=status.get("SystemStatus", {}).get("Status"),
-            instance_status=status.get("InstanceStatus", {}).get("Status"),
-            attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
-            private_ip=raw.get("PrivateIpAddress"),
-            failed_since=_failed_since(raw, status),
-            # A device index is unique per network card, so the key is both.
-            device_indexes={
-                (
-                    int(n["Attachment"].get("NetworkCardIndex") or 0),
-                    int(n["Attachment"]["DeviceIndex"]),
-                ): n["NetworkInterfaceId"]
-                for n in raw.get("NetworkInterfaces", [])
-                if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
-            },
-        )
-    return views
+    return InstancesLook(found=views, unanswered=unanswered)
+
+
+def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> InstanceView:
+    if raw is None:
+        return InstanceView(instance_id=instance_id, exists=False)
+    status = statuses.get(instance_id, {})
+    return InstanceView(
+        instance_id=instance_id,
+        exists=True,
+        state=raw.get("State", {}).get("Name"),
+        availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
+        system_status=status.get("SystemStatus", {}).get("Status"),
+        instance_status=status.get("InstanceStatus", {}).get("Status"),
+        attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
+        private_ip=raw.get("PrivateIpAddress"),
+        failed_since=_failed_since(raw, status),
+        # A device index is unique per network card, so the key is both.
+        device_indexes={
+            (
+                int(n["Attachment"].get("NetworkCardIndex") or 0),
+                int(n["Attachment"]["DeviceIndex"]),
+            ): n["NetworkInterfaceId"]
+            for n in raw.get("NetworkInterfaces", [])
+            if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
+        },
+    )
+
+
+def _zone_answers(
+    ids: list[str], describe: Callable[[list[str]], list[T]], *, one_by_one: bool
+) -> list[tuple[list[T], dict[str, AwsCallFailed]]]:
+    """What `describe` finds for IDs of one zone (NotFound ones left out), or, when EC2
+    answers a server error, the IDs it left unanswered; with `one_by_one`, each ID is then
+    asked on its own, so only those of a disrupted zone stay unanswered."""
+    try:
+        return [(_each_found(ids, describe, missing=INSTANCE_NOT_FOUND), {})]
+    except AwsCallFailed as error:
+        if error.code not in SERVER_ERRORS:
+            raise
+        if not one_by_one or len(ids) == 1:
+            return [([], dict.fromkeys(ids, error))]
+    return [_zone_answers([one], describe, one_by_one=False)[0] for one in ids]
 
 
 # "User initiated (2026-11-29 10:00:00 GMT)": EC2 writes GMT, moto UTC.

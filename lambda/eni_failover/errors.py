@@ -29,6 +29,7 @@ class AwsCallFailed(FailoverError):
         super().__init__(f"{operation} failed: {code}: {message}")
         self.operation = operation
         self.code = code
+        self.detail = message
 
     @classmethod
     def from_client_error(cls, operation: str, error: ClientError) -> AwsCallFailed:

@@ -80,11 +80,21 @@ class Runtime:
             instance_id = None
         if pair_name in known:
             pair_name = None
-        cached = (
-            self.discovered.about(instance_id=instance_id, pair_name=pair_name)
-            if instance_id is not None or pair_name is not None
-            else self.discovered.current()
-        )
+        asked = instance_id is not None or pair_name is not None
+        try:
+            cached = (
+                self.discovered.about(instance_id=instance_id, pair_name=pair_name)
+                if asked
+                else self.discovered.current()
+            )
+        except AwsCallFailed as error:
+            # The sandbox's first read of the tags failed (a zone's service disruption
+            # fails every describe by tag). A question only the tags can answer fails, and
+            # Lambda retries it; the configured pairs never wait on the tags.
+            if asked:
+                raise
+            logger.warning("tagged pairs unknown: the tags could not be read", error=str(error))
+            return configured
         if cached.stale:
             logger.warning("tagged pairs may be out of date", note=cached.note())
         return configured + tuple(p for p in cached.discovery.pairs if p.name not in known)
@@ -131,15 +141,21 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
             _best_effort_interfaces(runtime, request.pair),
             error=str(error),
         )
-    try:
-        notify.publish_outcome(
-            runtime.clients.sns, runtime.settings.notification_topic_arn, outcome
-        )
-    except AwsCallFailed:
-        # Nobody was told. Record the outcome all the same (the retry finds the move made
-        # and tells it as this trigger's own), and fail, so that Lambda retries.
-        _release(runtime, request, outcome, record, owner=owner, told=False)
-        raise
+    if _told_already(record, request.trigger, outcome):
+        # A retry that failed before acting, exactly as this trigger's last attempt did (a
+        # zone still disrupted, say): the operators have that notification; a copy a minute
+        # tells them nothing. It still fails, so Lambda retries, then dead-letters it.
+        logger.warning("same failure as the last attempt, already told", pair=request.pair.name)
+    else:
+        try:
+            notify.publish_outcome(
+                runtime.clients.sns, runtime.settings.notification_topic_arn, outcome
+            )
+        except AwsCallFailed:
+            # Nobody was told. Record the outcome all the same (the retry finds the move
+            # made and tells it as this trigger's own), and fail, so that Lambda retries.
+            _release(runtime, request, outcome, record, owner=owner, told=False)
+            raise
     try:
         _release(runtime, request, outcome, record, owner=owner, told=True)
     except AwsCallFailed as error:
@@ -151,6 +167,19 @@ def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds:
         # Published already; raising makes Lambda retry, and the retry resumes the move.
         raise FailoverIncomplete(f"pair {request.pair.name}: {outcome.error}")
     return outcome
+
+
+def _told_already(record: PairRecord, trigger: Trigger, outcome: Outcome) -> bool:
+    """This attempt failed before it did anything, exactly as this trigger's last attempt
+    was told it had (an attempt that acted or resumed a move is always told)."""
+    return (
+        outcome.kind is OutcomeKind.FAILED
+        and not outcome.steps
+        and not outcome.resumed
+        and record.last_told_trigger_id == trigger.trigger_id
+        and record.last_outcome == OutcomeKind.FAILED.value
+        and record.last_outcome_summary == outcome.summary()
+    )
 
 
 def _told_outcome(record: PairRecord, trigger: Trigger) -> OutcomeKind | None:

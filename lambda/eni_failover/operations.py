@@ -166,9 +166,15 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     dead_lettered: list[str] = []
     probes: dict[str, Any] | None = None
     pairs = runtime.all_pairs()
-    states = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    looked = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    for name, why in looked.unobserved.items():
+        # A zone EC2 cannot describe hides its own pairs, not the others; the next minute's
+        # sweep looks again.
+        logger.warning("sweep could not look at a pair", pair=name, error=why)
     for pair in pairs:
-        state = states[pair.name]
+        state = looked.states.get(pair.name)
+        if state is None:
+            continue
         if pair.failback is FailbackPolicy.AUTO:
             if pair.probe and probes is None:
                 probes, _saved = ProberLease(
@@ -197,6 +203,7 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
         pairs=len(pairs),
         handed_off=len(handed_off),
         dead_lettered=len(dead_lettered),
+        unobserved=len(looked.unobserved),
         failbacks=len(outcomes),
     )
     return {
@@ -204,6 +211,7 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
         "handed_off": handed_off,
         "ignored": [],
         "dead_lettered": dead_lettered,
+        "unobserved": [f"{name}: {why}" for name, why in looked.unobserved.items()],
     }
 
 

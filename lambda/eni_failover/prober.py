@@ -48,6 +48,10 @@ HANDOVER_WAIT_SECONDS = 30.0
 SUCCESSOR_EXPECTED_SECONDS = 50.0
 # Where addresses are looked up again: an interface that moved is probed where it is now.
 REFRESH_SECONDS = 60.0
+# A zone whose instances EC2 would not describe (a service disruption) is asked again only
+# after this long: each ask costs botocore's backoff (up to about 15 s), and the probe
+# rounds of every pair wait for the refresh. Its pairs' services are probed all the same.
+SPARE_FAILING_ZONE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -72,20 +76,31 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
     interfaces = ec2.describe_many_interfaces(
         clients.ec2, [i for p in probed for i in p.interface_ids[:1]]
     )
-    instances = ec2.describe_instances(
-        clients.ec2, [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)]
-    )
+    zones: dict[str, str | None] = {}
+    for pair in probed:
+        zones.update(ec2.pair_zones(pair, interfaces))
+    # One call per zone: a zone EC2 cannot describe leaves only its own instances unknown
+    # (not probed on their own addresses); the service is probed all the same.
+    instances = ec2.look_instances(
+        clients.ec2,
+        [i for p in probed for i in (p.primary_instance_id, p.standby_instance_id)],
+        zones=zones,
+        spare_failing_seconds=SPARE_FAILING_ZONE_SECONDS,
+    ).found
     found = {}
     for pair in probed:
         spec = pair.probe_spec
         assert spec is not None  # filtered above
         interface = interfaces[pair.interface_ids[0]]
+        primary, standby = (
+            instances.get(i) for i in (pair.primary_instance_id, pair.standby_instance_id)
+        )
         found[pair.name] = Targets(
             pair=pair,
             spec=spec,
             service_ip=interface.private_ips[0] if interface.private_ips else None,
-            primary_ip=instances[pair.primary_instance_id].private_ip,
-            standby_ip=instances[pair.standby_instance_id].private_ip,
+            primary_ip=primary.private_ip if primary else None,
+            standby_ip=standby.private_ip if standby else None,
             on_primary=interface.attached_to(pair.primary_instance_id),
         )
     return found

@@ -14,11 +14,18 @@ A move that registers alone describes directly, as it always has: one pair's mov
 its registration and its leaving. Any DynamoDB failure falls back to describing directly
 for the rest of the move: a look is never lost because the sharing failed.
 
-Items: WATCH_ID holds the registrations (one attribute each, WATCH_PREFIX + watcher);
-SNAPSHOT_ID the last look and the claim on the next, so that the one read a poll makes also
-tells whether a look is under way (a move then waits for it instead of trying to claim: a
-refused conditional write is billed too). Writing the snapshot replaces the item, which
-frees the claim in the same request.
+Looks are shared within an Availability Zone, never across: a zone in a service disruption
+fails every DescribeInstances that names one of its instances, so a look spanning zones
+would blind the moves of every zone. It also spreads the reads: every poll of every move
+reads its snapshot strongly consistently, and one item lives in one partition (3,000 read
+units a second at most).
+
+Items, one set per zone: WATCH_ID#zone holds the registrations (one attribute each,
+WATCH_PREFIX + watcher); SNAPSHOT_ID#zone the last look and the claim on the next, so that
+the one read a poll makes also tells whether a look is under way (a move then waits for it
+instead of trying to claim: a refused conditional write is billed too). Writing the
+snapshot replaces the item, which frees the claim in the same request. A move learns its
+zone from what EC2 showed before (ec2.ZONES), else from one describe of its interfaces.
 """
 
 from __future__ import annotations
@@ -110,8 +117,23 @@ class DirectLooks:
     ) -> Look:
         taken_at = self.clock.now().timestamp()
         interfaces = ec2.describe_interfaces(self.client, interface_ids) if interface_ids else {}
-        instances = ec2.describe_instances(self.client, instance_ids) if instance_ids else None
+        instances = (
+            ec2.describe_instances(
+                self.client, instance_ids, zones=_zone_guesses(interfaces, instance_ids)
+            )
+            if instance_ids
+            else None
+        )
         return Look(taken_at=taken_at, interfaces=interfaces, instances=instances)
+
+
+def _zone_guesses(
+    interfaces: Mapping[str, InterfaceView], instance_ids: Iterable[str]
+) -> dict[str, str | None]:
+    """The zone of one pair's instances: its interfaces' (they attach only there)."""
+    zones = {v.availability_zone for v in interfaces.values() if v.availability_zone}
+    zone = zones.pop() if len(zones) == 1 else None
+    return dict.fromkeys(instance_ids, zone)
 
 
 def observe_pair(looks: Looks, pair: Pair, *, now: datetime) -> PairState:
@@ -154,6 +176,13 @@ class SharedLooks:
         self.claimed_at = 0.0
         self.interface_ids: tuple[str, ...] = ()
         self.instance_ids: tuple[str, ...] = ()
+        # The move's Availability Zone: the items it shares are that zone's.
+        self.zone = ""
+        self.watch_id = WATCH_ID
+        self.snapshot_id = SNAPSHOT_ID
+        # The describe of the interfaces that told the zone: the move's first direct look
+        # uses it, so finding the zone costs a move alone nothing.
+        self.primed: Look | None = None
 
     def watch(
         self, interface_ids: Iterable[str], instance_ids: Iterable[str], *, until: float
@@ -161,6 +190,12 @@ class SharedLooks:
         """Register what this move watches until `until` (wall clock: when it would be killed)."""
         self.interface_ids = tuple(interface_ids)
         self.instance_ids = tuple(instance_ids)
+        zone = self._zone()
+        if zone is None:
+            logger.warning("looks not shared: the move's zone is unknown")
+            return
+        self.zone = zone
+        self.watch_id, self.snapshot_id = f"{WATCH_ID}#{zone}", f"{SNAPSHOT_ID}#{zone}"
         entry = {
             "M": {
                 "interfaces": {"L": [{"S": i} for i in self.interface_ids]},
@@ -171,7 +206,7 @@ class SharedLooks:
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table,
-                Key=_key(WATCH_ID),
+                Key=_key(self.watch_id),
                 UpdateExpression=f"SET #w = :entry, {TTL_ATTRIBUTE} = :expires",
                 ExpressionAttributeNames={"#w": WATCH_PREFIX + self.watcher},
                 ExpressionAttributeValues={
@@ -193,6 +228,21 @@ class SharedLooks:
         # that register after this one describe its interfaces along with theirs anyway.
         self.sharing = bool(others)
 
+    def _zone(self) -> str | None:
+        """The zone of the move's instances, as EC2 showed it before; else its interfaces'
+        (an interface attaches only in its own zone, and describing it works whichever zone
+        is disrupted). None when they are in no one zone."""
+        known = {z for i in self.instance_ids if (z := ec2.ZONES.zone_of(i))}
+        if len(known) == 1:
+            return known.pop()
+        # The move's first look at its interfaces, kept for it (primed): failing here is
+        # failing that look, and raises as it would.
+        taken_at = self._now()
+        interfaces = ec2.describe_interfaces(self.client, self.interface_ids)
+        self.primed = Look(taken_at=taken_at, interfaces=interfaces)
+        zones = {v.availability_zone for v in interfaces.values() if v.availability_zone}
+        return zones.pop() if len(zones) == 1 else None
+
     def stop_watching(self) -> None:
         """Leave; the registration would expire on its own, so a failure here is only logged."""
         if not self.registered:
@@ -201,7 +251,7 @@ class SharedLooks:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key=_key(WATCH_ID),
+                Key=_key(self.watch_id),
                 UpdateExpression="REMOVE #w",
                 ExpressionAttributeNames={"#w": WATCH_PREFIX + self.watcher},
             )
@@ -211,7 +261,19 @@ class SharedLooks:
     def look(
         self, interface_ids: Sequence[str], instance_ids: Sequence[str] = (), *, after: float
     ) -> Look:
+        primed, self.primed = self.primed, None
         if not self.sharing:
+            if primed is not None and primed.taken_at >= after and primed.covers(interface_ids, ()):
+                instances = (
+                    ec2.describe_instances(
+                        self.client,
+                        instance_ids,
+                        zones=_zone_guesses(primed.interfaces, instance_ids),
+                    )
+                    if instance_ids
+                    else None
+                )
+                return Look(primed.taken_at, primed.interfaces, instances)
             return self.direct.look(interface_ids, instance_ids, after=after)
         try:
             return self._shared_look(interface_ids, instance_ids, after=after)
@@ -247,7 +309,7 @@ class SharedLooks:
         """The last look written, if any; until when someone holds the claim on the next; and
         how long the last look took from its claim to its snapshot."""
         item = self.dynamodb.get_item(
-            TableName=self.table, Key=_key(SNAPSHOT_ID), ConsistentRead=True
+            TableName=self.table, Key=_key(self.snapshot_id), ConsistentRead=True
         ).get("Item", {})
         claimed_until = float(item.get("claim_until", {}).get("N", "0"))
         took = float(item.get("look_seconds", {}).get("N", "0"))
@@ -269,7 +331,7 @@ class SharedLooks:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key=_key(SNAPSHOT_ID),
+                Key=_key(self.snapshot_id),
                 UpdateExpression="SET claim_owner = :me, claim_until = :until",
                 ConditionExpression=(
                     f"(attribute_not_exists(claim_owner) OR claim_until < :now) AND {unchanged}"
@@ -290,7 +352,7 @@ class SharedLooks:
         waiting for another. Two calls more per look, however many moves share it.
         """
         item = self.dynamodb.get_item(
-            TableName=self.table, Key=_key(WATCH_ID), ConsistentRead=True
+            TableName=self.table, Key=_key(self.watch_id), ConsistentRead=True
         ).get("Item", {})
         now = self._now()
         entries = _watchers(item, now=now)
@@ -299,7 +361,10 @@ class SharedLooks:
         try:
             taken_at = self._now()
             interfaces = ec2.describe_many_interfaces(self.client, all_interfaces)
-            instances = ec2.describe_instances(self.client, all_instances)
+            # Every one registered in this zone's items is in this zone: one call.
+            instances = ec2.describe_instances(
+                self.client, all_instances, zones=dict.fromkeys(all_instances, self.zone)
+            )
         except AwsCallFailed:
             self._release()
             raise
@@ -313,7 +378,7 @@ class SharedLooks:
     def _write(self, look: Look) -> None:
         """The snapshot, replacing the item and so the claim with it."""
         item: dict[str, Any] = {
-            **_key(SNAPSHOT_ID),
+            **_key(self.snapshot_id),
             "taken_at": {"N": f"{look.taken_at:.6f}"},
             "interfaces": {"S": _dumps({i: _interface_row(v) for i, v in look.interfaces.items()})},
             TTL_ATTRIBUTE: {"N": str(int(look.taken_at + ITEM_DAYS * DAY_SECONDS))},
@@ -341,7 +406,7 @@ class SharedLooks:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key=_key(SNAPSHOT_ID),
+                Key=_key(self.snapshot_id),
                 UpdateExpression="REMOVE claim_owner, claim_until",
                 ConditionExpression="claim_owner = :me",
                 ExpressionAttributeValues={":me": {"S": self.watcher}},
@@ -355,7 +420,7 @@ class SharedLooks:
         names = {f"#x{n}": WATCH_PREFIX + name for n, name in enumerate(expired)}
         self.dynamodb.update_item(
             TableName=self.table,
-            Key=_key(WATCH_ID),
+            Key=_key(self.watch_id),
             UpdateExpression="REMOVE " + ", ".join(names),
             ExpressionAttributeNames=names,
         )

@@ -24,7 +24,7 @@ from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
 from eni_failover.pair_record import PlannedMove
-from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, Look, SharedLooks
+from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, WATCH_ID, Look, SharedLooks
 from eni_failover.swap import carry_out
 from eni_failover.timeline import SystemClock, Timeline
 from tests.support import FakeClock
@@ -81,6 +81,12 @@ def account(sim: FaithfulEC2) -> Iterator[Account]:
         BillingMode="PAY_PER_REQUEST",
     )
     pairs = [build_pair(ec2_client, name=f"pair-{n}", sim=sim) for n in range(4)]
+    # Warm sandboxes: each knows its pair's zone from an earlier answer, so the describes
+    # counted are the looks' (a cold move's one describe of its interfaces, which tells
+    # its zone, is test_a_cold_move_learns_its_zone_from_its_interfaces').
+    ec2.look_instances(
+        ec2_client, [i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)]
+    )
     describes: Counter[str] = Counter()
     table_calls: Counter[str] = Counter()
 
@@ -228,7 +234,9 @@ def test_an_expired_claim_is_taken_over(account: Account) -> None:
     assert seen.interfaces[account.pairs[1].interface_id].exists
     assert account.describes == shared_looks_taken(1)
     # and left the claim free for the next look
-    item = account.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": SNAPSHOT_ID}})["Item"]
+    item = account.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": survivor.snapshot_id}})[
+        "Item"
+    ]
     assert "claim_owner" not in item
 
 
@@ -339,12 +347,15 @@ class _Recorded:
         self.looks = looks
         self.sharing = looks.sharing
         self.asked: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self.seen: list[Look] = []
 
     def look(
         self, interface_ids: Sequence[str], instance_ids: Sequence[str] = (), *, after: float
     ) -> Look:
         self.asked.append((tuple(interface_ids), tuple(instance_ids)))
-        return self.looks.look(interface_ids, instance_ids, after=after)
+        seen = self.looks.look(interface_ids, instance_ids, after=after)
+        self.seen.append(seen)
+        return seen
 
 
 def test_a_shared_move_checks_its_target_from_the_poll_that_saw_the_detach(
@@ -425,3 +436,80 @@ def test_a_shared_move_polls_an_interval_after_the_look_it_read_was_taken(
     low, high = pause_range
     assert clock.slept
     assert all(low - 1e-9 <= pause <= high + 1e-9 for pause in clock.slept), clock.slept
+
+
+def test_a_cold_move_learns_its_zone_from_its_interfaces_and_alone_pays_nothing_more(
+    account: Account,
+) -> None:
+    # Given a sandbox that has never seen the pair's instances
+    pair = account.pairs[0]
+    ec2.ZONES.forget()
+    account.describes.clear()
+    # When its move registers, alone, and takes its first look
+    alone = account.move("cold", pair)
+    seen = alone.look(
+        [pair.interface_id], (pair.primary_instance_id, pair.standby_instance_id), after=0.0
+    )
+    # Then it registered in its zone's items, and its first look reused the describe that
+    # told the zone: one call per action, as a look of its own costs
+    assert (alone.watch_id, alone.snapshot_id) == (
+        f"{WATCH_ID}#us-east-1a",
+        f"{SNAPSHOT_ID}#us-east-1a",
+    )
+    assert account.describes == shared_looks_taken(1)
+    assert seen.instances is not None
+    assert seen.instances[pair.standby_instance_id].running
+
+
+def test_moves_in_different_zones_share_nothing(account: Account, sim: FaithfulEC2) -> None:
+    # Given a move in another zone, registered beside the moves of us-east-1a
+    other = build_pair(account.ec2, az="us-east-1b", name="elsewhere", sim=sim)
+    account.with_company()
+    here = account.move("here", account.pairs[0])
+    there = account.move("there", other)
+    # When the one in us-east-1b looks at its interface and instances
+    seen = there.look(
+        [other.interface_id], (other.primary_instance_id, other.standby_instance_id), after=0.0
+    )
+    # Then it looked alone: no other registered move in its zone, so it describes directly,
+    # and the us-east-1a moves still share theirs
+    assert not there.sharing
+    assert here.sharing
+    assert seen.instances is not None
+    assert set(seen.instances) == {other.primary_instance_id, other.standby_instance_id}
+
+
+def test_a_shared_poll_right_after_the_detach_shows_the_detach(account: Account) -> None:
+    # Given a move sharing its looks, and another move that takes a shared look (so writes
+    # a snapshot of the interface still attached) just before EC2 receives the detach
+    account.with_company()
+    pair = account.pairs[0]
+    company = account.move("company", account.pairs[1])
+    looks = _Recorded(account.move("mover", pair))
+    observed = ec2.describe_interfaces(account.ec2, [pair.interface_id])
+    taken_before: list[float] = []
+
+    def look_before_the_detach(**_: Any) -> None:
+        if not taken_before:
+            taken_before.append(company.look([pair.interface_id], after=0.0).taken_at)
+
+    account.ec2.meta.events.register(
+        "before-call.ec2.DetachNetworkInterface", look_before_the_detach
+    )
+    # When the move detaches and polls
+    done = carry_out(
+        account.ec2,
+        to_the_standby(pair),
+        observed,
+        tuning=Tuning(poll_interval_seconds=0.05),
+        budget_seconds=20,
+        timeline=Timeline(SystemClock()),
+        looks=looks,
+    )
+    # Then the snapshot from before the detach was there to be read, yet the first poll
+    # after the detach showed the interface detaching or detached, never still attached
+    assert taken_before
+    first_after = looks.seen[0].interfaces[pair.interface_id]
+    assert first_after.attachment is None or first_after.attachment.status != "attached"
+    assert all(seen.taken_at > taken_before[0] for seen in looks.seen)
+    assert done.interfaces[pair.interface_id].attached_to(pair.standby_instance_id)
