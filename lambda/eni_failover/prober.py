@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from eni_failover import cloudwatch, ec2, notify, triggers
 from eni_failover.config import Pair, ProberSettings
 from eni_failover.discovery import DiscoveryCache
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observability import logger
 from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
 from eni_failover.timeline import Clock
@@ -322,6 +322,13 @@ class Prober:
             logger.error("could not publish probe metrics", error=str(error))
 
 
+def _condition_failed(error: Exception) -> bool:
+    return (
+        isinstance(error, ClientError)
+        and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
 def _take_over(tracker: ProbeTracker, saved: dict[str, Any]) -> None:
     tracker.episode_open = bool(saved.get("episode_open"))
     tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
@@ -379,8 +386,8 @@ class ProberLease:
                 },
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if _condition_failed(error):
                 return None
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
         memory = response.get("Attributes", {}).get("memory", {}).get("S")
@@ -394,7 +401,7 @@ class ProberLease:
             item = self.client.get_item(
                 TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
             ).get("Item", {})
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
         return "successor" in item
 
@@ -415,8 +422,8 @@ class ProberLease:
                     ":owner": {"S": owner},
                 },
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if _condition_failed(error):
                 return  # someone took over after our lease expired: their memory wins
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 
@@ -426,7 +433,7 @@ class ProberLease:
             item = self.client.get_item(
                 TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
             ).get("Item", {})
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
         memory = item.get("memory", {}).get("S")
         saved = item.get("saved_at", {}).get("S")
@@ -442,7 +449,7 @@ class ProberLease:
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 
 
