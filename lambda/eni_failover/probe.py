@@ -196,8 +196,11 @@ class Verdict(StrEnum):
 class ProbeTracker:
     """Consecutive failures make a failure; one trigger per episode, until an answer.
 
-    One lost probe never triggers; `failures_needed` in a row do, once. An answer resets
-    the count and ends the episode, so the next failure is a new episode.
+    One lost probe never triggers; `failures_needed` in a row do, once the episode is
+    opened. An answer resets the count and ends the episode, so the next failure is a new
+    episode. The prober opens the episode only once its trigger is published (or none is
+    due): until then every failed round says FAILED again, so a trigger that could not be
+    sent is sent by a later round, or by the next invocation, which takes over the count.
     """
 
     failures_needed: int
@@ -215,6 +218,9 @@ class ProbeTracker:
         if self.episode_open:
             return Verdict.STILL_FAILED
         if len(self.failed_in_a_row) >= self.failures_needed:
-            self.episode_open = True
             return Verdict.FAILED
         return Verdict.FAILING
+
+    def open_episode(self) -> None:
+        """The failure is handled: its trigger is out. Later failures are the same episode."""
+        self.episode_open = True

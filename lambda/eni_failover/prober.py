@@ -92,6 +92,19 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
 
 
 @dataclass(frozen=True)
+class AwsErrorSeen:
+    """An AWS call of the prober's that failed: when, what botocore said, and whether the
+    API answered at all (no answer: no route from the prober's subnets, or a timeout)."""
+
+    at: datetime
+    error: str
+    answered: bool
+
+    def dump(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "error": self.error, "answered": self.answered}
+
+
+@dataclass(frozen=True)
 class Round:
     """One round's results for a pair: the service, and each instance's own address."""
 
@@ -118,6 +131,8 @@ class Prober:
     last: dict[str, Round] = field(default_factory=dict)
     targets: dict[str, Targets] = field(default_factory=dict)
     triggers_sent: int = 0
+    # The last AWS call that failed (any service), saved with the memory for `check`.
+    last_aws_error: AwsErrorSeen | None = None
     # The tagged pairs (discovery=tags), kept while the sandbox is warm; None without.
     discovered: DiscoveryCache | None = None
     _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
@@ -181,6 +196,8 @@ class Prober:
                 }
                 for name, r in self.last.items()
             },
+            # This invocation's last failed AWS call, if any (`check` reports it).
+            **({"aws_error": self.last_aws_error.dump()} if self.last_aws_error else {}),
         }
 
     # -- the loop ----------------------------------------------------------------------
@@ -195,8 +212,10 @@ class Prober:
             while self.clock.monotonic() + probing.timeout_seconds < deadline:
                 now = self.clock.monotonic()
                 if now >= next_refresh:
-                    self._refresh()
-                    next_refresh = now + REFRESH_SECONDS
+                    # Nothing known to probe yet (EC2 did not answer the first look): look
+                    # again next round, not a minute later.
+                    looked = self._refresh() or self.targets
+                    next_refresh = now + (REFRESH_SECONDS if looked else 0.0)
                 if self.probe_round(pool):
                     next_refresh = now  # something was sent: look where things are now
                 if self.clock.monotonic() >= next_flush:
@@ -208,13 +227,17 @@ class Prober:
                 self.clock.sleep(max(0.0, next_round - self.clock.monotonic()))
         self.flush()
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
+        """Look where every probed pair's addresses are now; False if EC2 did not say."""
         pairs = self.settings.failover.probed_pairs + self._tagged_pairs()
         try:
             self.targets = find_targets(self.clients, pairs)
         except AwsCallFailed as error:
             # Keep probing the addresses known so far; EC2 may answer next time.
+            self.note_aws_error(error)
             logger.warning("could not refresh probe targets", error=str(error))
+            return False
+        return True
 
     def _tagged_pairs(self) -> tuple[Pair, ...]:
         """The tagged pairs with a probe; the last known ones when discovery fails, so a
@@ -224,6 +247,7 @@ class Prober:
         try:
             cached = self.discovered.current()
         except AwsCallFailed as error:  # the first discovery: nothing to serve yet
+            self.note_aws_error(error)
             logger.warning("could not discover the tagged pairs to probe", error=str(error))
             return self._tagged
         if cached.stale:
@@ -277,6 +301,8 @@ class Prober:
             if now.on_primary:
                 sent = self._send_trigger(now, this) or sent
             else:
+                # Not the primary's failure: no trigger is due for this episode.
+                self.trackers[name].open_episode()
                 logger.info("probe failed, interface not on the primary", pair=name)
         return sent
 
@@ -294,12 +320,15 @@ class Prober:
         try:
             notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
         except AwsCallFailed as error:
-            # Not sent: leave the episode open to send again next round.
-            tracker.episode_open = False
+            # Not sent: the episode stays closed, so the next round (or the next invocation,
+            # which takes over the count) sends it again.
+            self.note_aws_error(error)
             logger.error(
                 "could not send the probe trigger", pair=target.pair.name, error=str(error)
             )
             return False
+        # Only now: an episode opened before its trigger is out would never send it.
+        tracker.open_episode()
         self.triggers_sent += 1
         logger.warning(
             "probe trigger sent", pair=target.pair.name, evidence=this.service.describe()
@@ -319,7 +348,14 @@ class Prober:
             )
         except AwsCallFailed as error:
             # The heartbeat goes missing and the "detection degraded" alarm says so.
+            self.note_aws_error(error)
             logger.error("could not publish probe metrics", error=str(error))
+
+    def note_aws_error(self, error: AwsCallFailed) -> None:
+        """Keep the last failed AWS call for the saved memory, where `check` reads it."""
+        self.last_aws_error = AwsErrorSeen(
+            at=self.clock.now(), error=str(error), answered=error.answered
+        )
 
 
 def _condition_failed(error: Exception) -> bool:
@@ -483,17 +519,35 @@ def run_invocation(
 
     def should_stop() -> bool:
         nonlocal last_save
+        # DynamoDB failing only costs what it records: probing (and triggering) go on.
         if clock.monotonic() - last_save >= FLUSH_SECONDS:
-            lease.save(owner, prober.memory(), release=False)
             last_save = clock.monotonic()
+            try:
+                lease.save(owner, prober.memory(), release=False)
+            except AwsCallFailed as error:
+                prober.note_aws_error(error)
+                logger.error("could not save the prober's memory", error=str(error))
         # The successor is expected about a minute after we started: look only then, so a
         # healthy minute costs a few reads, not one per round.
-        return clock.monotonic() - started >= SUCCESSOR_EXPECTED_SECONDS and (
-            lease.successor_waiting()
-        )
+        if clock.monotonic() - started < SUCCESSOR_EXPECTED_SECONDS:
+            return False
+        try:
+            return lease.successor_waiting()
+        except AwsCallFailed as error:  # probe on until the deadline; the lease expires then
+            prober.note_aws_error(error)
+            logger.error("could not look for a successor", error=str(error))
+            return False
 
     try:
         prober.run(should_stop=should_stop, deadline=deadline)
     finally:
-        lease.save(owner, prober.memory(), release=True)
-    return "handed over"
+        try:
+            lease.save(owner, prober.memory(), release=True)
+        except AwsCallFailed as error:
+            # The lease expires by itself; the successor starts from a closed episode, so a
+            # failure still down may be told twice, never not at all.
+            logger.error("could not hand over the prober's memory", error=str(error))
+            ended = f"memory not saved: {error}"
+        else:
+            ended = "handed over"
+    return ended
