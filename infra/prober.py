@@ -46,6 +46,11 @@ MEMORY_MB = 256
 # An invocation probes for about a minute, until the next one takes over; the rest is
 # room for the handover and the last flush of metrics and memory.
 TIMEOUT = Duration.seconds(90)
+# Executions kept for the prober whatever else the account runs, so a burst of other
+# functions cannot throttle the invocation that would send a trigger: the running one, its
+# successor during the handover, and one more while a stuck one runs out its TIMEOUT. They
+# count against the account's unreserved executions like the failover function's.
+RESERVED_CONCURRENCY = 3
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS  # as the failover function's
 SCHEDULE = "rate(1 minute)"
 # A start that could not happen within a minute is superseded by the next one, and a failed
@@ -110,6 +115,7 @@ class Prober(Construct):
         trigger_topic: sns.ITopic,
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
+        reserve_concurrency: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.metrics_namespace = metrics_namespace
@@ -168,6 +174,7 @@ class Prober(Construct):
             ),
             retry_attempts=0,
             max_event_age=START_EVENT_AGE,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY if reserve_concurrency else None,
         )
         self.endpoints: ProberEndpoints | None = None
         if placement.endpoints:

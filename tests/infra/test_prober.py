@@ -122,6 +122,28 @@ def test_prober_runs_the_failover_functions_package_in_the_vpc(probed: Synthesiz
     }
 
 
+def test_prober_reserves_the_executions_of_a_handover_and_a_stuck_one(
+    probed: Synthesized,
+) -> None:
+    # Given a deployment with the default reservations
+    # Then the prober has its own: a burst of other functions in the account cannot
+    # throttle the invocation that would send a trigger (the running one, its successor
+    # during the handover, and one more while a stuck one runs out its timeout)
+    assert prober_function(probed)["ReservedConcurrentExecutions"] == 3
+
+
+def test_an_account_that_cannot_spare_executions_reserves_none_for_the_prober_either(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given the operator turned the failover function's reservation off
+    synth = synthesize(
+        {**PROBED_CONTEXT, "reservedConcurrency": "none"}, tmp_path_factory.mktemp("unreserved")
+    )
+    # Then the prober reserves nothing either
+    assert "ReservedConcurrentExecutions" not in prober_function(synth)
+    assert "ReservedConcurrentExecutions" not in synth.properties(synth.stack.failover.function)
+
+
 def test_prober_logs_are_kept_as_long_as_the_failover_functions(probed: Synthesized) -> None:
     prober = probed.properties(prober_of(probed).log_group)
     failover = probed.properties(probed.stack.failover.log_group)
