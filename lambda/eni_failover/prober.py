@@ -104,6 +104,14 @@ class AwsErrorSeen:
         return {"at": self.at.isoformat(), "error": self.error, "answered": self.answered}
 
 
+# The prober's AWS calls by what they are for; each kind's last failure is kept until a call
+# of that kind succeeds again.
+SEND_TRIGGER = "send a trigger (SNS Publish)"
+PUBLISH_METRICS = "publish the probe metrics (CloudWatch PutMetricData)"
+LOOK_AT_PAIRS = "look where the pairs are (EC2 describes)"
+USE_STATE_TABLE = "save its memory and hand over (DynamoDB)"
+
+
 @dataclass(frozen=True)
 class Round:
     """One round's results for a pair: the service, and each instance's own address."""
@@ -131,8 +139,9 @@ class Prober:
     last: dict[str, Round] = field(default_factory=dict)
     targets: dict[str, Targets] = field(default_factory=dict)
     triggers_sent: int = 0
-    # The last AWS call that failed (any service), saved with the memory for `check`.
-    last_aws_error: AwsErrorSeen | None = None
+    # Each kind of AWS call that failed last time it was made, saved with the memory: `check`
+    # reports a prober that is not reaching the AWS APIs.
+    aws_errors: dict[str, AwsErrorSeen] = field(default_factory=dict)
     # The tagged pairs (discovery=tags), kept while the sandbox is warm; None without.
     discovered: DiscoveryCache | None = None
     _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
@@ -196,8 +205,8 @@ class Prober:
                 }
                 for name, r in self.last.items()
             },
-            # This invocation's last failed AWS call, if any (`check` reports it).
-            **({"aws_error": self.last_aws_error.dump()} if self.last_aws_error else {}),
+            # The AWS calls failing now, by kind (`check` reports them).
+            "aws_errors": {kind: seen.dump() for kind, seen in self.aws_errors.items()},
         }
 
     # -- the loop ----------------------------------------------------------------------
@@ -234,9 +243,10 @@ class Prober:
             self.targets = find_targets(self.clients, pairs)
         except AwsCallFailed as error:
             # Keep probing the addresses known so far; EC2 may answer next time.
-            self.note_aws_error(error)
+            self.note_aws_error(LOOK_AT_PAIRS, error)
             logger.warning("could not refresh probe targets", error=str(error))
             return False
+        self.note_aws_success(LOOK_AT_PAIRS)
         return True
 
     def _tagged_pairs(self) -> tuple[Pair, ...]:
@@ -247,7 +257,7 @@ class Prober:
         try:
             cached = self.discovered.current()
         except AwsCallFailed as error:  # the first discovery: nothing to serve yet
-            self.note_aws_error(error)
+            self.note_aws_error(LOOK_AT_PAIRS, error)
             logger.warning("could not discover the tagged pairs to probe", error=str(error))
             return self._tagged
         if cached.stale:
@@ -322,13 +332,14 @@ class Prober:
         except AwsCallFailed as error:
             # Not sent: the episode stays closed, so the next round (or the next invocation,
             # which takes over the count) sends it again.
-            self.note_aws_error(error)
+            self.note_aws_error(SEND_TRIGGER, error)
             logger.error(
                 "could not send the probe trigger", pair=target.pair.name, error=str(error)
             )
             return False
         # Only now: an episode opened before its trigger is out would never send it.
         tracker.open_episode()
+        self.note_aws_success(SEND_TRIGGER)
         self.triggers_sent += 1
         logger.warning(
             "probe trigger sent", pair=target.pair.name, evidence=this.service.describe()
@@ -348,14 +359,19 @@ class Prober:
             )
         except AwsCallFailed as error:
             # The heartbeat goes missing and the "detection degraded" alarm says so.
-            self.note_aws_error(error)
+            self.note_aws_error(PUBLISH_METRICS, error)
             logger.error("could not publish probe metrics", error=str(error))
+            return
+        self.note_aws_success(PUBLISH_METRICS)
 
-    def note_aws_error(self, error: AwsCallFailed) -> None:
-        """Keep the last failed AWS call for the saved memory, where `check` reads it."""
-        self.last_aws_error = AwsErrorSeen(
+    def note_aws_error(self, kind: str, error: AwsCallFailed) -> None:
+        """Keep a failed AWS call for the saved memory, where `check` reads it."""
+        self.aws_errors[kind] = AwsErrorSeen(
             at=self.clock.now(), error=str(error), answered=error.answered
         )
+
+    def note_aws_success(self, kind: str) -> None:
+        self.aws_errors.pop(kind, None)
 
 
 def _condition_failed(error: Exception) -> bool:
@@ -525,8 +541,10 @@ def run_invocation(
             try:
                 lease.save(owner, prober.memory(), release=False)
             except AwsCallFailed as error:
-                prober.note_aws_error(error)
+                prober.note_aws_error(USE_STATE_TABLE, error)
                 logger.error("could not save the prober's memory", error=str(error))
+            else:
+                prober.note_aws_success(USE_STATE_TABLE)
         # The successor is expected about a minute after we started: look only then, so a
         # healthy minute costs a few reads, not one per round.
         if clock.monotonic() - started < SUCCESSOR_EXPECTED_SECONDS:
@@ -534,7 +552,7 @@ def run_invocation(
         try:
             return lease.successor_waiting()
         except AwsCallFailed as error:  # probe on until the deadline; the lease expires then
-            prober.note_aws_error(error)
+            prober.note_aws_error(USE_STATE_TABLE, error)
             logger.error("could not look for a successor", error=str(error))
             return False
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from emulator.service import Behaviour
 from eni_failover.config import FailoverConfig, Probing
 from eni_failover.errors import AwsCallFailed
 from eni_failover.prober import LEASE_ID, Prober, ProberLease, run_invocation
+from eni_failover.readiness import Check, prober_sees
 from tests.faults.unreachable import FOR_GOOD, NO_ANSWERS, NoAnswer
 from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
 from tests.support import FakeClock
@@ -79,6 +81,12 @@ class Probing_:
             json.loads(json.loads(body)["Message"])
             for body in drain(self.account.clients.sqs, self.account.capture_url)
         ]
+
+    def check(self) -> Check:
+        """The prober's line of `eni-failover check` for the pair, from what it saved."""
+        memory, saved_at = self.lease().read_memory()
+        [pair] = self.account.settings.failover.probed_pairs
+        return prober_sees(pair, memory, saved_at, datetime.now(UTC))
 
     def saved_episode_open(self) -> bool:
         memory, _ = self.lease().read_memory()
@@ -145,6 +153,14 @@ def test_a_trigger_unsent_for_a_whole_invocation_is_sent_by_the_next_one(
     assert unanswered.raised >= 2 * ATTEMPTS
     assert probing.triggers() == []
     assert not probing.saved_episode_open()
+    # And `check` says the prober cannot reach SNS, and what to do about it
+    check = probing.check()
+    assert not check.ok
+    assert check.detail.startswith(
+        "the prober cannot reach the AWS APIs: it could not send a trigger (SNS Publish): "
+        f"Publish failed: {error.__name__}: "
+    )
+    assert "a NAT, or probeEndpoints=true" in check.detail
 
     # When SNS answers again and the next invocation probes
     unanswered.answer_again()
@@ -223,6 +239,34 @@ def test_metrics_without_answer_neither_stop_the_probing_nor_the_trigger(
     # Then the metrics were tried, and the trigger went out all the same
     assert unanswered.raised >= ATTEMPTS
     assert [t["detail"]["pair"] for t in probing.triggers()] == ["nat"]
+
+
+@no_answer
+def test_check_reports_a_prober_cut_off_from_cloudwatch_until_it_reaches_it_again(
+    probing: Probing_, error: type[BotoCoreError]
+) -> None:
+    # Given a healthy service, and CloudWatch not answering the prober
+    unanswered = NoAnswer(
+        probing.account.clients.cloudwatch, "PutMetricData", error, times=FOR_GOOD
+    )
+
+    # When an invocation probes and hands over
+    probing.invocation("first", rounds=ROUNDS)
+
+    # Then `check` fails the prober's line, naming the call and the fix
+    check = probing.check()
+    assert not check.ok
+    assert check.detail.startswith(
+        "the prober cannot reach the AWS APIs: it could not publish the probe metrics "
+        f"(CloudWatch PutMetricData): PutMetricData failed: {error.__name__}: "
+    )
+    assert "a NAT, or probeEndpoints=true" in check.detail
+
+    # When CloudWatch answers again, the next invocation's memory clears it
+    unanswered.answer_again()
+    probing.invocation("second", rounds=ROUNDS)
+    check = probing.check()
+    assert check.ok, check.detail
 
 
 # --- EC2: where the pair's addresses are ----------------------------------------------------
