@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import BotoCoreError
 
 from emulator.deployment import FakeLambdaContext
+from emulator.events import alarm_change_event
 from eni_failover.errors import AwsCallFailed, DeadLetterFailed, FailoverIncomplete
 from tests.faults.unreachable import NO_ANSWERS, NoAnswer
 from tests.faults.views import Scene, facts, outcome_of
@@ -23,6 +24,7 @@ from tests.support import sns_event
 
 ATTEMPTS = TEST_TUNING.api_max_attempts
 ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
+SERVICE_ALARM = "web-unhealthy"
 
 no_answer = pytest.mark.parametrize("error", NO_ANSWERS.values(), ids=NO_ANSWERS.keys())
 
@@ -54,6 +56,53 @@ def test_ec2_without_answer_before_the_move_is_told_failed_and_the_retry_swaps(
     assert scene.interface().instance_id == scene.primary
 
     # When Lambda retries it and EC2 answers
+    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
+
+    # Then the retry swaps, and says so once
+    assert retry.error is None
+    assert scene.moves == ONE_SWAP
+    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+
+
+@no_answer
+def test_cloudwatch_without_answer_about_a_service_alarm_is_told_failed_and_the_retry_swaps(
+    scene: Scene, error: type[BotoCoreError]
+) -> None:
+    # Given a pair triggered by a service alarm that says ALARM, and CloudWatch not
+    # answering the function's look at that alarm's state now
+    failover = scene.deployment.settings.failover
+    [pair] = failover.pairs
+    scene.deployment = scene.environment_for(
+        failover.model_copy(
+            update={"pairs": (pair.model_copy(update={"trigger_alarms": (SERVICE_ALARM,)}),)}
+        )
+    )
+    cloudwatch = scene.deployment.clients.cloudwatch
+    cloudwatch.put_metric_alarm(
+        AlarmName=SERVICE_ALARM,
+        MetricName="UnHealthyHostCount",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=SERVICE_ALARM, StateValue="ALARM", StateReason="test")
+    unanswered = NoAnswer(cloudwatch, "DescribeAlarms", error, times=ATTEMPTS)
+    event, context = sns_event(alarm_change_event(alarm_name=SERVICE_ALARM)), FakeLambdaContext()
+
+    # When the alarm's change arrives
+    first = scene.deliver(event, context)
+
+    # Then nothing moved, the operators are told it failed and why, and Lambda will retry
+    assert unanswered.raised == ATTEMPTS
+    assert isinstance(first.error, FailoverIncomplete)
+    assert scene.moves == Counter()
+    [failed] = scene.notifications()
+    assert f"DescribeAlarms failed: {error.__name__}: " in facts(failed)["error"]
+
+    # When Lambda retries it and CloudWatch answers
     retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
 
     # Then the retry swaps, and says so once
