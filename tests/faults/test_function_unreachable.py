@@ -29,16 +29,23 @@ SERVICE_ALARM = "web-unhealthy"
 no_answer = pytest.mark.parametrize("error", NO_ANSWERS.values(), ids=NO_ANSWERS.keys())
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "DescribeNetworkInterfaces",
+        "DescribeInstances",
+        "DescribeInstanceStatus",
+        "DetachNetworkInterface",
+    ],
+)
 @no_answer
 def test_ec2_without_answer_before_the_move_is_told_failed_and_the_retry_swaps(
-    scene: Scene, error: type[BotoCoreError]
+    scene: Scene, error: type[BotoCoreError], operation: str
 ) -> None:
-    # Given a failed primary, and EC2 not answering the look at the interface through all
-    # of botocore's attempts
+    # Given a failed primary, and EC2 not answering one call that comes before anything
+    # has moved, through all of botocore's attempts
     scene.sim.set_status(scene.primary, instance="impaired")
-    unanswered = NoAnswer(
-        scene.deployment.clients.ec2, "DescribeNetworkInterfaces", error, times=ATTEMPTS
-    )
+    unanswered = NoAnswer(scene.deployment.clients.ec2, operation, error, times=ATTEMPTS)
     event, context = scene.alarm(), FakeLambdaContext()
 
     # When the alarm arrives
@@ -52,7 +59,7 @@ def test_ec2_without_answer_before_the_move_is_told_failed_and_the_retry_swaps(
     [failed] = scene.notifications()
     report = facts(failed)
     assert report["outcome"] == "failed"
-    assert f"DescribeNetworkInterfaces failed: {error.__name__}: " in report["error"]
+    assert f"{operation} failed: {error.__name__}: " in report["error"]
     assert scene.interface().instance_id == scene.primary
 
     # When Lambda retries it and EC2 answers
@@ -62,6 +69,33 @@ def test_ec2_without_answer_before_the_move_is_told_failed_and_the_retry_swaps(
     assert retry.error is None
     assert scene.moves == ONE_SWAP
     assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+
+
+@no_answer
+def test_attach_without_answer_is_tried_again_by_the_swap_itself(
+    scene: Scene, error: type[BotoCoreError]
+) -> None:
+    # Given a failed primary, and EC2 not answering one whole round of botocore's attach
+    # attempts (the interface is already detached by then)
+    scene.sim.set_status(scene.primary, instance="impaired")
+    unanswered = NoAnswer(
+        scene.deployment.clients.ec2, "AttachNetworkInterface", error, times=ATTEMPTS
+    )
+
+    # When the alarm arrives
+    delivery = scene.deliver(scene.alarm())
+
+    # Then the swap tries the attach again within its deadline and finishes: one swap,
+    # one notification whose timeline shows the attach that got no answer
+    assert unanswered.raised == ATTEMPTS
+    assert delivery.error is None
+    assert scene.interface().instance_id == scene.standby
+    assert scene.moves == ONE_SWAP
+    [notification] = scene.notifications()
+    assert outcome_of(notification) == "swapped"
+    steps = facts(notification)["steps"]
+    assert "attach failed, retrying" in [s["step"] for s in steps]
+    assert any(error.__name__ in s.get("detail", "") for s in steps)
 
 
 @no_answer
