@@ -208,6 +208,40 @@ def test_dynamodb_without_answer_for_the_lease_fails_before_anything_moves(
 
 
 @no_answer
+def test_dynamodb_without_answer_for_the_in_progress_record_fails_before_anything_moves(
+    scene: Scene, error: type[BotoCoreError]
+) -> None:
+    # Given a failed primary, and DynamoDB not answering Powertools' in-progress record
+    scene.sim.set_status(scene.primary, instance="impaired")
+    unanswered = NoAnswer(
+        scene.deployment.clients.dynamodb,
+        "PutItem",
+        error,
+        times=ATTEMPTS,
+        when=lambda body: "pair#" not in body and "looks#" not in body,
+    )
+    event, context = scene.alarm(), FakeLambdaContext()
+
+    # When the alarm arrives
+    first = scene.deliver(event, context)
+
+    # Then the invocation fails before the failover starts, with the project's own error
+    assert unanswered.raised == ATTEMPTS
+    assert isinstance(first.error, AwsCallFailed)
+    assert str(first.error).startswith("Idempotency failed: IdempotencyPersistenceLayerError")
+    assert scene.moves == Counter()
+    assert scene.notifications() == []
+
+    # When Lambda retries it
+    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
+
+    # Then the retry swaps, and says so once
+    assert retry.error is None
+    assert scene.moves == ONE_SWAP
+    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+
+
+@no_answer
 def test_sqs_without_answer_for_a_dead_letter_fails_the_invocation_and_the_retry_keeps_it(
     scene: Scene, error: type[BotoCoreError]
 ) -> None:

@@ -26,7 +26,13 @@ from emulator.delivery import drain
 from emulator.service import Behaviour
 from eni_failover.config import FailoverConfig, Probing
 from eni_failover.errors import AwsCallFailed
-from eni_failover.prober import LEASE_ID, Prober, ProberLease, run_invocation
+from eni_failover.prober import (
+    LEASE_ID,
+    SUCCESSOR_EXPECTED_SECONDS,
+    Prober,
+    ProberLease,
+    run_invocation,
+)
 from eni_failover.readiness import Check, prober_sees
 from tests.faults.unreachable import FOR_GOOD, NO_ANSWERS, NoAnswer
 from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
@@ -193,6 +199,29 @@ def test_the_memory_not_saved_during_an_invocation_neither_stops_the_probing_nor
     assert unanswered.raised >= 2 * ATTEMPTS
     assert [t["detail"]["pair"] for t in probing.triggers()] == ["nat"]
     assert ended.startswith("memory not saved: UpdateItem failed: ")
+
+
+@no_answer
+def test_a_successor_look_without_answer_probes_on_until_the_deadline(
+    probing: Probing_, error: type[BotoCoreError]
+) -> None:
+    # Given DynamoDB does not answer the reads that look for a successor (made only once
+    # the successor is due, SUCCESSOR_EXPECTED_SECONDS in)
+    unanswered = NoAnswer(probing.account.clients.dynamodb, "GetItem", error, times=FOR_GOOD)
+
+    # When an invocation runs past that point
+    rounds = int((SUCCESSOR_EXPECTED_SECONDS + 2) / FAST.interval_seconds)
+    ended = probing.invocation("first", rounds=rounds)
+
+    # Then it probed on to its deadline and handed over, rather than dying at the first
+    # unanswered look; and `check` names the DynamoDB call the prober could not make
+    assert ended == "handed over"
+    assert unanswered.raised >= ATTEMPTS
+    unanswered.answer_again()  # for the operator's own read
+    check = probing.check()
+    assert not check.ok
+    kind = "save its memory and hand over (DynamoDB)"
+    assert f"it could not {kind}: GetItem failed: {error.__name__}: " in check.detail
 
 
 @no_answer
