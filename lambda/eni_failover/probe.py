@@ -206,12 +206,18 @@ class ProbeTracker:
     failures_needed: int
     failed_in_a_row: list[ProbeResult] = field(default_factory=list)
     episode_open: bool = False
+    # When this run of failures began: the episode's identity, kept while the evidence list
+    # drops its oldest entries, so a trigger sent again is the same trigger.
+    failing_since: datetime | None = None
 
     def observe(self, result: ProbeResult) -> Verdict:
         if result.ok:
             self.failed_in_a_row.clear()
             self.episode_open = False
+            self.failing_since = None
             return Verdict.HEALTHY
+        if self.failing_since is None:
+            self.failing_since = (self.failed_in_a_row or [result])[0].at
         self.failed_in_a_row.append(result)
         # Keep only what the evidence needs; an outage of hours must not grow the list.
         del self.failed_in_a_row[: -self.failures_needed]

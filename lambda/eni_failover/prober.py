@@ -194,6 +194,7 @@ class Prober:
                 name: {
                     "episode_open": t.episode_open,
                     "failed_in_a_row": [_dump(r) for r in t.failed_in_a_row],
+                    "failing_since": t.failing_since.isoformat() if t.failing_since else None,
                 }
                 for name, t in self.trackers.items()
             },
@@ -326,6 +327,7 @@ class Prober:
             account_id=self.settings.account_id,
             region=self.settings.region,
             at=datetime.now(UTC),
+            failing_since=tracker.failing_since,
         )
         try:
             notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
@@ -384,6 +386,8 @@ def _condition_failed(error: Exception) -> bool:
 def _take_over(tracker: ProbeTracker, saved: dict[str, Any]) -> None:
     tracker.episode_open = bool(saved.get("episode_open"))
     tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
+    since = saved.get("failing_since")
+    tracker.failing_since = datetime.fromisoformat(since) if since else None
 
 
 def _dump(result: ProbeResult) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ReadTimeoutError
 
 from ec2sim import PairTopology
 from emulator.delivery import drain
@@ -140,6 +140,26 @@ def test_a_trigger_whose_publish_got_no_answer_is_sent_by_the_next_round(
     [trigger] = probing.triggers()
     assert trigger["detail"]["pair"] == "nat"
     assert prober.triggers_sent == 1
+    assert prober.trackers["nat"].episode_open
+
+
+def test_a_trigger_sent_again_after_a_lost_answer_is_the_same_trigger(
+    probing: Probing_,
+) -> None:
+    # Given the primary's service is down, and SNS takes every publish of one round of
+    # botocore's attempts but its answers are lost (read timeouts)
+    probing.primary_down()
+    NoAnswer(probing.account.clients.sns, "Publish", ReadTimeoutError, times=ATTEMPTS, served=True)
+    prober = probing.prober()
+
+    # When the prober probes on, sending the trigger again the next round
+    probing.run_for(prober, rounds=ROUNDS)
+
+    # Then every copy that went out (botocore's retries, and the next round's) is the same
+    # trigger, so the failover function handles it once and replays its answer to the rest
+    triggers = probing.triggers()
+    assert len(triggers) == ATTEMPTS + 1
+    assert len({t["id"] for t in triggers}) == 1
     assert prober.trackers["nat"].episode_open
 
 

@@ -5,8 +5,9 @@ subnet with no route to the endpoint, or a network that drops packets, gets from
 They are raised in botocore's before-send step of one client's calls, where the HTTP
 request would leave, so botocore's retry handler sees them exactly as it would a real
 connection failure (standard mode retries all three; the backoff is recorded, not slept).
-The request never reaches moto, so nothing changes: a read timeout is modelled as a
-request lost on its way, the case in which a retry must send it again.
+By default the request never reaches moto, so nothing changes: the case in which a retry
+must send it again. With `served=True` (a read timeout's other face) the service carries
+the request out and only its answer is lost, so a retry does it twice.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from moto.core.models import botocore_stubber
 
 # The three ways an AWS API fails to answer, by name (the pytest IDs).
 NO_ANSWERS: dict[str, type[BotoCoreError]] = {
@@ -46,8 +48,10 @@ class NoAnswer:
         *,
         times: int,
         when: Callable[[str], bool] = lambda _body: True,
+        served: bool = False,
     ) -> None:
         self.error = error
+        self.served = served
         self.left = times
         self.raised = 0
         self.when = when
@@ -61,6 +65,8 @@ class NoAnswer:
         if self.left > 0 and self.when(text):
             self.left -= 1
             self.raised += 1
+            if self.served:
+                botocore_stubber.process_request(request)  # moto carries it out; no answer
             raise self.error(endpoint_url=request.url)
 
     def answer_again(self) -> None:
