@@ -40,7 +40,7 @@ from infra.lambda_package import package_code, powertools_layer
 from infra.nag import acknowledge
 from infra.prober_endpoints import HTTPS, ProberEndpoints
 from infra.schedules import invoke_on_schedule
-from infra.settings import KEY_PROBE_PORTS, ProberPlacement
+from infra.settings import KEY_PROBE_PORTS, PROBER_RESERVED_CONCURRENCY, ProberPlacement
 
 MEMORY_MB = 256
 # An invocation probes for about a minute, until the next one takes over; the rest is
@@ -110,6 +110,7 @@ class Prober(Construct):
         trigger_topic: sns.ITopic,
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
+        reserve_concurrency: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.metrics_namespace = metrics_namespace
@@ -168,6 +169,9 @@ class Prober(Construct):
             ),
             retry_attempts=0,
             max_event_age=START_EVENT_AGE,
+            reserved_concurrent_executions=PROBER_RESERVED_CONCURRENCY
+            if reserve_concurrency
+            else None,
         )
         self.endpoints: ProberEndpoints | None = None
         if placement.endpoints:

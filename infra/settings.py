@@ -57,6 +57,12 @@ KEY_MAX_TRIGGER_AGE = "maxTriggerAgeSeconds"
 KEY_MAX_EVENT_AGE = "maxEventAgeSeconds"
 KEY_READINESS_SCHEDULE = "readinessSchedule"
 KEY_RESERVED_CONCURRENCY = "reservedConcurrency"
+# Executions kept for the prober whatever else the account runs, so a burst of other
+# functions cannot throttle the invocation that would send a trigger: the running one, its
+# successor during the handover, and one more while a stuck one runs out its TIMEOUT. They
+# count against the account's unreserved executions like the failover function's
+# (DeploymentSettings.reservations adds them up).
+PROBER_RESERVED_CONCURRENCY = 3
 KEY_ACCOUNT_CONCURRENCY = "accountConcurrency"
 KEY_HISTORY_RETENTION = "historyRetentionDays"
 # Detection: per pair (single pair or `pairs` entry) a probe and alarms that trigger too;
@@ -280,6 +286,10 @@ class DeploymentSettings:
             reservations[f"the failover function ({KEY_RESERVED_CONCURRENCY})"] = (
                 self.reserved_concurrency
             )
+            if self.prober is not None:
+                # The prober reserves only where the failover function does: an account
+                # that cannot spare executions for one cannot for the other.
+                reservations["the prober"] = PROBER_RESERVED_CONCURRENCY
         return reservations
 
     @property

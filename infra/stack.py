@@ -152,6 +152,8 @@ class EniFailoverStack(Stack):
                 trigger_topic=self.triggers.topic,
                 state_table=self.state.table,
                 key=self.key,
+                # An account that cannot spare the failover's reservation spares none here.
+                reserve_concurrency=settings.reserved_concurrency is not None,
             )
             self.detection_alarm_name = detection_alarm_name(self.stack_name)
             self.prober.alarm_on_silence(

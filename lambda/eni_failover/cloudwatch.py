@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -41,7 +39,7 @@ def alarm_state(client: CloudWatchClient, alarm_name: str) -> str | None:
     """
     try:
         response = client.describe_alarms(AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm"])
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise AwsCallFailed.from_client_error("DescribeAlarms", error) from error
     found = response.get("MetricAlarms", [])
     return str(found[0]["StateValue"]) if found else None
@@ -99,5 +97,5 @@ def put_probe_metrics(
             client.put_metric_data(
                 Namespace=namespace, MetricData=data[start : start + MAX_METRICS_PER_CALL]
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("PutMetricData", error) from error

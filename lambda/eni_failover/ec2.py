@@ -12,10 +12,10 @@ from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from eni_failover.config import Pair
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observed import Attachment, InstanceView, InterfaceView, PairState
 
 if TYPE_CHECKING:
@@ -94,11 +94,12 @@ INTERFACE_PAGE = 1000
 
 
 def call(operation: str, request: Callable[[], T]) -> T:
-    """Run one EC2 call, a ClientError raised as AwsCallFailed (every module that calls EC2
-    goes through it); botocore has already retried throttling by the time this raises."""
+    """Run one EC2 call, a ClientError or no answer (a BotoCoreError: connection refused,
+    timed out) raised as AwsCallFailed (every module that calls EC2 goes through it);
+    botocore has already retried throttling and connection errors by the time this raises."""
     try:
         return request()
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise AwsCallFailed.from_client_error(operation, error) from error
 
 
@@ -621,6 +622,12 @@ def _dry_run(operation: str, call: Callable[[], object]) -> DryRunAnswer:
             Permission.INCONCLUSIVE,
             f"{operation} permission unconfirmed: EC2 answered the DryRun with {said}, "
             "which says nothing about permission",
+        )
+    except BotoCoreError as error:
+        return DryRunAnswer(
+            Permission.INCONCLUSIVE,
+            f"{operation} permission unconfirmed: EC2 did not answer the DryRun "
+            f"({type(error).__name__}: {error})",
         )
     # EC2 always answers DryRun with an error; success means the endpoint ignored the flag.
     return DryRunAnswer(

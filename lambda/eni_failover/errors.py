@@ -8,10 +8,12 @@ dead-lettered at once (UnparseableRecord).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from botocore.exceptions import BotoCoreError, ClientError
 
-if TYPE_CHECKING:
-    from botocore.exceptions import ClientError
+# What botocore raises when an AWS call fails: the service's answer (ClientError), or no
+# answer at all (BotoCoreError: a connection refused, a connect or read timeout, after
+# botocore's own retries). Both are a failed call to the failover: catch them together.
+AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 class FailoverError(Exception):
@@ -25,17 +27,28 @@ class UnparseableRecord(FailoverError):
 class AwsCallFailed(FailoverError):
     """An AWS call failed after botocore's own retries; the message says which and why."""
 
-    def __init__(self, operation: str, code: str, message: str) -> None:
+    def __init__(self, operation: str, code: str, message: str, *, answered: bool = True) -> None:
         super().__init__(f"{operation} failed: {code}: {message}")
         self.operation = operation
         self.code = code
         self.detail = message
+        # False when the API never answered (no route, a timeout): `check` tells the
+        # operators the prober's subnets may have no way to the AWS APIs.
+        self.answered = answered
 
     @classmethod
-    def from_client_error(cls, operation: str, error: ClientError) -> AwsCallFailed:
-        """The one translation of botocore's error into ours; raise it `from` the original."""
-        details = error.response.get("Error", {})
-        return cls(operation, details.get("Code", "Unknown"), details.get("Message", str(error)))
+    def from_client_error(cls, operation: str, error: ClientError | BotoCoreError) -> AwsCallFailed:
+        """The one translation of botocore's errors into ours; raise it `from` the original.
+
+        A BotoCoreError has no error code: its class names what happened
+        (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ...).
+        """
+        if isinstance(error, ClientError):
+            details = error.response.get("Error", {})
+            return cls(
+                operation, details.get("Code", "Unknown"), details.get("Message", str(error))
+            )
+        return cls(operation, type(error).__name__, str(error), answered=False)
 
 
 class PairBusy(FailoverError):

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -105,7 +103,7 @@ class History:
             item["swap_seconds"] = {"N": f"{entry.swap_seconds:.3f}"}
         try:
             self.client.put_item(TableName=self.table, Item=item)
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("PutItem", error) from error
 
     def read(
@@ -133,7 +131,7 @@ class History:
                 arguments["Limit"] = limit - len(entries)
             try:
                 response = self.client.query(**arguments)
-            except ClientError as error:
+            except AWS_ERRORS as error:
                 raise AwsCallFailed.from_client_error("Query", error) from error
             entries += [_entry(item) for item in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:

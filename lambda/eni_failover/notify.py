@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from eni_failover.errors import AwsCallFailed, DeadLetterFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed, DeadLetterFailed
 from eni_failover.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ def publish_outcome(client: SNSClient, topic_arn: str, outcome: Outcome) -> str:
                 "direction": {"DataType": "String", "StringValue": outcome.direction},
             },
         )
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise AwsCallFailed.from_client_error("Publish", error) from error
     return response["MessageId"]
 
@@ -37,7 +35,7 @@ def publish_text(client: SNSClient, topic_arn: str, *, subject: str, message: st
     """A plain notice (readiness changes, pause and resume) on the same topic."""
     try:
         client.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise AwsCallFailed.from_client_error("Publish", error) from error
 
 
@@ -45,7 +43,7 @@ def publish_trigger(client: SNSClient, topic_arn: str, message: str) -> None:
     """A trigger for the failover function, on the trigger topic (the prober sends these)."""
     try:
         client.publish(TopicArn=topic_arn, Message=message)
-    except ClientError as error:
+    except AWS_ERRORS as error:
         raise AwsCallFailed.from_client_error("Publish", error) from error
 
 
@@ -77,5 +75,6 @@ def dead_letter(client: SQSClient, queue_url: str, *, reason: str, record: objec
             MessageBody=body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
         )
-    except ClientError as error:
-        raise DeadLetterFailed(f"could not dead-letter a record ({reason}): {error}") from error
+    except AWS_ERRORS as error:
+        failed = AwsCallFailed.from_client_error("SendMessage", error)
+        raise DeadLetterFailed(f"could not dead-letter a record ({reason}): {failed}") from error

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -228,7 +228,7 @@ class PairRecords:
             response = self.client.get_item(
                 TableName=self.table, Key=_key(pair_name), ConsistentRead=True
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
         return _record(response.get("Item", {}))
 
@@ -344,8 +344,12 @@ class PairRecords:
             arguments["ExpressionAttributeValues"] = values
         try:
             return dict(self.client.update_item(**arguments))
-        except ClientError as error:
-            if condition is not None and _code(error) == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if (
+                isinstance(error, ClientError)
+                and condition is not None
+                and _code(error) == "ConditionalCheckFailedException"
+            ):
                 return None
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 

@@ -196,25 +196,37 @@ class Verdict(StrEnum):
 class ProbeTracker:
     """Consecutive failures make a failure; one trigger per episode, until an answer.
 
-    One lost probe never triggers; `failures_needed` in a row do, once. An answer resets
-    the count and ends the episode, so the next failure is a new episode.
+    One lost probe never triggers; `failures_needed` in a row do, once the episode is
+    opened. An answer resets the count and ends the episode, so the next failure is a new
+    episode. The prober opens the episode only once its trigger is published (or none is
+    due): until then every failed round says FAILED again, so a trigger that could not be
+    sent is sent by a later round, or by the next invocation, which takes over the count.
     """
 
     failures_needed: int
     failed_in_a_row: list[ProbeResult] = field(default_factory=list)
     episode_open: bool = False
+    # When this run of failures began: the episode's identity, kept while the evidence list
+    # drops its oldest entries, so a trigger sent again is the same trigger.
+    failing_since: datetime | None = None
 
     def observe(self, result: ProbeResult) -> Verdict:
         if result.ok:
             self.failed_in_a_row.clear()
             self.episode_open = False
+            self.failing_since = None
             return Verdict.HEALTHY
+        if self.failing_since is None:
+            self.failing_since = (self.failed_in_a_row or [result])[0].at
         self.failed_in_a_row.append(result)
         # Keep only what the evidence needs; an outage of hours must not grow the list.
         del self.failed_in_a_row[: -self.failures_needed]
         if self.episode_open:
             return Verdict.STILL_FAILED
         if len(self.failed_in_a_row) >= self.failures_needed:
-            self.episode_open = True
             return Verdict.FAILED
         return Verdict.FAILING
+
+    def open_episode(self) -> None:
+        """The failure is handled: its trigger is out. Later failures are the same episode."""
+        self.episode_open = True

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from eni_failover import cloudwatch, ec2, notify, triggers
 from eni_failover.config import Pair, ProberSettings
 from eni_failover.discovery import DiscoveryCache
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observability import logger
 from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
 from eni_failover.timeline import Clock
@@ -107,6 +107,27 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
 
 
 @dataclass(frozen=True)
+class AwsErrorSeen:
+    """An AWS call of the prober's that failed: when, what botocore said, and whether the
+    API answered at all (no answer: no route from the prober's subnets, or a timeout)."""
+
+    at: datetime
+    error: str
+    answered: bool
+
+    def dump(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "error": self.error, "answered": self.answered}
+
+
+# The prober's AWS calls by what they are for; each kind's last failure is kept until a call
+# of that kind succeeds again.
+SEND_TRIGGER = "send a trigger (SNS Publish)"
+PUBLISH_METRICS = "publish the probe metrics (CloudWatch PutMetricData)"
+LOOK_AT_PAIRS = "look where the pairs are (EC2 describes)"
+USE_STATE_TABLE = "save its memory and hand over (DynamoDB)"
+
+
+@dataclass(frozen=True)
 class Round:
     """One round's results for a pair: the service, and each instance's own address."""
 
@@ -133,6 +154,9 @@ class Prober:
     last: dict[str, Round] = field(default_factory=dict)
     targets: dict[str, Targets] = field(default_factory=dict)
     triggers_sent: int = 0
+    # Each kind of AWS call that failed last time it was made, saved with the memory: `check`
+    # reports a prober that is not reaching the AWS APIs.
+    aws_errors: dict[str, AwsErrorSeen] = field(default_factory=dict)
     # The tagged pairs (discovery=tags), kept while the sandbox is warm; None without.
     discovered: DiscoveryCache | None = None
     _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
@@ -185,6 +209,7 @@ class Prober:
                 name: {
                     "episode_open": t.episode_open,
                     "failed_in_a_row": [_dump(r) for r in t.failed_in_a_row],
+                    "failing_since": t.failing_since.isoformat() if t.failing_since else None,
                 }
                 for name, t in self.trackers.items()
             },
@@ -196,6 +221,8 @@ class Prober:
                 }
                 for name, r in self.last.items()
             },
+            # The AWS calls failing now, by kind (`check` reports them).
+            "aws_errors": {kind: seen.dump() for kind, seen in self.aws_errors.items()},
         }
 
     # -- the loop ----------------------------------------------------------------------
@@ -210,8 +237,10 @@ class Prober:
             while self.clock.monotonic() + probing.timeout_seconds < deadline:
                 now = self.clock.monotonic()
                 if now >= next_refresh:
-                    self._refresh()
-                    next_refresh = now + REFRESH_SECONDS
+                    # Nothing known to probe yet (EC2 did not answer the first look): look
+                    # again next round, not a minute later.
+                    looked = self._refresh() or self.targets
+                    next_refresh = now + (REFRESH_SECONDS if looked else 0.0)
                 if self.probe_round(pool):
                     next_refresh = now  # something was sent: look where things are now
                 if self.clock.monotonic() >= next_flush:
@@ -223,13 +252,18 @@ class Prober:
                 self.clock.sleep(max(0.0, next_round - self.clock.monotonic()))
         self.flush()
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
+        """Look where every probed pair's addresses are now; False if EC2 did not say."""
         pairs = self.settings.failover.probed_pairs + self._tagged_pairs()
         try:
             self.targets = find_targets(self.clients, pairs)
         except AwsCallFailed as error:
             # Keep probing the addresses known so far; EC2 may answer next time.
+            self.note_aws_error(LOOK_AT_PAIRS, error)
             logger.warning("could not refresh probe targets", error=str(error))
+            return False
+        self.note_aws_success(LOOK_AT_PAIRS)
+        return True
 
     def _tagged_pairs(self) -> tuple[Pair, ...]:
         """The tagged pairs with a probe; the last known ones when discovery fails, so a
@@ -239,6 +273,7 @@ class Prober:
         try:
             cached = self.discovered.current()
         except AwsCallFailed as error:  # the first discovery: nothing to serve yet
+            self.note_aws_error(LOOK_AT_PAIRS, error)
             logger.warning("could not discover the tagged pairs to probe", error=str(error))
             return self._tagged
         if cached.stale:
@@ -292,6 +327,8 @@ class Prober:
             if now.on_primary:
                 sent = self._send_trigger(now, this) or sent
             else:
+                # Not the primary's failure: no trigger is due for this episode.
+                self.trackers[name].open_episode()
                 logger.info("probe failed, interface not on the primary", pair=name)
         return sent
 
@@ -305,16 +342,21 @@ class Prober:
             account_id=self.settings.account_id,
             region=self.settings.region,
             at=datetime.now(UTC),
+            failing_since=tracker.failing_since,
         )
         try:
             notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
         except AwsCallFailed as error:
-            # Not sent: leave the episode open to send again next round.
-            tracker.episode_open = False
+            # Not sent: the episode stays closed, so the next round (or the next invocation,
+            # which takes over the count) sends it again.
+            self.note_aws_error(SEND_TRIGGER, error)
             logger.error(
                 "could not send the probe trigger", pair=target.pair.name, error=str(error)
             )
             return False
+        # Only now: an episode opened before its trigger is out would never send it.
+        tracker.open_episode()
+        self.note_aws_success(SEND_TRIGGER)
         self.triggers_sent += 1
         logger.warning(
             "probe trigger sent", pair=target.pair.name, evidence=this.service.describe()
@@ -334,12 +376,33 @@ class Prober:
             )
         except AwsCallFailed as error:
             # The heartbeat goes missing and the "detection degraded" alarm says so.
+            self.note_aws_error(PUBLISH_METRICS, error)
             logger.error("could not publish probe metrics", error=str(error))
+            return
+        self.note_aws_success(PUBLISH_METRICS)
+
+    def note_aws_error(self, kind: str, error: AwsCallFailed) -> None:
+        """Keep a failed AWS call for the saved memory, where `check` reads it."""
+        self.aws_errors[kind] = AwsErrorSeen(
+            at=self.clock.now(), error=str(error), answered=error.answered
+        )
+
+    def note_aws_success(self, kind: str) -> None:
+        self.aws_errors.pop(kind, None)
+
+
+def _condition_failed(error: Exception) -> bool:
+    return (
+        isinstance(error, ClientError)
+        and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
 
 
 def _take_over(tracker: ProbeTracker, saved: dict[str, Any]) -> None:
     tracker.episode_open = bool(saved.get("episode_open"))
     tracker.failed_in_a_row = [_result(r) for r in saved.get("failed_in_a_row", [])]
+    since = saved.get("failing_since")
+    tracker.failing_since = datetime.fromisoformat(since) if since else None
 
 
 def _dump(result: ProbeResult) -> dict[str, Any]:
@@ -394,8 +457,8 @@ class ProberLease:
                 },
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if _condition_failed(error):
                 return None
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
         memory = response.get("Attributes", {}).get("memory", {}).get("S")
@@ -409,7 +472,7 @@ class ProberLease:
             item = self.client.get_item(
                 TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
             ).get("Item", {})
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
         return "successor" in item
 
@@ -430,8 +493,8 @@ class ProberLease:
                     ":owner": {"S": owner},
                 },
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except AWS_ERRORS as error:
+            if _condition_failed(error):
                 return  # someone took over after our lease expired: their memory wins
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 
@@ -441,7 +504,7 @@ class ProberLease:
             item = self.client.get_item(
                 TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
             ).get("Item", {})
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
         memory = item.get("memory", {}).get("S")
         saved = item.get("saved_at", {}).get("S")
@@ -457,7 +520,7 @@ class ProberLease:
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
+        except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 
 
@@ -491,17 +554,37 @@ def run_invocation(
 
     def should_stop() -> bool:
         nonlocal last_save
+        # DynamoDB failing only costs what it records: probing (and triggering) go on.
         if clock.monotonic() - last_save >= FLUSH_SECONDS:
-            lease.save(owner, prober.memory(), release=False)
             last_save = clock.monotonic()
+            try:
+                lease.save(owner, prober.memory(), release=False)
+            except AwsCallFailed as error:
+                prober.note_aws_error(USE_STATE_TABLE, error)
+                logger.error("could not save the prober's memory", error=str(error))
+            else:
+                prober.note_aws_success(USE_STATE_TABLE)
         # The successor is expected about a minute after we started: look only then, so a
         # healthy minute costs a few reads, not one per round.
-        return clock.monotonic() - started >= SUCCESSOR_EXPECTED_SECONDS and (
-            lease.successor_waiting()
-        )
+        if clock.monotonic() - started < SUCCESSOR_EXPECTED_SECONDS:
+            return False
+        try:
+            return lease.successor_waiting()
+        except AwsCallFailed as error:  # probe on until the deadline; the lease expires then
+            prober.note_aws_error(USE_STATE_TABLE, error)
+            logger.error("could not look for a successor", error=str(error))
+            return False
 
     try:
         prober.run(should_stop=should_stop, deadline=deadline)
     finally:
-        lease.save(owner, prober.memory(), release=True)
-    return "handed over"
+        try:
+            lease.save(owner, prober.memory(), release=True)
+        except AwsCallFailed as error:
+            # The lease expires by itself; the successor starts from a closed episode, so a
+            # failure still down may be told twice, never not at all.
+            logger.error("could not hand over the prober's memory", error=str(error))
+            ended = f"memory not saved: {error}"
+        else:
+            ended = "handed over"
+    return ended

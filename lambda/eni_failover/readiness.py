@@ -157,6 +157,12 @@ def delete_on_termination(pair: Pair, state: PairState) -> Check:
 
 # The prober saves what it saw every 10 s; older than this, it has stopped reporting.
 PROBER_SILENT_SECONDS = 120.0
+# What to do about a prober that cannot reach the AWS APIs: a Lambda function in a VPC
+# reaches them only through its subnets' routes (AWS-FACTS: Detection).
+ROUTE_TO_AWS = (
+    "its subnets (probeSubnetIds) need a route to the AWS APIs: a NAT, or probeEndpoints=true "
+    "(needed when that NAT is a pair being watched)"
+)
 
 
 def prober_sees(
@@ -165,11 +171,32 @@ def prober_sees(
     """Does the prober see the service answering on the primary and on the standby?"""
     name = "prober"
     if saved_at is None:
-        return Check(name, False, "the prober has never reported: is it deployed and running?")
+        return Check(
+            name,
+            False,
+            "the prober has never reported: is it deployed and running? If it is, it cannot "
+            f"reach DynamoDB: {ROUTE_TO_AWS}",
+        )
     age = (now - saved_at).total_seconds()
     if age > PROBER_SILENT_SECONDS:
         return Check(
-            name, False, f"the prober last reported {age:.0f} s ago: detection is degraded"
+            name,
+            False,
+            f"the prober last reported {age:.0f} s ago: detection is degraded. Its logs say "
+            f"why; if it cannot reach the AWS APIs, {ROUTE_TO_AWS}",
+        )
+    # A call that got no answer at all: a missing route, not a service's bad day. Such a
+    # prober may see a failure and be unable to send its trigger.
+    unreachable = [
+        f"it could not {kind}: {seen.get('error')}"
+        for kind, seen in (memory.get("aws_errors") or {}).items()
+        if isinstance(seen, dict) and seen.get("answered") is False
+    ]
+    if unreachable:
+        return Check(
+            name,
+            False,
+            f"the prober cannot reach the AWS APIs: {'; '.join(unreachable)}. {ROUTE_TO_AWS}",
         )
     last = memory.get("last", {}).get(pair.name)
     if last is None:

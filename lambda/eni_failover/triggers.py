@@ -280,12 +280,15 @@ def probe_failed_message(
     account_id: str,
     region: str,
     at: datetime,
+    failing_since: datetime | None = None,
 ) -> str:
     """The prober's trigger message, as parse_message reads it back."""
+    since = failing_since or failures[0].at
     event = ProbeFailedEvent.model_validate(
         {
-            # One failure episode, one ID: a redelivery is the same trigger.
-            "id": f"{pair}:{failures[0].at.isoformat()}",
+            # One failure episode, one ID: a redelivery, or the same trigger sent again
+            # after a publish whose answer was lost, is the same trigger.
+            "id": f"{pair}:{since.isoformat()}",
             "source": PROBE_SOURCE,
             "detail-type": PROBE_DETAIL_TYPE,
             "account": account_id,

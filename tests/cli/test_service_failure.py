@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from emulator.prober import LocalProber
 from emulator.service import Behaviour, PairServices
 from eni_failover.prober import FLUSH_SECONDS, ProberLease
 from tests.cli.conftest import PAIR, RunningSandbox, wait_for
+from tests.faults.unreachable import NoAnswer
 
 # Three failed rounds a second apart, the move, and room for a busy machine.
 MOVE_SECONDS = 20.0
@@ -98,6 +100,36 @@ def test_a_service_that_stops_answering_moves_the_interface(
     assert "probe: 3 probes (http://:80/health) in a row failed" in str(notification["Message"])
     assert "connection refused" in str(notification["Message"])
     assert _ec2_says_all_is_well(sandbox)
+
+
+def test_a_trigger_whose_first_publish_got_no_answer_still_moves_the_interface_once(
+    probed: tuple[RunningSandbox, PairServices],
+) -> None:
+    sandbox, services = probed
+    topology = sandbox.sandbox.topology
+    prober = sandbox.sandbox.prober
+    assert prober is not None
+    # Given the prober's SNS endpoint refuses the connection for one whole round of
+    # botocore's attempts (the prober's clients make 3)
+    unanswered = NoAnswer(prober.cold_start()[1].sns, "Publish", EndpointConnectionError, times=3)
+    try:
+        # When the primary's service stops answering
+        services.primary.set(Behaviour.DOWN)
+
+        # Then a later round sends the trigger, and the interface moves to the standby
+        assert wait_for(
+            lambda: sandbox.where() == topology.standby_instance_id, seconds=MOVE_SECONDS * 2
+        )
+        assert unanswered.raised == 3
+        # And the operators hear of it once
+        assert wait_for(lambda: "swapped" in " ".join(sandbox.narration))
+        time.sleep(AFTER_SECONDS)
+        [notification] = sandbox.notifications()
+        assert notification["Subject"] == (
+            f"ENI failover {PAIR}: moved to standby {topology.standby_instance_id}"
+        )
+    finally:
+        unanswered.answer_again()
 
 
 def test_a_standby_whose_service_is_down_too_is_refused_as_detection_degraded(

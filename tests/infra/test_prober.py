@@ -122,6 +122,28 @@ def test_prober_runs_the_failover_functions_package_in_the_vpc(probed: Synthesiz
     }
 
 
+def test_prober_reserves_the_executions_of_a_handover_and_a_stuck_one(
+    probed: Synthesized,
+) -> None:
+    # Given a deployment with the default reservations
+    # Then the prober has its own: a burst of other functions in the account cannot
+    # throttle the invocation that would send a trigger (the running one, its successor
+    # during the handover, and one more while a stuck one runs out its timeout)
+    assert prober_function(probed)["ReservedConcurrentExecutions"] == 3
+
+
+def test_an_account_that_cannot_spare_executions_reserves_none_for_the_prober_either(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given the operator turned the failover function's reservation off
+    synth = synthesize(
+        {**PROBED_CONTEXT, "reservedConcurrency": "none"}, tmp_path_factory.mktemp("unreserved")
+    )
+    # Then the prober reserves nothing either
+    assert "ReservedConcurrentExecutions" not in prober_function(synth)
+    assert "ReservedConcurrentExecutions" not in synth.properties(synth.stack.failover.function)
+
+
 def test_prober_logs_are_kept_as_long_as_the_failover_functions(probed: Synthesized) -> None:
     prober = probed.properties(prober_of(probed).log_group)
     failover = probed.properties(probed.stack.failover.log_group)
@@ -345,13 +367,18 @@ def test_prober_reads_ec2_and_manages_only_its_own_network_interfaces(
 
 
 def test_every_ec2_call_of_the_prober_is_granted(probed: Synthesized) -> None:
-    # Given the EC2 operations the prober's code calls: the prober module and the two
+    # Given the EC2 operations the prober's code calls: the prober module and the
     # eni_failover.ec2 readers it uses (botocore method names in their source)
     model = botocore.session.get_session().get_service_model("ec2")
     operations = {xform_name(name): name for name in model.operation_names}
     source = "\n".join(
         inspect.getsource(code)
-        for code in (prober_module, ec2.describe_interfaces, ec2.describe_instances)
+        for code in (
+            prober_module,
+            ec2.describe_interfaces,
+            ec2.describe_instances,
+            ec2.look_instances,
+        )
     )
     called = {f"ec2:{operations[m]}" for m in re.findall(r"\.(\w+)\(", source) if m in operations}
     assert called >= {"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances"}

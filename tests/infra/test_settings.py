@@ -17,6 +17,7 @@ from tests.infra.conftest import (
     SINGLE_PAIR_CONTEXT,
     STANDBY,
 )
+from tests.infra.test_detection_settings import PROBED_PAIR
 
 WEB = {
     "name": "web",
@@ -429,3 +430,18 @@ def test_the_stacks_reservations_must_leave_the_account_100_unreserved(
 def test_an_account_concurrency_that_is_not_a_number_is_named() -> None:
     message = problems_of({**SINGLE_PAIR_CONTEXT, "accountConcurrency": "lots"})
     assert message.startswith("accountConcurrency: 'lots' is not a whole number"), message
+
+
+def test_the_probers_reservation_counts_towards_the_accounts_unreserved_floor() -> None:
+    # Given a probed pair whose failover function alone would leave exactly 100 unreserved
+    given = {**PROBED_PAIR, "reservedConcurrency": 900}
+    # Then the prober's own executions tip it over, and the message names them
+    message = problems_of(given)
+    assert message.startswith("reservedConcurrency: the stack reserves 903 "), message
+    assert "the prober 3" in message
+    # And with room for both, both are reserved
+    settings = settings_from({**PROBED_PAIR, "reservedConcurrency": 897})
+    assert settings.reservations == {
+        "the failover function (reservedConcurrency)": 897,
+        "the prober": 3,
+    }

@@ -123,7 +123,11 @@ class TestHysteresis:
 
     def test_k_in_a_row_trigger_once_per_episode(self) -> None:
         tracker = ProbeTracker(failures_needed=3)
-        verdicts = [tracker.observe(failed(n)) for n in range(6)]
+        verdicts = []
+        for n in range(6):
+            verdicts.append(tracker.observe(failed(n)))
+            if verdicts[-1] is Verdict.FAILED:
+                tracker.open_episode()  # the trigger was published
         assert verdicts == [
             Verdict.FAILING,
             Verdict.FAILING,
@@ -135,9 +139,25 @@ class TestHysteresis:
         # The evidence is the last K failures, not the whole outage
         assert [r.at.second for r in tracker.failed_in_a_row] == [3, 4, 5]
 
+    def test_until_the_trigger_is_published_every_failed_round_is_a_failure_to_tell(
+        self,
+    ) -> None:
+        # Given K failures in a row, and a trigger that could not be published
+        tracker = ProbeTracker(failures_needed=2)
+        assert [tracker.observe(failed()) for _ in range(2)][-1] is Verdict.FAILED
+        # Then the episode is not open, and the next failed round asks for the trigger again
+        assert not tracker.episode_open
+        assert tracker.observe(failed()) is Verdict.FAILED
+        # And once it is published, the episode is open until an answer
+        tracker.open_episode()
+        assert tracker.observe(failed()) is Verdict.STILL_FAILED
+        assert tracker.observe(ANSWERED) is Verdict.HEALTHY
+        assert not tracker.episode_open
+
     def test_an_answer_resets_the_count_and_starts_a_new_episode(self) -> None:
         tracker = ProbeTracker(failures_needed=2)
         assert [tracker.observe(failed()) for _ in range(2)][-1] is Verdict.FAILED
+        tracker.open_episode()
         assert tracker.observe(ANSWERED) is Verdict.HEALTHY
         assert tracker.observe(failed()) is Verdict.FAILING
         assert tracker.observe(failed()) is Verdict.FAILED
