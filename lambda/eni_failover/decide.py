@@ -276,6 +276,13 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             return Refuse((flapping,))
 
     problems = target_problems(target)
+    if direction is Direction.TO_PRIMARY:
+        # Automatic or manual, and --force does not skip them: the primary must show it
+        # can take an interface again, and serve with it.
+        waiting = forced_detach_wait(record, target)
+        if waiting:
+            problems.append(Problem("failback", waiting))
+        problems += _failback_target_checks(target)
     overridden: list[str] = []
     # A healthy source with its interfaces still attached: for an automatic trigger, the
     # trigger no longer describes reality (a flap, a late message) and moving now would
@@ -450,6 +457,10 @@ def failback_watch(
     blockers = failback_blockers(pair, record, now)
     if blockers:
         return FailbackWatch(False, "; ".join(blockers))
+    waiting = forced_detach_wait(record, state.primary)
+    if waiting:
+        # No window yet: it opens at the first healthy look after the restart.
+        return FailbackWatch(False, waiting)
     unhealthy = _primary_unhealthy(pair, state.primary, primary_probe, now)
     if unhealthy:
         return FailbackWatch(False, unhealthy)
@@ -472,6 +483,43 @@ def failback_watch(
         healthy_since=since,
         remaining_seconds=0.0,
     )
+
+
+def forced_detach_wait(record: PairRecord, primary: InstanceView) -> str | None:
+    """Why failback must wait for the primary to be stopped and started, if it must.
+
+    After a forced detach EC2 may refuse another interface at that device index "without
+    first stopping and starting the instance" (DetachNetworkInterface). The evidence is a
+    LaunchTime later than the one the primary had at the forced detach (both from EC2's
+    clock), or, where that was not seen, later than the detach itself.
+    """
+    if record.forced_detach_at is None or record.forced_detach_instance_id != primary.instance_id:
+        return None
+    before = record.forced_detach_launch_time or record.forced_detach_at
+    launched = primary.launch_time
+    if launched is not None and launched > before:
+        return None
+    return (
+        f"the interface was forcibly detached from the primary {primary.instance_id} at "
+        f"{record.forced_detach_at.isoformat()}, and EC2 may refuse to attach it there again "
+        "until the instance has been stopped and started: failing back waits for that "
+        f"(its LaunchTime, {launched.isoformat() if launched else 'unknown'}, must be later "
+        f"than {before.isoformat()}); stop and start {primary.instance_id}, then fail back"
+    )
+
+
+def _failback_target_checks(primary: InstanceView) -> list[Problem]:
+    """A running primary whose status checks are not ok yet (initializing, insufficient
+    data) is not known to serve: the interface stays where it serves now."""
+    if not primary.running or primary.impaired or primary.healthy:
+        return []  # not running or impaired: target_problems says so
+    return [
+        Problem(
+            "target",
+            f"the primary {primary.describe()} is running but its status checks are not ok "
+            "yet; failing back waits until they are",
+        )
+    ]
 
 
 def _primary_unhealthy(
