@@ -362,6 +362,12 @@ def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) 
         ),
         "max_automatic_moves": pair.max_automatic_moves or DEFAULT_MAX_AUTOMATIC_MOVES,
         "fence": pair.fence or FenceMode.NONE.value,
+        # Failback waits until this instance was stopped and started since (decide).
+        "forced_detach": (
+            {"instance_id": record.forced_detach_instance_id, "at": record.forced_detach_at}
+            if record and record.forced_detach_at
+            else None
+        ),
         "fenced": (
             {
                 "mode": record.fence_mode,
@@ -381,8 +387,15 @@ def _failback_text(policy: dict[str, Any]) -> tuple[str, str]:
         f"{moves if moves is not None else '?'} of {policy['max_automatic_moves']} automatic "
         "moves in the last hour"
     )
+    forced = policy.get("forced_detach")
+    restart = (
+        f"failback waits for {forced['instance_id']} to be stopped and started since the "
+        f"interface was forcibly detached from it at {when(forced['at'])}; "
+        if forced
+        else ""
+    )
     if policy["failback"] != FailbackPolicy.AUTO:
-        return "manual", f"`eni-failover failback` moves it back; {flap}"
+        return "manual", f"`eni-failover failback` moves it back; {restart}{flap}"
     remaining = policy["hold_down_remaining_seconds"]
     if policy["manual_hold"]:
         watch = "held by a manual move until `failback` or `resume`"
@@ -393,7 +406,7 @@ def _failback_text(policy: dict[str, Any]) -> tuple[str, str]:
         )
     else:
         watch = f"after {policy['failback_after_seconds']} s of a healthy primary"
-    return "auto", f"{watch}; {flap}"
+    return "auto", f"{restart}{watch}; {flap}"
 
 
 def _fence_text(policy: dict[str, Any]) -> tuple[str, str]:
