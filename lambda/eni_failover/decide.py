@@ -320,6 +320,8 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
 
     # A detached interface remembers no slot: the journal of the move that detached it does.
     journal_slot = {m.interface_id: m.slot for m in record.journal}
+    # Nor where it came from: the journal does, and a refused attach puts it back there.
+    journal_from = {m.interface_id: m.from_instance_id for m in record.journal}
     moves = []
     for interface in to_move:
         attachment = interface.attachment
@@ -332,7 +334,11 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             PlannedMove(
                 interface_id=interface.interface_id,
                 device_index=index,
-                from_instance_id=attachment.instance_id if attachment else None,
+                from_instance_id=(
+                    attachment.instance_id
+                    if attachment
+                    else journal_from.get(interface.interface_id)
+                ),
                 to_instance_id=target.instance_id,
                 network_card_index=card,
             )

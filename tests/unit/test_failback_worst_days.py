@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from eni_failover import decide
-from eni_failover.pair_record import PairRecord
+from eni_failover.pair_record import PairRecord, PlannedMove
 from eni_failover.triggers import TriggerKind
 from tests.unit.test_decide import NOW, PRIMARY, STANDBY, TUNING, instance, interface, state
 from tests.unit.test_failback_and_fence import AFTER_AUTOMATIC, AUTO, trigger
@@ -109,3 +109,25 @@ def test_failback_needs_status_checks_ok_not_merely_running(check: str, manual: 
     # Then the interface stays on the standby, and the reason names the checks
     assert isinstance(refused, decide.Refuse), refused
     assert any(check in reason for reason in refused.reasons), refused.reasons
+
+
+def test_a_resumed_move_still_knows_where_the_interface_came_from() -> None:
+    # Given a previous attempt detached the interface from the primary and died
+    record = PairRecord(
+        journal_trigger_id="alarm:1",
+        journal=(PlannedMove(interface(STANDBY).interface_id, 3, PRIMARY, STANDBY),),
+    )
+    # When the retry plans the rest of the move
+    resumed = decide.plan(
+        pair=AUTO,
+        trigger=trigger(TriggerKind.ALARM),
+        state=state(eni=interface(on=None)),
+        record=record,
+        now=NOW,
+        tuning=TUNING,
+    )
+    # Then the plan names the primary as where it came from: if EC2 refuses the standby, the
+    # interface goes back there instead of staying attached to nothing
+    assert isinstance(resumed, decide.Move)
+    [move] = resumed.moves
+    assert (move.from_instance_id, move.device_index) == (PRIMARY, 3)
