@@ -102,7 +102,12 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
             else None
         ),
         "record_error": record_error,
-        "after_failover": after_failover(pair, record, datetime.now(UTC)),
+        "after_failover": after_failover(
+            pair,
+            record,
+            datetime.now(UTC),
+            primary_state=instances[pair.primary_instance_id].state if instances else None,
+        ),
         "probe": probe,
     }
 
@@ -343,8 +348,14 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     return [head, *columns(rows)]
 
 
-def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) -> dict[str, Any]:
-    """The failback policy and its hold-down, the flap limit's count, and the fence."""
+def after_failover(
+    pair: PairOutputs, record: PairRecord | None, now: datetime, *, primary_state: str | None = None
+) -> dict[str, Any]:
+    """The failback policy and its hold-down, the flap limit's count, and the fence.
+
+    `primary_state`: the primary's state now, where EC2 said: a stop fence is a fence only
+    once the primary is stopped, and this look confirms it (or not).
+    """
     after = pair.failback_after_seconds or DEFAULT_FAILBACK_AFTER_SECONDS
     auto = pair.failback == FailbackPolicy.AUTO
     since = record.healthy_since if record else None
@@ -374,6 +385,7 @@ def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) 
                 "instance_id": record.fenced_instance_id,
                 "at": record.fenced_at,
                 "isolated_groups": list(record.isolated_groups),
+                "primary_state": primary_state,
             }
             if record and record.fence_mode
             else None
@@ -418,6 +430,13 @@ def _fence_text(policy: dict[str, Any]) -> tuple[str, str]:
         if fenced["isolated_groups"]
         else ""
     )
+    state = fenced.get("primary_state")
+    if fenced["mode"] == "stop" and state not in (None, "stopped", "terminated"):
+        return (
+            "STOPPING" if state == "stopping" else "NOT STOPPED",
+            f"stop asked on {fenced['instance_id']} at {when(fenced['at'])}; it is {state} "
+            "now, so it is not fenced until it is stopped",
+        )
     return "FENCED", f"{fenced['mode']} on {fenced['instance_id']} at {when(fenced['at'])}{groups}"
 
 
