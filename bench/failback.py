@@ -59,7 +59,13 @@ def run_once(lab: Lab, settings: BenchSettings, run: int) -> FailbackRun:
         deployment.invoke(alarm_event(pair), FakeLambdaContext())
         if lab.where(topology.interface_id)[0] != topology.standby_instance_id:
             raise RuntimeError("the failover before the failback did not happen")
-        sim.set_status(topology.primary_instance_id, instance="ok")  # repaired
+        # Repaired as an impaired instance is: stopped and started. The detach from it was
+        # forced, and failback waits for that restart (its later LaunchTime).
+        ec2 = lab.harness.ec2
+        ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
+        sim.settle()
+        ec2.start_instances(InstanceIds=[topology.primary_instance_id])
+        sim.set_status(topology.primary_instance_id, instance="ok")
         first = clock.now()
         for sweep in range(1, 20):
             started = time.monotonic()

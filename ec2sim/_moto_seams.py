@@ -14,10 +14,12 @@ attribute (or removes the override from the subclass). The seams, by class:
 - EC2Response.detach_network_interface: moto drops the Force parameter; pass it on.
 - EC2Response.attach_network_interface: moto drops NetworkCardIndex; pass it on.
 - EC2Response.modify_network_interface_attribute: moto drops Attachment
-  (DeleteOnTermination); apply it.
+  (DeleteOnTermination); apply it. Record a Groups change (moto applies it).
 - EC2Backend.attach_network_interface / detach_network_interface: EC2's attach rules and
   the attaching/detaching latency (moto's own detach runs only when a detach completes).
-- EC2Backend.stop_instances / start_instances: "stopping" latency; no start mid-stop.
+- EC2Backend.stop_instances / start_instances: "stopping" latency (longer without
+  SkipOsShutdown: EC2 first shuts the OS down); no start mid-stop; a start gives a new
+  LaunchTime (moto keeps the creation time).
 - EC2Backend.describe_instance_status: honour the status-check and AZ filters; with
   terminated_status_not_found, answer NotFound for a terminated instance named by ID.
 - Instance.terminate: detach secondary ENIs that are not delete-on-termination.
@@ -188,7 +190,13 @@ class MotoSeams:
                     change.get("AttachmentId"),
                     change.get("DeleteOnTermination"),
                 )
-            return moto_modify(response)
+            answer = moto_modify(response)
+            groups = response._get_param("Groups", [])
+            if groups and not response._get_param("DryRun"):
+                sim._interface_groups_changed(
+                    response.ec2_backend, response._get_param("NetworkInterfaceId"), groups
+                )
+            return answer
 
         return [
             _Patch(EC2Response, "call_action", call_action),
@@ -268,8 +276,11 @@ class MotoSeams:
 
         def start_instances(backend: Any, instance_ids: list[str]) -> Any:
             with sim.lock:
-                sim._check_startable(backend.get_multi_instances_by_id(instance_ids))
-                return moto_start(backend, instance_ids)
+                instances = backend.get_multi_instances_by_id(instance_ids)
+                sim._check_startable(instances)
+                started = moto_start(backend, instance_ids)
+                sim._started(instances)
+                return started
 
         def describe_instance_status(
             backend: Any, instance_ids: list[str], include_all_instances: bool, filters: Any
@@ -288,9 +299,18 @@ class MotoSeams:
         def stop_instances_response(response: Any) -> Any:
             # moto ignores Force; EC2 takes it and the sim remembers it.
             force = str(response._get_param("Force", False)).lower() == "true"
-            answer = moto_stop_response(response)
+            # moto ignores SkipOsShutdown too; without it EC2 first shuts the OS down.
+            skip = str(response._get_param("SkipOsShutdown", False)).lower() == "true"
+            with sim.lock:
+                sim._skipping_os_shutdown = skip
+                try:
+                    answer = moto_stop_response(response)
+                finally:
+                    sim._skipping_os_shutdown = False
             if not response._get_param("DryRun"):
-                sim._stop_requested(response._get_param("InstanceIds", []), force=force)
+                sim._stop_requested(
+                    response._get_param("InstanceIds", []), force=force, skip_os_shutdown=skip
+                )
             return answer
 
         def modify_instance_security_groups(

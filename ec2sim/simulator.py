@@ -12,11 +12,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
 
 import botocore.session
+from moto.core.utils import utcnow
 from moto.ec2.exceptions import (
     EC2ClientError,
     InvalidInstanceIdError,
@@ -93,6 +94,7 @@ class FaithfulEC2:
         detach_seconds: float = 0.0,
         force_detach_seconds: float = 0.0,
         stop_seconds: float = 0.0,
+        os_shutdown_seconds: float = 0.0,
         attach_polls: int | None = None,
         detach_polls: int | None = None,
         force_detach_polls: int | None = None,
@@ -109,6 +111,9 @@ class FaithfulEC2:
         force_detach_blocks_device_index: after a forced detach completes, the old instance
         cannot take an interface at that device index until it has been stopped, which AWS
         documents as a possible consequence of Force.
+        os_shutdown_seconds: how much longer a stop stays "stopping" while EC2 first
+        attempts a graceful OS shutdown, which StopInstances does (even with Force) unless
+        SkipOsShutdown is set.
         max_unfiltered_interfaces: with more interfaces than this in the account, an
         unpaginated DescribeNetworkInterfaces that names no NetworkInterfaceIds and uses no
         indexed filter is refused. AWS publishes no number, so by default every account
@@ -124,6 +129,11 @@ class FaithfulEC2:
         self._detach_delay = Delay(seconds=detach_seconds, polls=detach_polls)
         self._force_detach_delay = Delay(seconds=force_detach_seconds, polls=force_detach_polls)
         self._stop_delay = Delay(seconds=stop_seconds, polls=stop_polls)
+        self._os_shutdown_delay = Delay(
+            seconds=stop_seconds + os_shutdown_seconds, polls=stop_polls
+        )
+        # Whether the stop being served skips the OS shutdown (set by the request seam).
+        self._skipping_os_shutdown = False
         self._force_blocks_index = force_detach_blocks_device_index
         self._max_unfiltered_interfaces = max_unfiltered_interfaces
         self._terminated_status_not_found = terminated_status_not_found
@@ -148,9 +158,11 @@ class FaithfulEC2:
         # Availability Zones in a service disruption (disrupt_zone).
         self._disrupted_zones: set[str] = set()
         # What was done to instances, for tests to observe: stops (with Force or not) and
-        # security-group replacements (instance, interface, groups).
+        # security-group replacements (instance, interface, groups), by either call.
         self.stop_requests: list[tuple[str, bool]] = []
         self.group_changes: list[tuple[str, str, tuple[str, ...]]] = []
+        # The instances whose stop was asked with SkipOsShutdown.
+        self.os_shutdown_skipped: list[str] = []
 
     # -- installation ----------------------------------------------------------------
 
@@ -650,17 +662,39 @@ class FaithfulEC2:
         """moto has just stopped these instances; show them "stopping" for a while."""
         with self._lock:
             now = self._clock()
+            delay = self._stop_delay if self._skipping_os_shutdown else self._os_shutdown_delay
             for instance in instances:
-                countdown = self._stop_delay.start(now)
+                countdown = delay.start(now)
                 if countdown.ready(now):
                     self._after_stop(instance)
                     continue
                 instance._state.name, instance._state.code = _STOPPING
                 self._stops[instance.id] = StopTransition(instance, countdown)
 
-    def _stop_requested(self, instance_ids: Iterable[str], *, force: bool) -> None:
+    def _stop_requested(
+        self, instance_ids: Iterable[str], *, force: bool, skip_os_shutdown: bool = False
+    ) -> None:
         with self._lock:
-            self.stop_requests += [(str(i), force) for i in instance_ids]
+            ids = [str(i) for i in instance_ids]
+            self.stop_requests += [(i, force) for i in ids]
+            if skip_os_shutdown:
+                self.os_shutdown_skipped += ids
+
+    def _started(self, instances: Iterable[Any]) -> None:
+        """EC2 gives a started instance a new LaunchTime (moto keeps its creation time)."""
+        now = utcnow()  # as moto stamps a new instance
+        for instance in instances:
+            # EC2 shows whole seconds, and a real stop and start takes many: never the same.
+            instance.launch_time = max(now, instance.launch_time + timedelta(seconds=1))
+
+    def _interface_groups_changed(
+        self, backend: Any, interface_id: str, group_ids: Iterable[str]
+    ) -> None:
+        """ModifyNetworkInterfaceAttribute Groups: moto applies it; remember it for tests."""
+        with self._lock:
+            interface = backend.get_network_interface(interface_id)
+            instance_id = interface.instance.id if interface.instance is not None else ""
+            self.group_changes.append((instance_id, interface_id, tuple(group_ids)))
 
     def _replace_instance_groups(self, backend: Any, instance_id: str, group_ids: list[str]) -> Any:
         """ModifyInstanceAttribute Groups: EC2 replaces the primary interface's groups, and

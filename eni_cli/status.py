@@ -102,7 +102,12 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
             else None
         ),
         "record_error": record_error,
-        "after_failover": after_failover(pair, record, datetime.now(UTC)),
+        "after_failover": after_failover(
+            pair,
+            record,
+            datetime.now(UTC),
+            primary_state=instances[pair.primary_instance_id].state if instances else None,
+        ),
         "probe": probe,
     }
 
@@ -343,8 +348,14 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     return [head, *columns(rows)]
 
 
-def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) -> dict[str, Any]:
-    """The failback policy and its hold-down, the flap limit's count, and the fence."""
+def after_failover(
+    pair: PairOutputs, record: PairRecord | None, now: datetime, *, primary_state: str | None = None
+) -> dict[str, Any]:
+    """The failback policy and its hold-down, the flap limit's count, and the fence.
+
+    `primary_state`: the primary's state now, where EC2 said: a stop fence is a fence only
+    once the primary is stopped, and this look confirms it (or not).
+    """
     after = pair.failback_after_seconds or DEFAULT_FAILBACK_AFTER_SECONDS
     auto = pair.failback == FailbackPolicy.AUTO
     since = record.healthy_since if record else None
@@ -362,12 +373,19 @@ def after_failover(pair: PairOutputs, record: PairRecord | None, now: datetime) 
         ),
         "max_automatic_moves": pair.max_automatic_moves or DEFAULT_MAX_AUTOMATIC_MOVES,
         "fence": pair.fence or FenceMode.NONE.value,
+        # Failback waits until this instance was stopped and started since (decide).
+        "forced_detach": (
+            {"instance_id": record.forced_detach_instance_id, "at": record.forced_detach_at}
+            if record and record.forced_detach_at
+            else None
+        ),
         "fenced": (
             {
                 "mode": record.fence_mode,
                 "instance_id": record.fenced_instance_id,
                 "at": record.fenced_at,
                 "isolated_groups": list(record.isolated_groups),
+                "primary_state": primary_state,
             }
             if record and record.fence_mode
             else None
@@ -381,8 +399,15 @@ def _failback_text(policy: dict[str, Any]) -> tuple[str, str]:
         f"{moves if moves is not None else '?'} of {policy['max_automatic_moves']} automatic "
         "moves in the last hour"
     )
+    forced = policy.get("forced_detach")
+    restart = (
+        f"failback waits for {forced['instance_id']} to be stopped and started since the "
+        f"interface was forcibly detached from it at {when(forced['at'])}; "
+        if forced
+        else ""
+    )
     if policy["failback"] != FailbackPolicy.AUTO:
-        return "manual", f"`eni-failover failback` moves it back; {flap}"
+        return "manual", f"`eni-failover failback` moves it back; {restart}{flap}"
     remaining = policy["hold_down_remaining_seconds"]
     if policy["manual_hold"]:
         watch = "held by a manual move until `failback` or `resume`"
@@ -393,7 +418,7 @@ def _failback_text(policy: dict[str, Any]) -> tuple[str, str]:
         )
     else:
         watch = f"after {policy['failback_after_seconds']} s of a healthy primary"
-    return "auto", f"{watch}; {flap}"
+    return "auto", f"{restart}{watch}; {flap}"
 
 
 def _fence_text(policy: dict[str, Any]) -> tuple[str, str]:
@@ -405,6 +430,13 @@ def _fence_text(policy: dict[str, Any]) -> tuple[str, str]:
         if fenced["isolated_groups"]
         else ""
     )
+    state = fenced.get("primary_state")
+    if fenced["mode"] == "stop" and state not in (None, "stopped", "terminated"):
+        return (
+            "STOPPING" if state == "stopping" else "NOT STOPPED",
+            f"stop asked on {fenced['instance_id']} at {when(fenced['at'])}; it is {state} "
+            "now, so it is not fenced until it is stopped",
+        )
     return "FENCED", f"{fenced['mode']} on {fenced['instance_id']} at {when(fenced['at'])}{groups}"
 
 

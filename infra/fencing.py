@@ -1,7 +1,9 @@
 """Fencing the failed primary: the empty quarantine group, and the calls the function may make.
 
-The permissions name each fencing pair's primary only: the function never fences a standby
-(decide.fence_decision), so it may not stop or isolate one either.
+Stopping names each fencing pair's primary only: the function never fences a standby
+(decide.fence_decision), so it may not stop one either. Isolating changes the groups of
+the primary's own interfaces, whose IDs are not known at synth: it is allowed on the
+interfaces and security groups of the pairs' VPC only.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from infra.nag import acknowledge
 from infra.resource_policies import ResourceGrant, grant_on_resources
 
 STOP_ACTIONS = ("ec2:StopInstances",)
-# Isolate replaces the security groups of the primary's primary interface, and failback
-# gives the old ones back.
-ISOLATE_ACTIONS = ("ec2:ModifyInstanceAttribute",)
+# Isolate replaces the security groups of each interface still attached to the primary, one
+# by one, and failback gives each its own back. Per interface, as the EC2 reference advises:
+# ModifyInstanceAttribute Groups fails on an instance with more than one interface.
+ISOLATE_ACTIONS = ("ec2:ModifyNetworkInterfaceAttribute",)
 
 
 class Fencing(Construct):
@@ -37,6 +40,7 @@ class Fencing(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.pairs = tuple(pairs)
+        self.vpc_id = vpc_id
         self.quarantine_group: ec2.SecurityGroup | None = None
         if any(p.fence is FenceMode.ISOLATE for p in pairs):
             if vpc_id is None:
@@ -52,36 +56,43 @@ class Fencing(Construct):
         return None if group is None else group.security_group_id
 
     def allow(self, role: iam.IRole) -> list[iam.Policy | iam.ManagedPolicy]:
-        """Let the function fence: stop or isolate only the fencing pairs' primaries."""
+        """Let the function fence: stop only the stopping pairs' primaries, and isolate only
+        interfaces in the pairs' VPC."""
         grants = fence_grants(self.pairs)
         isolating = any(p.fence is FenceMode.ISOLATE for p in self.pairs)
         policies: list[iam.Policy | iam.ManagedPolicy] = [
             *grant_on_resources(self, "FencePolicy", role=role, grants=grants)
         ]
-        if isolating:
-            # The groups: the quarantine group, and the primary's own on failback (whatever
-            # they are at the time of the fence).
-            groups = iam.Policy(
+        if isolating and self.vpc_id is not None:
+            # The interfaces are the primary's own (not the floating ones) and the groups
+            # are whatever they had at the fence: both known only then, so by the VPC.
+            interfaces, groups = (
+                ec2_arn(self, "network-interface", "*"),
+                ec2_arn(self, "security-group", "*"),
+            )
+            isolate = iam.Policy(
                 self,
                 "IsolateGroupsPolicy",
                 roles=[role],
                 statements=[
                     iam.PolicyStatement(
-                        sid="SwapPrimaryGroups",
+                        sid="QuarantinePrimaryInterfaces",
                         actions=list(ISOLATE_ACTIONS),
-                        resources=[ec2_arn(self, "security-group", "*")],
+                        resources=[interfaces, groups],
+                        conditions={"ArnEquals": {"ec2:Vpc": ec2_arn(self, "vpc", self.vpc_id)}},
                     )
                 ],
             )
-            acknowledge(
-                groups,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
-                "<AWS::AccountId>:security-group/*]",
-                reason="Restoring an isolated primary gives back the security groups it "
-                "had when it was fenced, known only then; the instances are named "
-                "(FencePolicy).",
-            )
-            policies.append(groups)
+            for wildcard in ("network-interface/*", "security-group/*"):
+                acknowledge(
+                    isolate,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+                    f"<AWS::AccountId>:{wildcard}]",
+                    reason="Isolating a failed primary changes the groups of its own "
+                    "interfaces (not configured; found at the fence) and failback gives back "
+                    "the groups they had then; limited to the pairs' VPC (ec2:Vpc).",
+                )
+            policies.append(isolate)
         self.policies = policies
         return policies
 
@@ -106,15 +117,13 @@ class Fencing(Construct):
 
 
 def fence_grants(pairs: Sequence[Pair]) -> list[ResourceGrant]:
-    """Stop or isolate the fencing pairs' instances. A manual --fence uses the pair's mode
-    too, so a pair with fence=none gets nothing."""
+    """Stop the stopping pairs' primaries. A manual --fence uses the pair's mode too, so a
+    pair with fence=none gets nothing."""
     stopping = [p for p in pairs if p.fence is FenceMode.STOP]
-    isolating = [p for p in pairs if p.fence is FenceMode.ISOLATE]
     grants = []
     if stopping:
         grants.append(ResourceGrant("StopFailedPrimary", STOP_ACTIONS, _primaries(stopping)))
-    if isolating:
-        grants.append(ResourceGrant("IsolateFailedPrimary", ISOLATE_ACTIONS, _primaries(isolating)))
+    # Isolation names no instance (it acts on interfaces): see Fencing.allow.
     return grants
 
 

@@ -381,6 +381,7 @@ def read_settings(
     all_pairs_valid = tagged_only or len(named) == _given_pair_count(lookup)
     _check_names(stack_name, named, single=single, problems=problems)
     isolating = _check_isolation(named, placement, single=single, problems=problems)
+    _check_isolated_failback(named, single=single, problems=problems)
     prober = _check_detection(
         named,
         placement,
@@ -758,6 +759,31 @@ def _check_isolation(
             f"in the pairs' VPC: -c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
         )
     return isolating
+
+
+def _check_isolated_failback(
+    pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
+) -> None:
+    """fence=isolate, a probe of the instances' own addresses and failback=auto never fail
+    back: the quarantined primary cannot answer the prober, and failback waits for it to."""
+    for index, pair in pairs.items():
+        spec = pair.probe_spec
+        if not (
+            pair.fence is FenceMode.ISOLATE
+            and pair.failback is FailbackPolicy.AUTO
+            and spec is not None
+            and not spec.through_pair
+        ):
+            continue
+        prefix = "" if single else f"{KEY_PAIRS}[{index}]."
+        problems.append(
+            f"{prefix}{KEY_FENCE}: 'isolate' with {prefix}{KEY_FAILBACK} 'auto' and "
+            f"{prefix}{KEY_PROBE} {pair.probe!r} would never fail back: the quarantined "
+            "primary cannot answer the prober, and automatic failback waits until it does. "
+            f"Choose one: {prefix}{KEY_FENCE}=stop (the restarted primary answers again), "
+            f"{prefix}{KEY_FAILBACK}=manual (an operator fails back, which restores the "
+            "groups first), or a probe of a host beyond the pair"
+        )
 
 
 def _check_names(

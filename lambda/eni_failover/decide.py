@@ -284,6 +284,13 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             return Refuse((flapping,))
 
     problems = target_problems(target)
+    if direction is Direction.TO_PRIMARY:
+        # Automatic or manual, and --force does not skip them: the primary must show it
+        # can take an interface again, and serve with it.
+        waiting = forced_detach_wait(record, target)
+        if waiting:
+            problems.append(Problem("failback", waiting))
+        problems += _failback_target_checks(target)
     overridden: list[str] = []
     # A healthy source with its interfaces still attached: for an automatic trigger, the
     # trigger no longer describes reality (a flap, a late message) and moving now would
@@ -321,6 +328,8 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
 
     # A detached interface remembers no slot: the journal of the move that detached it does.
     journal_slot = {m.interface_id: m.slot for m in record.journal}
+    # Nor where it came from: the journal does, and a refused attach puts it back there.
+    journal_from = {m.interface_id: m.from_instance_id for m in record.journal}
     moves = []
     for interface in to_move:
         attachment = interface.attachment
@@ -333,7 +342,11 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             PlannedMove(
                 interface_id=interface.interface_id,
                 device_index=index,
-                from_instance_id=attachment.instance_id if attachment else None,
+                from_instance_id=(
+                    attachment.instance_id
+                    if attachment
+                    else journal_from.get(interface.interface_id)
+                ),
                 to_instance_id=target.instance_id,
                 network_card_index=card,
             )
@@ -465,6 +478,10 @@ def failback_watch(
     blockers = failback_blockers(pair, record, now)
     if blockers:
         return FailbackWatch(False, "; ".join(blockers))
+    waiting = forced_detach_wait(record, state.primary)
+    if waiting:
+        # No window yet: it opens at the first healthy look after the restart.
+        return FailbackWatch(False, waiting)
     unhealthy = _primary_unhealthy(pair, state.primary, primary_probe, now)
     if unhealthy:
         return FailbackWatch(False, unhealthy)
@@ -487,6 +504,43 @@ def failback_watch(
         healthy_since=since,
         remaining_seconds=0.0,
     )
+
+
+def forced_detach_wait(record: PairRecord, primary: InstanceView) -> str | None:
+    """Why failback must wait for the primary to be stopped and started, if it must.
+
+    After a forced detach EC2 may refuse another interface at that device index "without
+    first stopping and starting the instance" (DetachNetworkInterface). The evidence is a
+    LaunchTime later than the one the primary had at the forced detach (both from EC2's
+    clock), or, where that was not seen, later than the detach itself.
+    """
+    if record.forced_detach_at is None or record.forced_detach_instance_id != primary.instance_id:
+        return None
+    before = record.forced_detach_launch_time or record.forced_detach_at
+    launched = primary.launch_time
+    if launched is not None and launched > before:
+        return None
+    return (
+        f"the interface was forcibly detached from the primary {primary.instance_id} at "
+        f"{record.forced_detach_at.isoformat()}, and EC2 may refuse to attach it there again "
+        "until the instance has been stopped and started: failing back waits for that "
+        f"(its LaunchTime, {launched.isoformat() if launched else 'unknown'}, must be later "
+        f"than {before.isoformat()}); stop and start {primary.instance_id}, then fail back"
+    )
+
+
+def _failback_target_checks(primary: InstanceView) -> list[Problem]:
+    """A running primary whose status checks are not ok yet (initializing, insufficient
+    data) is not known to serve: the interface stays where it serves now."""
+    if not primary.running or primary.impaired or primary.healthy:
+        return []  # not running or impaired: target_problems says so
+    return [
+        Problem(
+            "target",
+            f"the primary {primary.describe()} is running but its status checks are not ok "
+            "yet; failing back waits until they are",
+        )
+    ]
 
 
 def _primary_unhealthy(

@@ -426,6 +426,7 @@ def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> I
         instance_status=status.get("InstanceStatus", {}).get("Status"),
         attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
         private_ip=raw.get("PrivateIpAddress"),
+        launch_time=_aware(raw["LaunchTime"]) if raw.get("LaunchTime") else None,
         failed_since=_failed_since(raw, status),
         # A device index is unique per network card, so the key is both.
         device_indexes={
@@ -511,48 +512,78 @@ def attach(
     return response["AttachmentId"]
 
 
-def stop_instance(client: EC2Client, instance_id: str) -> str:
-    """Stop the instance with Force (as fence_aws does): its state after the call."""
+@dataclass(frozen=True)
+class StopAnswer:
+    """What StopInstances answered: the state it reported, and whether the OS shutdown was
+    skipped (only a botocore whose EC2 model has SkipOsShutdown can ask for that)."""
+
+    state: str
+    skipped_os_shutdown: bool
+
+
+def knows_skip_os_shutdown(client: EC2Client) -> bool:
+    """Whether this botocore can send StopInstances' SkipOsShutdown (the Lambda runtime's
+    bundled botocore may predate it, and botocore refuses a parameter it does not know)."""
+    shape = client.meta.service_model.operation_model("StopInstances").input_shape
+    return shape is not None and "SkipOsShutdown" in shape.members
+
+
+def stop_instance(client: EC2Client, instance_id: str) -> StopAnswer:
+    """Stop the instance with Force (as fence_aws does) and, where botocore knows it,
+    SkipOsShutdown: Force alone still first attempts a graceful OS shutdown."""
+    skip = knows_skip_os_shutdown(client)
+    extra: dict[str, Any] = {"SkipOsShutdown": True} if skip else {}
     response = call(
         "StopInstances",
-        lambda: client.stop_instances(InstanceIds=[instance_id], Force=True),
+        lambda: client.stop_instances(InstanceIds=[instance_id], Force=True, **extra),
     )
     changes = response.get("StoppingInstances", [])
-    return str(changes[0].get("CurrentState", {}).get("Name", "unknown")) if changes else "unknown"
+    state = str(changes[0].get("CurrentState", {}).get("Name", "unknown")) if changes else "unknown"
+    return StopAnswer(state=state, skipped_os_shutdown=skip)
 
 
-def primary_interface_groups(client: EC2Client, instance_id: str) -> tuple[str, tuple[str, ...]]:
-    """The instance's primary interface (device index 0) and its security groups."""
+def instance_state(client: EC2Client, instance_id: str) -> str:
+    """The instance's state now (pending, running, stopping, stopped, ...)."""
     response = call(
         "DescribeInstances",
         lambda: client.describe_instances(InstanceIds=[instance_id]),
     )
     for reservation in response.get("Reservations", []):
         for raw in reservation.get("Instances", []):
-            for interface in raw.get("NetworkInterfaces", []):
-                attachment = interface.get("Attachment") or {}
-                if int(attachment.get("DeviceIndex", -1)) == 0 and not int(
-                    attachment.get("NetworkCardIndex") or 0
-                ):
-                    return interface["NetworkInterfaceId"], tuple(
-                        g["GroupId"] for g in interface.get("Groups", [])
-                    )
-    raise AwsCallFailed(
-        "DescribeInstances",
-        "NoPrimaryInterface",
-        f"EC2 shows no primary interface (device index 0) on {instance_id}",
+            return str(raw.get("State", {}).get("Name", "unknown"))
+    return "unknown"
+
+
+def interface_groups(client: EC2Client, instance_id: str) -> dict[str, tuple[str, ...]]:
+    """Every interface attached to the instance, with its security groups.
+
+    By the attachment.instance-id filter, which EC2 indexes (a describe that an account
+    with many interfaces still serves).
+    """
+    response = call(
+        "DescribeNetworkInterfaces",
+        lambda: client.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
+        ),
     )
+    return {
+        raw["NetworkInterfaceId"]: tuple(g["GroupId"] for g in raw.get("Groups", []))
+        for raw in response.get("NetworkInterfaces", [])
+        if (raw.get("Attachment") or {}).get("Status") in ("attaching", "attached")
+    }
 
 
-def replace_instance_groups(client: EC2Client, instance_id: str, groups: tuple[str, ...]) -> None:
-    """Set the security groups of the instance's primary interface (ModifyInstanceAttribute).
+def replace_interface_groups(client: EC2Client, interface_id: str, groups: tuple[str, ...]) -> None:
+    """Set one interface's security groups (ModifyNetworkInterfaceAttribute).
 
-    EC2 refuses this on an instance with more than one interface attached; the fence then
-    fails and says so.
+    Per interface, as the EC2 reference recommends: ModifyInstanceAttribute Groups "can
+    result in an error if the instance has more than one ENI".
     """
     call(
-        "ModifyInstanceAttribute",
-        lambda: client.modify_instance_attribute(InstanceId=instance_id, Groups=list(groups)),
+        "ModifyNetworkInterfaceAttribute",
+        lambda: client.modify_network_interface_attribute(
+            NetworkInterfaceId=interface_id, Groups=list(groups)
+        ),
     )
 
 

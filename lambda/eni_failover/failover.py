@@ -33,6 +33,9 @@ from eni_failover.triggers import Trigger, TriggerKind
 # Time kept back from the function's remaining time to publish the outcome and release
 # the lease even when the move runs to its deadline.
 RESERVE_SECONDS = 5.0
+# How long a stop fence waits for the primary to be stopped before saying "stopping"
+# (with SkipOsShutdown a stop takes seconds; the outcome is not held back for long).
+FENCE_STOP_WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -280,6 +283,7 @@ class _Attempt:
         self.record = record
         self.remaining_seconds = remaining_seconds
         self.started_at = runtime.clock.now()
+        self.started_monotonic = runtime.clock.monotonic()
         self.timeline = Timeline(runtime.clock)
         # Many pairs failing at once share their looks at EC2 (shared_looks).
         self.looks = SharedLooks(
@@ -378,6 +382,7 @@ class _Attempt:
                 looks=self.looks,
             )
         except MoveStopped as stopped:
+            self._after_move(state, forced=stopped.forced, arrived=False)
             return self.finish(
                 OutcomeKind.FAILED,
                 tuple(stopped.left.get(i.interface_id, i) for i in state.interfaces),
@@ -387,6 +392,7 @@ class _Attempt:
                 fence=restored,
             )
         now_on = tuple(done.interfaces.get(i.interface_id, i) for i in state.interfaces)
+        self._after_move(state, forced=done.forced, arrived=True)
         return self.finish(
             OutcomeKind.SWAPPED,
             now_on,
@@ -395,6 +401,25 @@ class _Attempt:
             overridden=plan.overridden,
             fence=restored or self._fence(state, now_on),
         )
+
+    def _after_move(self, before: PairState, *, forced: bool, arrived: bool) -> None:
+        """What the pair must remember of a move: a forced detach from the primary (failback
+        waits for its restart), that one is over once the interface is home, and that an
+        automatic failback which did not arrive starts its hold-down afresh (so a refused
+        attach is not tried again a minute later)."""
+        pair, records = self.request.pair, self.runtime.records
+        to_primary = self.request.direction is decide.Direction.TO_PRIMARY
+        if forced and not to_primary:
+            records.record_forced_detach(
+                pair.name,
+                instance_id=pair.primary_instance_id,
+                at=self.runtime.clock.now(),
+                launch_time=before.primary.launch_time,
+            )
+        elif arrived and to_primary and self.record.forced_detach_at is not None:
+            records.clear_forced_detach(pair.name)
+        if not arrived and self.request.trigger.kind is TriggerKind.FAILBACK:
+            records.set_healthy_since(pair.name, None)
 
     def _pause_on_flap_limit(self, plan: decide.Refuse) -> bool:
         """Past the flap limit, automation pauses the pair (the flag `pause` sets)."""
@@ -441,16 +466,10 @@ class _Attempt:
                 done=False,
                 detail="not fenced: the interface is not attached on the standby yet",
             )
-        clients, records = self.runtime.clients, self.runtime.records
         try:
             if decision.mode is FenceMode.STOP:
-                state = ec2.stop_instance(clients.ec2, primary)
-                detail = f"{decision.reason}; StopInstances (Force) answered {state}"
-                records.record_fence(
-                    pair.name, mode="stop", instance_id=primary, at=self.runtime.clock.now()
-                )
-            else:
-                detail = self._isolate(primary, decision.reason)
+                return self._stop(primary, decision.reason)
+            detail = self._isolate(primary, decision.reason)
         except AwsCallFailed as error:
             # Reported in the outcome, never retried: a second fence would act on a later
             # state of the primary that nobody has looked at.
@@ -459,53 +478,119 @@ class _Attempt:
         logger.warning("primary fenced", pair=pair.name, mode=decision.mode.value)
         return FenceResult(decision.mode.value, primary, done=True, detail=detail)
 
+    def _stop(self, primary: str, reason: str) -> FenceResult:
+        """Stop the primary; the fence is done only once EC2 shows it stopped.
+
+        "stopping" still runs the guest's last moments (and, without SkipOsShutdown, its
+        whole shutdown): it is waited for within the invocation's time, and reported as it
+        is when the time runs out.
+        """
+        pair, clock = self.request.pair, self.runtime.clock
+        answer = ec2.stop_instance(self.runtime.clients.ec2, primary)
+        self.runtime.records.record_fence(
+            pair.name, mode="stop", instance_id=primary, at=clock.now()
+        )
+        how = (
+            "StopInstances (Force, SkipOsShutdown)"
+            if answer.skipped_os_shutdown
+            else "StopInstances (Force; this runtime's botocore does not know SkipOsShutdown, "
+            "so EC2 first attempts a graceful OS shutdown)"
+        )
+        state, waited = self._wait_until_stopped(primary, answer.state)
+        if state == "stopped":
+            logger.warning("primary fenced", pair=pair.name, mode="stop")
+            return FenceResult(
+                "stop", primary, done=True, detail=f"{reason}; {how}; {primary} is stopped"
+            )
+        logger.warning("primary still stopping", pair=pair.name, state=state)
+        return FenceResult(
+            "stop",
+            primary,
+            done=False,
+            pending=True,
+            detail=f"{reason}; {how}; {primary} is still {state} after {waited:.0f} s, so it "
+            f"is not fenced until EC2 shows it stopped (`eni-failover status {pair.name}`)",
+        )
+
+    def _wait_until_stopped(self, instance_id: str, state: str) -> tuple[str, float]:
+        """Poll the primary's state until stopped, for at most FENCE_STOP_WAIT_SECONDS and
+        never into the time kept to publish; (the last state seen, seconds waited)."""
+        clock, tuning = self.runtime.clock, self.runtime.settings.failover.tuning
+        started = clock.monotonic()
+        left = self.remaining_seconds - (started - self.started_monotonic) - RESERVE_SECONDS
+        give_up = started + min(FENCE_STOP_WAIT_SECONDS, left)
+        while state != "stopped" and clock.monotonic() + tuning.poll_interval_seconds <= give_up:
+            clock.sleep(tuning.poll_interval_seconds)
+            try:
+                state = ec2.instance_state(self.runtime.clients.ec2, instance_id)
+            except AwsCallFailed as error:
+                # The stop was asked; only the look failed. Say what was last seen.
+                logger.warning("primary state unknown after the stop", error=str(error))
+                break
+        return state, clock.monotonic() - started
+
     def _isolate(self, primary: str, reason: str) -> str:
+        """Quarantine every interface still attached to the primary, one by one.
+
+        Per interface (ModifyNetworkInterfaceAttribute): ModifyInstanceAttribute Groups
+        fails on an instance with more than one interface. Each one's groups are remembered
+        before it is changed, so failback gives each its own back.
+        """
         pair = self.request.pair
         quarantine = pair.quarantine_group_id
         if not quarantine:
             raise AwsCallFailed(
-                "ModifyInstanceAttribute",
+                "ModifyNetworkInterfaceAttribute",
                 "NoQuarantineGroup",
                 f"pair {pair.name} has fence=isolate but no quarantine security group; "
                 "deploy the stack with fence=isolate and vpcId",
             )
-        clients = self.runtime.clients
-        interface_id, groups = ec2.primary_interface_groups(clients.ec2, primary)
-        if groups == (quarantine,):
-            return f"{reason}; {interface_id} already had only the quarantine group"
-        # Remember the groups before changing them: failback gives them back.
+        client = self.runtime.clients.ec2
+        found = ec2.interface_groups(client, primary)
+        if not found:
+            raise AwsCallFailed(
+                "DescribeNetworkInterfaces",
+                "NoInterfaces",
+                f"EC2 shows no interface attached to {primary}; nothing was isolated",
+            )
+        to_change = {i: groups for i, groups in found.items() if groups != (quarantine,)}
+        if not to_change:
+            return f"{reason}; {', '.join(found)} already had only the quarantine group"
+        # An earlier attempt's memory wins for an interface it already quarantined.
+        remembered = dict(self.record.isolated_interfaces) | to_change
         self.runtime.records.record_fence(
             pair.name,
             mode="isolate",
             instance_id=primary,
             at=self.runtime.clock.now(),
-            interface_id=interface_id,
-            groups=groups,
+            isolated=remembered,
         )
-        ec2.replace_instance_groups(clients.ec2, primary, (quarantine,))
+        for interface_id in to_change:
+            ec2.replace_interface_groups(client, interface_id, (quarantine,))
+        changed = "; ".join(f"{i} ({', '.join(g) or 'no group'})" for i, g in to_change.items())
         return (
-            f"{reason}; the groups of {interface_id} ({', '.join(groups)}) were replaced by "
-            f"the quarantine group {quarantine}"
+            f"{reason}; the groups of {changed} were replaced by the quarantine group "
+            f"{quarantine}. Tracked connections are not cut by a group change: they live "
+            "until they time out (fence=stop ends them)"
         )
 
     def _undo_fence(self) -> FenceResult | None:
-        """Before a failback: give an isolated primary its groups back, forget the fence."""
+        """Before a failback: give each isolated interface its groups back, forget the fence."""
         record, pair = self.record, self.request.pair
         primary = record.fenced_instance_id or pair.primary_instance_id
         if not record.isolated:
             self.runtime.records.clear_fence(pair.name)
             return None
+        restored = []
         try:
-            ec2.replace_instance_groups(self.runtime.clients.ec2, primary, record.isolated_groups)
+            for interface_id, groups in record.isolated_interfaces:
+                ec2.replace_interface_groups(self.runtime.clients.ec2, interface_id, groups)
+                restored.append(f"{interface_id} has {', '.join(groups)} again")
         except AwsCallFailed as error:
-            return FenceResult("restore", primary, done=False, detail=str(error))
+            done = f" ({'; '.join(restored)})" if restored else ""
+            return FenceResult("restore", primary, done=False, detail=f"{error}{done}")
         self.runtime.records.clear_fence(pair.name)
-        return FenceResult(
-            "restore",
-            primary,
-            done=True,
-            detail=f"{record.isolated_interface_id} has {', '.join(record.isolated_groups)} again",
-        )
+        return FenceResult("restore", primary, done=True, detail="; ".join(restored))
 
     def replay(self, kind: OutcomeKind, record: PairRecord) -> Outcome:
         """The answer this trigger was given and told, with where the interfaces are now."""

@@ -40,6 +40,8 @@ class InstanceView:
     # When it entered the state or the impaired check it is in now, where EC2 says so:
     # the sweep leaves a failure younger than a minute to the event that reports it.
     failed_since: datetime | None = None
+    # When EC2 last started it (LaunchTime): a later one proves a stop and start since.
+    launch_time: datetime | None = None
 
     @property
     def running(self) -> bool:

@@ -284,6 +284,10 @@ def watch_failback(
         runtime.records.set_healthy_since(pair.name, watch.healthy_since)
         logger.info("failback window", pair=pair.name, reason=watch.reason)
     if not watch.due or watch.healthy_since is None:
+        if watch.healthy_since is None and record.last_direction == decide.Direction.TO_STANDBY:
+            # Why a failed-over pair is not even holding down (e.g. it waits for the
+            # primary's restart after a forced detach), every sweep while it is so.
+            logger.info("no failback window", pair=pair.name, reason=watch.reason)
         return None
     trigger = Trigger(
         # One window, one failback: a redelivered sweep finds it handled already.

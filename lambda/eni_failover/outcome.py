@@ -31,20 +31,27 @@ class FenceResult:
     instance_id: str
     done: bool
     detail: str
+    # Asked and under way, not yet confirmed: a stop whose primary is still "stopping".
+    pending: bool = False
+
+    @property
+    def status(self) -> str:
+        return "done" if self.done else ("STOPPING" if self.pending else "FAILED")
 
     def describe(self) -> str:
         what = {
             "stop": f"stop {self.instance_id} (StopInstances, Force)",
-            "isolate": f"isolate {self.instance_id} (quarantine security group)",
+            "isolate": f"isolate {self.instance_id} (quarantine security group on each interface)",
             "restore": f"restore the security groups of {self.instance_id}",
         }.get(self.mode, f"{self.mode} {self.instance_id}")
-        return f"{what}: {'done' if self.done else 'FAILED'}; {self.detail}"
+        return f"{what}: {self.status}; {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
             "instance_id": self.instance_id,
             "done": self.done,
+            "pending": self.pending,
             "detail": self.detail,
         }
 
@@ -88,7 +95,9 @@ class Outcome:
             else f"moved to {target} {self.to_instance_id}"
         )
         if self.fence is not None and self.fence.mode != "restore":
-            moved += f", primary {'fenced' if self.fence.done else 'FENCE FAILED'}"
+            moved += ", primary " + {"done": "fenced", "STOPPING": "stopping"}.get(
+                self.fence.status, "FENCE FAILED"
+            )
         headline = {
             OutcomeKind.SWAPPED: moved,
             OutcomeKind.ALREADY_IN_PLACE: f"already on {target} {self.to_instance_id}",
@@ -121,6 +130,19 @@ class Outcome:
 
     def _interface_list(self) -> str:
         return ", ".join(i.interface_id for i in self.interfaces)
+
+    def _fence_advice(self, fence: FenceResult) -> list[str]:
+        if fence.pending:
+            return [
+                "  EC2 did not show the primary stopped before this was sent; it is not "
+                f"fenced until it is. Check: `eni-failover status {self.pair}`."
+            ]
+        if not fence.done:
+            return [
+                "  The fence is not retried. Check the primary by hand: "
+                f"`eni-failover status {self.pair}`."
+            ]
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,11 +232,7 @@ class Outcome:
             lines += ["", f"Why now: {self.trigger.reason}"]
         if self.fence is not None:
             lines += ["", f"Fence: {self.fence.describe()}"]
-            if not self.fence.done:
-                lines.append(
-                    "  The fence is not retried. Check the primary by hand: "
-                    f"`eni-failover status {self.pair}`."
-                )
+            lines += self._fence_advice(self.fence)
         if self.automation_paused:
             lines += [
                 "",

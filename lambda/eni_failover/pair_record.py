@@ -10,6 +10,7 @@ block the pair: the next one takes over and resumes from the journal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -81,13 +82,23 @@ class PairRecord:
     fence_mode: str | None = None  # stop | isolate
     fenced_at: datetime | None = None
     fenced_instance_id: str | None = None
-    # isolate: the primary interface whose groups were replaced, and its groups before.
+    # isolate: each interface of the primary whose groups were replaced, with its groups
+    # before; failback gives each its own back. (Records written before every interface
+    # was isolated name one: isolated_interface_id.)
+    isolated_interfaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
     isolated_interface_id: str | None = None
+    # Every group the isolated interfaces had, for `status` to show.
     isolated_groups: tuple[str, ...] = ()
+    # A forced detach from the primary: EC2 may refuse another interface at that device
+    # index until the instance is stopped and started, so failback waits for its LaunchTime
+    # to be later than the one it had then (both EC2's clock; the time is for operators).
+    forced_detach_instance_id: str | None = None
+    forced_detach_at: datetime | None = None
+    forced_detach_launch_time: datetime | None = None
 
     @property
     def isolated(self) -> bool:
-        return self.fence_mode == "isolate" and bool(self.isolated_groups)
+        return self.fence_mode == "isolate" and bool(self.isolated_interfaces)
 
 
 class PairRecords:
@@ -278,29 +289,50 @@ class PairRecords:
         mode: str,
         instance_id: str,
         at: datetime,
-        interface_id: str | None = None,
-        groups: tuple[str, ...] = (),
+        isolated: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
-        """Remember a fence: `isolate` keeps the groups that failback gives back."""
+        """Remember a fence: `isolate` keeps each interface's groups for failback to restore."""
         sets = ["fence_mode = :mode", "fenced_at = :at", "fenced_instance_id = :instance"]
         values: dict[str, Any] = {
             ":mode": {"S": mode},
             ":at": {"S": at.isoformat()},
             ":instance": {"S": instance_id},
         }
-        if interface_id is not None and groups:
-            sets += ["isolated_interface_id = :interface", "isolated_groups = :groups"]
-            values |= {
-                ":interface": {"S": interface_id},
-                ":groups": {"L": [{"S": g} for g in groups]},
+        if isolated:
+            sets.append("isolated_interfaces = :isolated")
+            values[":isolated"] = {
+                "M": {
+                    interface_id: {"L": [{"S": g} for g in groups]}
+                    for interface_id, groups in isolated.items()
+                }
             }
         self._update(pair_name, f"SET {', '.join(sets)}", values=values)
 
     def clear_fence(self, pair_name: str) -> None:
         self._update(
             pair_name,
-            "REMOVE fence_mode, fenced_at, fenced_instance_id, isolated_interface_id, "
-            "isolated_groups",
+            "REMOVE fence_mode, fenced_at, fenced_instance_id, isolated_interfaces, "
+            "isolated_interface_id, isolated_groups",
+        )
+
+    def record_forced_detach(
+        self, pair_name: str, *, instance_id: str, at: datetime, launch_time: datetime | None
+    ) -> None:
+        """Remember that a move forcibly detached an interface from this instance."""
+        sets = ["forced_detach_instance_id = :instance", "forced_detach_at = :at"]
+        values: dict[str, Any] = {":instance": {"S": instance_id}, ":at": {"S": at.isoformat()}}
+        removes = ""
+        if launch_time is not None:
+            sets.append("forced_detach_launch_time = :launched")
+            values[":launched"] = {"S": launch_time.isoformat()}
+        else:
+            removes = " REMOVE forced_detach_launch_time"
+        self._update(pair_name, f"SET {', '.join(sets)}{removes}", values=values)
+
+    def clear_forced_detach(self, pair_name: str) -> None:
+        self._update(
+            pair_name,
+            "REMOVE forced_detach_instance_id, forced_detach_at, forced_detach_launch_time",
         )
 
     def note_check(self, pair_name: str, verdict: str, *, at: datetime, by: str) -> None:
@@ -383,6 +415,14 @@ def _record(item: dict[str, Any]) -> PairRecord:
         )
         for entry in item.get("journal", {}).get("L", [])
     )
+    isolated = tuple(
+        (interface_id, tuple(str(g["S"]) for g in groups.get("L", [])))
+        for interface_id, groups in item.get("isolated_interfaces", {}).get("M", {}).items()
+    )
+    legacy_groups = tuple(str(g["S"]) for g in item.get("isolated_groups", {}).get("L", []))
+    if not isolated and text("isolated_interface_id") and legacy_groups:
+        # Written when isolate changed the primary interface only.
+        isolated = ((str(text("isolated_interface_id")), legacy_groups),)
     return PairRecord(
         journal_trigger_id=text("journal_trigger_id"),
         journal=journal,
@@ -412,8 +452,10 @@ def _record(item: dict[str, Any]) -> PairRecord:
         fence_mode=text("fence_mode"),
         fenced_at=when("fenced_at"),
         fenced_instance_id=text("fenced_instance_id"),
+        isolated_interfaces=isolated,
         isolated_interface_id=text("isolated_interface_id"),
-        isolated_groups=tuple(
-            str(entry["S"]) for entry in item.get("isolated_groups", {}).get("L", [])
-        ),
+        isolated_groups=tuple(dict.fromkeys(g for _i, groups in isolated for g in groups)),
+        forced_detach_instance_id=text("forced_detach_instance_id"),
+        forced_detach_at=when("forced_detach_at"),
+        forced_detach_launch_time=when("forced_detach_launch_time"),
     )

@@ -498,6 +498,7 @@ def _instance_row(view: InstanceView) -> list[Any]:
         [[card, index, i] for (card, index), i in view.device_indexes.items()],
         view.private_ip,
         view.failed_since.isoformat() if view.failed_since else None,
+        view.launch_time.isoformat() if view.launch_time else None,
     ]
 
 
@@ -530,7 +531,9 @@ def _interface_view(interface_id: str, row: list[Any]) -> InterfaceView:
 
 
 def _instance_view(instance_id: str, row: list[Any]) -> InstanceView:
-    exists, state, zone, system, instance, ebs, slots, private_ip, failed_since = row
+    exists, state, zone, system, instance, ebs, slots, private_ip, failed_since, *later = row
+    # A look stored before LaunchTime was kept has no tenth field.
+    launched = later[0] if later else None
     return InstanceView(
         instance_id=instance_id,
         exists=exists,
@@ -542,4 +545,5 @@ def _instance_view(instance_id: str, row: list[Any]) -> InstanceView:
         device_indexes={(card, index): i for card, index, i in slots},
         private_ip=private_ip,
         failed_since=datetime.fromisoformat(failed_since) if failed_since else None,
+        launch_time=datetime.fromisoformat(launched) if launched else None,
     )

@@ -31,13 +31,32 @@ THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingE
 POLL_JITTER = 0.2
 
 
-class MoveStopped(Exception):
-    """The move could not finish; `left` says where each interface is now."""
+# Attach errors worth another try within the deadline: EC2's own trouble, not a refusal.
+# Anything else is EC2 saying no (a device index it will not give, an instance in the wrong
+# state): the same attach would only be refused again, so the interface goes back.
+TRANSIENT_ATTACH_CODES = THROTTLING_CODES | frozenset(
+    {"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"}
+)
 
-    def __init__(self, reason: str, left: dict[str, InterfaceView]) -> None:
+
+class MoveStopped(Exception):
+    """The move could not finish; `left` says where each interface is now, `forced`
+    whether a detach was forced on the way."""
+
+    def __init__(
+        self, reason: str, left: dict[str, InterfaceView], *, forced: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.left = left
+        self.forced = forced
+
+
+class _AttachRefused(Exception):
+    def __init__(self, planned: PlannedMove, error: AwsCallFailed) -> None:
+        super().__init__(str(error))
+        self.planned = planned
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -69,11 +88,18 @@ def carry_out(
         target=move.moves[0].to_instance_id,
         forced=move.force_detach,
     )
-    mover.request_detaches(observed)
-    floating = mover.wait_until_floating()
-    for planned in move.moves:
-        mover.attach(planned, floating)
-    return MoveDone(forced=mover.forced, interfaces=mover.wait_until_attached())
+    try:
+        mover.request_detaches(observed)
+        floating = mover.wait_until_floating()
+        try:
+            for planned in move.moves:
+                mover.attach(planned, floating)
+        except _AttachRefused as refused:
+            mover.put_back(move.moves, refused)
+        return MoveDone(forced=mover.forced, interfaces=mover.wait_until_attached())
+    except MoveStopped as stopped:
+        stopped.forced = mover.forced
+        raise
 
 
 @dataclass
@@ -279,6 +305,9 @@ class _Mover:
                 polled = self._poll()
                 if polled is not None and polled[interface_id].attached_to(self.target):
                     return
+                if error.code not in TRANSIENT_ATTACH_CODES:
+                    # Refused: retrying would only hammer EC2 with the same answer.
+                    raise _AttachRefused(planned, error) from error
                 if self._out_of_time():
                     raise MoveStopped(
                         f"attaching {interface_id} to {self.target} kept failing ({error}); "
@@ -295,6 +324,72 @@ class _Mover:
                 f"{describe_slot(planned.device_index, planned.network_card_index)}",
             )
             return
+
+    def put_back(self, moves: tuple[PlannedMove, ...], refused: _AttachRefused) -> None:
+        """EC2 refused the target: put every interface not on it back where it came from,
+        at the card and device index it had there, once, and say so (MoveStopped).
+
+        An interface attached to nothing serves no one; the instance it came from is the one
+        place it is known to fit. The move is not retried here: a later trigger decides
+        again from what is true then.
+        """
+        self.timeline.mark("attach refused, putting back", str(refused.error))
+        current = self._look()
+        back: list[str] = []
+        stuck: list[str] = []
+        returned: dict[str, str] = {}
+        for planned in moves:
+            interface = current[planned.interface_id]
+            if not interface.floating:
+                continue  # on the target already, or not ours to move
+            source = planned.from_instance_id
+            if source is None:
+                stuck.append(f"{planned.interface_id} (where it came from is not recorded)")
+                continue
+            try:
+                ec2.attach(
+                    self.client,
+                    interface_id=planned.interface_id,
+                    instance_id=source,
+                    device_index=planned.device_index,
+                    network_card_index=planned.network_card_index,
+                )
+            except AwsCallFailed as error:
+                stuck.append(
+                    f"{planned.interface_id} (putting it back on {source} failed: {error})"
+                )
+                continue
+            self._acted()
+            returned[planned.interface_id] = source
+            back.append(
+                f"{planned.interface_id} was put back on {source} at "
+                f"{describe_slot(planned.device_index, planned.network_card_index)}"
+            )
+        left = self._wait_until_back(returned, current) if returned else current
+        said = f"EC2 refused to attach {refused.planned.interface_id} to "
+        said += f"{refused.planned.to_instance_id} ({refused.error}); not retried"
+        if back:
+            said += ": " + "; ".join(back)
+        if stuck:
+            said += "; attached to nothing: " + "; ".join(stuck)
+        raise MoveStopped(said, left)
+
+    def _wait_until_back(
+        self, returned: dict[str, str], current: dict[str, InterfaceView]
+    ) -> dict[str, InterfaceView]:
+        """Poll until the interfaces put back are attached to where they came from, within
+        the deadline; where every interface is by then."""
+        while not all(
+            (attachment := current[i].attachment) is not None
+            and attachment.instance_id == source
+            and attachment.status == "attached"
+            for i, source in returned.items()
+        ):
+            if self._out_of_time():
+                break
+            self._pause(after_look=True)
+            current = self._look()
+        return current
 
     def wait_until_attached(self) -> dict[str, InterfaceView]:
         while True:

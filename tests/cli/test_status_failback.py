@@ -52,3 +52,35 @@ def test_an_older_stack_reads_as_manual_and_unfenced() -> None:
     policy = after_failover(plain, PairRecord(), NOW)
     assert _failback_text(policy)[0] == "manual"
     assert _fence_text(policy) == ("none", "the primary is not fenced")
+
+
+def test_after_a_forced_detach_status_says_failback_waits_for_a_stop_and_start() -> None:
+    # Given a pair failed over with a forced detach from its primary
+    record = PairRecord(
+        forced_detach_instance_id="i-0123456789abcdef0",
+        forced_detach_at=NOW - timedelta(minutes=20),
+    )
+    # When status describes its failback, automatic or manual
+    for failback in ("auto", "manual"):
+        policy = after_failover(PAIR.model_copy(update={"failback": failback}), record, NOW)
+        _state, text = _failback_text(policy)
+        # Then it says what failback waits for
+        assert "failback waits for i-0123456789abcdef0 to be stopped and started" in text, text
+        assert "forcibly detached" in text
+
+
+def test_a_stop_fence_is_shown_fenced_only_once_the_primary_is_stopped() -> None:
+    # Given a stop fence asked five minutes ago
+    record = PairRecord(
+        fence_mode="stop",
+        fenced_at=NOW - timedelta(minutes=5),
+        fenced_instance_id="i-0123456789abcdef0",
+    )
+    stopping = PAIR.model_copy(update={"fence": "stop"})
+    # When status sees the primary still stopping, then stopped
+    still, detail = _fence_text(after_failover(stopping, record, NOW, primary_state="stopping"))
+    done, _ = _fence_text(after_failover(stopping, record, NOW, primary_state="stopped"))
+    # Then it says "stopping" (not fenced) until EC2 shows it stopped
+    assert still == "STOPPING"
+    assert "not fenced until it is stopped" in detail
+    assert done == "FENCED"

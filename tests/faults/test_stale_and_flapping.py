@@ -32,6 +32,10 @@ def test_alarm_from_before_a_failback_is_refused_and_does_not_swap_again(
     # failback
     failed_at = datetime.now(UTC) - timedelta(seconds=60)
     fail_over(scene, at=failed_at)
+    # (repaired by a stop and start: the detach from the impaired primary was forced)
+    scene.ec2.stop_instances(InstanceIds=[scene.primary])
+    scene.sim.settle()
+    scene.ec2.start_instances(InstanceIds=[scene.primary])
     scene.sim.set_status(scene.primary, instance="ok")
     failback = scene.deliver({"action": "failback", "pair": "nat", "requested_by": "ops"})
     assert failback.error is None

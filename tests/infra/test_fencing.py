@@ -119,46 +119,47 @@ def test_isolate_creates_an_empty_quarantine_group_in_the_vpc(isolating: Synthes
     assert pair.fence.value == "isolate"
 
 
-def test_isolate_may_modify_only_the_pairs_instances(isolating: Synthesized) -> None:
-    # Given the statements allowing ModifyInstanceAttribute
-    modify = statements_with(isolating, "ec2:ModifyInstanceAttribute")
-    resources = sorted(render(r) for s in modify for r in as_list(s["Resource"]))
-    # Then, together, they name the pair's primary and the security groups, and no other
-    # instance (not the standby: the function never fences it)
-    assert resources == [
-        f"{ARN_PREFIX}:instance/{PRIMARY}",
+def test_isolate_may_change_only_interfaces_and_groups_in_the_pairs_vpc(
+    isolating: Synthesized,
+) -> None:
+    # Given the statements allowing the group change: per interface, never per instance
+    # (ModifyInstanceAttribute Groups fails on an instance with more than one interface)
+    assert statements_with(isolating, "ec2:ModifyInstanceAttribute") == []
+    assert statements_with(isolating, "ec2:StopInstances") == []
+    [modify] = statements_with(isolating, "ec2:ModifyNetworkInterfaceAttribute")
+    # Then it names interfaces and security groups, and only in the pairs' VPC
+    assert sorted(render(r) for r in as_list(modify["Resource"])) == [
+        f"{ARN_PREFIX}:network-interface/*",
         f"{ARN_PREFIX}:security-group/*",
     ]
-    assert statements_with(isolating, "ec2:StopInstances") == []
-    # And the instances are named in the fence's customer-managed policy, which names
-    # nothing else
-    [[instances]] = fence_policies(isolating)
-    assert [render(r) for r in as_list(instances["Resource"])] == [
-        f"{ARN_PREFIX}:instance/{PRIMARY}"
-    ]
-    # And the security-group wildcard is alone in an inline policy of the role, for the
-    # same actions
+    assert as_list(modify["Action"]) == ["ec2:ModifyNetworkInterfaceAttribute"]
+    assert {k: render(v) for k, v in modify["Condition"]["ArnEquals"].items()} == {
+        "ec2:Vpc": f"{ARN_PREFIX}:vpc/{VPC}"
+    }
+    # And it is an inline policy of the function's role, and the fence names no instance
     groups_policy = isolating.stack.fencing.node.find_child("IsolateGroupsPolicy")
     assert isolating.resources[isolating.logical_id(groups_policy)]["Type"] == INLINE_POLICY
     assert isolating.properties(groups_policy)["Roles"] == [
         isolating.ref(isolating.stack.failover.role)
     ]
-    [groups] = policy_statements(isolating, groups_policy)
-    assert groups in modify
-    assert sorted(as_list(groups["Action"])) == sorted(as_list(instances["Action"]))
-    assert [render(r) for r in as_list(groups["Resource"])] == [f"{ARN_PREFIX}:security-group/*"]
-    # And the wildcard is acknowledged on that policy, with its reason
+    assert policy_statements(isolating, groups_policy) == [modify]
+    assert fence_policies(isolating) == []
+    # And both wildcards are acknowledged on that policy, with their reason
     suppressed = aws_solutions_report(isolating)["suppressedViolations"]
-    [finding] = [
+    findings = [
         f
         for f in suppressed
         if any("/Fencing/" in c["constructPath"] for c in f["violatingConstructs"])
     ]
-    assert [c["constructPath"] for c in finding["violatingConstructs"]] == [
-        f"{groups_policy.node.path}/Resource"
+    assert sorted(f["ruleName"].rsplit(":", 1)[-1] for f in findings) == [
+        "network-interface/*]",
+        "security-group/*]",
     ]
-    assert "security-group/*" in finding["ruleName"]
-    assert "gives back the security groups" in finding["reason"]
+    for finding in findings:
+        assert [c["constructPath"] for c in finding["violatingConstructs"]] == [
+            f"{groups_policy.node.path}/Resource"
+        ]
+        assert "limited to the pairs' VPC" in finding["reason"]
 
 
 # --- the context keys ----------------------------------------------------------------------
@@ -219,3 +220,56 @@ def test_bad_policy_values_are_named_with_what_was_expected(
     with pytest.raises(SettingsError) as raised:
         read(**context)
     assert any(message in problem for problem in raised.value.problems), raised.value.problems
+
+
+NEVER_FAILS_BACK = "would never fail back: the quarantined primary cannot answer the prober"
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["single pair", "pairs list"])
+def test_isolate_with_an_own_address_probe_and_automatic_failback_is_refused_at_synth(
+    listed: bool,
+) -> None:
+    # Given fence=isolate, failback=auto and a probe of the instances' own addresses
+    policy = {"fence": "isolate", "failback": "auto", "probe": "tcp:443", "vpcId": VPC}
+    if listed:
+        pair = {
+            "name": "web",
+            "primaryInstanceId": PRIMARY,
+            "standbyInstanceId": STANDBY,
+            "eniIds": ["eni-0123456789abcdef0"],
+            **{k: v for k, v in policy.items() if k != "vpcId"},
+        }
+        context: dict[str, Any] = {"notifyEmail": "ops@example.com", "vpcId": VPC, "pairs": [pair]}
+    else:
+        context = {**SINGLE_PAIR_CONTEXT, **policy}
+    # When the settings are read
+    with pytest.raises(SettingsError) as raised:
+        read_settings(context.get)
+    # Then synth refuses, saying why and what to choose instead
+    [problem] = [p for p in raised.value.problems if NEVER_FAILS_BACK in p]
+    assert problem.startswith("pairs[0].fence" if listed else "fence")
+    assert "fence=stop" in problem
+    assert "failback=manual" in problem
+    assert "a probe of a host beyond the pair" in problem
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"fence": "stop"}, {"failback": "manual"}, {"probe": "tcp:db.internal:5432"}],
+    ids=["stop", "manual failback", "probe beyond the pair"],
+)
+def test_each_alternative_to_isolate_with_an_own_probe_is_accepted(change: dict[str, str]) -> None:
+    context = {
+        **SINGLE_PAIR_CONTEXT,
+        "fence": "isolate",
+        "failback": "auto",
+        "probe": "tcp:443",
+        "vpcId": VPC,
+        **change,
+    }
+    problems: list[str] = []
+    try:
+        read_settings(context.get)
+    except SettingsError as error:
+        problems = list(error.problems)  # others (the prober's placement) are not this test's
+    assert not [p for p in problems if NEVER_FAILS_BACK in p], problems

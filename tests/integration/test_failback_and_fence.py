@@ -72,6 +72,19 @@ def fail_over(
     assert where(topology) == topology.standby_instance_id
 
 
+def restart_primary(topology: PairTopology, sim: FaithfulEC2) -> None:
+    """Repair the primary the way an impaired instance is repaired: stop and start it.
+
+    A failover from an impaired primary forces the detach, and after a forced detach EC2 may
+    refuse that device index until a stop and start; failback waits for that evidence.
+    """
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
+    sim.settle()
+    ec2.start_instances(InstanceIds=[topology.primary_instance_id])
+    sim.set_status(topology.primary_instance_id, instance="ok")
+
+
 # --- automatic failback --------------------------------------------------------------------
 
 
@@ -83,7 +96,7 @@ def test_failback_exactly_once_when_the_hold_down_completes(
     fail_over(deployment, topology, sim, clock)
     deployment.notifications()
     # And the primary repaired
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    restart_primary(topology, sim)
 
     # When the sweep watches it through the hold-down, a minute at a time
     for _minute in range(HOLD_DOWN // 60):
@@ -114,7 +127,7 @@ def test_one_bad_observation_restarts_the_hold_down(
 ) -> None:
     deployment = deploy(topology, stack_template, clock, failback=FailbackPolicy.AUTO)
     fail_over(deployment, topology, sim, clock)
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    restart_primary(topology, sim)
     # Given four healthy minutes
     for _minute in range(4):
         sweep(deployment)
@@ -194,7 +207,7 @@ def test_the_flap_limit_pauses_the_pair_and_says_how_to_resume(
         topology, stack_template, clock, failback=FailbackPolicy.AUTO, max_automatic_moves=2
     )
     fail_over(deployment, topology, sim, clock)
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    restart_primary(topology, sim)
     for _minute in range(HOLD_DOWN // 60 + 1):
         sweep(deployment)
         clock.advance(60)
@@ -286,7 +299,7 @@ def test_isolate_then_failback_restores_the_primary_groups(
     assert sim.stop_requests == []
 
     # When the primary is repaired and the operator fails back
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    restart_primary(topology, sim)
     [outcome] = deployment.invoke({"action": "failback", "pair": "nat", "requested_by": "bob"})[
         "outcomes"
     ]
@@ -321,7 +334,8 @@ def test_a_manual_failover_fences_only_when_asked(
     sim.set_status(topology.primary_instance_id, instance="impaired")
     deployment.invoke({"action": "failover", "pair": "nat", "requested_by": "f"})
     assert sim.stop_requests == []
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    restart_primary(topology, sim)
+    sim.stop_requests.clear()  # the repair's own stop
     deployment.invoke({"action": "failback", "pair": "nat", "requested_by": "f"})
     assert where(topology) == topology.primary_instance_id
     sim.set_status(topology.primary_instance_id, instance="impaired")

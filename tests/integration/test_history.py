@@ -10,6 +10,7 @@ from eni_failover.errors import AwsCallFailed
 from eni_failover.history import AUTOMATIC, HISTORY_INDEX, History, HistoryEntry
 from eni_failover.pair_record import PairRecords
 from tests.integration.conftest import ALARM_NAME
+from tests.integration.test_failback_and_fence import restart_primary
 from tests.support import alarm_message, sns_event
 
 
@@ -25,8 +26,8 @@ def test_a_failover_and_a_failback_are_in_the_history_newest_first(
     deployment.invoke(
         sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id))
     )
-    # And, once it was repaired, an operator failed back
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    # And, once it was repaired (stopped and started), an operator failed back
+    restart_primary(topology, sim)
     deployment.invoke({"action": "failback", "pair": "nat", "requested_by": "bob"})
 
     # When the history is read

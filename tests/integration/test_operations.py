@@ -12,6 +12,7 @@ from emulator.deployment import LocalDeployment
 from eni_failover.errors import InvalidRequest
 from eni_failover.pair_record import PairRecords
 from tests.integration.conftest import ALARM_NAME
+from tests.integration.test_failback_and_fence import restart_primary
 from tests.support import alarm_message, sns_event
 
 
@@ -58,8 +59,8 @@ def test_failback_returns_the_interface_to_the_repaired_primary(
         sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=topology.primary_instance_id))
     )
     assert attached_to(topology) == topology.standby_instance_id
-    # And the primary was repaired
-    sim.set_status(topology.primary_instance_id, instance="ok")
+    # And the primary was repaired (stopped and started: the detach from it was forced)
+    restart_primary(topology, sim)
 
     # When the operator fails back
     report = deployment.invoke({"action": "failback", "pair": "nat", "requested_by": "bob"})
