@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from eni_failover import decide, ec2, notify, readiness
 from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import FailbackPolicy, Pair
-from eni_failover.errors import AwsCallFailed, InvalidRequest
+from eni_failover.errors import AwsCallFailed, FailoverError, InvalidRequest
 from eni_failover.failover import Request, Runtime
 from eni_failover.observability import logger, metrics
 from eni_failover.pair_record import PairRecord
@@ -165,6 +165,7 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     handed_off: list[dict[str, str]] = []
     dead_lettered: list[str] = []
     probes: dict[str, Any] | None = None
+    unfinished: FailoverError | None = None
     pairs = runtime.all_pairs()
     looked = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
     for name, why in looked.unobserved.items():
@@ -184,7 +185,13 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
                 runtime, pair, state, primary_probe=saved_result(probes or {}, pair.name, "primary")
             )
             if failback is not None:
-                outcomes.append(run(failback))
+                try:
+                    outcomes.append(run(failback))
+                except FailoverError as error:
+                    # Its outcome is told; the other pairs are still looked at this minute,
+                    # and the invocation fails after them so Lambda records it.
+                    logger.warning("failback not finished", pair=pair.name, error=str(error))
+                    unfinished = unfinished or error
                 continue
         missed = decide.missed_failure(
             pair, state, now, evaluation_periods=runtime.settings.failover.evaluation_periods
@@ -206,6 +213,8 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
         unobserved=len(looked.unobserved),
         failbacks=len(outcomes),
     )
+    if unfinished is not None:
+        raise unfinished
     return {
         "outcomes": outcomes,
         "handed_off": handed_off,

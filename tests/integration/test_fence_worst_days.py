@@ -14,14 +14,17 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology
+from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
 from emulator.clock import ShiftedClock
 from emulator.deployment import FakeLambdaContext, LocalDeployment
+from emulator.events import state_change_message
 from eni_failover import ec2 as ec2_calls
-from eni_failover.config import FailbackPolicy, FenceMode
+from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
 from eni_failover.outcome import JSON_MARKER
+from tests.faults.views import outcome_of
+from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_failback_and_fence import (
     alarm,
     deploy,
@@ -29,7 +32,7 @@ from tests.integration.test_failback_and_fence import (
     restart_primary,
     where,
 )
-from tests.support import REGION
+from tests.support import REGION, sns_event
 
 
 @pytest.fixture
@@ -369,3 +372,48 @@ def test_a_refused_failback_attach_puts_the_interface_back_and_is_not_retried_ne
     assert sweep_minutes(deployment, clock, HOLD_DOWN_MINUTES - 1) == []
     assert sim.calls["AttachNetworkInterface"] == 2
     assert where(topology) == topology.standby_instance_id
+
+
+def test_one_pairs_failed_failback_does_not_stop_the_sweep_for_the_others(
+    topology: PairTopology, sim: FaithfulEC2, stack_template: dict[str, Any], clock: ShiftedClock
+) -> None:
+    # Given two pairs with failback=auto, both failed over when their primaries stopped, both
+    # primaries started again and healthy for the whole hold-down
+    ec2 = boto3.client("ec2", region_name=REGION)
+    web = build_pair(ec2, name="web", sim=sim)
+    pairs = (
+        pair_of(topology, name="nat").model_copy(update={"failback": FailbackPolicy.AUTO}),
+        pair_of(web, name="web", alarm_name="web-status").model_copy(
+            update={"failback": FailbackPolicy.AUTO}
+        ),
+    )
+    deployment = LocalDeployment.from_template(
+        FailoverConfig(pairs=pairs, tuning=TEST_TUNING), stack_template, clock=clock
+    )
+    for built in (topology, web):
+        ec2.stop_instances(InstanceIds=[built.primary_instance_id])
+        sim.settle()
+        event = sns_event(
+            state_change_message(instance_id=built.primary_instance_id, state="stopped")
+        )
+        [outcome] = deployment.invoke(event)["outcomes"]
+        assert outcome["outcome"] == "swapped"
+        restart_primary(built, sim)
+    assert sweep_minutes(deployment, clock, HOLD_DOWN_MINUTES) == []
+    deployment.notifications()
+    # And EC2 refusing the first failback's attach (nat's, the first pair the sweep watches)
+    sim.fail("AttachNetworkInterface", "InvalidParameterValue")
+
+    # When the sweep fails back: nat's failback fails, and the invocation fails so Lambda
+    # records it, but only after the sweep has gone through every pair
+    with pytest.raises(FailoverIncomplete):
+        deployment.invoke({"action": "sweep"})
+
+    # Then nat's interface was put back on its standby, and web still failed back
+    assert where(topology) == topology.standby_instance_id
+    [web_interface] = ec2.describe_network_interfaces(NetworkInterfaceIds=[web.interface_id])[
+        "NetworkInterfaces"
+    ]
+    assert web_interface["Attachment"]["InstanceId"] == web.primary_instance_id
+    told = {n["attributes"]["pair"]: outcome_of(n) for n in deployment.notifications()}
+    assert told == {"nat": "failed", "web": "swapped"}
