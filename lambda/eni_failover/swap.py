@@ -52,11 +52,14 @@ class MoveStopped(Exception):
         self.forced = forced
 
 
-class _AttachRefused(Exception):
-    def __init__(self, planned: PlannedMove, error: AwsCallFailed) -> None:
-        super().__init__(str(error))
+class _AttachAbandoned(Exception):
+    """The attach to the target will not happen in this attempt: EC2 refused it, it kept
+    failing until the deadline, or the target is no longer fit to take the interface."""
+
+    def __init__(self, planned: PlannedMove, reason: str) -> None:
+        super().__init__(reason)
         self.planned = planned
-        self.error = error
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,8 @@ def carry_out(
         try:
             for planned in move.moves:
                 mover.attach(planned, floating)
-        except _AttachRefused as refused:
-            mover.put_back(move.moves, refused)
+        except _AttachAbandoned as abandoned:
+            mover.put_back(move.moves, abandoned)
         return MoveDone(forced=mover.forced, interfaces=mover.wait_until_attached())
     except MoveStopped as stopped:
         stopped.forced = mover.forced
@@ -286,10 +289,9 @@ class _Mover:
                 self._pause()
                 continue
             if unfit:
-                raise MoveStopped(
-                    f"the target {instance.describe()} is no longer fit to take the "
-                    f"interface; {interface_id} was left detached",
-                    current,
+                raise _AttachAbandoned(
+                    planned,
+                    f"the target {instance.describe()} is no longer fit to take {interface_id}",
                 )
             try:
                 ec2.attach(
@@ -305,14 +307,18 @@ class _Mover:
                 polled = self._poll()
                 if polled is not None and polled[interface_id].attached_to(self.target):
                     return
-                if error.code not in TRANSIENT_ATTACH_CODES:
-                    # Refused: retrying would only hammer EC2 with the same answer.
-                    raise _AttachRefused(planned, error) from error
+                if error.answered and error.code not in TRANSIENT_ATTACH_CODES:
+                    # Refused: retrying would only hammer EC2 with the same answer. An
+                    # attach that got no answer at all (no route, a timeout) is tried again.
+                    raise _AttachAbandoned(
+                        planned,
+                        f"EC2 refused to attach {interface_id} to {self.target} ({error}); "
+                        "not retried",
+                    ) from error
                 if self._out_of_time():
-                    raise MoveStopped(
-                        f"attaching {interface_id} to {self.target} kept failing ({error}); "
-                        "the interface was left detached",
-                        current,
+                    raise _AttachAbandoned(
+                        planned,
+                        f"attaching {interface_id} to {self.target} kept failing ({error})",
                     ) from error
                 self.timeline.mark("attach failed, retrying", str(error))
                 self._pause()
@@ -325,15 +331,17 @@ class _Mover:
             )
             return
 
-    def put_back(self, moves: tuple[PlannedMove, ...], refused: _AttachRefused) -> None:
-        """EC2 refused the target: put every interface not on it back where it came from,
-        at the card and device index it had there, once, and say so (MoveStopped).
+    def put_back(self, moves: tuple[PlannedMove, ...], abandoned: _AttachAbandoned) -> None:
+        """The attach will not happen now: put every interface not on the target back where
+        it came from, at the card and device index it had there, once, and say so
+        (MoveStopped).
 
-        An interface attached to nothing serves no one; the instance it came from is the one
-        place it is known to fit. The move is not retried here: a later trigger decides
-        again from what is true then.
+        An interface attached to nothing serves no one, and shows nothing an operator can
+        act on; the instance it came from is the one place it is known to fit, and the one
+        that serves again should it recover by itself. The move is not retried here: Lambda's
+        retry, the sweep or an operator decides again from what is true then.
         """
-        self.timeline.mark("attach refused, putting back", str(refused.error))
+        self.timeline.mark("attach abandoned, putting back", abandoned.reason)
         current = self._look()
         back: list[str] = []
         stuck: list[str] = []
@@ -366,8 +374,7 @@ class _Mover:
                 f"{describe_slot(planned.device_index, planned.network_card_index)}"
             )
         left = self._wait_until_back(returned, current) if returned else current
-        said = f"EC2 refused to attach {refused.planned.interface_id} to "
-        said += f"{refused.planned.to_instance_id} ({refused.error}); not retried"
+        said = abandoned.reason
         if back:
             said += ": " + "; ".join(back)
         if stuck:

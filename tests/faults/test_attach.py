@@ -1,8 +1,10 @@
 """The attach after a successful detach: the standby failing, gone, or EC2 refusing.
 
 By then the interface serves no one, so the swap keeps trying within its deadline. When it
-cannot finish, it reports the interface as detached and where it came from, keeps the
-journal (the device index) and leaves the move for Lambda's retry to finish.
+cannot finish, it puts the interface back on the instance it came from, at the device index
+it had there, and says so; Lambda's retry (or the sweep) decides again from what is true
+then. Only when EC2 will not take even that attach is the interface left attached to
+nothing, reported as such, with the journal kept for the retry to finish the move.
 """
 
 from __future__ import annotations
@@ -65,7 +67,19 @@ def test_standby_impaired_after_the_detach_is_waited_for_within_the_deadline(
     assert "waiting for the target" in [s["step"] for s in report["steps"]]
 
 
-def test_standby_impaired_for_good_leaves_the_interface_detached_reported_and_resumable(
+def assert_failed_putting_it_back(
+    scene: Scene, notification: dict[str, Any], *, device_index: int
+) -> None:
+    """A failure notice that says the interface went back where it came from."""
+    assert notification["subject"] == "ENI failover nat: failover FAILED, action needed"
+    report = facts(notification)
+    assert report["outcome"] == "failed"
+    assert f"put back on {scene.primary}" in report["error"]
+    eni = scene.interface()
+    assert (eni.instance_id, eni.device_index) == (scene.primary, device_index)
+
+
+def test_standby_impaired_for_good_puts_the_interface_back_and_it_moves_once_recovered(
     scene: Scene,
 ) -> None:
     # Given the floating interface on the primary at device index 2, a failed primary, and
@@ -84,34 +98,36 @@ def test_standby_impaired_for_good_leaves_the_interface_detached_reported_and_re
     # When the alarm arrives
     first = scene.deliver(event, context)
 
-    # Then the interface is left detached, never attached to the impaired standby, and
-    # the failure notice says so and why; Lambda will retry
+    # Then the swap waited for the standby within its deadline, never attached to the
+    # impaired standby, and put the interface back on the primary at its device index
+    # rather than leave it attached to nothing; the notice says so and why
     assert isinstance(first.error, FailoverIncomplete)
-    assert scene.moves == Counter(DetachNetworkInterface=1)
+    assert scene.moves == ONE_SWAP  # the detach, and the attach back
     [failed] = scene.notifications()
-    assert_failed_leaving_it_detached(scene, failed)
+    assert_failed_putting_it_back(scene, failed, device_index=2)
     assert "impaired" in facts(failed)["error"]
 
     # When Lambda retries while the standby is still impaired
     second = scene.deliver(event, context.retry_context(RESERVE_SECONDS + 1))
 
-    # Then it is a failure again, not a calm refusal: the interface still serves no one
-    assert isinstance(second.error, FailoverIncomplete)
-    [failed_again] = scene.notifications()
-    assert_failed_leaving_it_detached(scene, failed_again)
-    assert any("impaired" in reason for reason in facts(failed_again)["reasons"])
+    # Then nothing moves: the standby cannot take it, and that is said
+    assert second.error is None
+    assert scene.moves == ONE_SWAP
+    [refused] = scene.notifications()
+    assert outcome_of(refused) == "refused"
+    assert any("impaired" in reason for reason in facts(refused)["reasons"])
+    assert scene.interface().instance_id == scene.primary
 
-    # When the standby recovers and Lambda retries once more
+    # When the standby recovers and the failure is found again (the sweep's hand-off)
     sim.set_status(scene.standby, instance="ok")
-    third = scene.deliver(event, context.retry_context())
+    third = scene.deliver(scene.alarm(), FakeLambdaContext())
 
-    # Then the move is finished at the device index the interface had on the primary
+    # Then the move is made, at the device index the interface had on the primary
     assert third.error is None
     eni = scene.interface()
     assert (eni.instance_id, eni.device_index) == (scene.standby, 2)
-    assert scene.moves == ONE_SWAP
     [swapped] = scene.notifications()
-    assert (outcome_of(swapped), facts(swapped)["resumed"]) == ("swapped", True)
+    assert outcome_of(swapped) == "swapped"
 
 
 def test_standby_stopped_during_the_move_is_reported_at_once_and_finished_once_started(
@@ -131,26 +147,26 @@ def test_standby_stopped_during_the_move_is_reported_at_once_and_finished_once_s
     first = scene.deliver(event, context)
 
     # Then the interface is not attached to the stopped standby (a warm attach would not
-    # restore service): it is left detached, and the notice says the standby is stopped
+    # restore service): it goes back on the primary, and the notice says the standby is
+    # stopped
     assert isinstance(first.error, FailoverIncomplete)
     assert instance_state(ec2, scene.standby) == "stopped"
-    assert scene.moves == Counter(DetachNetworkInterface=1)
+    assert scene.moves == ONE_SWAP  # the detach, and the attach back
     [failed] = scene.notifications()
-    assert_failed_leaving_it_detached(scene, failed)
+    assert_failed_putting_it_back(scene, failed, device_index=scene.topology.device_index)
     assert "stopped" in facts(failed)["error"]
 
     # When an operator starts the standby and Lambda retries the event
     ec2.start_instances(InstanceIds=[scene.standby])
     retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
 
-    # Then the retry finishes the move
+    # Then the retry makes the move
     assert retry.error is None
     assert scene.interface().instance_id == scene.standby
-    assert scene.moves == ONE_SWAP
     assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
 
 
-def test_standby_terminated_during_the_move_leaves_the_interface_detached_and_said_so(
+def test_standby_terminated_during_the_move_puts_the_interface_back_and_says_so(
     scene: Scene,
 ) -> None:
     # Given a failed primary, and the standby terminated just as the interface comes off
@@ -167,17 +183,17 @@ def test_standby_terminated_during_the_move_leaves_the_interface_detached_and_sa
     first = scene.deliver(event, context)
     retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
 
-    # Then both attempts fail and say so: the interface floats, attached to nothing (not
-    # to a terminated instance, not back to the failed primary)
+    # Then the interface is never attached to the terminated standby, nor left attached to
+    # nothing: it is back on the primary it came from, and both attempts say why
     assert isinstance(first.error, FailoverIncomplete)
-    assert isinstance(retry.error, FailoverIncomplete)
     assert instance_state(ec2, scene.standby) == "terminated"
-    assert scene.moves == Counter(DetachNetworkInterface=1)
-    failed, failed_again = scene.notifications()
-    assert_failed_leaving_it_detached(scene, failed)
-    assert_failed_leaving_it_detached(scene, failed_again)
+    assert scene.moves == ONE_SWAP  # the detach, and the attach back
+    failed, refused = scene.notifications()
+    assert_failed_putting_it_back(scene, failed, device_index=scene.topology.device_index)
     assert "terminated" in facts(failed)["error"]
-    assert any("terminated" in reason for reason in facts(failed_again)["reasons"])
+    assert retry.error is None
+    assert outcome_of(refused) == "refused"
+    assert any("terminated" in reason for reason in facts(refused)["reasons"])
 
 
 def test_attach_failing_until_the_deadline_is_reported_and_the_retry_resumes(
