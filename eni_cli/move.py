@@ -66,7 +66,9 @@ def _explain(failure: FunctionFailed, action: Action, pair: str) -> CliError:
             f"the {action} of {pair} did not finish: {failure.message}. The outcome was "
             "published to the notification topic. Lambda does not retry a request made by "
             f"the CLI: check `eni-failover status {pair}`, then run `eni-failover {action} "
-            f"{pair}` again; it resumes from where the move stopped.",
+            f"{pair}` again; it starts from where the interfaces are now (put back where "
+            "they came from, or, if EC2 would not take them back, detached: then it resumes "
+            "the move).",
             exit_code=ExitCode.FAILED,
         )
     if failure.error_type in ("PairBusy", "TriggerInProgress"):

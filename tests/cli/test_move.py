@@ -65,7 +65,7 @@ def test_forced_failover_then_failback(sandbox: RunningSandbox) -> None:
     ]
 
 
-def test_a_move_cut_short_exits_3_and_running_it_again_finishes_it(
+def test_a_move_cut_short_exits_3_puts_the_interface_back_and_running_it_again_moves_it(
     sandbox: RunningSandbox,
 ) -> None:
     topology, sim = sandbox.sandbox.topology, sandbox.sandbox.sim
@@ -82,16 +82,17 @@ def test_a_move_cut_short_exits_3_and_running_it_again_finishes_it(
     # Then the command says the move did not finish, how to go on, and exits 3
     assert ran.code == 3, ran.out
     assert f"the failover of {PAIR} did not finish" in ran.err
-    assert "no longer fit to take the interface" in ran.err
-    assert "it resumes from where the move stopped" in ran.err
-    assert sandbox.where() is None  # floating: detached, attached to nothing
-    # When the standby is started and they run it again, it resumes and finishes
+    assert "is no longer fit to take" in ran.err
+    assert f"was put back on {topology.primary_instance_id}" in ran.err
+    assert "it starts from where the interfaces are now" in ran.err
+    # And the interface is back where it came from, not attached to nothing
+    assert sandbox.where() == topology.primary_instance_id
+    # When the standby is started and they run it again, the move is made
     sim.settle()
     ec2.start_instances(InstanceIds=[standby])
     sim.settle()
     again = sandbox.run("failover", PAIR, "--force")
     assert again.code == 0, again.err
-    assert "(resumed an interrupted move)" in again.out
     assert sandbox.where() == standby
 
 
