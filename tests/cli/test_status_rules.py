@@ -13,17 +13,21 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from ec2sim import PairTopology, build_pair
+from emulator.endpoint import fake_session
 from eni_cli import status
 from eni_cli.deployment import Deployment
 from eni_cli.outputs import StackOutputs
 from eni_cli.pause import triggers
+from eni_failover.clients import AwsClients
 from tests.cli.conftest import RunningSandbox
+from tests.faults.unreachable import FOR_GOOD, NoAnswer
 
 # Not the sandbox's stack: this test's rules and topic sit beside the sandbox's.
 STACK = "Fleet"
@@ -32,6 +36,8 @@ FIRST_RULE = f"{STACK}-instance-state"
 SECOND_RULE = f"{STACK}-TriggersPrimaryStateRule2-1X2Y3Z4W5V6U"
 ALARM_RULE = f"{STACK}-alarm-state"
 READINESS_RULE = f"{STACK}-readiness"
+# Sorts before the others: a rule listed first by name must not hide an enabled one.
+CATCH_ALL_RULE = f"{STACK}-AAA-every-instance"
 FAILURE_STATES = ["stopping", "stopped", "shutting-down", "terminated"]
 UNCOVERED = "no state-change rule covers this primary: its stop will not be noticed until the sweep"
 
@@ -253,3 +259,47 @@ def test_the_rules_are_read_once_for_every_pair(fleet: Fleet) -> None:
     # Then it listed the topic's rules once, and described each once: not once per pair
     assert calls["ListRuleNamesByTarget"] == 1
     assert calls["DescribeRule"] == 3  # two state-change rules, the alarms' rule
+
+
+def test_a_primary_in_two_rules_shows_the_one_that_still_sends(fleet: Fleet) -> None:
+    # Given web's primary also in a rule for every instance (say, while a stack moves to
+    # tags), and that rule disabled
+    fleet.put_rule(CATCH_ALL_RULE, None)
+    fleet.events.disable_rule(Name=CATCH_ALL_RULE)
+    try:
+        pairs = fleet.status()
+    finally:
+        fleet.remove_rule(CATCH_ALL_RULE)
+    # Then web shows the enabled rule, which still brings its stop, and lists both
+    assert (pairs["web"]["rule"]["name"], pairs["web"]["rule"]["state"]) == (FIRST_RULE, "ENABLED")
+    assert pairs["web"]["automation"]["rule_enabled"] is True
+    assert {(r["name"], r["state"]) for r in pairs["web"]["rules"]} == {
+        (FIRST_RULE, "ENABLED"),
+        (CATCH_ALL_RULE, "DISABLED"),
+    }
+
+
+def test_rules_that_cannot_be_read_show_as_unknown(running: RunningSandbox, fleet: Fleet) -> None:
+    # Given EventBridge does not answer the operator (clients of their own: no retries)
+    sandbox = running.sandbox
+    clients = AwsClients(
+        fake_session(sandbox.info.region),
+        region=sandbox.info.region,
+        endpoint_url=sandbox.endpoint,
+        max_attempts=1,
+    )
+    NoAnswer(clients.events, "ListRuleNamesByTarget", EndpointConnectionError, times=FOR_GOOD)
+    fleet.deployment = replace(fleet.deployment, clients=clients)
+    # When the operator asks for the status
+    pairs = fleet.status()
+    # Then each pair's rule is unknown, with the reason, and no rule is named as its own
+    for pair in pairs.values():
+        assert pair["rule"]["name"] is None
+        assert pair["rule"]["error"].startswith("cannot list the state-change rules: ")
+        assert pair["automation"]["rule_enabled"] is None
+    assert re.search(r"rule\s+none\s+unknown: cannot list", pair_blocks(fleet.text())["Pair db"])
+    # And pause's announcement names no rule it could not read
+    db = fleet.deployment.pair("db")
+    assert triggers(fleet.deployment, db) == (
+        f"the alarm {db.alarm_name} and the state changes of the stack's state-change rules"
+    )
