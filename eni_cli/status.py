@@ -82,7 +82,7 @@ def pair_status(
     probe = _probe(deployment, pair) if pair.probe else None
     alarm = _alarm(deployment, pair.alarm_name)
     covering = _covering_rules(pair, rules)
-    rule = covering[0] if covering else _uncovered(pair, rules)
+    rule = covering[0] if covering else _uncovered(rules)
     interface_list = (
         [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
     )
@@ -268,9 +268,7 @@ def _covering_rules(
     return sorted(shown, key=lambda rule: rule["state"] != "ENABLED")
 
 
-def _uncovered(
-    pair: PairOutputs, rules: tuple[tuple[StateRule, ...] | None, str | None]
-) -> dict[str, Any]:
+def _uncovered(rules: tuple[tuple[StateRule, ...] | None, str | None]) -> dict[str, Any]:
     """The `rule` of a pair no rule covers, or whose rules could not be read."""
     _, error = rules
     if error is not None:
