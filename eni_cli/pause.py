@@ -2,8 +2,8 @@
 
 Two switches, in the order that stays safe if the command is cut short: pausing sets the
 pair's pause flag first (the function then refuses automatic triggers, including any
-already in flight or being retried, and the state changes the stack's one state-change
-rule brings for every pair), then disables the actions of the pair's status-check alarm;
+already in flight or being retried, and the state changes of the primary that the
+stack's state-change rules bring), then disables the actions of the pair's status-check alarm;
 resuming enables the actions first and clears the flag last. Each switch is only flipped
 if needed, so running either command twice changes nothing and announces nothing the
 second time. Manual failover and failback keep working while paused. A pair discovered by
@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eni_cli import history
+from eni_cli import history, state_rules
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.outputs import PairOutputs
@@ -107,7 +107,7 @@ def resume(
             subject=f"ENI failover {pair.name}: automatic failover resumed by {by}",
             message=(
                 f"Automatic failover of pair {pair.name} was resumed by {by} at "
-                f"{datetime.now(UTC).isoformat()}: {_triggers(deployment, pair)} start a "
+                f"{datetime.now(UTC).isoformat()}: {triggers(deployment, pair)} start a "
                 "failover again."
             ),
         )
@@ -152,10 +152,21 @@ def _switches(deployment: Deployment, pair: PairOutputs) -> tuple[PairRecord, bo
     return record, bool(alarms[0].get("ActionsEnabled"))
 
 
-def _triggers(deployment: Deployment, pair: PairOutputs) -> str:
-    """What starts the pair's automatic failover, in words."""
-    rule = f"the state changes of rule {deployment.outputs.state_rule_name}"
-    return f"the alarm {pair.alarm_name} and {rule}" if pair.alarm_name else rule
+def triggers(deployment: Deployment, pair: PairOutputs) -> str:
+    """What starts the pair's automatic failover, in words: its alarm, and the state-change
+    rule whose pattern lists its primary (a stack splits them across several rules)."""
+    alarm = f"the alarm {pair.alarm_name}" if pair.alarm_name else ""
+    try:
+        rules = state_rules.read(deployment.clients.events, deployment.outputs.trigger_topic_arn)
+    except (ClientError, BotoCoreError):
+        # Only the wording depends on it: the switches are flipped already.
+        rule = "the state changes of the stack's state-change rules"
+    else:
+        covering = state_rules.covering(rules, pair.primary_instance_id)
+        if not covering:
+            return f"{alarm or 'the sweep'} ({state_rules.UNCOVERED})"
+        rule = f"the state changes of rule {', '.join(r.name for r in covering)}"
+    return f"{alarm} and {rule}" if alarm else rule
 
 
 @contextmanager
@@ -176,7 +187,7 @@ def _pause_message(deployment: Deployment, pair: PairOutputs, *, who: str, at: d
         [
             f"Automatic failover of pair {pair.name} was paused by {who} at {at.isoformat()}.",
             "",
-            f"While paused, {_triggers(deployment, pair)} start no failover of the pair: the "
+            f"While paused, {triggers(deployment, pair)} start no failover of the pair: the "
             "function refuses its automatic triggers, those already on their way too. A "
             "manual `eni-failover failover` still works.",
             "",

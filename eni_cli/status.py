@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_cli import state_rules
 from eni_cli.console import columns, when
 from eni_cli.deployment import Deployment
 from eni_cli.outputs import PairOutputs
+from eni_cli.state_rules import StateRule
 from eni_failover import decide, ec2
 from eni_failover.config import (
     DEFAULT_FAILBACK_AFTER_SECONDS,
@@ -36,10 +38,12 @@ T = TypeVar("T")
 def collect(deployment: Deployment, pair_name: str | None) -> dict[str, Any]:
     outputs = deployment.outputs
     pairs = deployment.selected(pair_name)
+    # Once for every pair: the rules that send EC2 state changes to the trigger topic.
+    rules = _attempt(lambda: state_rules.read(deployment.clients.events, outputs.trigger_topic_arn))
     return {
         "where": deployment.where,
         "stack": outputs.stack_name,
-        "pairs": [pair_status(deployment, pair) for pair in pairs],
+        "pairs": [pair_status(deployment, pair, rules) for pair in pairs],
         "tag_problems": deployment.tag_problems,
         "readiness_schedule": _rule(deployment, outputs.readiness_rule_name),
         "dead_letters": _dead_letters(deployment),
@@ -59,7 +63,12 @@ def _dead_letters(deployment: Deployment) -> dict[str, Any]:
     return {"queue_url": url, "messages": int(found.get("ApproximateNumberOfMessages", "0"))}
 
 
-def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
+def pair_status(
+    deployment: Deployment,
+    pair: PairOutputs,
+    rules: tuple[tuple[StateRule, ...] | None, str | None],
+) -> dict[str, Any]:
+    """`rules`: the stack's state-change rules (state_rules.read), or why they are unknown."""
     clients = deployment.clients
     interfaces, interfaces_error = _attempt(
         lambda: ec2.describe_interfaces(clients.ec2, pair.interface_ids)
@@ -72,8 +81,8 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
     record, record_error = _attempt(lambda: deployment.records.read(pair.name))
     probe = _probe(deployment, pair) if pair.probe else None
     alarm = _alarm(deployment, pair.alarm_name)
-    # The stack's one state-change rule: shown with every pair, as every pair relies on it.
-    rule = _rule(deployment, deployment.outputs.state_rule_name)
+    covering = _covering_rules(pair, rules)
+    rule = covering[0] if covering else _uncovered(rules)
     interface_list = (
         [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
     )
@@ -86,7 +95,10 @@ def pair_status(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
         "standby": _instance(instances[pair.standby_instance_id]) if instances else None,
         "instances_error": instances_error,
         "alarm": alarm,
+        # The rule that brings the primary's state changes, and every one that does (a
+        # primary is in one rule, unless rules of two deployments overlap).
         "rule": rule,
+        "rules": covering,
         "automation": _automation(record, alarm, rule),
         "last_outcome": _last_outcome(record),
         "scheduled_readiness": record.readiness if record else None,
@@ -238,15 +250,42 @@ def _rule(deployment: Deployment, name: str | None) -> dict[str, Any] | None:
     }
 
 
+def _covering_rules(
+    pair: PairOutputs, rules: tuple[tuple[StateRule, ...] | None, str | None]
+) -> list[dict[str, Any]]:
+    """The state-change rules whose pattern covers the pair's primary, enabled ones first."""
+    found, _ = rules
+    covering = state_rules.covering(found or (), pair.primary_instance_id)
+    shown = [
+        {
+            "name": rule.name,
+            "state": rule.state,
+            "schedule": None,
+            "covers": "every instance" if rule.instance_ids is None else "by instance ID",
+        }
+        for rule in covering
+    ]
+    return sorted(shown, key=lambda rule: rule["state"] != "ENABLED")
+
+
+def _uncovered(rules: tuple[tuple[StateRule, ...] | None, str | None]) -> dict[str, Any]:
+    """The `rule` of a pair no rule covers, or whose rules could not be read."""
+    _, error = rules
+    if error is not None:
+        return {"name": None, "error": f"cannot list the state-change rules: {error}"}
+    return {"name": None, "state": None, "uncovered": state_rules.UNCOVERED}
+
+
 def _automation(
     record: PairRecord | None, alarm: dict[str, Any], rule: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Paused if either switch (the flag, the alarm's actions) is off; each is shown, so a
-    half-done pause shows. The state-change rule serves every pair: disabled, it is no
-    pause but a stack-wide loss of state-change triggers, shown as such."""
+    half-done pause shows. The pair's state-change rule serves every pair listed in it:
+    disabled, it is no pause but a loss of their state-change triggers, shown as such."""
     flag = record.paused_at is not None if record else None
     actions = alarm.get("actions_enabled")
-    rule_enabled = rule.get("state") == "ENABLED" if rule and "state" in rule else None
+    state = rule.get("state") if rule else None
+    rule_enabled = state == "ENABLED" if state is not None else None
     switches = [flag, actions is False]
     return {
         "paused": any(s is True for s in switches),
@@ -330,7 +369,7 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     else:
         rows.append(("alarm", "none", "discovered by tags: the sweep reads its status checks"))
     rule = pair["rule"]
-    rows.append(("rule", rule["name"], _rule_text(rule)))
+    rows.append(("rule", rule["name"] or "none", _rule_text(rule)))
     rows.append(("automation", armed, _automation_text(automation)))
     rows.append(("last outcome", *_outcome_text(pair["last_outcome"])))
     rows.append(("readiness", *_readiness_text(pair)))
@@ -521,6 +560,8 @@ def _alarm_text(alarm: dict[str, Any]) -> str:
 
 
 def _rule_text(rule: dict[str, Any]) -> str:
+    if rule.get("uncovered"):
+        return str(rule["uncovered"])
     if rule.get("error"):
         return f"unknown: {rule['error']}"
     schedule = f" {rule['schedule']}," if rule.get("schedule") else ""
@@ -534,7 +575,7 @@ def _automation_text(automation: dict[str, Any]) -> str:
     if automation["alarm_actions_enabled"] is False:
         parts.append("alarm actions disabled")
     if automation["rule_enabled"] is False:
-        parts.append("the stack's state-change rule is DISABLED (every pair)")
+        parts.append("its state-change rule is DISABLED (every pair in that rule)")
     if not automation["consistent"]:
         parts.append("PARTLY paused: run `eni-failover pause` or `resume` again to finish")
     return "; ".join(parts) or "its triggers will fail over automatically"
