@@ -10,6 +10,7 @@ truthful notification.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError
@@ -27,6 +28,17 @@ ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 SERVICE_ALARM = "web-unhealthy"
 
 no_answer = pytest.mark.parametrize("error", NO_ANSWERS.values(), ids=NO_ANSWERS.keys())
+
+
+def assert_the_retry_swaps_once(
+    scene: Scene, event: dict[str, Any], context: FakeLambdaContext
+) -> None:
+    """Lambda's retry of the same event (same request ID) leaves the interface on the
+    standby after exactly one swap, told once."""
+    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
+    assert retry.error is None
+    assert scene.moves == ONE_SWAP
+    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
 
 
 @pytest.mark.parametrize(
@@ -63,12 +75,8 @@ def test_ec2_without_answer_before_the_move_is_told_failed_and_the_retry_swaps(
     assert scene.interface().instance_id == scene.primary
 
     # When Lambda retries it and EC2 answers
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
-
     # Then the retry swaps, and says so once
-    assert retry.error is None
-    assert scene.moves == ONE_SWAP
-    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+    assert_the_retry_swaps_once(scene, event, context)
 
 
 @no_answer
@@ -137,12 +145,8 @@ def test_cloudwatch_without_answer_about_a_service_alarm_is_told_failed_and_the_
     assert f"DescribeAlarms failed: {error.__name__}: " in facts(failed)["error"]
 
     # When Lambda retries it and CloudWatch answers
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
-
     # Then the retry swaps, and says so once
-    assert retry.error is None
-    assert scene.moves == ONE_SWAP
-    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+    assert_the_retry_swaps_once(scene, event, context)
 
 
 @no_answer
@@ -165,12 +169,8 @@ def test_sns_without_answer_after_the_swap_fails_the_invocation_and_the_retry_te
     assert scene.notifications() == []
 
     # When Lambda retries it and SNS answers
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
-
     # Then the retry moves nothing and tells the swap once
-    assert retry.error is None
-    assert scene.moves == ONE_SWAP
-    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+    assert_the_retry_swaps_once(scene, event, context)
 
 
 @no_answer
@@ -199,12 +199,8 @@ def test_dynamodb_without_answer_for_the_lease_fails_before_anything_moves(
     assert scene.notifications() == []
 
     # When Lambda retries it
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
-
     # Then the retry swaps, and says so once
-    assert retry.error is None
-    assert scene.moves == ONE_SWAP
-    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+    assert_the_retry_swaps_once(scene, event, context)
 
 
 @no_answer
@@ -233,12 +229,8 @@ def test_dynamodb_without_answer_for_the_in_progress_record_fails_before_anythin
     assert scene.notifications() == []
 
     # When Lambda retries it
-    retry = scene.deliver(event, FakeLambdaContext(aws_request_id=context.aws_request_id))
-
     # Then the retry swaps, and says so once
-    assert retry.error is None
-    assert scene.moves == ONE_SWAP
-    assert [outcome_of(n) for n in scene.notifications()] == ["swapped"]
+    assert_the_retry_swaps_once(scene, event, context)
 
 
 @no_answer
