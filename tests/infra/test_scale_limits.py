@@ -203,6 +203,17 @@ def stack_with(tmp_path: Path) -> tuple[cdk.App, EniFailoverStack]:
     return app, build_app(app)
 
 
+def log_groups_statement(stack: cdk.Stack, *, prefix: str, count: int) -> iam.PolicyStatement:
+    """A statement naming `count` log groups: policy text of a known, growing length."""
+    return iam.PolicyStatement(
+        actions=["logs:PutLogEvents"],
+        resources=[
+            stack.format_arn(service="logs", resource="log-group", resource_name=f"{prefix}{k:04d}")
+            for k in range(count)
+        ],
+    )
+
+
 def test_synth_refuses_an_event_pattern_longer_than_eventbridge_takes(tmp_path: Path) -> None:
     # Given the stack, and a rule added to it whose pattern names 100 instances
     app, stack = stack_with(tmp_path)
@@ -228,17 +239,7 @@ def test_synth_refuses_a_policy_longer_than_iam_takes(tmp_path: Path) -> None:
     iam.ManagedPolicy(
         stack,
         "TooLongPolicy",
-        statements=[
-            iam.PolicyStatement(
-                actions=["logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs", resource="log-group", resource_name=f"g{n:04d}"
-                    )
-                    for n in range(200)
-                ],
-            )
-        ],
+        statements=[log_groups_statement(stack, prefix="g", count=200)],
     )
     # When it is synthesized
     with pytest.raises(Exception) as refused:  # noqa: PT011 - jsii raises a plain RuntimeError
@@ -353,17 +354,7 @@ def test_synth_refuses_inline_policies_longer_than_a_role_holds(tmp_path: Path) 
             stack,
             f"Inline{n}",
             roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:PutLogEvents"],
-                    resources=[
-                        stack.format_arn(
-                            service="logs", resource="log-group", resource_name=f"g{n}{k:04d}"
-                        )
-                        for k in range(70)
-                    ],
-                )
-            ],
+            statements=[log_groups_statement(stack, prefix=f"g{n}", count=70)],
         )
     # When it is synthesized
     with pytest.raises(Exception) as refused:  # noqa: PT011 - jsii raises a plain RuntimeError
