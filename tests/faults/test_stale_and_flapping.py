@@ -3,8 +3,9 @@
 The rule (decide.plan, documented in docs/reliability.md): an automatic trigger is acted
 on only if it is fresh (at most Tuning.max_trigger_age_seconds old, and not dated in the
 future), happened after the pair's last completed move, and the primary is not healthy
-now while the interface is still on it. Automation never moves an interface back towards
-the primary; failback is an operator's request only.
+now while the interface is still on it. No trigger moves an interface back towards the
+primary: failback is an operator's request, or, with failback=auto, the sweep's own once the
+hold-down is complete.
 """
 
 from __future__ import annotations
