@@ -7,10 +7,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from emulator.endpoint import ACCOUNT_ID, REGION
 from emulator.events import alarm_message, state_change_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 # The builders live in the emulator (the drill and benchmarks use them too); the tests
 # import them from here with the rest of their vocabulary.
@@ -83,3 +86,21 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.ticks += seconds
+
+
+def put_service_alarm(
+    cloudwatch: CloudWatchClient, name: str, state: Literal["ALARM", "OK"] = "ALARM"
+) -> None:
+    """A service's own alarm (a load balancer's unhealthy hosts), in the given state: what
+    a `triggerAlarms` entry names."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="UnHealthyHostCount",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")

@@ -9,16 +9,14 @@ nothing, reported as such, with the journal kept for the retry to finish the mov
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from ec2sim import CallEvent
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
-from tests.faults.views import LambdaDeadline, Scene, facts, instance_state, outcome_of
+from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, instance_state, outcome_of
 
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 DETACHED = "DETACHED, attached to nothing"
 
 

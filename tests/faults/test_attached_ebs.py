@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.faults.views import Scene, facts, outcome_of
-
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
+from tests.faults.views import ONE_SWAP, Scene, facts, outcome_of
 
 
 def test_primary_with_impaired_attached_ebs_is_failed_over_with_a_forced_detach(

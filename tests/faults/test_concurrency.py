@@ -14,11 +14,10 @@ from ec2sim import CallEvent, build_pair
 from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import TriggerInProgress
-from tests.faults.views import Delivery, Scene, facts, outcome_of, trigger_id_of, where
+from tests.faults.views import ONE_SWAP, Delivery, Scene, facts, outcome_of, trigger_id_of, where
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING, pair_of
 from tests.support import alarm_message, sns_event
 
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 DELIVERIES = 10
 
 

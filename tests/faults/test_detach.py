@@ -12,9 +12,7 @@ from collections import Counter
 
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
-from tests.faults.views import LambdaDeadline, Scene, facts, outcome_of
-
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
+from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, outcome_of
 
 
 def test_detach_from_an_impaired_primary_is_forced_at_once_and_a_hang_does_not_stall_it(

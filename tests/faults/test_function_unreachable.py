@@ -19,12 +19,11 @@ from emulator.deployment import FakeLambdaContext
 from emulator.events import alarm_change_event
 from eni_failover.errors import AwsCallFailed, DeadLetterFailed, FailoverIncomplete
 from tests.faults.unreachable import NO_ANSWERS, NoAnswer
-from tests.faults.views import Scene, facts, outcome_of
+from tests.faults.views import ONE_SWAP, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
-from tests.support import sns_event
+from tests.support import put_service_alarm, sns_event
 
 ATTEMPTS = TEST_TUNING.api_max_attempts
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 SERVICE_ALARM = "web-unhealthy"
 
 no_answer = pytest.mark.parametrize("error", NO_ANSWERS.values(), ids=NO_ANSWERS.keys())
@@ -120,17 +119,7 @@ def test_cloudwatch_without_answer_about_a_service_alarm_is_told_failed_and_the_
         )
     )
     cloudwatch = scene.deployment.clients.cloudwatch
-    cloudwatch.put_metric_alarm(
-        AlarmName=SERVICE_ALARM,
-        MetricName="UnHealthyHostCount",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    cloudwatch.set_alarm_state(AlarmName=SERVICE_ALARM, StateValue="ALARM", StateReason="test")
+    put_service_alarm(cloudwatch, SERVICE_ALARM)
     unanswered = NoAnswer(cloudwatch, "DescribeAlarms", error, times=ATTEMPTS)
     event, context = sns_event(alarm_change_event(alarm_name=SERVICE_ALARM)), FakeLambdaContext()
 

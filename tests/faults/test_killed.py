@@ -16,9 +16,15 @@ import pytest
 from ec2sim import CallEvent
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import TriggerInProgress
-from tests.faults.views import Killed, LambdaDeadline, Scene, facts, outcome_of, trigger_id_of
-
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
+from tests.faults.views import (
+    ONE_SWAP,
+    Killed,
+    LambdaDeadline,
+    Scene,
+    facts,
+    outcome_of,
+    trigger_id_of,
+)
 
 
 def kill_after(scene: Scene, operation: str) -> None:

@@ -10,7 +10,6 @@ EC2, state table and topics.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +21,9 @@ from emulator.clock import ShiftedClock
 from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.errors import FailoverIncomplete, PairBusy
 from eni_failover.pair_record import PairRecords
-from tests.faults.views import Delivery, Scene, facts, outcome_of, trigger_id_of
+from tests.faults.views import ONE_SWAP, Delivery, Scene, facts, outcome_of, trigger_id_of
 from tests.support import sns_event, state_change_message
 
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 # Far longer than a move on the simulator (well under a second), so the trigger that
 # finds the pair busy waits the move out instead of giving up.
 WAITS_OUT_A_MOVE = 5.0

@@ -15,12 +15,11 @@ import pytest
 
 from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
 from emulator.deployment import FakeLambdaContext
-from tests.faults.views import Killed, LambdaDeadline, Scene, facts
+from tests.faults.views import ONE_SWAP, Killed, LambdaDeadline, Scene, facts
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 FLOATING_CARD = 1
 
 

@@ -29,13 +29,12 @@ from moto.sqs.models import SQSBackend
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import AwsCallFailed, DeadLetterFailed
 from eni_failover.pair_record import PairRecord, PairRecords
-from tests.faults.views import LambdaDeadline, Scene, facts, outcome_of
+from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
 from tests.support import sns_event
 
 # One whole round of botocore's attempts fails: the function sees the error.
 ATTEMPTS = TEST_TUNING.api_max_attempts
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 CONFIRMS = "An earlier attempt of this trigger made the move; this confirms it."
 
 

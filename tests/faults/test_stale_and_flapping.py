@@ -14,9 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from emulator.deployment import FakeLambdaContext
-from tests.faults.views import Scene, facts, outcome_of
-
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
+from tests.faults.views import ONE_SWAP, Scene, facts, outcome_of
 
 
 def fail_over(scene: Scene, *, at: datetime) -> None:

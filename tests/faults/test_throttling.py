@@ -14,13 +14,12 @@ import pytest
 from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
-from tests.faults.views import LambdaDeadline, Scene, facts, outcome_of
+from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
 
 ATTEMPTS = TEST_TUNING.api_max_attempts
 THROTTLED = "RequestLimitExceeded"
 PLAIN_SWAP = ["detach requested", "detached", "attach requested", "attached"]
-ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # The EC2 calls that change where an interface is.
 MOVES = ("DetachNetworkInterface", "AttachNetworkInterface")
+# What EC2 carried out for one plain move: one detach, one attach.
+ONE_SWAP = Counter(DetachNetworkInterface=1, AttachNetworkInterface=1)
 
 
 class Killed(BaseException):

@@ -16,7 +16,7 @@ from eni_failover.config import FailoverConfig
 from eni_failover.probe import ProbeResult
 from eni_failover.triggers import probe_failed_message
 from tests.integration.conftest import TEST_TUNING, pair_of
-from tests.support import REGION, sns_event
+from tests.support import REGION, put_service_alarm, sns_event
 
 SERVICE_ALARM = "web-unhealthy"
 PROBE = "tcp:443"
@@ -115,18 +115,7 @@ class TestSweep:
 
 class TestServiceAlarm:
     def put_alarm(self, state: Literal["ALARM", "OK"]) -> None:
-        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        cloudwatch.put_metric_alarm(
-            AlarmName=SERVICE_ALARM,
-            MetricName="UnHealthyHostCount",
-            Namespace="AWS/ApplicationELB",
-            Statistic="Maximum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
-        cloudwatch.set_alarm_state(AlarmName=SERVICE_ALARM, StateValue=state, StateReason="test")
+        put_service_alarm(boto3.client("cloudwatch", region_name=REGION), SERVICE_ALARM, state)
 
     def test_alarm_acts_on_a_healthy_primary(
         self, topology: PairTopology, stack_template: dict[str, Any]
