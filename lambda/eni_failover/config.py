@@ -6,6 +6,7 @@ its environment at cold start), so a value the stack accepts is a value the func
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -27,12 +28,18 @@ from eni_failover.probe import ProbeSpec
 
 INSTANCE_ID_PATTERN = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 INTERFACE_ID_PATTERN = re.compile(r"^eni-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+ROUTE_TABLE_ID_PATTERN = re.compile(r"^rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+ALLOCATION_ID_PATTERN = re.compile(r"^eipalloc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 # The forms a value must take, as every error message states them.
 EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
 EXPECT_INTERFACE = "an interface ID: 'eni-' then 8 or 17 hex digits"
+EXPECT_ROUTE_TABLE = "a route table ID: 'rtb-' then 8 or 17 hex digits"
+EXPECT_ALLOCATION = "an Elastic IP allocation ID: 'eipalloc-' then 8 or 17 hex digits"
+EXPECT_CIDR = "a route destination: an IPv4 or IPv6 CIDR such as 0.0.0.0/0, 10.9.0.10/32 or ::/0"
+EXPECT_PRIVATE_IP = "a private IPv4 address such as 10.0.1.50"
 EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
@@ -90,6 +97,31 @@ PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
 Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
 AlarmName = Annotated[str, _check(re.compile(r"^[^\x00-\x1f\x7f]{1,255}$"), EXPECT_ALARM_NAME)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+RouteTableId = Annotated[str, _check(ROUTE_TABLE_ID_PATTERN, EXPECT_ROUTE_TABLE)]
+AllocationId = Annotated[str, _check(ALLOCATION_ID_PATTERN, EXPECT_ALLOCATION)]
+
+
+def _cidr(value: str) -> str:
+    """The destination as EC2 writes it (10.9.0.10/32, not 10.9.0.10/32 with host bits):
+    the route is found in DescribeRouteTables by this exact text."""
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not {EXPECT_CIDR} ({error})") from error
+
+
+def _private_ip(value: str) -> str:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not {EXPECT_PRIVATE_IP}") from error
+    if not address.is_private:
+        raise ValueError(f"{value!r} is not {EXPECT_PRIVATE_IP} (it is public)")
+    return value
+
+
+RouteCidr = Annotated[str, AfterValidator(_cidr)]
+PrivateIp = Annotated[str, AfterValidator(_private_ip)]
 
 
 def _probe_text(value: str) -> str:
@@ -120,12 +152,24 @@ DEFAULT_MAX_AUTOMATIC_MOVES = 3
 
 
 class Pair(_Frozen):
-    """A primary and a standby instance sharing one or more floating interfaces."""
+    """A primary and a standby instance, and the addresses that follow the failover.
+
+    Four kinds of address (README, Address kinds): whole interfaces (same zone only),
+    routes whose target is the primary's interface and Elastic IPs (both across zones), and
+    secondary private IPs of the primary's interface (same subnet only). A pair lists at
+    least one address of any kind.
+    """
 
     name: PairName
     primary_instance_id: InstanceId
     standby_instance_id: InstanceId
-    interface_ids: tuple[InterfaceId, ...] = Field(min_length=1)
+    interface_ids: tuple[InterfaceId, ...] = ()
+    # In each route table, the route to each destination points at the instance that
+    # serves: a NAT's 0.0.0.0/0, an overlay IP's /32, ::/0.
+    route_table_ids: tuple[RouteTableId, ...] = ()
+    route_cidrs: tuple[RouteCidr, ...] = ()
+    eip_allocation_ids: tuple[AllocationId, ...] = ()
+    private_ips: tuple[PrivateIp, ...] = ()
     # Name of the CloudWatch alarm on the primary's status checks; the stack sets it.
     alarm_name: str = ""
     # The service's health probe (probe.ProbeSpec's forms); None: the pair is not probed.
@@ -154,9 +198,46 @@ class Pair(_Frozen):
                 f"pair {self.name!r}: primary and standby are the same instance "
                 f"({self.primary_instance_id}); a failover needs two instances"
             )
-        if len(set(self.interface_ids)) != len(self.interface_ids):
-            raise ValueError(f"pair {self.name!r}: an interface is listed twice")
+        for what, listed in (
+            ("an interface", self.interface_ids),
+            ("a route table", self.route_table_ids),
+            ("a route destination", self.route_cidrs),
+            ("an Elastic IP", self.eip_allocation_ids),
+            ("a private IP", self.private_ips),
+        ):
+            if len(set(listed)) != len(listed):
+                raise ValueError(f"pair {self.name!r}: {what} is listed twice")
+        if bool(self.route_table_ids) != bool(self.route_cidrs):
+            given, missing = (
+                ("routeTableIds", "routeCidrs")
+                if self.route_table_ids
+                else ("routeCidrs", "routeTableIds")
+            )
+            raise ValueError(
+                f"pair {self.name!r}: {given} without {missing}; a route is a route table "
+                "and a destination, so both are needed"
+            )
+        if not self.addresses:
+            raise ValueError(
+                f"pair {self.name!r} moves nothing: list at least one address (eniId or "
+                "eniIds, routeTableIds with routeCidrs, eipAllocationIds, privateIps)"
+            )
         return self
+
+    @property
+    def routes(self) -> tuple[tuple[str, str], ...]:
+        """(route table, destination): every route the pair moves."""
+        return tuple((t, c) for t in self.route_table_ids for c in self.route_cidrs)
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address of every kind, as the journal and the outcome name them."""
+        return (
+            *self.interface_ids,
+            *(f"route {t} {c}" for t, c in self.routes),
+            *(f"elastic-ip {a}" for a in self.eip_allocation_ids),
+            *(f"private-ip {ip}" for ip in self.private_ips),
+        )
 
 
 class Tuning(_Frozen):
@@ -230,13 +311,13 @@ class FailoverConfig(_Frozen):
             raise ValueError(f"pair names must be unique, got {names}")
         seen: dict[str, str] = {}
         for pair in self.pairs:
-            for interface_id in pair.interface_ids:
-                if interface_id in seen:
+            for address in pair.addresses:
+                if address in seen:
                     raise ValueError(
-                        f"interface {interface_id} is in pairs {seen[interface_id]!r} and "
-                        f"{pair.name!r}; an interface can float within one pair only"
+                        f"{address} is in pairs {seen[address]!r} and {pair.name!r}; an "
+                        "address can follow one pair only"
                     )
-                seen[interface_id] = pair.name
+                seen[address] = pair.name
         return self
 
     def pair_named(self, name: str) -> Pair | None:

@@ -193,7 +193,7 @@ def describe_interfaces(
 
     found = {
         raw["NetworkInterfaceId"]: _interface_view(raw)
-        for raw in _each_found(ids, by_id, missing=INTERFACE_NOT_FOUND)
+        for raw in each_found(ids, by_id, missing=INTERFACE_NOT_FOUND)
     }
     return {i: found.get(i, InterfaceView(interface_id=i, exists=False)) for i in ids}
 
@@ -239,7 +239,7 @@ def _chunks(ids: list[str], size: int) -> list[list[str]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
-def _each_found(
+def each_found(
     ids: list[str], describe: Callable[[list[str]], list[T]], *, missing: str
 ) -> list[T]:
     """What `describe` finds for the IDs, where an ID EC2 does not know is left out.
@@ -426,6 +426,9 @@ def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> I
         instance_status=status.get("InstanceStatus", {}).get("Status"),
         attached_ebs_status=status.get("AttachedEbsStatus", {}).get("Status"),
         private_ip=raw.get("PrivateIpAddress"),
+        subnet_id=raw.get("SubnetId"),
+        vpc_id=raw.get("VpcId"),
+        source_dest_check=raw.get("SourceDestCheck"),
         launch_time=_aware(raw["LaunchTime"]) if raw.get("LaunchTime") else None,
         failed_since=_failed_since(raw, status),
         # A device index is unique per network card, so the key is both.
@@ -447,7 +450,7 @@ def _zone_answers(
     answers a server error, the IDs it left unanswered; with `one_by_one`, each ID is then
     asked on its own, so only those of a disrupted zone stay unanswered."""
     try:
-        return [(_each_found(ids, describe, missing=INSTANCE_NOT_FOUND), {})]
+        return [(each_found(ids, describe, missing=INSTANCE_NOT_FOUND), {})]
     except AwsCallFailed as error:
         if error.code not in SERVER_ERRORS:
             raise
@@ -603,7 +606,7 @@ class DryRunAnswer:
 
 def dry_run_detach(client: EC2Client, attachment_id: str) -> DryRunAnswer:
     """Would the failover's forced detach be allowed?"""
-    return _dry_run(
+    return dry_run(
         "DetachNetworkInterface",
         lambda: client.detach_network_interface(
             AttachmentId=attachment_id, Force=True, DryRun=True
@@ -620,7 +623,7 @@ def dry_run_attach(
     network_card_index: int = 0,
 ) -> DryRunAnswer:
     """Would attaching the interface to that instance be allowed?"""
-    return _dry_run(
+    return dry_run(
         "AttachNetworkInterface",
         lambda: client.attach_network_interface(
             NetworkInterfaceId=interface_id,
@@ -632,7 +635,7 @@ def dry_run_attach(
     )
 
 
-def _dry_run(operation: str, call: Callable[[], object]) -> DryRunAnswer:
+def dry_run(operation: str, call: Callable[[], object]) -> DryRunAnswer:
     """Ask EC2 whether the caller may make a call, without making it.
 
     EC2 answers a permitted DryRun with the error DryRunOperation and a forbidden one with

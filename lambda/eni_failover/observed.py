@@ -5,6 +5,7 @@ The pair's own memory (lease, journal, pause) is a different thing: see pair_rec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,6 +43,18 @@ class InstanceView:
     failed_since: datetime | None = None
     # When EC2 last started it (LaunchTime): a later one proves a stop and start since.
     launch_time: datetime | None = None
+    # Where its primary interface is, and what it carries: the lighter address kinds
+    # (eni_failover.kinds) point routes at it, associate Elastic IPs with it, assign it
+    # secondary IPs. SourceDestCheck on: EC2 drops traffic a route forwards to it.
+    subnet_id: str | None = None
+    vpc_id: str | None = None
+    source_dest_check: bool | None = None
+
+    @property
+    def primary_interface_id(self) -> str | None:
+        """The interface at device index 0 of card 0: routes, Elastic IPs and secondary IPs
+        go there (an instance always has one while it exists)."""
+        return self.device_indexes.get((0, 0))
 
     @property
     def running(self) -> bool:
@@ -118,8 +131,61 @@ class InterfaceView:
 
 
 @dataclass(frozen=True)
+class AddressView:
+    """One address of a lighter kind (a route, an Elastic IP, a secondary private IP) and
+    what holds it now, as EC2 shows it (eni_failover.kinds reads it)."""
+
+    kind: str  # route | elastic-ip | private-ip
+    address: str  # "rtb-… 0.0.0.0/0" | "eipalloc-…" | "10.0.1.50": what the pair lists
+    exists: bool
+    # The interface the address is on (the route's target), and that interface's instance.
+    interface_id: str | None = None
+    instance_id: str | None = None
+    # route: active | blackhole; elastic-ip: associated | not associated; private-ip:
+    # assigned | not assigned.
+    state: str | None = None
+    # What an operator recognises it by: the public IP of an Elastic IP, a route table's VPC.
+    detail: str | None = None
+    # route: the route table's VPC; private-ip: the subnet of the interface holding it.
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique across kinds: the journal and the outcome name an address by it."""
+        return f"{self.kind} {self.address}"
+
+    def held_by(self, instance_id: str) -> bool:
+        """On that instance, and serving there (a blackhole route serves no one)."""
+        return self.instance_id == instance_id and self.state != "blackhole"
+
+    def describe(self) -> str:
+        if not self.exists:
+            return f"{self.key}: does not exist"
+        where = (
+            f"on {self.instance_id} ({self.interface_id})"
+            if self.instance_id
+            else (f"on {self.interface_id}" if self.interface_id else "on no instance")
+        )
+        extra = f", {self.detail}" if self.detail else ""
+        return f"{self.key}: {where}, {self.state or 'state unknown'}{extra}"
+
+
+@dataclass(frozen=True)
 class PairState:
     primary: InstanceView
     standby: InstanceView
     interfaces: tuple[InterfaceView, ...]
     observed_at: datetime
+    # The routes, Elastic IPs and secondary IPs the pair lists, in the pair's order.
+    addresses: tuple[AddressView, ...] = ()
+
+
+def interface_owners(instances: Iterable[InstanceView]) -> dict[str, str]:
+    """Interface ID -> the instance it is attached to, for every interface of these
+    instances (a route or an Elastic IP may name only the interface)."""
+    return {
+        interface_id: view.instance_id
+        for view in instances
+        for interface_id in view.device_indexes.values()
+    }

@@ -499,6 +499,9 @@ def _instance_row(view: InstanceView) -> list[Any]:
         view.private_ip,
         view.failed_since.isoformat() if view.failed_since else None,
         view.launch_time.isoformat() if view.launch_time else None,
+        view.subnet_id,
+        view.vpc_id,
+        view.source_dest_check,
     ]
 
 
@@ -532,8 +535,9 @@ def _interface_view(interface_id: str, row: list[Any]) -> InterfaceView:
 
 def _instance_view(instance_id: str, row: list[Any]) -> InstanceView:
     exists, state, zone, system, instance, ebs, slots, private_ip, failed_since, *later = row
-    # A look stored before LaunchTime was kept has no tenth field.
-    launched = later[0] if later else None
+    # A look stored before LaunchTime (or the primary interface's subnet) was kept has no
+    # tenth (or eleventh to thirteenth) field.
+    launched, subnet, vpc, source_dest_check = (*later, None, None, None, None)[:4]
     return InstanceView(
         instance_id=instance_id,
         exists=exists,
@@ -546,4 +550,7 @@ def _instance_view(instance_id: str, row: list[Any]) -> InstanceView:
         private_ip=private_ip,
         failed_since=datetime.fromisoformat(failed_since) if failed_since else None,
         launch_time=datetime.fromisoformat(launched) if launched else None,
+        subnet_id=subnet,
+        vpc_id=vpc,
+        source_dest_check=source_dest_check,
     )
