@@ -15,8 +15,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from eni_failover.config import FailbackPolicy, FenceMode, Pair, Tuning
-from eni_failover.observed import InstanceView, InterfaceView, PairState, describe_slot
-from eni_failover.pair_record import PairRecord, PlannedMove
+from eni_failover.kinds import KINDS, kind_of
+from eni_failover.observed import (
+    AddressView,
+    InstanceView,
+    InterfaceView,
+    PairState,
+    describe_slot,
+)
+from eni_failover.pair_record import PairRecord, PlannedAddress, PlannedMove
 from eni_failover.probe import ProbeResult
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -43,7 +50,9 @@ class Ignore:
 class Problem:
     """One reason a move cannot go ahead, under the name of the check that found it."""
 
-    check: str  # interfaces | target | device index | stale | paused | source | flap limit
+    # interfaces | addresses | zones | target | device index | stale | paused | source |
+    # flap limit | failback
+    check: str
     reason: str
 
 
@@ -52,7 +61,7 @@ FLAP_LIMIT = "flap limit"
 
 @dataclass(frozen=True)
 class AlreadyThere:
-    """Every interface is already on the target; nothing to move."""
+    """Every interface and address is already on the target; nothing to move."""
 
     # True when an earlier attempt of this same trigger made the move (a retry).
     moved_by_this_trigger: bool = False
@@ -95,13 +104,15 @@ class Stranded:
 
 @dataclass(frozen=True)
 class Move:
-    moves: tuple[PlannedMove, ...]
+    moves: tuple[PlannedMove, ...]  # the interfaces (swap carries them out)
     # Force the detach from the start: the source is stopped or impaired, so a graceful
     # detach would only wait on a guest that will never answer.
     force_detach: bool
     # Some interface is already detached or detaching: a previous attempt was cut short.
     resuming: bool
     overridden: tuple[str, ...] = ()  # checks skipped on an operator's --force
+    # The routes, Elastic IPs and secondary IPs (kinds.mover carries them out).
+    addresses: tuple[PlannedAddress, ...] = ()
 
 
 Plan = AlreadyThere | Refuse | Stranded | Move
@@ -234,13 +245,18 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
         else (state.standby, state.primary)
     )
 
-    problems = interface_problems(pair, state, target)
+    problems = [
+        *zone_problems(pair, state),
+        *interface_problems(pair, state, target),
+        *address_problems(pair, state, target),
+    ]
     if problems:
         # Say everything that is wrong at once: the target's fitness too.
         return Refuse((*problems, *target_problems(target)))
 
     to_move = [i for i in state.interfaces if not i.attached_to(target.instance_id)]
-    if not to_move:
+    addresses_to_move = [a for a in state.addresses if not a.held_by(target.instance_id)]
+    if not to_move and not addresses_to_move:
         # An earlier attempt of this trigger made the move if it recorded it, or if it was
         # killed after the attach and before that record, leaving only its journal.
         return AlreadyThere(
@@ -248,7 +264,9 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             in (record.last_move_trigger_id, record.journal_trigger_id)
         )
 
-    on_source = any(i.attached_to(source.instance_id) for i in to_move)
+    on_source = any(i.attached_to(source.instance_id) for i in to_move) or any(
+        a.held_by(source.instance_id) for a in addresses_to_move
+    )
     # This trigger's own move, cut short after the detach: Lambda's retry may come after
     # the trigger has aged out, and finishing the move can only end the outage it began.
     own_move_cut_short = not on_source and record.journal_trigger_id == trigger.trigger_id
@@ -356,12 +374,25 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
     if problems:
         return Refuse(tuple(problems))
 
-    resuming = any(i.attachment is None or i.attachment.status == "detaching" for i in to_move)
+    # An address already on the target while others are not: a move of this pair was cut
+    # short (its journal says which), and this one finishes it.
+    addresses_resumed = record.journal_trigger_id is not None and any(
+        a.held_by(target.instance_id) for a in state.addresses
+    )
+    resuming = addresses_resumed or any(
+        i.attachment is None or i.attachment.status == "detaching" for i in to_move
+    )
     return Move(
         moves=tuple(moves),
         force_detach=not source.running or source.impaired,
         resuming=resuming,
         overridden=tuple(overridden),
+        addresses=tuple(
+            PlannedAddress(
+                key=a.key, from_instance_id=a.instance_id, to_instance_id=target.instance_id
+            )
+            for a in addresses_to_move
+        ),
     )
 
 
@@ -472,8 +503,7 @@ def failback_watch(
     """
     if pair.failback is not FailbackPolicy.AUTO:
         return FailbackWatch(False, f"failback is {pair.failback}")
-    standby = state.standby.instance_id
-    if not state.interfaces or not all(i.attached_to(standby) for i in state.interfaces):
+    if not failed_over(state):
         return FailbackWatch(False, "the pair is not failed over")
     blockers = failback_blockers(pair, record, now)
     if blockers:
@@ -503,6 +533,15 @@ def failback_watch(
         f"{probed}",
         healthy_since=since,
         remaining_seconds=0.0,
+    )
+
+
+def failed_over(state: PairState) -> bool:
+    """Every interface and address of the pair is on the standby."""
+    standby = state.standby.instance_id
+    return bool(state.interfaces or state.addresses) and (
+        all(i.attached_to(standby) for i in state.interfaces)
+        and all(a.held_by(standby) for a in state.addresses)
     )
 
 
@@ -628,7 +667,10 @@ def missed_failure(
     acted on at once.
     """
     primary = state.primary
-    holding = [i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)]
+    holding = [
+        *(i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)),
+        *(a.key for a in state.addresses if a.held_by(primary.instance_id)),
+    ]
     if not holding or not primary.exists or (primary.running and not primary.impaired):
         return None
     since = primary.failed_since
@@ -704,6 +746,63 @@ def interface_problems(pair: Pair, state: PairState, target: InstanceView) -> li
                 "move within its Availability Zone"
             )
     return [Problem("interfaces", p) for p in problems]
+
+
+def zone_problems(pair: Pair, state: PairState) -> list[Problem]:
+    """Instances in different zones: only the kinds that cross zones can follow them (an
+    interface's own zone is checked with it, interface_problems)."""
+    primary, standby = state.primary, state.standby
+    if not (primary.availability_zone and standby.availability_zone) or (
+        primary.availability_zone == standby.availability_zone
+    ):
+        return []
+    stuck = [k.LABEL for k in KINDS if not k.CROSSES_ZONES and k.listed(pair)]
+    if not stuck:
+        return []
+    crossing = " and ".join(k.LABEL.split(" (")[0] for k in KINDS if k.CROSSES_ZONES)
+    return [
+        Problem(
+            "zones",
+            f"the primary {primary.instance_id} is in {primary.availability_zone} and the "
+            f"standby {standby.instance_id} in {standby.availability_zone}: across zones a "
+            f"pair may hold only {crossing}, and this one lists {' and '.join(stuck)}, "
+            "which cannot leave their subnet",
+        )
+    ]
+
+
+def address_problems(pair: Pair, state: PairState, target: InstanceView) -> list[Problem]:
+    """What forbids moving the pair's routes, Elastic IPs and secondary IPs to the target:
+    each must exist and be on one side of the pair, or on nothing (a blackhole route, an
+    address the terminated primary let go of: moving those can only restore service), and
+    its kind's own rules (kinds.*.problems)."""
+    if not state.addresses:
+        return []
+    problems: list[str] = []
+    members = {pair.primary_instance_id, pair.standby_instance_id}
+    if target.running and target.primary_interface_id is None:
+        problems.append(f"{target.instance_id} shows no primary interface to move addresses to")
+    for address in state.addresses:
+        if not address.exists:
+            problems.append(
+                f"{address.key} does not exist" + (f" ({address.detail})" if address.detail else "")
+            )
+            continue
+        if _serves_elsewhere(address, members):
+            where = address.instance_id or address.interface_id or address.detail
+            problems.append(
+                f"{address.key} is on {where}, which is in neither side of pair {pair.name!r}"
+            )
+            continue
+        problems += kind_of(address).problems(address, target)
+    return [Problem("addresses", p) for p in problems]
+
+
+def _serves_elsewhere(address: AddressView, members: set[str]) -> bool:
+    """In service for something outside the pair: moving it would take it from them."""
+    if address.state in ("blackhole", "not associated", "not assigned"):
+        return False
+    return address.instance_id not in members
 
 
 def index_conflicts(target: InstanceView, moves: tuple[PlannedMove, ...]) -> list[Problem]:

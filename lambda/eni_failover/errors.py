@@ -14,6 +14,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 # answer at all (BotoCoreError: a connection refused, a connect or read timeout, after
 # botocore's own retries). Both are a failed call to the failover: catch them together.
 AWS_ERRORS = (ClientError, BotoCoreError)
+# What EC2 answers when its per-account request buckets are empty.
+THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+# EC2's own trouble, not a refusal: the same call may well be taken when tried again.
+TRANSIENT_CODES = THROTTLING_CODES | frozenset(
+    {"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"}
+)
 
 
 class FailoverError(Exception):

@@ -21,8 +21,10 @@ from eni_failover.config import FenceMode, Pair, Settings
 from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AwsCallFailed, FailoverIncomplete, PairBusy
 from eni_failover.history import AUTOMATIC, History, HistoryEntry
+from eni_failover.kinds import with_addresses
+from eni_failover.kinds.mover import AddressesStopped, move_addresses
 from eni_failover.observability import PairMetrics, logger
-from eni_failover.observed import InterfaceView, PairState
+from eni_failover.observed import AddressView, InterfaceView, PairState
 from eni_failover.outcome import FenceResult, Outcome, OutcomeKind
 from eni_failover.pair_record import PairRecord, PairRecords
 from eni_failover.shared_looks import SharedLooks, observe_pair
@@ -285,6 +287,9 @@ class _Attempt:
         self.started_at = runtime.clock.now()
         self.started_monotonic = runtime.clock.monotonic()
         self.timeline = Timeline(runtime.clock)
+        # The pair's routes, Elastic IPs and secondary IPs as last seen: every outcome says
+        # where they are.
+        self.addresses: tuple[AddressView, ...] = ()
         # Many pairs failing at once share their looks at EC2 (shared_looks).
         self.looks = SharedLooks(
             runtime.clients.ec2,
@@ -310,7 +315,12 @@ class _Attempt:
     def _decide_and_act(self, owner: str) -> Outcome:
         runtime, request = self.runtime, self.request
         tuning = runtime.settings.failover.tuning
-        state = observe_pair(self.looks, request.pair, now=self.started_at)
+        state = with_addresses(
+            runtime.clients.ec2,
+            request.pair,
+            observe_pair(self.looks, request.pair, now=self.started_at),
+        )
+        self.addresses = state.addresses
         trigger = request.trigger
         # A service alarm is believed only while it still says ALARM: look, do not assume.
         alarm_now = (
@@ -368,8 +378,16 @@ class _Attempt:
             owner=owner,
             trigger_id=request.trigger.trigger_id,
             moves=plan.moves,
+            addresses=plan.addresses,
         )
         budget = min(tuning.swap_deadline_seconds, self.remaining_seconds - RESERVE_SECONDS)
+        deadline = runtime.clock.monotonic() + max(budget, tuning.poll_interval_seconds)
+        # The addresses first: one call each, they serve again in a second or two, while an
+        # interface takes its detach and attach; and a refused address does not hold the
+        # interfaces back (both are tried, and the outcome says which did not arrive).
+        stopped_addresses = self._move_addresses(plan, state, deadline)
+        if not plan.moves:
+            return self._finish_move(plan, state, state.interfaces, stopped_addresses, restored)
         observed = {i.interface_id: i for i in state.interfaces}
         try:
             done = carry_out(
@@ -377,27 +395,87 @@ class _Attempt:
                 plan,
                 observed,
                 tuning=tuning,
-                budget_seconds=max(budget, tuning.poll_interval_seconds),
+                budget_seconds=max(
+                    deadline - runtime.clock.monotonic(), tuning.poll_interval_seconds
+                ),
                 timeline=self.timeline,
                 looks=self.looks,
             )
         except MoveStopped as stopped:
             self._after_move(state, forced=stopped.forced, arrived=False)
+            left = tuple(stopped.left.get(i.interface_id, i) for i in state.interfaces)
+            error = stopped.reason + (f"; {stopped_addresses}" if stopped_addresses else "")
             return self.finish(
                 OutcomeKind.FAILED,
-                tuple(stopped.left.get(i.interface_id, i) for i in state.interfaces),
-                error=stopped.reason,
+                left,
+                error=error,
                 resumed=plan.resuming,
                 forced_detach=plan.force_detach,
                 fence=restored,
             )
         now_on = tuple(done.interfaces.get(i.interface_id, i) for i in state.interfaces)
-        self._after_move(state, forced=done.forced, arrived=True)
+        self._after_move(state, forced=done.forced, arrived=not stopped_addresses)
+        return self._finish_move(
+            plan, state, now_on, stopped_addresses, restored, forced=done.forced
+        )
+
+    def _move_addresses(self, plan: decide.Move, state: PairState, deadline: float) -> str | None:
+        """Move the planned routes, Elastic IPs and secondary IPs; why they did not all
+        arrive, or None when they did (or there were none)."""
+        if not plan.addresses:
+            return None
+        runtime, request = self.runtime, self.request
+        _, target = request.direction.ends(request.pair)
+        instances = {
+            state.primary.instance_id: state.primary,
+            state.standby.instance_id: state.standby,
+        }
+        try:
+            moved = move_addresses(
+                runtime.clients.ec2,
+                request.pair,
+                plan.addresses,
+                {a.key: a for a in state.addresses},
+                instances=instances,
+                target=instances[target],
+                tuning=runtime.settings.failover.tuning,
+                budget_seconds=max(
+                    deadline - runtime.clock.monotonic(),
+                    runtime.settings.failover.tuning.poll_interval_seconds,
+                ),
+                timeline=self.timeline,
+            )
+        except AddressesStopped as stopped:
+            self.addresses = tuple(stopped.left.get(a.key, a) for a in state.addresses)
+            return stopped.reason
+        self.addresses = tuple(moved.get(a.key, a) for a in state.addresses)
+        return None
+
+    def _finish_move(
+        self,
+        plan: decide.Move,
+        state: PairState,
+        now_on: tuple[InterfaceView, ...],
+        stopped_addresses: str | None,
+        restored: FenceResult | None,
+        *,
+        forced: bool = False,
+    ) -> Outcome:
+        """The outcome of a move whose interfaces (if any) arrived."""
+        if stopped_addresses is not None:
+            return self.finish(
+                OutcomeKind.FAILED,
+                now_on,
+                error=stopped_addresses,
+                resumed=plan.resuming,
+                forced_detach=forced,
+                fence=restored,
+            )
         return self.finish(
             OutcomeKind.SWAPPED,
             now_on,
             resumed=plan.resuming,
-            forced_detach=done.forced,
+            forced_detach=forced,
             overridden=plan.overridden,
             fence=restored or self._fence(state, now_on),
         )
@@ -459,12 +537,12 @@ class _Attempt:
             and i.attachment.instance_id == standby
             and i.attachment.status == "attached"
             for i in interfaces
-        ):
+        ) or not all(a.held_by(standby) for a in self.addresses):
             return FenceResult(
                 decision.mode.value,
                 primary,
                 done=False,
-                detail="not fenced: the interface is not attached on the standby yet",
+                detail="not fenced: not every interface and address is on the standby yet",
             )
         try:
             if decision.mode is FenceMode.STOP:
@@ -629,6 +707,7 @@ class _Attempt:
             from_instance_id=source,
             to_instance_id=target,
             interfaces=interfaces,
+            addresses=self.addresses,
             started_at=self.started_at,
             finished_at=finished_at,
             reasons=reasons,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from eni_failover import decide, ec2, notify, readiness
+from eni_failover import decide, kinds, notify, readiness
 from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import FailbackPolicy, Pair
 from eni_failover.errors import AwsCallFailed, FailoverError, InvalidRequest
@@ -167,7 +167,7 @@ def sweep(runtime: Runtime, *, run: Callable[[Request], dict[str, Any]]) -> dict
     probes: dict[str, Any] | None = None
     unfinished: FailoverError | None = None
     pairs = runtime.all_pairs()
-    looked = ec2.observe_pairs(runtime.clients.ec2, pairs, now=now)
+    looked = kinds.observe_pairs(runtime.clients.ec2, pairs, now=now)
     for name, why in looked.unobserved.items():
         # A zone EC2 cannot describe hides its own pairs, not the others; the next minute's
         # sweep looks again.
@@ -386,7 +386,7 @@ def manual_trigger(
 
 def dry_run(runtime: Runtime, request: Request) -> dict[str, Any]:
     """The plan a manual move would follow now, without taking the lease or moving."""
-    state = ec2.observe_pair(runtime.clients.ec2, request.pair, now=runtime.clock.now())
+    state = kinds.observe_pair(runtime.clients.ec2, request.pair, now=runtime.clock.now())
     record = runtime.records.read(request.pair.name)
     plan = decide.plan(
         pair=request.pair,
@@ -441,7 +441,7 @@ def check(
     """
     settings = runtime.settings
     now = runtime.clock.now()
-    state = ec2.observe_pair(runtime.clients.ec2, pair, now=now)
+    state = kinds.observe_pair(runtime.clients.ec2, pair, now=now)
     record = runtime.records.read(pair.name)
     plan = decide.readiness_plan(
         pair=pair, state=state, record=record, now=now, tuning=settings.failover.tuning

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from eni_failover.observed import InterfaceView
+from eni_failover.observed import AddressView, InterfaceView
 from eni_failover.timeline import Step
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -78,6 +78,8 @@ class Outcome:
     fence: FenceResult | None = None
     # The flap limit was reached: automation paused the pair by itself.
     automation_paused: bool = False
+    # The routes, Elastic IPs and secondary IPs, where each is now.
+    addresses: tuple[AddressView, ...] = ()
 
     @property
     def automatic_failback(self) -> bool:
@@ -129,7 +131,9 @@ class Outcome:
         return f"The move did not finish: {self.error}"
 
     def _interface_list(self) -> str:
-        return ", ".join(i.interface_id for i in self.interfaces)
+        return ", ".join(
+            (*(i.interface_id for i in self.interfaces), *(a.key for a in self.addresses))
+        )
 
     def _fence_advice(self, fence: FenceResult) -> list[str]:
         if fence.pending:
@@ -185,6 +189,18 @@ class Outcome:
                 }
                 for i in self.interfaces
             ],
+            "addresses": [
+                {
+                    "kind": a.kind,
+                    "address": a.address,
+                    "exists": a.exists,
+                    "on_instance": a.instance_id,
+                    "on_interface": a.interface_id,
+                    "state": a.state,
+                    "detail": a.detail,
+                }
+                for a in self.addresses
+            ],
             "steps": [
                 {
                     "step": s.name,
@@ -199,18 +215,11 @@ class Outcome:
             "finished_at": self.finished_at.isoformat(),
         }
 
-    def body(self) -> str:
-        lines = [
-            self.summary(),
-            "",
-            f"Pair:        {self.pair} ({self.direction})",
-            f"From:        {self.from_instance_id}",
-            f"To:          {self.to_instance_id}",
-            f"Trigger:     {self.trigger.describe()}",
-            f"Happened at: {self.trigger.occurred_at.isoformat()}",
-            "",
-            "Interfaces now:",
-        ]
+    def _where_now(self) -> list[str]:
+        """Every interface and address, and where it is now."""
+        lines: list[str] = []
+        if self.interfaces:
+            lines += ["", "Interfaces now:"]
         for i in self.interfaces:
             if not i.exists:
                 lines.append(f"  {i.interface_id}: does not exist")
@@ -226,6 +235,22 @@ class Outcome:
                 f"    private IPs {', '.join(i.private_ips) or '-'}; "
                 f"Elastic IP {i.public_ip or '-'}; MAC {i.mac_address or '-'}"
             )
+        if self.addresses:
+            lines += ["", "Addresses now:"]
+            lines += [f"  {a.describe()}" for a in self.addresses]
+        return lines
+
+    def body(self) -> str:
+        lines = [
+            self.summary(),
+            "",
+            f"Pair:        {self.pair} ({self.direction})",
+            f"From:        {self.from_instance_id}",
+            f"To:          {self.to_instance_id}",
+            f"Trigger:     {self.trigger.describe()}",
+            f"Happened at: {self.trigger.occurred_at.isoformat()}",
+        ]
+        lines += self._where_now()
         if self.reasons:
             lines += ["", "Why:"] + [f"  - {r}" for r in self.reasons]
         if self.automatic_failback and self.kind is OutcomeKind.SWAPPED:

@@ -40,12 +40,23 @@ class PlannedMove:
 
 
 @dataclass(frozen=True)
+class PlannedAddress:
+    """One route's, Elastic IP's or secondary IP's move (AddressView.key), journaled with
+    the interfaces' before the first change."""
+
+    key: str
+    from_instance_id: str | None
+    to_instance_id: str
+
+
+@dataclass(frozen=True)
 class PairRecord:
     """The pair's durable memory, read when the lease is taken."""
 
     # A move in flight: set before the first detach, cleared when the move ends.
     journal_trigger_id: str | None = None
     journal: tuple[PlannedMove, ...] = ()
+    journal_addresses: tuple[PlannedAddress, ...] = ()
     # The last completed move, to recognise stale triggers and retries of a done move.
     last_move_trigger_id: str | None = None
     last_move_at: datetime | None = None
@@ -127,7 +138,13 @@ class PairRecords:
         return None if response is None else _record(response.get("Attributes", {}))
 
     def write_journal(
-        self, pair_name: str, *, owner: str, trigger_id: str, moves: tuple[PlannedMove, ...]
+        self,
+        pair_name: str,
+        *,
+        owner: str,
+        trigger_id: str,
+        moves: tuple[PlannedMove, ...],
+        addresses: tuple[PlannedAddress, ...] = (),
     ) -> None:
         """Note the move before the first change, so whoever resumes it knows the plan."""
         journal = {
@@ -144,11 +161,28 @@ class PairRecords:
                 for m in moves
             ]
         }
+        journal_addresses = {
+            "L": [
+                {
+                    "M": {
+                        "key": {"S": a.key},
+                        "from_instance_id": {"S": a.from_instance_id or ""},
+                        "to_instance_id": {"S": a.to_instance_id},
+                    }
+                }
+                for a in addresses
+            ]
+        }
         written = self._update(
             pair_name,
-            "SET journal = :journal, journal_trigger_id = :trigger",
+            "SET journal = :journal, journal_addresses = :addresses, journal_trigger_id = :trigger",
             condition="lease_owner = :owner",
-            values={":journal": journal, ":trigger": {"S": trigger_id}, ":owner": {"S": owner}},
+            values={
+                ":journal": journal,
+                ":addresses": journal_addresses,
+                ":trigger": {"S": trigger_id},
+                ":owner": {"S": owner},
+            },
         )
         if written is None:
             # Our lease expired and someone else holds the pair: moving now would race them.
@@ -209,7 +243,7 @@ class PairRecords:
         else:
             removes.append("last_told_trigger_id")
         if move_finished:
-            removes += ["journal", "journal_trigger_id"]
+            removes += ["journal", "journal_addresses", "journal_trigger_id"]
         self._update(
             pair_name,
             f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
@@ -415,6 +449,14 @@ def _record(item: dict[str, Any]) -> PairRecord:
         )
         for entry in item.get("journal", {}).get("L", [])
     )
+    journal_addresses = tuple(
+        PlannedAddress(
+            key=entry["M"]["key"]["S"],
+            from_instance_id=entry["M"]["from_instance_id"]["S"] or None,
+            to_instance_id=entry["M"]["to_instance_id"]["S"],
+        )
+        for entry in item.get("journal_addresses", {}).get("L", [])
+    )
     isolated = tuple(
         (interface_id, tuple(str(g["S"]) for g in groups.get("L", [])))
         for interface_id, groups in item.get("isolated_interfaces", {}).get("M", {}).items()
@@ -426,6 +468,7 @@ def _record(item: dict[str, Any]) -> PairRecord:
     return PairRecord(
         journal_trigger_id=text("journal_trigger_id"),
         journal=journal,
+        journal_addresses=journal_addresses,
         last_move_trigger_id=text("last_move_trigger_id"),
         last_move_at=when("last_move_at"),
         last_trigger_id=text("last_trigger_id"),

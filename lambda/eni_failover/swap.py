@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
-from eni_failover.errors import AwsCallFailed
+from eni_failover.errors import THROTTLING_CODES, TRANSIENT_CODES, AwsCallFailed
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PlannedMove
 from eni_failover.shared_looks import DirectLooks, Look, Looks
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 # EC2 says the attachment is already gone: the detach we wanted has happened.
 ALREADY_DETACHED = ("InvalidAttachmentID.NotFound",)
-# What EC2 answers when its per-account request buckets are empty.
-THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 # Each pause is the poll interval +/- this fraction.
 POLL_JITTER = 0.2
 
@@ -34,9 +32,7 @@ POLL_JITTER = 0.2
 # Attach errors worth another try within the deadline: EC2's own trouble, not a refusal.
 # Anything else is EC2 saying no (a device index it will not give, an instance in the wrong
 # state): the same attach would only be refused again, so the interface goes back.
-TRANSIENT_ATTACH_CODES = THROTTLING_CODES | frozenset(
-    {"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"}
-)
+TRANSIENT_ATTACH_CODES = TRANSIENT_CODES
 
 
 class MoveStopped(Exception):

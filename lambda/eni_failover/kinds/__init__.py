@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from eni_failover import ec2
 from eni_failover.config import Pair
 from eni_failover.ec2 import DryRunAnswer
+from eni_failover.errors import AwsCallFailed
 from eni_failover.kinds import elastic_ips, private_ips, routes
 from eni_failover.observed import AddressView, InstanceView, PairState
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
 class AddressKind(Protocol):
     NAME: str
+    LABEL: str  # in words, with the configuration keys that list it
     # Whether an address of this kind may move to an instance in another zone.
     CROSSES_ZONES: bool
 
@@ -88,3 +92,36 @@ def with_addresses(client: EC2Client, pair: Pair, state: PairState) -> PairState
         return state
     instances = {state.primary.instance_id: state.primary, state.standby.instance_id: state.standby}
     return replace(state, addresses=read_addresses(client, [pair], instances)[pair.name])
+
+
+def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) -> PairState:
+    """The pair as EC2 shows it: interfaces, instances and their checks, and addresses."""
+    return with_addresses(client, pair, ec2.observe_pair(client, pair, now=now))
+
+
+def observe_pairs(
+    client: EC2Client, pairs: Sequence[Pair], *, now: datetime | None = None
+) -> ec2.PairsLook:
+    """Every pair at once (ec2.observe_pairs), with their addresses: one call per kind for
+    all of them. When a kind's call fails, the pairs that list it go unobserved this time
+    (with EC2's answer), and the others are not held back."""
+    looked = ec2.observe_pairs(client, pairs, now=now)
+    listing = [p for p in pairs if p.name in looked.states and any(k.listed(p) for k in KINDS)]
+    if not listing:
+        return looked
+    instances = {
+        view.instance_id: view
+        for p in listing
+        for view in (looked.states[p.name].primary, looked.states[p.name].standby)
+    }
+    states, unobserved = dict(looked.states), dict(looked.unobserved)
+    try:
+        addresses = read_addresses(client, listing, instances)
+    except AwsCallFailed as error:
+        for pair in listing:
+            del states[pair.name]
+            unobserved[pair.name] = str(error)
+        return ec2.PairsLook(states=states, unobserved=unobserved)
+    for pair in listing:
+        states[pair.name] = replace(states[pair.name], addresses=addresses[pair.name])
+    return ec2.PairsLook(states=states, unobserved=unobserved)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 NAME = "elastic-ip"
+LABEL = "Elastic IPs (eipAllocationIds)"
 CROSSES_ZONES = True
 ALLOCATION_NOT_FOUND = "InvalidAllocationID.NotFound"
 ALLOCATION_IDS = 100

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 NAME = "private-ip"
+LABEL = "secondary private IPs (privateIps)"
 CROSSES_ZONES = False
 
 

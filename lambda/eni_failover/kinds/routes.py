@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 NAME = "route"
+LABEL = "routes (routeTableIds x routeCidrs)"
 CROSSES_ZONES = True
 TABLE_NOT_FOUND = "InvalidRouteTableID.NotFound"
 # Route tables named in one DescribeRouteTables.
