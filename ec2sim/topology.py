@@ -126,3 +126,128 @@ def build_pair(
         public_ip=public_ip,
         network_card_index=network_card_index,
     )
+
+
+@dataclass(frozen=True)
+class AddressPairTopology:
+    """A pair whose service address is routes, Elastic IPs and secondary IPs, not an
+    interface: the instances may be in different zones (`standby_az`)."""
+
+    vpc_id: str
+    subnet_id: str
+    standby_subnet_id: str
+    primary_instance_id: str
+    standby_instance_id: str
+    # Each instance's primary interface (device index 0): what the addresses go to.
+    primary_interface_id: str
+    standby_interface_id: str
+    route_table_ids: tuple[str, ...]
+    route_cidrs: tuple[str, ...]
+    allocation_ids: tuple[str, ...]
+    public_ips: tuple[str, ...]
+    private_ips: tuple[str, ...]
+
+
+def build_address_pair(
+    ec2: EC2Client,
+    *,
+    az: str = "us-east-1a",
+    standby_az: str = "us-east-1b",
+    route_tables: int = 2,
+    route_cidrs: tuple[str, ...] = ("10.9.0.10/32",),
+    elastic_ips: int = 1,
+    secondary_private_ips: int = 0,
+    name: str = "pair",
+    image_id: str = DEFAULT_IMAGE_ID,
+    vpc_cidr: str = "10.0.0.0/16",
+) -> AddressPairTopology:
+    """A VPC with a primary in `az` and a standby in `standby_az` (the same subnet when the
+    zones are equal), and the primary holding every address: in each of `route_tables`
+    route tables a route to each of `route_cidrs` (an overlay IP by default) targets its
+    primary interface, `elastic_ips` Elastic IPs are associated with it, and
+    `secondary_private_ips` secondary IPs are assigned to its primary interface. Source and
+    destination checking is off on both primary interfaces, as routed traffic needs."""
+    tags: list[TagSpecificationTypeDef] = [
+        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
+    ]
+    vpc_id = ec2.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
+    base = vpc_cidr.split(".")[:2]
+    subnet_id = ec2.create_subnet(
+        VpcId=vpc_id, CidrBlock=f"{base[0]}.{base[1]}.1.0/24", AvailabilityZone=az
+    )["Subnet"]["SubnetId"]
+    standby_subnet_id = subnet_id
+    if standby_az != az:
+        standby_subnet_id = ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"{base[0]}.{base[1]}.2.0/24", AvailabilityZone=standby_az
+        )["Subnet"]["SubnetId"]
+
+    def launch(subnet: str) -> tuple[str, str]:
+        instance = ec2.run_instances(
+            ImageId=image_id,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet,
+            TagSpecifications=tags,
+        )["Instances"][0]
+        interface_id = instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        ec2.modify_network_interface_attribute(
+            NetworkInterfaceId=interface_id, SourceDestCheck={"Value": False}
+        )
+        return instance["InstanceId"], interface_id
+
+    primary_instance_id, primary_interface_id = launch(subnet_id)
+    standby_instance_id, standby_interface_id = launch(standby_subnet_id)
+
+    table_ids = []
+    for _ in range(route_tables):
+        table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+        for cidr in route_cidrs:
+            destination = (
+                {"DestinationIpv6CidrBlock": cidr}
+                if ":" in cidr
+                else {"DestinationCidrBlock": cidr}
+            )
+            ec2.create_route(
+                RouteTableId=table_id,
+                NetworkInterfaceId=primary_interface_id,
+                **destination,  # type: ignore[arg-type]
+            )
+        table_ids.append(table_id)
+
+    allocation_ids, public_ips = [], []
+    for _ in range(elastic_ips):
+        address = ec2.allocate_address(Domain="vpc")
+        ec2.associate_address(
+            AllocationId=address["AllocationId"], NetworkInterfaceId=primary_interface_id
+        )
+        allocation_ids.append(address["AllocationId"])
+        public_ips.append(address["PublicIp"])
+
+    private_ips: tuple[str, ...] = ()
+    if secondary_private_ips:
+        ec2.assign_private_ip_addresses(
+            NetworkInterfaceId=primary_interface_id,
+            SecondaryPrivateIpAddressCount=secondary_private_ips,
+        )
+        described = ec2.describe_network_interfaces(NetworkInterfaceIds=[primary_interface_id])
+        private_ips = tuple(
+            p["PrivateIpAddress"]
+            for p in described["NetworkInterfaces"][0]["PrivateIpAddresses"]
+            if not p.get("Primary")
+        )
+
+    return AddressPairTopology(
+        vpc_id=vpc_id,
+        subnet_id=subnet_id,
+        standby_subnet_id=standby_subnet_id,
+        primary_instance_id=primary_instance_id,
+        standby_instance_id=standby_instance_id,
+        primary_interface_id=primary_interface_id,
+        standby_interface_id=standby_interface_id,
+        route_table_ids=tuple(table_ids),
+        route_cidrs=route_cidrs,
+        allocation_ids=tuple(allocation_ids),
+        public_ips=tuple(public_ips),
+        private_ips=private_ips,
+    )

@@ -800,7 +800,7 @@ def address_problems(pair: Pair, state: PairState, target: InstanceView) -> list
 
 def _serves_elsewhere(address: AddressView, members: set[str]) -> bool:
     """In service for something outside the pair: moving it would take it from them."""
-    if address.state in ("blackhole", "not associated", "not assigned"):
+    if address.state in ("blackhole", "not associated", "not assigned", "reassigning"):
         return False
     return address.instance_id not in members
 

@@ -428,7 +428,7 @@ def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> I
         private_ip=raw.get("PrivateIpAddress"),
         subnet_id=raw.get("SubnetId"),
         vpc_id=raw.get("VpcId"),
-        source_dest_check=raw.get("SourceDestCheck"),
+        source_dest_check=_source_dest_check(raw),
         launch_time=_aware(raw["LaunchTime"]) if raw.get("LaunchTime") else None,
         failed_since=_failed_since(raw, status),
         # A device index is unique per network card, so the key is both.
@@ -441,6 +441,24 @@ def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> I
             if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
         },
     )
+
+
+def _source_dest_check(raw: Any) -> bool | None:
+    """The primary interface's SourceDestCheck (the one routes point at); the instance's
+    own attribute mirrors it, and is the fallback."""
+    primary = next(
+        (
+            n
+            for n in raw.get("NetworkInterfaces", [])
+            if (n.get("Attachment") or {}).get("DeviceIndex") == 0
+            and not (n.get("Attachment") or {}).get("NetworkCardIndex")
+        ),
+        None,
+    )
+    if primary is not None and "SourceDestCheck" in primary:
+        return bool(primary["SourceDestCheck"])
+    value = raw.get("SourceDestCheck")
+    return None if value is None else bool(value)
 
 
 def _zone_answers(

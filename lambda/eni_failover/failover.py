@@ -301,12 +301,15 @@ class _Attempt:
 
     def decide_and_act(self, owner: str) -> Outcome:
         pair = self.request.pair
-        self.looks.watch(
-            pair.interface_ids,
-            (pair.primary_instance_id, pair.standby_instance_id),
-            # Until this invocation would have been killed: a dead one stops being watched.
-            until=self.started_at.timestamp() + self.remaining_seconds + RESERVE_SECONDS,
-        )
+        # Looks are shared for the interfaces' polls; a pair of addresses only polls no
+        # interface, and its one look at the instances gains nothing from sharing.
+        if pair.interface_ids:
+            self.looks.watch(
+                pair.interface_ids,
+                (pair.primary_instance_id, pair.standby_instance_id),
+                # Until this invocation would have been killed: a dead one stops being watched.
+                until=self.started_at.timestamp() + self.remaining_seconds + RESERVE_SECONDS,
+            )
         try:
             return self._decide_and_act(owner)
         finally:

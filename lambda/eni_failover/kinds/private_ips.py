@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 NAME = "private-ip"
 LABEL = "secondary private IPs (privateIps)"
 CROSSES_ZONES = False
+# Shown on two interfaces at once: EC2 has not settled a reassignment yet.
+REASSIGNING = "reassigning"
 
 
 def listed(pair: Pair) -> tuple[str, ...]:
@@ -75,18 +77,24 @@ def _filtered(client: EC2Client, ips: list[str]) -> Any:
     )
 
 
-def _holders(interfaces: list[Any]) -> dict[str, Any]:
-    return {
-        p["PrivateIpAddress"]: raw
-        for raw in interfaces
-        for p in raw.get("PrivateIpAddresses", [])
-        if not p.get("Primary") and p.get("PrivateIpAddress")
-    }
+def _holders(interfaces: list[Any]) -> dict[str, list[Any]]:
+    """Address -> the interfaces showing it as a secondary IP (two while EC2 settles a
+    reassignment: the move is not done until only the target shows it)."""
+    holders: dict[str, list[Any]] = {}
+    for raw in interfaces:
+        for p in raw.get("PrivateIpAddresses", []):
+            if not p.get("Primary") and p.get("PrivateIpAddress"):
+                holders.setdefault(p["PrivateIpAddress"], []).append(raw)
+    return holders
 
 
-def _view(ip: str, holder: Any) -> AddressView:
-    if holder is None:
+def _view(ip: str, holders: list[Any] | None) -> AddressView:
+    if not holders:
         return AddressView(NAME, ip, exists=True, state="not assigned")
+    if len(holders) > 1:
+        shown = ", ".join(h["NetworkInterfaceId"] for h in holders)
+        return AddressView(NAME, ip, exists=True, state=REASSIGNING, detail=f"shown on {shown}")
+    [holder] = holders
     attachment = holder.get("Attachment") or {}
     return AddressView(
         NAME,

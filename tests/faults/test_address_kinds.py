@@ -1,0 +1,373 @@
+"""Routes, Elastic IPs and secondary IPs follow the failover, across zones where AWS allows.
+
+Each scene is a pair whose primary holds the addresses through its primary interface; the
+failover must put every one on the standby's, verified by EC2's own describes, and say in
+one notification where each address is. A pair across zones may hold only routes and
+Elastic IPs: anything else is refused before a call is made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ec2sim import CallEvent, FaithfulEC2
+from ec2sim.topology import AddressPairTopology, build_address_pair
+from emulator.deployment import LocalDeployment
+from eni_failover.clients import AwsClients
+from eni_failover.config import FailoverConfig, FenceMode, Pair
+from tests.faults.views import (
+    Delivery,
+    Killed,
+    LambdaDeadline,
+    LambdaRuntime,
+    facts,
+    instance_state,
+    outcome_of,
+)
+from tests.integration.conftest import ALARM_NAME, TEST_TUNING
+from tests.support import alarm_message, sns_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+# The calls that move an address (each kind's one call).
+ADDRESS_MOVES = ("ReplaceRoute", "AssociateAddress", "AssignPrivateIpAddresses")
+
+
+@dataclass
+class AddressScene:
+    sim: FaithfulEC2
+    ec2: EC2Client
+    topology: AddressPairTopology
+    deployment: LocalDeployment
+    calls: Counter[str] = field(default_factory=Counter)
+    runtime: LambdaRuntime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runtime = LambdaRuntime(self.sim)
+
+        def count(event: CallEvent) -> None:
+            self.calls[event.operation] += 1
+
+        for operation in ADDRESS_MOVES:
+            self.sim.on(operation, count)
+
+    @property
+    def primary(self) -> str:
+        return self.topology.primary_instance_id
+
+    @property
+    def standby(self) -> str:
+        return self.topology.standby_instance_id
+
+    def alarm(self) -> dict[str, Any]:
+        return sns_event(alarm_message(alarm_name=ALARM_NAME, instance_id=self.primary))
+
+    def deliver(self, event: Any, context: LambdaDeadline | None = None) -> Delivery:
+        return self.runtime.deliver(self.deployment, event, context)
+
+    def route_targets(self) -> dict[str, str | None]:
+        """Each listed route's target interface, as DescribeRouteTables shows it."""
+        self.sim.settle()
+        tables = self.ec2.describe_route_tables(RouteTableIds=list(self.topology.route_table_ids))
+        return {
+            f"{t['RouteTableId']} {r['DestinationCidrBlock']}": r.get("NetworkInterfaceId")
+            for t in tables["RouteTables"]
+            for r in t["Routes"]
+            if r.get("DestinationCidrBlock") in self.topology.route_cidrs
+        }
+
+    def eip_interfaces(self) -> list[str | None]:
+        self.sim.settle()
+        found = self.ec2.describe_addresses(AllocationIds=list(self.topology.allocation_ids))
+        return [a.get("NetworkInterfaceId") for a in found["Addresses"]]
+
+    def ips_on(self, interface_id: str) -> set[str]:
+        [raw] = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])[
+            "NetworkInterfaces"
+        ]
+        return {p["PrivateIpAddress"] for p in raw["PrivateIpAddresses"] if not p["Primary"]}
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return self.deployment.notifications()
+
+
+def address_pair(topology: AddressPairTopology, **changes: Any) -> Pair:
+    return Pair(
+        name="edge",
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        route_table_ids=topology.route_table_ids,
+        route_cidrs=topology.route_cidrs,
+        eip_allocation_ids=topology.allocation_ids,
+        private_ips=topology.private_ips,
+        alarm_name=ALARM_NAME,
+        **changes,
+    )
+
+
+def make_scene(
+    sim: FaithfulEC2,
+    ec2: EC2Client,
+    clients: AwsClients,
+    stack_template: dict[str, Any],
+    topology: AddressPairTopology,
+    **pair_changes: Any,
+) -> AddressScene:
+    sim.reset_counts()
+    deployment = LocalDeployment.from_template(
+        FailoverConfig(pairs=(address_pair(topology, **pair_changes),), tuning=TEST_TUNING),
+        stack_template,
+        clients=clients,
+    )
+    return AddressScene(sim=sim, ec2=ec2, topology=topology, deployment=deployment)
+
+
+@pytest.fixture
+def across_zones(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> AddressScene:
+    """An overlay route in two route tables and an Elastic IP; primary in us-east-1a,
+    standby in us-east-1b."""
+    return make_scene(sim, ec2, clients, stack_template, build_address_pair(ec2, name="edge"))
+
+
+@pytest.fixture
+def same_subnet(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> AddressScene:
+    """Two secondary private IPs, both instances in one subnet."""
+    topology = build_address_pair(
+        ec2,
+        name="edge",
+        standby_az="us-east-1a",
+        route_tables=0,
+        route_cidrs=(),
+        elastic_ips=0,
+        secondary_private_ips=2,
+    )
+    return make_scene(sim, ec2, clients, stack_template, topology)
+
+
+def test_routes_and_an_elastic_ip_follow_a_failed_primary_to_another_zone(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    # Given a primary in us-east-1a whose status check fails
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    # When its alarm arrives
+    delivery = scene.deliver(scene.alarm())
+
+    # Then both routes and the Elastic IP are on the standby's interface in us-east-1b
+    assert delivery.error is None
+    assert set(scene.route_targets().values()) == {topology.standby_interface_id}
+    assert scene.eip_interfaces() == [topology.standby_interface_id]
+    # with one call per address
+    assert scene.calls == Counter(ReplaceRoute=2, AssociateAddress=1)
+    # and one notification saying where each address is now
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+    moved = {a["address"]: a["on_instance"] for a in facts(told)["addresses"]}
+    assert moved == {
+        **{
+            f"{t} {c}": scene.standby
+            for t in topology.route_table_ids
+            for c in topology.route_cidrs
+        },
+        topology.allocation_ids[0]: scene.standby,
+    }
+    assert "verified" in [s["step"] for s in facts(told)["steps"]]
+    assert topology.public_ips[0] in told["message"]
+
+
+def test_secondary_ips_are_reassigned_without_moving_an_interface(
+    same_subnet: AddressScene,
+) -> None:
+    scene, topology = same_subnet, same_subnet.topology
+    scene.sim.set_status(scene.primary, system="impaired")
+
+    delivery = scene.deliver(scene.alarm())
+
+    assert delivery.error is None
+    assert scene.ips_on(topology.standby_interface_id) == set(topology.private_ips)
+    assert scene.ips_on(topology.primary_interface_id) == set()
+    assert scene.calls == Counter(AssignPrivateIpAddresses=2)
+    assert scene.sim.calls["DetachNetworkInterface"] == 0
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+
+
+def test_a_pair_across_zones_with_a_secondary_ip_is_refused_before_any_call(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> None:
+    topology = build_address_pair(ec2, name="edge", secondary_private_ips=1)
+    scene = make_scene(sim, ec2, clients, stack_template, topology)
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    delivery = scene.deliver(scene.alarm())
+
+    assert delivery.error is None
+    assert scene.calls == Counter()
+    assert set(scene.route_targets().values()) == {topology.primary_interface_id}
+    [told] = scene.notifications()
+    assert outcome_of(told) == "refused"
+    [why] = [r for r in facts(told)["reasons"] if "across zones" in r]
+    assert "us-east-1a" in why
+    assert "us-east-1b" in why
+    assert "secondary private IPs (privateIps)" in why
+
+
+def test_an_interface_of_a_pair_across_zones_is_refused_too(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> None:
+    topology = build_address_pair(ec2, name="edge")
+    floating = ec2.create_network_interface(SubnetId=topology.subnet_id)["NetworkInterface"]
+    ec2.attach_network_interface(
+        NetworkInterfaceId=floating["NetworkInterfaceId"],
+        InstanceId=topology.primary_instance_id,
+        DeviceIndex=1,
+    )
+    sim.settle()
+    scene = make_scene(
+        sim,
+        ec2,
+        clients,
+        stack_template,
+        topology,
+        interface_ids=(floating["NetworkInterfaceId"],),
+    )
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    scene.deliver(scene.alarm())
+
+    assert scene.calls == Counter()
+    assert scene.sim.calls["DetachNetworkInterface"] == 0
+    [told] = scene.notifications()
+    assert outcome_of(told) == "refused"
+    assert "can only move within its Availability Zone" in " ".join(facts(told)["reasons"])
+
+
+def test_a_move_cut_short_after_one_route_is_finished_by_the_retry(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    scene.sim.set_status(scene.primary, instance="impaired")
+    # Given EC2 takes one ReplaceRoute and refuses the other, and Lambda kills the
+    # invocation right after the one it took (the calls go out together)
+    context = LambdaDeadline(remaining_seconds=6.0)
+
+    def killed(event: CallEvent) -> None:
+        raise Killed("Lambda timed out after ReplaceRoute")
+
+    scene.sim.fail("ReplaceRoute", "InvalidParameterValue", times=1)
+    scene.sim.on("ReplaceRoute", killed, times=1)
+    event = scene.alarm()
+    with pytest.raises(Killed):
+        scene.deliver(event, context)
+    assert scene.notifications() == []
+    targets = scene.route_targets()
+    assert Counter(targets.values()) == Counter(
+        [topology.primary_interface_id, topology.standby_interface_id]
+    )
+
+    # When Lambda retries the same event
+    context.wait_until_passed()
+    scene.deliver(event, context.retry_context())
+
+    # Then every address is on the standby, and the one notification says it resumed
+    assert set(scene.route_targets().values()) == {topology.standby_interface_id}
+    assert scene.eip_interfaces() == [topology.standby_interface_id]
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+    assert facts(told)["resumed"] is True
+
+
+def test_an_address_ec2_refuses_ends_in_a_failure_that_says_where_each_one_is(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    scene.sim.set_status(scene.primary, instance="impaired")
+    scene.sim.fail("AssociateAddress", "InvalidParameterValue", times=1)
+
+    delivery = scene.deliver(scene.alarm())
+
+    # The routes moved; the Elastic IP is still on the primary, and the failure says so
+    assert delivery.error is not None
+    assert set(scene.route_targets().values()) == {topology.standby_interface_id}
+    assert scene.eip_interfaces() == [topology.primary_interface_id]
+    [told] = scene.notifications()
+    assert outcome_of(told) == "failed"
+    assert "EC2 refused to move elastic-ip" in facts(told)["error"]
+    where = {a["address"]: a["on_instance"] for a in facts(told)["addresses"]}
+    assert where[topology.allocation_ids[0]] == scene.primary
+
+
+def test_throttled_calls_are_made_again_within_the_deadline(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    scene.sim.set_status(scene.primary, instance="impaired")
+    # More throttling than botocore's own attempts: the mover must try again itself.
+    scene.sim.fail("ReplaceRoute", "RequestLimitExceeded", times=TEST_TUNING.api_max_attempts + 1)
+
+    delivery = scene.deliver(scene.alarm())
+
+    assert delivery.error is None
+    assert set(scene.route_targets().values()) == {topology.standby_interface_id}
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+
+
+def test_failback_brings_every_address_back_to_the_primary(across_zones: AddressScene) -> None:
+    scene, topology = across_zones, across_zones.topology
+    scene.sim.set_status(scene.primary, instance="impaired")
+    scene.deliver(scene.alarm())
+    scene.notifications()
+    # Given the primary is healthy again
+    scene.sim.set_status(scene.primary, instance="ok")
+
+    # When an operator fails back
+    answer = scene.deployment.invoke(
+        {"action": "failback", "pair": "edge", "requested_by": "ops@example.com"}
+    )
+
+    [failback] = answer["outcomes"]
+    assert (failback["outcome"], failback["direction"]) == ("swapped", "failback")
+    assert set(scene.route_targets().values()) == {topology.primary_interface_id}
+    assert scene.eip_interfaces() == [topology.primary_interface_id]
+
+
+def test_fence_stops_the_impaired_primary_only_once_every_address_is_on_the_standby(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> None:
+    topology = build_address_pair(ec2, name="edge")
+    scene = make_scene(sim, ec2, clients, stack_template, topology, fence=FenceMode.STOP)
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    scene.deliver(scene.alarm())
+
+    assert set(scene.route_targets().values()) == {topology.standby_interface_id}
+    [told] = scene.notifications()
+    assert facts(told)["fence"]["done"] is True
+    assert instance_state(scene.ec2, scene.primary) == "stopped"
+    assert instance_state(scene.ec2, scene.standby) == "running"
+
+
+def test_no_fence_when_an_address_did_not_arrive(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> None:
+    topology = build_address_pair(ec2, name="edge")
+    scene = make_scene(sim, ec2, clients, stack_template, topology, fence=FenceMode.STOP)
+    scene.sim.set_status(scene.primary, instance="impaired")
+    scene.sim.fail("AssociateAddress", "InvalidParameterValue", times=1)
+
+    scene.deliver(scene.alarm())
+
+    assert instance_state(scene.ec2, scene.primary) == "running"
+    [told] = scene.notifications()
+    assert outcome_of(told) == "failed"
