@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from eni_failover import cloudwatch, ec2, notify, triggers
+from eni_failover import cloudwatch, ec2, kinds, notify, triggers
 from eni_failover.config import Pair, ProberSettings
 from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AWS_ERRORS, AwsCallFailed
@@ -60,10 +60,11 @@ class Targets:
 
     pair: Pair
     spec: ProbeSpec
-    service_ip: str | None  # the floating interface's private IP
+    # The floating interface's private IP, or a pair of addresses' service address.
+    service_ip: str | None
     primary_ip: str | None
     standby_ip: str | None
-    on_primary: bool  # the floating interface is attached to the primary
+    on_primary: bool  # the floating interface (or an address) is on the primary
 
 
 def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Targets]:
@@ -87,23 +88,43 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
         zones=zones,
         spare_failing_seconds=SPARE_FAILING_ZONE_SECONDS,
     ).found
+    # A pair of addresses only: where its service address is, from the addresses.
+    addressed = [p for p in probed if not p.interface_ids]
+    addresses = kinds.read_addresses(clients.ec2, addressed, instances) if addressed else {}
     found = {}
     for pair in probed:
         spec = pair.probe_spec
         assert spec is not None  # filtered above
-        interface = interfaces[pair.interface_ids[0]]
         primary, standby = (
             instances.get(i) for i in (pair.primary_instance_id, pair.standby_instance_id)
         )
+        if pair.interface_ids:
+            interface = interfaces[pair.interface_ids[0]]
+            service_ip = interface.private_ips[0] if interface.private_ips else None
+            on_primary = interface.attached_to(pair.primary_instance_id)
+        else:
+            held = addresses[pair.name]
+            service_ip = service_address(pair)
+            on_primary = any(a.held_by(pair.primary_instance_id) for a in held)
         found[pair.name] = Targets(
             pair=pair,
             spec=spec,
-            service_ip=interface.private_ips[0] if interface.private_ips else None,
+            service_ip=service_ip,
             primary_ip=primary.private_ip if primary else None,
             standby_ip=standby.private_ip if standby else None,
-            on_primary=interface.attached_to(pair.primary_instance_id),
+            on_primary=on_primary,
         )
     return found
+
+
+def service_address(pair: Pair) -> str | None:
+    """Where clients reach a pair of addresses inside the VPC: its first secondary IP, else
+    the host of its first /32 route (an overlay IP). An Elastic IP is reached from outside
+    the VPC, and a wider route (0.0.0.0/0) names no host: such a pair is probed on the
+    instances' own addresses only, or through a host given in the probe."""
+    if pair.private_ips:
+        return pair.private_ips[0]
+    return next((c.split("/")[0] for c in pair.route_cidrs if c.endswith(("/32", "/128"))), None)
 
 
 @dataclass(frozen=True)
