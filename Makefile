@@ -26,6 +26,12 @@ FLEET_OUT := cdk.out.fleet
 ALARMED_CONTEXT = $(SAMPLE_CONTEXT) \
 	-c triggerAlarms=$$(seq -s, -f 'checkout-service-%02g-unhealthy-host-count' 1 60)
 ALARMED_OUT := cdk.out.alarmed
+# Routes and an Elastic IP, no interface (issue 19's done-when command): ReplaceRoute on the
+# two route tables and AssociateAddress on the allocation get synthesized, nagged and linted.
+ROUTED_CONTEXT := -c primaryInstanceId=i-0123456789abcdef0 -c standbyInstanceId=i-0fedcba9876543210 \
+	-c routeTableIds=rtb-0123456789abcdef0,rtb-0fedcba9876543210 -c routeCidrs=0.0.0.0/0 \
+	-c eipAllocationIds=eipalloc-0123456789abcdef0 -c notifyEmail=ops@example.com
+ROUTED_OUT := cdk.out.routed
 
 # jsii prints a banner about Node 20 being past end of life unless told the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -56,16 +62,18 @@ pytest: setup
 	$(VENV)/bin/pytest
 
 synth: setup
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT)
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT) $(ROUTED_OUT)
 	npx cdk synth --quiet $(SAMPLE_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(PROBED_OUT) $(PROBED_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(FENCED_OUT) $(FENCED_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(FLEET_OUT) $(FLEET_CONTEXT) > /dev/null
 	npx cdk synth --quiet --output $(ALARMED_OUT) $(ALARMED_CONTEXT) > /dev/null
+	npx cdk synth --quiet --output $(ROUTED_OUT) $(ROUTED_CONTEXT) > /dev/null
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PROBED_OUT)/*.template.json \
-		$(FENCED_OUT)/*.template.json $(FLEET_OUT)/*.template.json $(ALARMED_OUT)/*.template.json
+		$(FENCED_OUT)/*.template.json $(FLEET_OUT)/*.template.json $(ALARMED_OUT)/*.template.json \
+		$(ROUTED_OUT)/*.template.json
 
 test: lint typecheck pytest cfn-lint
 
@@ -85,4 +93,4 @@ sandbox-down: setup
 	$(PY) -m eni_cli sandbox down
 
 clean:
-	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT) $(ROUTED_OUT) .pytest_cache .mypy_cache .ruff_cache

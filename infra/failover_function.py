@@ -60,6 +60,15 @@ DESCRIBE_ACTIONS = (
     "ec2:DescribeInstanceStatus",
 )
 MOVE_ACTIONS = ("ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface")
+# What each lighter address kind (eni_failover.kinds) adds, only where a pair lists one: the
+# move (its DryRun too, for the readiness check) and the read that verifies it. The reads
+# support no resource-level permissions; the moves are scoped (address_grants,
+# FailoverFunction._allow_moves).
+ROUTE_ACTIONS = ("ec2:ReplaceRoute",)
+ROUTE_READ_ACTIONS = ("ec2:DescribeRouteTables",)
+ELASTIC_IP_ACTIONS = ("ec2:AssociateAddress",)
+ELASTIC_IP_READ_ACTIONS = ("ec2:DescribeAddresses",)
+PRIVATE_IP_ACTIONS = ("ec2:AssignPrivateIpAddresses",)
 
 
 @jsii.implements(lambda_.IDestination)
@@ -84,9 +93,11 @@ class QueueOnFailure:
 
 
 def move_grant(pairs: Sequence[Pair]) -> ResourceGrant:
-    """Attach and detach on every pair's two instances and its interfaces."""
-    instances = sorted({i for p in pairs for i in (p.primary_instance_id, p.standby_instance_id)})
-    interfaces = sorted({i for p in pairs for i in p.interface_ids})
+    """Attach and detach on the two instances and the interfaces of every pair that moves
+    interfaces (a pair of routes or Elastic IPs only attaches nothing)."""
+    moving = [p for p in pairs if p.interface_ids]
+    instances = sorted({i for p in moving for i in (p.primary_instance_id, p.standby_instance_id)})
+    interfaces = sorted({i for p in moving for i in p.interface_ids})
     return ResourceGrant(
         sid="MoveConfiguredInterfaces",
         actions=MOVE_ACTIONS,
@@ -95,6 +106,37 @@ def move_grant(pairs: Sequence[Pair]) -> ResourceGrant:
             *(("network-interface", i) for i in interfaces),
         ),
     )
+
+
+def address_grants(pairs: Sequence[Pair]) -> list[ResourceGrant]:
+    """Every move on resources the configuration names, packed together into the same
+    managed policies: attach and detach (move_grant), ReplaceRoute on the listed route
+    tables, AssociateAddress on the listed Elastic IPs.
+
+    AssociateAddress authorizes the Elastic IP and the instance or interface the request
+    names (Service Authorization Reference: elastic-ip required, instance and
+    network-interface when given). The function names the target's primary interface,
+    found at run time (AWS requires an interface, not an instance, once an instance has
+    several), so no instance is ever authorized for it: naming the pairs' instances here
+    would grant nothing and cost 160 characters a pair of the 10 managed policies. The
+    interface side is FailoverFunction._allow_moves's, on network-interface/*.
+    """
+    tables = sorted({t for p in pairs for t in p.route_table_ids})
+    allocations = sorted({a for p in pairs for a in p.eip_allocation_ids})
+    grants = [
+        move_grant(pairs),
+        ResourceGrant(
+            sid="ReplaceConfiguredRoutes",
+            actions=ROUTE_ACTIONS,
+            resources=tuple(("route-table", t) for t in tables),
+        ),
+        ResourceGrant(
+            sid="AssociateConfiguredElasticIps",
+            actions=ELASTIC_IP_ACTIONS,
+            resources=tuple(("elastic-ip", a) for a in allocations),
+        ),
+    ]
+    return [grant for grant in grants if grant.resources]
 
 
 def ec2_arn(scope: Construct, resource: str, resource_id: str) -> str:
@@ -121,7 +163,10 @@ class FailoverFunction(Construct):
         key: kms.IKey,
         metrics_namespace: str,
         history_retention_days: int,
+        private_ip_vpc_id: str | None = None,
     ) -> None:
+        """``private_ip_vpc_id``: the VPC of the interfaces that may receive a pair's
+        secondary private IPs (infra.settings requires it where a pair lists privateIps)."""
         super().__init__(scope, construct_id)
         # Our own role: the managed basic-execution policy would allow writing any log group.
         self.role = iam.Role(
@@ -179,7 +224,7 @@ class FailoverFunction(Construct):
                 sid="KeepState", actions=list(TABLE_ACTIONS), resources=[state_table.table_arn]
             )
         )
-        self._allow_interface_moves(failover)
+        self._allow_moves(failover, private_ip_vpc_id=private_ip_vpc_id)
         self._acknowledge_unscoped_tracing()
         acknowledge(
             self.function,
@@ -235,35 +280,45 @@ class FailoverFunction(Construct):
                 iam.PolicyStatement(sid=sid, actions=actions, resources=[resource])
             )
 
-    def _allow_interface_moves(self, failover: FailoverConfig) -> None:
-        """Attach and detach only the configured interfaces on the configured instances."""
+    def _allow_moves(self, failover: FailoverConfig, *, private_ip_vpc_id: str | None) -> None:
+        """Move only the configured addresses, between the configured instances; read what
+        the pairs' kinds need to verify a move. A stack of interface pairs gets attach and
+        detach only, as it always did."""
+        pairs = failover.pairs
+        tagged = failover.discover_tags
+        routes = tagged or any(p.route_table_ids for p in pairs)
+        elastic_ips = tagged or any(p.eip_allocation_ids for p in pairs)
         moves = grant_on_resources(
-            self, "InterfaceMovePolicy", role=self.role, grants=[move_grant(failover.pairs)]
+            # The construct keeps the name it had when it held interfaces only: renaming it
+            # would replace every stack's policies for nothing.
+            self,
+            "InterfaceMovePolicy",
+            role=self.role,
+            grants=address_grants(pairs),
         )
+        reads = [
+            *DESCRIBE_ACTIONS,
+            *(ROUTE_READ_ACTIONS if routes else ()),
+            *(ELASTIC_IP_READ_ACTIONS if elastic_ips else ()),
+        ]
         statements = [
             iam.PolicyStatement(
-                sid="ReadInstanceAndInterfaceState",
-                actions=list(DESCRIBE_ACTIONS),
-                resources=["*"],
+                sid="ReadInstanceAndInterfaceState", actions=reads, resources=["*"]
             ),
         ]
-        if failover.discover_tags:
-            # Pairs found at run time cannot be named here: the tag is the boundary, so
-            # whoever may tag an instance or interface may have it moved (README).
-            statements.append(
-                iam.PolicyStatement(
-                    sid="MoveTaggedInterfaces",
-                    actions=list(MOVE_ACTIONS),
-                    resources=[
-                        ec2_arn(self, "instance", "*"),
-                        ec2_arn(self, "network-interface", "*"),
-                    ],
-                    conditions={"Null": {f"aws:ResourceTag/{PAIR_TAG}": "false"}},
-                )
-            )
+        if tagged:
+            statements.extend(self._tagged_statements())
         describe = iam.Policy(self, "ReadStatePolicy", roles=[self.role], statements=statements)
+        policies: list[iam.Policy | iam.ManagedPolicy] = [*moves, describe]
+        primary_interfaces = self._allow_primary_interfaces(
+            elastic_ips=elastic_ips,
+            private_ips=any(p.private_ips for p in pairs),
+            vpc_id=private_ip_vpc_id,
+        )
+        if primary_interfaces is not None:
+            policies.append(primary_interfaces)
         # The first trigger must not race the policies.
-        for policy in (*moves, describe):
+        for policy in policies:
             self.function.node.add_dependency(policy)
         acknowledge(
             describe,
@@ -272,16 +327,99 @@ class FailoverFunction(Construct):
             "'*'; attach and detach are limited to the configured instance and "
             "interface ARNs (InterfaceMovePolicy).",
         )
-        if failover.discover_tags:
-            for kind in ("instance", "network-interface"):
+        if tagged:
+            for kind in ("instance", "network-interface", "route-table", "elastic-ip"):
                 acknowledge(
                     describe,
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
                     f"<AWS::AccountId>:{kind}/*]",
-                    reason="discovery=tags: attach and detach only resources that carry the "
-                    f"{PAIR_TAG} tag (condition aws:ResourceTag), as pairs tagged after the "
-                    "deploy cannot be named in it.",
+                    reason="discovery=tags: attach, detach, replace routes and associate "
+                    f"Elastic IPs only on resources that carry the {PAIR_TAG} tag (condition "
+                    "aws:ResourceTag), as pairs tagged after the deploy cannot be named in it.",
                 )
+
+    def _tagged_statements(self) -> list[iam.PolicyStatement]:
+        """Pairs found at run time cannot be named here: the tag is the boundary, so whoever
+        may tag an instance, interface, route table or Elastic IP may have it moved (README,
+        and docs/tag-discovery.md). Route tables and Elastic IPs support aws:ResourceTag."""
+        tagged = {"Null": {f"aws:ResourceTag/{PAIR_TAG}": "false"}}
+        return [
+            iam.PolicyStatement(
+                sid="MoveTaggedInterfaces",
+                actions=list(MOVE_ACTIONS),
+                resources=[
+                    ec2_arn(self, "instance", "*"),
+                    ec2_arn(self, "network-interface", "*"),
+                ],
+                conditions=tagged,
+            ),
+            iam.PolicyStatement(
+                sid="ReplaceTaggedRoutes",
+                actions=list(ROUTE_ACTIONS),
+                resources=[ec2_arn(self, "route-table", "*")],
+                conditions=tagged,
+            ),
+            iam.PolicyStatement(
+                sid="AssociateTaggedElasticIps",
+                actions=list(ELASTIC_IP_ACTIONS),
+                resources=[ec2_arn(self, "elastic-ip", "*")],
+                conditions=tagged,
+            ),
+        ]
+
+    def _allow_primary_interfaces(
+        self, *, elastic_ips: bool, private_ips: bool, vpc_id: str | None
+    ) -> iam.Policy | None:
+        """The interface side of AssociateAddress and AssignPrivateIpAddresses.
+
+        Both name the standby's primary interface (or the primary's, to fail back), which
+        the function finds at run time: its ID cannot be in the policy. The condition keys
+        of the network-interface resource (Service Authorization Reference) that could
+        narrow it are its tags, ec2:Subnet, ec2:AvailabilityZone and ec2:Vpc, none of which
+        is in the configuration of a pair of Elastic IPs. So:
+        - AssociateAddress: any interface of this account and Region. The Elastic IP is a
+          required resource of the call and is named (the listed allocations, or tagged
+          ones), so only those addresses can ever be associated.
+        - AssignPrivateIpAddresses: any interface of the pairs' VPC (ec2:Vpc; vpcId is
+          required for privateIps). The call has no other resource, so without the VPC it
+          could reassign any private IP of the account.
+        """
+        statements = []
+        interfaces = ec2_arn(self, "network-interface", "*")
+        if elastic_ips:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AssociateElasticIpsWithPrimaryInterfaces",
+                    actions=list(ELASTIC_IP_ACTIONS),
+                    resources=[interfaces],
+                )
+            )
+        if private_ips:
+            if vpc_id is None:
+                raise ValueError("privateIps needs the VPC of the pairs' interfaces")
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AssignPrivateIpsToPrimaryInterfaces",
+                    actions=list(PRIVATE_IP_ACTIONS),
+                    resources=[interfaces],
+                    conditions={"ArnEquals": {"ec2:Vpc": ec2_arn(self, "vpc", vpc_id)}},
+                )
+            )
+        if not statements:
+            return None
+        policy = iam.Policy(
+            self, "PrimaryInterfacePolicy", roles=[self.role], statements=statements
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-interface/*]",
+            reason="Elastic IPs and secondary private IPs move to the instances' primary "
+            "interfaces, found at run time, so no interface ID can be named: AssociateAddress "
+            "also needs the Elastic IP, named (InterfaceMovePolicy), and "
+            "AssignPrivateIpAddresses is limited to the pairs' VPC (ec2:Vpc).",
+        )
+        return policy
 
     def _acknowledge_unscoped_tracing(self) -> None:
         default_policy = self.role.node.find_child("DefaultPolicy")

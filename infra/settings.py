@@ -22,12 +22,17 @@ from eni_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover.config import (
     DEFAULT_EVALUATION_PERIODS,
     EXPECT_ALARM_NAME,
+    EXPECT_ALLOCATION,
+    EXPECT_CIDR,
     EXPECT_EMAIL,
     EXPECT_INSTANCE,
     EXPECT_INTERFACE,
     EXPECT_PAIR_NAME,
     EXPECT_PORT,
+    EXPECT_PRIVATE_IP,
+    EXPECT_ROUTE_TABLE,
     AlarmName,
+    AllocationId,
     Email,
     FailbackPolicy,
     FailoverConfig,
@@ -36,7 +41,10 @@ from eni_failover.config import (
     InterfaceId,
     Pair,
     PairName,
+    PrivateIp,
     Probing,
+    RouteCidr,
+    RouteTableId,
     Tuning,
 )
 from eni_failover.discovery import PROBE_PORTS_KEY, PROBE_TAG
@@ -48,6 +56,13 @@ KEY_STACK_NAME = "stackName"
 KEY_PRIMARY = "primaryInstanceId"
 KEY_STANDBY = "standbyInstanceId"
 KEY_INTERFACE = "eniId"
+# The lighter address kinds (README, Address kinds), the same keys on the command line and in
+# a `pairs` entry: every listed route table x every listed destination is one route.
+KEY_ROUTE_TABLES = "routeTableIds"
+KEY_ROUTE_CIDRS = "routeCidrs"
+KEY_ELASTIC_IPS = "eipAllocationIds"
+KEY_PRIVATE_IPS = "privateIps"
+ADDRESS_KEYS = (KEY_ROUTE_TABLES, KEY_ROUTE_CIDRS, KEY_ELASTIC_IPS, KEY_PRIVATE_IPS)
 KEY_PAIR_NAME = "pairName"
 KEY_PAIRS = "pairs"
 KEY_NOTIFY_EMAIL = "notifyEmail"
@@ -105,6 +120,7 @@ KNOWN_KEYS = (
     KEY_PRIMARY,
     KEY_STANDBY,
     KEY_INTERFACE,
+    *ADDRESS_KEYS,
     KEY_PAIR_NAME,
     KEY_PAIRS,
     KEY_NOTIFY_EMAIL,
@@ -144,6 +160,7 @@ PAIR_ENTRY_KEYS = (
     PAIR_ENTRY_PRIMARY,
     PAIR_ENTRY_STANDBY,
     PAIR_ENTRY_INTERFACES,
+    *ADDRESS_KEYS,
     PAIR_ENTRY_PROBE,
     PAIR_ENTRY_TRIGGER_ALARMS,
     *POLICY_KEYS,
@@ -213,11 +230,15 @@ HOW_TO_CONFIGURE = (
     "no pair to protect. Either pass one pair on the command line:\n"
     "    npx cdk deploy -c primaryInstanceId=i-... -c standbyInstanceId=i-... "
     "-c eniId=eni-... -c notifyEmail=ops@example.com [-c pairName=NAME]\n"
-    "  (eniId and notifyEmail accept several comma-separated values), or list several "
+    "  where the pair moves at least one address of any kind instead of, or beside, eniId: "
+    f"routes (-c {KEY_ROUTE_TABLES}=rtb-...,rtb-... -c {KEY_ROUTE_CIDRS}=0.0.0.0/0), Elastic IPs "
+    f"(-c {KEY_ELASTIC_IPS}=eipalloc-...) or secondary private IPs "
+    f"(-c {KEY_PRIVATE_IPS}=10.0.1.50)\n"
+    "  (these and notifyEmail accept several comma-separated values), or list several "
     "pairs under 'pairs' in the context of cdk.json:\n"
     '    "pairs": [{"name": "web", "primaryInstanceId": "i-...", '
     '"standbyInstanceId": "i-...", "eniIds": ["eni-..."]}]\n'
-    "  with notifyEmail beside it."
+    f"  (each entry may list {', '.join(ADDRESS_KEYS)} too) with notifyEmail beside it."
 )
 
 ContextLookup = Callable[[str], Any]
@@ -274,6 +295,9 @@ class DeploymentSettings:
     prober: ProberPlacement | None = None
     # The VPC of the quarantine security group; None when no pair has fence=isolate.
     quarantine_vpc_id: str | None = None
+    # The VPC whose interfaces the function may assign secondary private IPs to; None when
+    # no pair lists privateIps.
+    private_ip_vpc_id: str | None = None
     # How long the history (`eni-failover history`) keeps an entry.
     history_retention_days: int = DEFAULT_RETENTION_DAYS
 
@@ -381,6 +405,7 @@ def read_settings(
     all_pairs_valid = tagged_only or len(named) == _given_pair_count(lookup)
     _check_names(stack_name, named, single=single, problems=problems)
     isolating = _check_isolation(named, placement, single=single, problems=problems)
+    assigning = _check_private_ips(named, placement, single=single, problems=problems)
     _check_isolated_failback(named, single=single, problems=problems)
     prober = _check_detection(
         named,
@@ -388,7 +413,7 @@ def read_settings(
         single=single,
         all_pairs_valid=all_pairs_valid,
         problems=problems,
-        vpc_needed=bool(isolating),
+        vpc_needed=bool(isolating or assigning),
         discover_tags=discover_tags,
         probe_ports=probe_ports,
         probe_ports_given=lookup(KEY_PROBE_PORTS) is not None,
@@ -429,6 +454,7 @@ def read_settings(
         reserved_concurrency=reserved_concurrency,
         prober=prober,
         quarantine_vpc_id=placement.vpc_id if isolating else None,
+        private_ip_vpc_id=placement.vpc_id if assigning else None,
         history_retention_days=history_retention_days,
     )
     _check_reservations_fit(
@@ -464,26 +490,32 @@ def _check_reservations_fit(
 
 
 def _check_permissions_fit(pairs: Sequence[Pair]) -> None:
-    """The pairs' instance, interface and trigger alarm ARNs must fit the managed policies a
-    role takes."""
+    """The ARNs of the pairs' instances, interfaces, route tables, Elastic IPs and trigger
+    alarms must fit the managed policies a role takes."""
     # Imported here: these modules build CDK constructs, which validating the context needs
     # only for this count.
     from infra.alarm_triggers import alarm_read_grant  # noqa: PLC0415
-    from infra.failover_function import move_grant  # noqa: PLC0415
+    from infra.failover_function import address_grants  # noqa: PLC0415
     from infra.fencing import fence_grants  # noqa: PLC0415
     from infra.resource_policies import MANAGED_POLICIES_PER_ROLE, policies_needed  # noqa: PLC0415
 
     alarms = [name for pair in pairs for name in pair.trigger_alarms]
     needed = (
-        policies_needed([move_grant(pairs)])
+        policies_needed(address_grants(pairs))
         + policies_needed(fence_grants(pairs))
         + policies_needed([alarm_read_grant(alarms)])
     )
     if needed > MANAGED_POLICIES_PER_ROLE:
+        named = [
+            "instances and interfaces",
+            *(["route tables"] if any(p.route_table_ids for p in pairs) else []),
+            *(["Elastic IPs"] if any(p.eip_allocation_ids for p in pairs) else []),
+            *(["trigger alarms"] if alarms else []),
+        ]
         raise SettingsError(
             [
-                f"{KEY_PAIRS}: {len(pairs)} pairs name too many instances and interfaces"
-                f"{' and trigger alarms' if alarms else ''} for one role: their ARNs need "
+                f"{KEY_PAIRS}: {len(pairs)} pairs name too many {' and '.join(named)} "
+                "for one role: their ARNs need "
                 f"{needed} managed policies, and IAM attaches at most {MANAGED_POLICIES_PER_ROLE} "
                 "to a role; split the pairs across stacks "
                 f"(-c {KEY_STACK_NAME}=...), or declare them by tags (discovery=tags)"
@@ -539,6 +571,45 @@ class _PairKeys:
     interfaces: str
     probe: str
     trigger_alarms: str
+    route_tables: str
+    route_cidrs: str
+    elastic_ips: str
+    private_ips: str
+
+    @classmethod
+    def of_single_pair(cls) -> _PairKeys:
+        return cls(
+            KEY_PAIR_NAME,
+            KEY_PRIMARY,
+            KEY_STANDBY,
+            KEY_INTERFACE,
+            KEY_PROBE,
+            KEY_TRIGGER_ALARMS,
+            KEY_ROUTE_TABLES,
+            KEY_ROUTE_CIDRS,
+            KEY_ELASTIC_IPS,
+            KEY_PRIVATE_IPS,
+        )
+
+    @classmethod
+    def of_entry(cls, index: int) -> _PairKeys:
+        where = f"{KEY_PAIRS}[{index}]"
+        return cls(
+            f"{where}.{PAIR_ENTRY_NAME}",
+            f"{where}.{PAIR_ENTRY_PRIMARY}",
+            f"{where}.{PAIR_ENTRY_STANDBY}",
+            f"{where}.{PAIR_ENTRY_INTERFACES}",
+            f"{where}.{PAIR_ENTRY_PROBE}",
+            f"{where}.{PAIR_ENTRY_TRIGGER_ALARMS}",
+            f"{where}.{KEY_ROUTE_TABLES}",
+            f"{where}.{KEY_ROUTE_CIDRS}",
+            f"{where}.{KEY_ELASTIC_IPS}",
+            f"{where}.{KEY_PRIVATE_IPS}",
+        )
+
+    @classmethod
+    def of(cls, index: int, *, single: bool) -> _PairKeys:
+        return cls.of_single_pair() if single else cls.of_entry(index)
 
 
 def _read_discovery(lookup: ContextLookup, problems: list[str]) -> bool:
@@ -556,6 +627,7 @@ _SINGLE_PAIR_KEYS = (
     KEY_PRIMARY,
     KEY_STANDBY,
     KEY_INTERFACE,
+    *ADDRESS_KEYS,
     KEY_PAIR_NAME,
     KEY_PROBE,
     KEY_TRIGGER_ALARMS,
@@ -586,15 +658,13 @@ def _read_pairs(
         if not discover_tags:  # a stack of tagged pairs only is complete without any
             problems.append(HOW_TO_CONFIGURE)
         return {}
-    keys = _PairKeys(
-        KEY_PAIR_NAME, KEY_PRIMARY, KEY_STANDBY, KEY_INTERFACE, KEY_PROBE, KEY_TRIGGER_ALARMS
-    )
     pair = _build_pair(
-        keys,
+        _PairKeys.of_single_pair(),
         name=_optional(lookup, KEY_PAIR_NAME, problems) or DEFAULT_PAIR_NAME,
         primary=lookup(KEY_PRIMARY),
         standby=lookup(KEY_STANDBY),
         interfaces=lookup(KEY_INTERFACE),
+        addresses={key: lookup(key) for key in ADDRESS_KEYS},
         probe=lookup(KEY_PROBE),
         trigger_alarms=lookup(KEY_TRIGGER_ALARMS),
         policy={key: lookup(key) for key in POLICY_KEYS if lookup(key) is not None},
@@ -630,20 +700,13 @@ def _read_pair_list(listed: object, problems: list[str]) -> dict[int, Pair]:
                 f"expected {', '.join(PAIR_ENTRY_KEYS)}"
             )
             continue
-        keys = _PairKeys(
-            f"{where}.{PAIR_ENTRY_NAME}",
-            f"{where}.{PAIR_ENTRY_PRIMARY}",
-            f"{where}.{PAIR_ENTRY_STANDBY}",
-            f"{where}.{PAIR_ENTRY_INTERFACES}",
-            f"{where}.{PAIR_ENTRY_PROBE}",
-            f"{where}.{PAIR_ENTRY_TRIGGER_ALARMS}",
-        )
         pair = _build_pair(
-            keys,
+            _PairKeys.of_entry(index),
             name=entry.get(PAIR_ENTRY_NAME),
             primary=entry.get(PAIR_ENTRY_PRIMARY),
             standby=entry.get(PAIR_ENTRY_STANDBY),
             interfaces=entry.get(PAIR_ENTRY_INTERFACES),
+            addresses={key: entry.get(key) for key in ADDRESS_KEYS},
             probe=entry.get(PAIR_ENTRY_PROBE),
             trigger_alarms=entry.get(PAIR_ENTRY_TRIGGER_ALARMS),
             policy={key: entry[key] for key in POLICY_KEYS if entry.get(key) is not None},
@@ -662,6 +725,7 @@ def _build_pair(
     primary: object,
     standby: object,
     interfaces: object,
+    addresses: Mapping[str, object] | None = None,
     probe: object = None,
     trigger_alarms: object = None,
     policy: Mapping[str, object] | None = None,
@@ -672,19 +736,12 @@ def _build_pair(
     pair_name = _validate(PairName, name, keys.name, EXPECT_PAIR_NAME, problems)
     primary_id = _validate(InstanceId, primary, keys.primary, EXPECT_INSTANCE, problems)
     standby_id = _validate(InstanceId, standby, keys.standby, EXPECT_INSTANCE, problems)
-    interface_ids: list[str] = []
-    for value in _split(interfaces, keys.interfaces, EXPECT_INTERFACE, problems):
-        interface_id = _validate(InterfaceId, value, keys.interfaces, EXPECT_INTERFACE, problems)
-        if interface_id is not None:
-            interface_ids.append(interface_id)
     if primary_id is not None and primary_id == standby_id:
         problems.append(
             f"{keys.primary} and {keys.standby}: both are {primary_id}; the standby must be "
             "a different instance from the primary"
         )
-    repeated = sorted({i for i in interface_ids if interface_ids.count(i) > 1})
-    if repeated:
-        problems.append(f"{keys.interfaces}: {', '.join(repeated)} listed more than once")
+    listed = _read_addresses(keys, interfaces, addresses or {}, problems)
     probe_text = _read_probe(probe, keys.probe, problems)
     alarm_names = _read_alarm_names(trigger_alarms, keys.trigger_alarms, problems)
     after_failover = _read_policy(policy or {}, policy_prefix, problems)
@@ -695,7 +752,7 @@ def _build_pair(
             name=pair_name,
             primary_instance_id=primary_id,
             standby_instance_id=standby_id,
-            interface_ids=tuple(interface_ids),
+            **listed,
             probe=probe_text,
             trigger_alarms=alarm_names,
             **after_failover,
@@ -703,6 +760,78 @@ def _build_pair(
     except ValidationError as error:  # a rule of the model this module does not pre-check
         problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
         return None
+
+
+# The lighter kinds' keys: the Pair field each sets, the type of one value, and its form.
+_ADDRESS_FIELDS: dict[str, tuple[str, Any, str]] = {
+    KEY_ROUTE_TABLES: ("route_table_ids", RouteTableId, EXPECT_ROUTE_TABLE),
+    KEY_ROUTE_CIDRS: ("route_cidrs", RouteCidr, EXPECT_CIDR),
+    KEY_ELASTIC_IPS: ("eip_allocation_ids", AllocationId, EXPECT_ALLOCATION),
+    KEY_PRIVATE_IPS: ("private_ips", PrivateIp, EXPECT_PRIVATE_IP),
+}
+
+
+def _read_addresses(
+    keys: _PairKeys, interfaces: object, addresses: Mapping[str, object], problems: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """The pair's addresses of every kind, as Pair fields. Each kind is optional, but a pair
+    moves at least one address, and a route is a table and a destination, so both."""
+    where = {
+        KEY_ROUTE_TABLES: keys.route_tables,
+        KEY_ROUTE_CIDRS: keys.route_cidrs,
+        KEY_ELASTIC_IPS: keys.elastic_ips,
+        KEY_PRIVATE_IPS: keys.private_ips,
+    }
+    listed: dict[str, tuple[str, ...]] = {}
+    if interfaces is not None:
+        listed["interface_ids"] = _read_ids(
+            interfaces, keys.interfaces, InterfaceId, EXPECT_INTERFACE, problems
+        )
+    for key, (field, kind, expected) in _ADDRESS_FIELDS.items():
+        if addresses.get(key) is not None:
+            listed[field] = _read_ids(addresses[key], where[key], kind, expected, problems)
+    tables, cidrs = addresses.get(KEY_ROUTE_TABLES), addresses.get(KEY_ROUTE_CIDRS)
+    if (tables is None) != (cidrs is None):
+        missing, given, expected = (
+            (keys.route_cidrs, keys.route_tables, EXPECT_CIDR)
+            if cidrs is None
+            else (keys.route_tables, keys.route_cidrs, EXPECT_ROUTE_TABLE)
+        )
+        problems.append(
+            f"{missing}: missing; {given} is given, and a route is a route table and a "
+            "destination (in every listed table, the route to every listed destination "
+            f"follows the failover): expected {expected}, comma-separated for several"
+        )
+    if interfaces is None and all(addresses.get(key) is None for key in ADDRESS_KEYS):
+        problems.append(
+            f"{keys.interfaces}: missing, and the pair lists no other address, so it would "
+            f"move nothing; list at least one: {keys.interfaces} ({EXPECT_INTERFACE}), "
+            f"{keys.route_tables} ({EXPECT_ROUTE_TABLE}) with {keys.route_cidrs} "
+            f"({EXPECT_CIDR}), {keys.elastic_ips} ({EXPECT_ALLOCATION}) or "
+            f"{keys.private_ips} ({EXPECT_PRIVATE_IP})"
+        )
+    return listed
+
+
+def _read_ids(
+    raw: object, key: str, kind: Any, expected: str, problems: list[str]
+) -> tuple[str, ...]:
+    """Comma-separated or a list, each value of ``kind`` (as EC2 writes it: a CIDR
+    normalized), each once."""
+    values: list[str] = []
+    for text in _split(raw, key, expected, problems):
+        try:
+            values.append(TypeAdapter(kind).validate_python(text))
+        except ValidationError as error:
+            # The model's reason when it states the form (a CIDR with host bits says so).
+            reason = _message(error.errors()[0])
+            problems.append(
+                f"{key}: {reason}" if expected in reason else f"{key}: {text!r} is not {expected}"
+            )
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        problems.append(f"{key}: {', '.join(repeated)} listed more than once")
+    return tuple(dict.fromkeys(values))
 
 
 # The policy keys: the Pair field each sets, the values it takes, the form it is stated in.
@@ -761,6 +890,26 @@ def _check_isolation(
     return isolating
 
 
+def _check_private_ips(
+    pairs: Mapping[int, Pair], placement: _Placement, *, single: bool, problems: list[str]
+) -> list[str]:
+    """privateIps move between the instances' primary interfaces, whose IDs are known only at
+    run time: the function may assign private IPs only to interfaces of the pairs' VPC."""
+    assigning = [
+        KEY_PRIVATE_IPS if single else f"{KEY_PAIRS}[{index}].{KEY_PRIVATE_IPS}"
+        for index, pair in pairs.items()
+        if pair.private_ips
+    ]
+    if assigning and KEY_VPC not in placement.given:
+        problems.append(
+            f"{KEY_VPC}: missing; {', '.join(assigning)} moves secondary private IPs between "
+            "the instances' primary interfaces, which are known only at run time, so the "
+            "function may assign private IPs only to interfaces in the pairs' VPC: "
+            f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
+        )
+    return assigning
+
+
 def _check_isolated_failback(
     pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
 ) -> None:
@@ -789,28 +938,45 @@ def _check_isolated_failback(
 def _check_names(
     stack_name: str, pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
 ) -> None:
-    """Cross-pair rules, reported against the keys that set them."""
+    """Cross-pair rules, reported against the keys that set them: a name is one pair's, and
+    an address of any kind follows one pair only."""
     seen_names: dict[str, int] = {}
     owner: dict[str, str] = {}
     for index, pair in pairs.items():
-        name_key = KEY_PAIR_NAME if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_NAME}"
-        interfaces_key = (
-            KEY_INTERFACE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_INTERFACES}"
-        )
+        keys = _PairKeys.of(index, single=single)
         if pair.name in seen_names:
             problems.append(
-                f"{name_key}: {pair.name!r} is already the name of {KEY_PAIRS}"
+                f"{keys.name}: {pair.name!r} is already the name of {KEY_PAIRS}"
                 f"[{seen_names[pair.name]}]; pair names must be unique"
             )
             continue
         seen_names[pair.name] = index
-        for interface_id in pair.interface_ids:
-            if interface_id in owner:
-                problems.append(
-                    f"{interfaces_key}: {interface_id} also belongs to pair "
-                    f"{owner[interface_id]!r}; an interface can float within one pair only"
-                )
-            owner[interface_id] = pair.name
+        # (the address as Pair.addresses names it, the key that listed it, what to say)
+        claims = [
+            (i, keys.interfaces, i, "an interface can float within one pair only")
+            for i in pair.interface_ids
+        ]
+        claims += [
+            (
+                f"route {table} {cidr}",
+                f"{keys.route_tables} / {keys.route_cidrs}",
+                f"the route to {cidr} in {table}",
+                "a route can follow one pair only",
+            )
+            for table, cidr in pair.routes
+        ]
+        claims += [
+            (f"elastic-ip {a}", keys.elastic_ips, a, "an Elastic IP can follow one pair only")
+            for a in pair.eip_allocation_ids
+        ]
+        claims += [
+            (f"private-ip {ip}", keys.private_ips, ip, "a private IP can follow one pair only")
+            for ip in pair.private_ips
+        ]
+        for address, key, shown, rule in claims:
+            if address in owner:
+                problems.append(f"{key}: {shown} also belongs to pair {owner[address]!r}; {rule}")
+            owner[address] = pair.name
 
 
 # --- detection: probes, trigger alarms, where the prober runs ----------------------------

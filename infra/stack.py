@@ -106,6 +106,7 @@ class EniFailoverStack(Stack):
             key=self.key,
             metrics_namespace=settings.metrics_namespace,
             history_retention_days=settings.history_retention_days,
+            private_ip_vpc_id=settings.private_ip_vpc_id,
         )
         # The first failover's fence must not race the policies.
         for fence_policy in self.fencing.allow(self.failover.role):

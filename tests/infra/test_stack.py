@@ -13,6 +13,13 @@ from constructs import IConstruct
 
 from eni_failover.config import Settings
 from infra import LAMBDA_SOURCE
+from infra.failover_function import (
+    ELASTIC_IP_ACTIONS,
+    ELASTIC_IP_READ_ACTIONS,
+    PRIVATE_IP_ACTIONS,
+    ROUTE_ACTIONS,
+    ROUTE_READ_ACTIONS,
+)
 from infra.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
 from tests.infra.conftest import (
     EMAILS,
@@ -433,9 +440,17 @@ def test_every_ec2_action_granted_is_one_the_function_calls(single_pair: Synthes
         for action in as_list(s["Action"])
     }
     assert {"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"} <= managed
-    # Then the role may do exactly what the code does: nothing unused, nothing missing
-    # (fencing only where a pair fences: tests/infra/test_fencing.py)
-    assert granted == called - {*STOP_ACTIONS, *ISOLATE_ACTIONS}
+    # Then the role may do exactly what the code does for interfaces: nothing unused,
+    # nothing missing (fencing only where a pair fences: tests/infra/test_fencing.py; the
+    # lighter address kinds only where a pair lists one: tests/infra/test_address_kinds.py)
+    lighter_kinds = {
+        *ROUTE_ACTIONS,
+        *ROUTE_READ_ACTIONS,
+        *ELASTIC_IP_ACTIONS,
+        *ELASTIC_IP_READ_ACTIONS,
+        *PRIVATE_IP_ACTIONS,
+    }
+    assert granted == called - {*STOP_ACTIONS, *ISOLATE_ACTIONS} - lighter_kinds
 
 
 def test_publish_only_outcomes_and_the_sweeps_hand_offs(single_pair: Synthesized) -> None:

@@ -113,6 +113,25 @@ def test_the_wheel_holds_the_cli_the_function_and_the_sandbox_code_only(
     assert "emulator/sandbox.py" in names
 
 
+def test_every_module_of_the_shipped_packages_is_in_the_wheel(installed: Installed) -> None:
+    # Given the wheel, and the modules of the packages it ships, subpackages included (the
+    # address kinds live in eni_failover.kinds, which setuptools leaves out unless listed)
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+    sources = {
+        "eni_failover": ROOT / "lambda" / "eni_failover",
+        **{package: ROOT / package for package in ("eni_cli", "emulator", "ec2sim")},
+    }
+    # When each module's place in the wheel is listed
+    expected = {
+        f"{package}/{module.relative_to(directory).as_posix()}"
+        for package, directory in sources.items()
+        for module in directory.rglob("*.py")
+    }
+    # Then none is missing
+    assert sorted(expected - names) == []
+
+
 def test_help_works_in_a_fresh_venv(installed: Installed) -> None:
     for command in ([], ["status"]):
         # When an operator asks for help
