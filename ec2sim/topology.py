@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -36,6 +36,21 @@ class PairTopology:
     network_card_index: int = 0
 
 
+def _launch(ec2: EC2Client, subnet_id: str, name: str, image_id: str) -> Any:
+    """One t3.micro in the subnet, named: the instance as RunInstances describes it."""
+    tags: list[TagSpecificationTypeDef] = [
+        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
+    ]
+    return ec2.run_instances(
+        ImageId=image_id,
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet_id,
+        TagSpecifications=tags,
+    )["Instances"][0]
+
+
 def build_pair(
     ec2: EC2Client,
     *,
@@ -61,9 +76,6 @@ def build_pair(
     """
     if network_cards != 1 and sim is None:
         raise ValueError("network cards are the simulator's: pass sim")
-    tags: list[TagSpecificationTypeDef] = [
-        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
-    ]
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone=az)[
         "Subnet"
@@ -74,19 +86,8 @@ def build_pair(
             VpcId=vpc_id, CidrBlock="10.0.2.0/24", AvailabilityZone=standby_az
         )["Subnet"]["SubnetId"]
 
-    def launch(subnet: str) -> str:
-        reservation = ec2.run_instances(
-            ImageId=image_id,
-            InstanceType="t3.micro",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=subnet,
-            TagSpecifications=tags,
-        )
-        return reservation["Instances"][0]["InstanceId"]
-
-    primary_instance_id = launch(subnet_id)
-    standby_instance_id = launch(standby_subnet_id)
+    primary_instance_id = _launch(ec2, subnet_id, name, image_id)["InstanceId"]
+    standby_instance_id = _launch(ec2, standby_subnet_id, name, image_id)["InstanceId"]
     if sim is not None and network_cards != 1:
         for instance_id in (primary_instance_id, standby_instance_id):
             sim.set_network_cards(instance_id, network_cards)
@@ -167,9 +168,6 @@ def build_address_pair(
     primary interface, `elastic_ips` Elastic IPs are associated with it, and
     `secondary_private_ips` secondary IPs are assigned to its primary interface. Source and
     destination checking is off on both primary interfaces, as routed traffic needs."""
-    tags: list[TagSpecificationTypeDef] = [
-        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
-    ]
     vpc_id = ec2.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
     base = vpc_cidr.split(".")[:2]
     subnet_id = ec2.create_subnet(
@@ -182,14 +180,7 @@ def build_address_pair(
         )["Subnet"]["SubnetId"]
 
     def launch(subnet: str) -> tuple[str, str]:
-        instance = ec2.run_instances(
-            ImageId=image_id,
-            InstanceType="t3.micro",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=subnet,
-            TagSpecifications=tags,
-        )["Instances"][0]
+        instance = _launch(ec2, subnet, name, image_id)
         interface_id = instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
         ec2.modify_network_interface_attribute(
             NetworkInterfaceId=interface_id, SourceDestCheck={"Value": False}

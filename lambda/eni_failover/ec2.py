@@ -239,6 +239,24 @@ def _chunks(ids: list[str], size: int) -> list[list[str]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
+def found_by_id(
+    ids: Iterable[str],
+    describe: Callable[[list[str]], list[Any]],
+    *,
+    key: str,
+    missing: str,
+    per_call: int = 100,
+) -> dict[str, Any]:
+    """What EC2 shows of each ID, by its `key` field, asked `per_call` IDs a call; an ID EC2
+    does not know (`missing`) is simply not in the answer (each_found)."""
+    unique = list(dict.fromkeys(ids))
+    return {
+        raw[key]: raw
+        for chunk in _chunks(unique, per_call)
+        for raw in each_found(chunk, describe, missing=missing)
+    }
+
+
 def each_found(
     ids: list[str], describe: Callable[[list[str]], list[T]], *, missing: str
 ) -> list[T]:

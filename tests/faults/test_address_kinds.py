@@ -371,3 +371,29 @@ def test_no_fence_when_an_address_did_not_arrive(
     assert instance_state(scene.ec2, scene.primary) == "running"
     [told] = scene.notifications()
     assert outcome_of(told) == "failed"
+
+
+def test_a_deleted_route_table_and_a_released_elastic_ip_are_refused_by_name(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    gone_table = topology.route_table_ids[1]
+    scene.ec2.delete_route_table(RouteTableId=gone_table)
+    scene.ec2.disassociate_address(
+        AssociationId=scene.ec2.describe_addresses(AllocationIds=list(topology.allocation_ids))[
+            "Addresses"
+        ][0]["AssociationId"]
+    )
+    scene.ec2.release_address(AllocationId=topology.allocation_ids[0])
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    scene.deliver(scene.alarm())
+
+    assert scene.calls == Counter()
+    [told] = scene.notifications()
+    assert outcome_of(told) == "refused"
+    said = " ".join(facts(told)["reasons"])
+    assert (
+        f"route {gone_table} {topology.route_cidrs[0]} does not exist (no such route table)" in said
+    )
+    assert f"elastic-ip {topology.allocation_ids[0]} does not exist" in said

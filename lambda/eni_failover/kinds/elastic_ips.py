@@ -42,11 +42,9 @@ def read(
         )
         return list(response.get("Addresses", []))
 
-    raw: dict[str, Any] = {}
-    for start in range(0, len(ids), ALLOCATION_IDS):
-        chunk = ids[start : start + ALLOCATION_IDS]
-        for found in ec2.each_found(chunk, by_id, missing=ALLOCATION_NOT_FOUND):
-            raw[found["AllocationId"]] = found
+    raw = ec2.found_by_id(
+        ids, by_id, key="AllocationId", missing=ALLOCATION_NOT_FOUND, per_call=ALLOCATION_IDS
+    )
     owner = interface_owners(instances.values())
     views = (_view(a, raw.get(a), owner) for a in ids)
     return {v.key: v for v in views}

@@ -60,7 +60,6 @@ def read(
     client: EC2Client, pairs: Sequence[Pair], instances: Mapping[str, InstanceView]
 ) -> dict[str, AddressView]:
     """Each listed route as DescribeRouteTables shows it: one call for all the tables."""
-    ids = list(dict.fromkeys(t for p in pairs for t in p.route_table_ids))
 
     def by_id(some: list[str]) -> list[Any]:
         response = ec2.call(
@@ -68,11 +67,13 @@ def read(
         )
         return list(response.get("RouteTables", []))
 
-    tables: dict[str, Any] = {}
-    for start in range(0, len(ids), TABLE_IDS):
-        chunk = ids[start : start + TABLE_IDS]
-        for raw in ec2.each_found(chunk, by_id, missing=TABLE_NOT_FOUND):
-            tables[raw["RouteTableId"]] = raw
+    tables = ec2.found_by_id(
+        (t for p in pairs for t in p.route_table_ids),
+        by_id,
+        key="RouteTableId",
+        missing=TABLE_NOT_FOUND,
+        per_call=TABLE_IDS,
+    )
     owner = interface_owners(instances.values())
     found = {}
     for pair in pairs:
