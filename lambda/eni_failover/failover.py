@@ -390,6 +390,7 @@ class _Attempt:
         # interfaces back (both are tried, and the outcome says which did not arrive).
         stopped_addresses = self._move_addresses(plan, state, deadline)
         if not plan.moves:
+            self._after_move(state, forced=False, arrived=stopped_addresses is None)
             return self._finish_move(plan, state, state.interfaces, stopped_addresses, restored)
         observed = {i.interface_id: i for i in state.interfaces}
         try:
