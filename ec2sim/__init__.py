@@ -46,10 +46,12 @@ Rules (each a real EC2 error response, HTTP 400, with EC2's code):
   "blackhole" (moto: always "active"); a route to an interface names its instance too
   (InstanceId, InstanceOwnerId), and one to an instance its primary interface
 - AssociateAddress (also with DryRun, validated before DryRunOperation): an address
-  associated elsewhere, without AllowReassociation: Resource.AlreadyAssociated; a
+  associated elsewhere, with AllowReassociation false: Resource.AlreadyAssociated (not
+  given, the address moves: "Reassociation is automatic"; moto refuses); a
   PrivateIpAddress the interface lacks: InvalidParameterValue; InstanceId of an instance
   with more than one interface: InvalidInstanceID. A reassociation ends the old
-  association ID (moto too) and takes the address off the old interface (moto leaves it)
+  association ID (moto too) and takes the address off the old interface (moto leaves it);
+  an address already on the target is disassociated, still allocated (moto keeps both)
 - AssignPrivateIpAddresses with PrivateIpAddresses (it has no DryRun parameter): an
   address outside the interface's subnet, or another interface's primary address, is
   InvalidParameterValue; one assigned to another interface is InvalidParameterValue

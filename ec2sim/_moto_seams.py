@@ -31,7 +31,9 @@ attribute (or removes the override from the subclass). The seams, by class:
 - ElasticAddress.instance_id / get_filter_value: an EIP associated with an ENI reports
   the instance the ENI is attached to, as EC2 does (moto reports "").
 - EC2Response.replace_route / associate_address: EC2's checks before moto's (moto answers
-  DryRun first, or not at all), then the delayed view (ec2sim.addressing).
+  DryRun first, or not at all), then the delayed view (ec2sim.addressing). An association
+  is automatic unless AllowReassociation is false (moto: only if it is true), and takes
+  the target's existing address off it (moto leaves both).
 - EC2Response.assign_private_ip_addresses: EC2's checks on named addresses, and a
   reassigned address leaves its old interface.
 - EC2Backend.describe_addresses: an association changed too recently shows as it was.
@@ -394,9 +396,10 @@ class MotoSeams:
             )
 
         def associate_address(response: Any) -> Any:
-            return sim._associate_address(
-                response.ec2_backend, response._get_params(), lambda: moto_associate(response)
-            )
+            address = sim._associate_address(response.ec2_backend, response._get_params())
+            if address is None:  # a parameter missing: moto says which
+                return moto_associate(response)
+            return ActionResult({"AssociationId": address.association_id})
 
         def assign_private_ip_addresses(response: Any) -> Any:
             private_ips = response._get_param("PrivateIpAddresses", [])

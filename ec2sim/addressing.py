@@ -107,44 +107,63 @@ class AddressRules:
     # -- AssociateAddress ------------------------------------------------------------
 
     def associate_address(
-        self,
-        backend: Any,
-        params: Mapping[str, Any],
-        *,
-        apply: Callable[[], Any],
-        now: float,
-    ) -> Any:
-        """Validate as EC2 does (also on DryRun), let moto associate, delay the view."""
+        self, backend: Any, params: Mapping[str, Any], *, now: float
+    ) -> Any | None:
+        """Validate as EC2 does (also on DryRun), associate, and delay DescribeAddresses'
+        view. The address associated, or None when the request lacks a parameter (for moto
+        to answer MissingParameter)."""
         address = _address(backend, params)
-        interface = _association_target(backend, params)
+        instance, interface = _association_target(backend, params)
         if address is None or interface is None:
-            return apply()  # a missing parameter: moto answers MissingParameter
+            return None
         private_ip = params.get("PrivateIpAddress")
         if private_ip and private_ip not in _private_ips(interface):
             raise errors.private_ip_not_on_interface(private_ip, interface.id)
+        # "Reassociation is automatic, but you can specify false to ensure the operation
+        # fails if the Elastic IP address is already associated with another resource"
+        # (API reference). moto refuses unless it is true.
+        allow = params.get("AllowReassociation")
         reassociating = address.eni is not None and address.eni is not interface
-        if reassociating and not _flag(params.get("AllowReassociation")):
+        if reassociating and allow is not None and not _flag(allow):
             raise ResourceAlreadyAssociatedError(address.public_ip)
         if _flag(params.get("DryRun")):
             raise DryRunClientError()
-        shown = copy.copy(address)
+        # "If you associate an Elastic IP address with an instance that has an existing
+        # Elastic IP address, the existing address is disassociated from the instance, but
+        # remains allocated to your account" (API reference); moto leaves both on it.
+        displaced = [
+            other for other in backend.addresses if other is not address and other.eni is interface
+        ]
+        shown = {changed.public_ip: copy.copy(changed) for changed in (address, *displaced)}
         previous = address.eni
-        answer = apply()
+        backend.associate_address(
+            instance=instance,
+            eni=None if instance is not None else interface,
+            address=params.get("PublicIp"),
+            allocation_id=params.get("AllocationId"),
+            reassociate=True,
+        )
+        for other in displaced:
+            other.eni = other.instance = other.association_id = None
         if previous is not None and address.eni is not previous:
             # moto leaves the old interface showing the address; EC2 takes it off, and an
             # instance that gets public IPs at launch gets a new one (as on disassociate).
             previous.public_ip = None
             if previous.instance is not None and previous.instance.state == _RUNNING:
                 previous.check_auto_public_ip()
+        for public_ip, was in shown.items():
+            self._delay_address_view(public_ip, was, now)
+        return address
+
+    def _delay_address_view(self, public_ip: str, was: Any, now: float) -> None:
         countdown = self._address_delay.start(now)
-        pending = self._addresses.get(address.public_ip)
+        pending = self._addresses.get(public_ip)
         if countdown.ready(now):
-            self._addresses.pop(address.public_ip, None)
+            self._addresses.pop(public_ip, None)
         elif pending is not None:
             pending.countdown = countdown  # still showing what it showed before
         else:
-            self._addresses[address.public_ip] = AddressChange(shown, countdown)
-        return answer
+            self._addresses[public_ip] = AddressChange(was, countdown)
 
     def shown_addresses(self, addresses: Iterable[Any]) -> list[Any]:
         """DescribeAddresses' view: an address whose association changed too recently
@@ -240,17 +259,18 @@ def _address(backend: Any, params: Mapping[str, Any]) -> Any:
     return None
 
 
-def _association_target(backend: Any, params: Mapping[str, Any]) -> Any:
-    """The interface an association would land on (NotFound if unknown), or None."""
+def _association_target(backend: Any, params: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The instance the request names (or None) and the interface an association would
+    land on (None if it names neither); NotFound if unknown."""
     if params.get("InstanceId"):
         instance = backend.get_instance(params["InstanceId"])
         # "The instance must have exactly one attached network interface" (API reference).
         if len(instance.nics) > 1:
             raise errors.multiple_interfaces(instance.id)
-        return instance.nics.get(0)
+        return instance, instance.nics.get(0)
     if params.get("NetworkInterfaceId"):
-        return backend.get_network_interface(params["NetworkInterfaceId"])
-    return None
+        return None, backend.get_network_interface(params["NetworkInterfaceId"])
+    return None, None
 
 
 def _private_ips(interface: Any) -> list[str]:

@@ -623,13 +623,11 @@ class FaithfulEC2:
         with self._lock:
             return self._addressing.route_state(route, moto_state)
 
-    def _associate_address(
-        self, backend: Any, params: Mapping[str, Any], apply: Callable[[], Any]
-    ) -> Any:
+    def _associate_address(self, backend: Any, params: Mapping[str, Any]) -> Any | None:
         with self._lock:
             now = self._clock()
             self._advance(now)
-            return self._addressing.associate_address(backend, params, apply=apply, now=now)
+            return self._addressing.associate_address(backend, params, now=now)
 
     def _shown_addresses(self, addresses: Iterable[Any]) -> list[Any]:
         with self._lock:

@@ -1,8 +1,10 @@
 """AssociateAddress as EC2 does it, which plain moto does not (see AWS-FACTS, "Zones, routes").
 
-moto answers a DryRun before checking that the address is free, accepts any
+moto refuses a reassociation unless AllowReassociation is true (EC2 reassociates unless
+it is false), answers a DryRun before checking that the address is free, accepts any
 PrivateIpAddress and an instance with several interfaces, leaves the old interface
-showing the address after a reassociation, and shows a change at once. Each test runs
+showing the address after a reassociation and the target's own address on it, and
+shows a change at once. Each test runs
 in-process and through the HTTP server.
 """
 
@@ -43,20 +45,20 @@ def standby_target(ec2: EC2Client, pair: PairTopology) -> tuple[str, str]:
 def associate_with_standby(
     ec2: EC2Client, pair: PairTopology, allocation_id: str, **options: bool
 ) -> str:
-    """AssociateAddress as the failover calls it (AllowReassociation and DryRun as given);
-    the new association ID."""
+    """AssociateAddress as the failover calls it (AllowReassociation, default true, and
+    DryRun as given); the new association ID."""
     interface_id, private_ip = standby_target(ec2, pair)
     return ec2.associate_address(
         AllocationId=allocation_id,
         NetworkInterfaceId=interface_id,
         PrivateIpAddress=private_ip,
-        AllowReassociation=options.get("allow_reassociation", False),
+        AllowReassociation=options.get("allow_reassociation", True),
         DryRun=options.get("dry_run", False),
     )["AssociationId"]
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_associating_an_associated_address_without_reassociation_is_refused(
+def test_associating_an_associated_address_with_reassociation_false_is_refused(
     ec2: EC2Client, start_sim: StartSim, dry_run: bool
 ) -> None:
     # Given an Elastic IP on the primary, in one zone, and a standby in another
@@ -65,14 +67,59 @@ def test_associating_an_associated_address_without_reassociation_is_refused(
     allocation_id, association_id = address_on_primary(ec2, pair)
     sim.settle()
 
-    # When it is associated with the standby without AllowReassociation (or only tried)
+    # When it is associated with the standby with AllowReassociation false (or only tried)
     with pytest.raises(ClientError) as excinfo:
-        associate_with_standby(ec2, pair, allocation_id, dry_run=dry_run)
+        associate_with_standby(ec2, pair, allocation_id, allow_reassociation=False, dry_run=dry_run)
 
     # Then EC2 refuses, and the address stays where it was
     assert error_code(excinfo) == "Resource.AlreadyAssociated"
     sim.settle()
     assert address(ec2, allocation_id)["AssociationId"] == association_id
+
+
+def test_reassociation_is_automatic_when_allow_reassociation_is_not_given(
+    ec2: EC2Client, start_sim: StartSim
+) -> None:
+    # Given an Elastic IP on the primary
+    sim = start_sim()
+    pair = build_pair(ec2, az="us-east-1a", standby_az="us-east-1b", with_eip=False, sim=sim)
+    allocation_id, association_id = address_on_primary(ec2, pair)
+    interface_id, private_ip = standby_target(ec2, pair)
+
+    # When it is associated with the standby, AllowReassociation not given
+    new_association_id = ec2.associate_address(
+        AllocationId=allocation_id, NetworkInterfaceId=interface_id, PrivateIpAddress=private_ip
+    )["AssociationId"]
+
+    # Then it moves: "Reassociation is automatic, but you can specify false to ensure the
+    # operation fails" (EC2 API reference; moto refuses)
+    sim.settle()
+    shown = address(ec2, allocation_id)
+    assert shown["AssociationId"] == new_association_id != association_id
+    assert shown["NetworkInterfaceId"] == interface_id
+
+
+def test_an_association_takes_the_targets_own_address_off_it(
+    ec2: EC2Client, start_sim: StartSim
+) -> None:
+    # Given the service's Elastic IP on the primary, and the standby with one of its own
+    sim = start_sim()
+    pair = build_pair(ec2, az="us-east-1a", standby_az="us-east-1b", with_eip=False, sim=sim)
+    allocation_id, _ = address_on_primary(ec2, pair)
+    interface_id, _ = standby_target(ec2, pair)
+    own_allocation_id = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=own_allocation_id, NetworkInterfaceId=interface_id)
+
+    # When the service's address is associated with the standby's interface and IP
+    associate_with_standby(ec2, pair, allocation_id, allow_reassociation=True)
+
+    # Then the standby's own address is disassociated but stays allocated (moto keeps
+    # both on the interface), and the interface shows the service's
+    sim.settle()
+    own = address(ec2, own_allocation_id)
+    assert "AssociationId" not in own
+    assert own.get("NetworkInterfaceId", "") == ""
+    assert interface(ec2, interface_id)["Association"]["AllocationId"] == allocation_id
 
 
 def test_reassociation_ends_the_old_association_and_takes_the_address_off_the_old_interface(

@@ -224,3 +224,36 @@ def test_a_route_to_an_interface_that_cannot_take_traffic_is_a_blackhole(
     if target_is == "stopped":
         ec2.start_instances(InstanceIds=[pair.primary_instance_id])
         assert route(ec2, table_id, OVERLAY)["State"] == "active"
+
+
+def test_the_standby_interface_forwards_once_its_source_dest_check_is_off(
+    ec2: EC2Client, start_sim: StartSim
+) -> None:
+    # Given the standby's primary interface, which EC2 creates checking source/destination
+    sim = start_sim()
+    pair = build_pair(ec2, with_eip=False, sim=sim)
+    standby_interface = primary_interface_id(ec2, pair.standby_instance_id)
+
+    def source_dest_check() -> bool:
+        answer = ec2.describe_network_interface_attribute(
+            NetworkInterfaceId=standby_interface, Attribute="sourceDestCheck"
+        )
+        return bool(answer["SourceDestCheck"]["Value"])
+
+    assert source_dest_check() is True
+
+    # When it is turned off, as a route's target must have it (moto supports this as EC2)
+    with pytest.raises(ClientError) as excinfo:
+        ec2.modify_network_interface_attribute(
+            NetworkInterfaceId=standby_interface, SourceDestCheck={"Value": False}, DryRun=True
+        )
+    assert error_code(excinfo) == "DryRunOperation"
+    assert source_dest_check() is True
+    ec2.modify_network_interface_attribute(
+        NetworkInterfaceId=standby_interface, SourceDestCheck={"Value": False}
+    )
+
+    # Then both describes show it off
+    assert source_dest_check() is False
+    described = ec2.describe_network_interfaces(NetworkInterfaceIds=[standby_interface])
+    assert described["NetworkInterfaces"][0]["SourceDestCheck"] is False
