@@ -53,9 +53,10 @@ Rules (each a real EC2 error response, HTTP 400, with EC2's code):
   association ID (moto too) and takes the address off the old interface (moto leaves it);
   an address already on the target is disassociated, still allocated (moto keeps both)
 - AssignPrivateIpAddresses with PrivateIpAddresses (it has no DryRun parameter): an
-  address outside the interface's subnet, or another interface's primary address, is
-  InvalidParameterValue; one assigned to another interface is InvalidParameterValue
-  unless AllowReassignment, which moves it (moto leaves it on both)
+  address outside the interface's subnet, one the subnet reserves (its first four and its
+  last), or another interface's primary address, is InvalidParameterValue; one assigned
+  to another interface is InvalidParameterValue unless AllowReassignment, which moves it
+  (moto leaves it on both)
 
 Latency: Attachment.Status goes "attaching" -> "attached" and "detaching" -> gone (ENI
 Status "attaching" -> "in-use", "detaching" -> "available"), with the attachment ID

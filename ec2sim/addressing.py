@@ -188,6 +188,8 @@ class AddressRules:
         for private_ip in wanted:
             if not _within(private_ip, subnet):
                 raise errors.address_outside_subnet(private_ip, interface.subnet.id)
+            if _reserved(private_ip, subnet):
+                raise errors.reserved_address(private_ip, interface.subnet.id)
             for other in backend.enis.values():
                 if other is interface or private_ip not in _private_ips(other):
                     continue
@@ -282,6 +284,12 @@ def _within(private_ip: str, subnet: ipaddress.IPv4Network | ipaddress.IPv6Netwo
         return ipaddress.ip_address(private_ip) in subnet
     except ValueError:
         return False
+
+
+def _reserved(private_ip: str, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """One of the addresses AWS keeps in every subnet: the first four and the last."""
+    offset = int(ipaddress.ip_address(private_ip)) - int(subnet.network_address)
+    return offset < 4 or offset == subnet.num_addresses - 1
 
 
 def _flag(value: object) -> bool:

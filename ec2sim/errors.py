@@ -157,6 +157,14 @@ def address_outside_subnet(private_ip: str, subnet_id: str) -> EC2ClientError:
     )
 
 
+def reserved_address(private_ip: str, subnet_id: str) -> EC2ClientError:
+    # AWS reserves a subnet's first four addresses and its last (VPC User Guide).
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Address {private_ip} is in subnet's reserved address range ({subnet_id}).",
+    )
+
+
 def address_already_assigned(private_ip: str, interface_id: str) -> EC2ClientError:
     # AWS documents that an address in use needs AllowReassignment, not the error without
     # it: InvalidParameterValue is what EC2 has been reported to answer; the wording is ours.

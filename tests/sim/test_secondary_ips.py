@@ -107,6 +107,25 @@ def test_an_address_outside_the_subnet_is_refused(
     assert service_ip not in addresses_of(ec2, standby)
 
 
+@pytest.mark.parametrize("reserved", ["10.0.1.0", "10.0.1.1", "10.0.1.3", "10.0.1.255"])
+def test_an_address_the_subnet_reserves_is_refused(
+    ec2: EC2Client, start_sim: StartSim, reserved: str
+) -> None:
+    # Given the primary's interface in 10.0.1.0/24
+    sim = start_sim()
+    pair = build_pair(ec2, with_eip=False, sim=sim)
+    primary = primary_interface_id(ec2, pair.primary_instance_id)
+
+    # When one of the addresses AWS reserves in every subnet is assigned to it
+    with pytest.raises(ClientError) as excinfo:
+        ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, PrivateIpAddresses=[reserved])
+
+    # Then EC2 refuses (the first four and the last are AWS's)
+    assert error_code(excinfo) == "InvalidParameterValue"
+    assert "reserved" in str(excinfo.value)
+    assert reserved not in addresses_of(ec2, primary)
+
+
 def test_a_primary_private_address_cannot_be_reassigned(
     ec2: EC2Client, start_sim: StartSim
 ) -> None:
