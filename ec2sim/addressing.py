@@ -1,11 +1,12 @@
 """Routes, Elastic IPs and secondary private IPs: EC2's rules for the calls that move them.
 
 moto replaces a route whatever its target's VPC, shows every route "active", answers a
-DryRun ReplaceRoute by replacing the route, leaves an Elastic IP's old interface showing
-the address after a reassociation, and assigns any private IP to any interface. EC2 does
-none of that, and shows route and association changes only after a while (eventual
-consistency). FaithfulEC2 owns one AddressRules and calls it under its lock, from the
-seams inside moto's request handling, so every refusal is a real EC2 error response.
+DryRun ReplaceRoute by replacing the route, refuses a reassociation EC2 makes by default,
+leaves an Elastic IP on its old interface (and a displaced one on its new), and assigns
+any private IP to any interface. EC2 does none of that, and shows route and association
+changes only after a while (eventual consistency). FaithfulEC2 owns one AddressRules and
+calls it under its lock, from the seams inside moto's request handling, so every refusal
+is a real EC2 error response.
 """
 
 from __future__ import annotations

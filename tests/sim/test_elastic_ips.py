@@ -4,8 +4,7 @@ moto refuses a reassociation unless AllowReassociation is true (EC2 reassociates
 it is false), answers a DryRun before checking that the address is free, accepts any
 PrivateIpAddress and an instance with several interfaces, leaves the old interface
 showing the address after a reassociation and the target's own address on it, and
-shows a change at once. Each test runs
-in-process and through the HTTP server.
+shows a change at once. Each test runs in-process and through the HTTP server.
 """
 
 from __future__ import annotations
