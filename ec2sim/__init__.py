@@ -34,12 +34,38 @@ Rules (each a real EC2 error response, HTTP 400, with EC2's code):
 - disrupt_zone(zone): DescribeInstances and DescribeInstanceStatus that name an instance
   in the zone, or name no instance IDs (Filters alone name none), fail with Unavailable
   (HTTP 503, which botocore retries); those naming only other zones' instances work
-  (EC2 API reference, DescribeInstances; the code is a model, AWS names none)
+  (EC2 API reference, DescribeInstances; the code is a model, AWS names none). Routes,
+  Elastic IPs and secondary IPs are regional: their calls and describes keep working
+- ReplaceRoute (also with DryRun, which then answers DryRunOperation and changes
+  nothing; moto replaced the route): a destination the table has no route to is
+  InvalidParameterValue "There is no route defined for ..." (what EC2 answers, and moto;
+  not InvalidRoute.NotFound, which is DeleteRoute's), a target interface or instance in
+  another VPC is InvalidParameterValue "... belong to different networks"
+- DescribeRouteTables: a route whose target interface is detached, deleted, or attached
+  to an instance that is not running (or whose target instance is not running) is
+  "blackhole" (moto: always "active"); a route to an interface names its instance too
+  (InstanceId, InstanceOwnerId), and one to an instance its primary interface
+- AssociateAddress (also with DryRun, validated before DryRunOperation): an address
+  associated elsewhere, with AllowReassociation false: Resource.AlreadyAssociated (not
+  given, the address moves: "Reassociation is automatic"; moto refuses); a
+  PrivateIpAddress the interface lacks: InvalidParameterValue; InstanceId of an instance
+  with more than one interface: InvalidInstanceID. A reassociation ends the old
+  association ID (moto too) and takes the address off the old interface (moto leaves it);
+  an address already on the target is disassociated, still allocated (moto keeps both)
+- AssignPrivateIpAddresses with PrivateIpAddresses (it has no DryRun parameter): an
+  address outside the interface's subnet, one the subnet reserves (its first four and its
+  last), or another interface's primary address, is InvalidParameterValue; one assigned
+  to another interface is InvalidParameterValue unless AllowReassignment, which moves it
+  (moto leaves it on both)
 
 Latency: Attachment.Status goes "attaching" -> "attached" and "detaching" -> gone (ENI
 Status "attaching" -> "in-use", "detaching" -> "available"), with the attachment ID
 stable; DescribeNetworkInterfaces and DescribeInstances agree. StopInstances can pass
-through "stopping". Delays are seconds of an injectable clock, or describe polls.
+through "stopping". After a ReplaceRoute, DescribeRouteTables shows the route's old target
+for `route_seconds` (default 0.3); after an AssociateAddress, DescribeAddresses shows the
+address's old association for `address_seconds` (default 0.3), while the change itself is
+made (the old association ID is gone at once). Delays are seconds of an injectable clock,
+or describe polls.
 
 API::
 
@@ -55,6 +81,8 @@ API::
         force_detach_blocks_device_index=False,
         max_unfiltered_interfaces=0,   # None: serve unindexed describes of all ENIs
         terminated_status_not_found=False,
+        route_seconds=0.3,             # or route_polls=N: N DescribeRouteTables show the old
+        address_seconds=0.3,           # or address_polls=N: N DescribeAddresses show the old
         clock=clock,                   # default time.monotonic
     ) as sim:
         pair = build_pair(ec2, az="us-east-1a", standby_az=None, with_eip=True, sim=sim)
@@ -69,6 +97,7 @@ API::
         sim.calls, sim.throttled               # Counter by API action (copies)
         sim.reset_counts(); sim.clear_faults(); sim.clear_rate_limit()
         sim.settle()                             # finish all in-flight, non-hung changes
+                                                 # (and show every route and association)
         clock.advance(1.0)                       # or give code under test clock.sleep
 
 Status checks set with set_status are what DescribeInstanceStatus reports for a running
@@ -78,12 +107,14 @@ apply.
 Stopped and terminated instances appear only with IncludeAllInstances, "not-applicable".
 
 Seams patched in moto (see ec2sim._moto_seams for the list and the reasons):
-EC2Response.call_action, .detach_network_interface, .attach_network_interface and
-.modify_network_interface_attribute; EC2Backend.attach_network_interface,
-.detach_network_interface, .stop_instances, .start_instances, .describe_instance_status;
-Instance.terminate, .instance_status, .system_status, .attached_ebs_status (added);
-NetworkInterface.attachment,
-.get_filter_value; ElasticAddress.instance_id, .get_filter_value.
+EC2Response.call_action, .detach_network_interface, .attach_network_interface,
+.modify_network_interface_attribute, .replace_route, .associate_address and
+.assign_private_ip_addresses; EC2Backend.attach_network_interface,
+.detach_network_interface, .stop_instances, .start_instances, .describe_instance_status,
+.describe_addresses; Instance.terminate, .instance_status, .system_status,
+.attached_ebs_status (added); NetworkInterface.attachment, .get_filter_value;
+ElasticAddress.instance_id, .get_filter_value; Route.state, .instance_id,
+.network_interface_id, .instance_owner_id (added).
 """
 
 from ec2sim.clock import Clock, ManualClock

@@ -30,6 +30,16 @@ attribute (or removes the override from the subclass). The seams, by class:
 - NetworkInterface.get_filter_value: the "status" and "attachment.status" filters.
 - ElasticAddress.instance_id / get_filter_value: an EIP associated with an ENI reports
   the instance the ENI is attached to, as EC2 does (moto reports "").
+- EC2Response.replace_route / associate_address: EC2's checks before moto's (moto answers
+  DryRun first, or not at all), then the delayed view (ec2sim.addressing). An association
+  is automatic unless AllowReassociation is false (moto: only if it is true), and takes
+  the target's existing address off it (moto leaves both).
+- EC2Response.assign_private_ip_addresses: EC2's checks on named addresses, and a
+  reassigned address leaves its old interface.
+- EC2Backend.describe_addresses: an association changed too recently shows as it was.
+- Route.state: "blackhole" for a target that cannot take traffic (moto: "active").
+- Route.instance_id / network_interface_id / instance_owner_id (added): a route to an
+  interface names its instance, one to an instance its primary interface, as EC2 shows.
 """
 
 from __future__ import annotations
@@ -44,7 +54,9 @@ from moto.ec2.models import EC2Backend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
+from moto.ec2.models.route_tables import Route
 from moto.ec2.responses import EC2Response
+from moto.ec2.utils import generic_filter
 
 from ec2sim import errors
 
@@ -128,6 +140,7 @@ class MotoSeams:
             *self._interface_rules(),
             *self._instance_rules(),
             *self._elastic_ip_rules(),
+            *self._address_rules(),
         ]
 
     def _request_gate(self) -> list[_Patch]:
@@ -368,3 +381,82 @@ class MotoSeams:
             _Patch(ElasticAddress, "instance_id", property(instance_id)),
             _Patch(ElasticAddress, "get_filter_value", get_filter_value),
         ]
+
+    def _address_rules(self) -> list[_Patch]:
+        sim = self._sim
+        moto_replace_route = _original(EC2Response, "replace_route")
+        moto_associate = _original(EC2Response, "associate_address")
+        moto_assign = _original(EC2Response, "assign_private_ip_addresses")
+        moto_describe_addresses = _original(EC2Backend, "describe_addresses")
+        moto_route_state = _original(Route, "state")
+
+        def replace_route(response: Any) -> Any:
+            return sim._replace_route(
+                response.ec2_backend, response._get_params(), lambda: moto_replace_route(response)
+            )
+
+        def associate_address(response: Any) -> Any:
+            address = sim._associate_address(response.ec2_backend, response._get_params())
+            if address is None:  # a parameter missing: moto says which
+                return moto_associate(response)
+            return ActionResult({"AssociationId": address.association_id})
+
+        def assign_private_ip_addresses(response: Any) -> Any:
+            private_ips = response._get_param("PrivateIpAddresses", [])
+            allow = str(response._get_param("AllowReassignment", False)).lower() == "true"
+            with sim.lock:
+                if private_ips:
+                    sim._assign_private_ips(
+                        response.ec2_backend,
+                        response._get_param("NetworkInterfaceId"),
+                        private_ips,
+                        allow=allow,
+                    )
+                return moto_assign(response)
+
+        def describe_addresses(
+            backend: Any,
+            allocation_ids: list[str] | None = None,
+            public_ips: list[str] | None = None,
+            filters: Any = None,
+        ) -> list[Any]:
+            found = moto_describe_addresses(backend, allocation_ids, public_ips, None)
+            shown = sim._shown_addresses(found)
+            # Filters apply to what is shown, as moto applies them to what it holds.
+            return list(generic_filter(filters, shown)) if filters else shown
+
+        def route_state(route: Any) -> str:
+            return sim._route_state(route, moto_route_state.fget(route))
+
+        def route_instance_id(route: Any) -> str | None:
+            instance = _route_instance(route)
+            return None if instance is None else str(instance.id)
+
+        def route_instance_owner_id(route: Any) -> str | None:
+            instance = _route_instance(route)
+            return None if instance is None else str(instance.owner_id)
+
+        def route_network_interface_id(route: Any) -> str | None:
+            if route.interface is not None:
+                return str(route.interface.id)
+            primary = route.instance.nics.get(0) if route.instance is not None else None
+            return None if primary is None else str(primary.id)
+
+        return [
+            _Patch(EC2Response, "replace_route", replace_route),
+            _Patch(EC2Response, "associate_address", associate_address),
+            _Patch(EC2Response, "assign_private_ip_addresses", assign_private_ip_addresses),
+            _Patch(EC2Backend, "describe_addresses", describe_addresses),
+            _Patch(Route, "state", property(route_state)),
+            _Patch(Route, "instance_id", property(route_instance_id)),
+            _Patch(Route, "network_interface_id", property(route_network_interface_id)),
+            _Patch(Route, "instance_owner_id", property(route_instance_owner_id), adds=True),
+        ]
+
+
+def _route_instance(route: Any) -> Any:
+    """The instance a route's traffic goes to: its target instance, or the instance its
+    target interface is attached to (EC2 shows both IDs; moto only the one it was given)."""
+    if route.instance is not None:
+        return route.instance
+    return route.interface.instance if route.interface is not None else None

@@ -120,3 +120,66 @@ def ids_with_max_results() -> EC2ClientError:
         "InvalidParameterCombination",
         "The parameter NetworkInterfaceIds cannot be used with the parameter maxResults",
     )
+
+
+def route_not_found(cidr: str) -> EC2ClientError:
+    # ReplaceRoute on a destination the table has no route for. AWS's own answer, checked
+    # against EC2 by moto's maintainers (moto PR 6425): InvalidParameterValue with this
+    # wording, not the InvalidRoute.NotFound that DeleteRoute answers.
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"There is no route defined for '{cidr}' in the route table. Use CreateRoute instead.",
+    )
+
+
+def different_networks(route_table_id: str, target: str) -> EC2ClientError:
+    # EC2's wording for a route target outside the table's VPC (as it answers for a
+    # gateway); `target` names it, e.g. "network interface eni-...".
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"route table {route_table_id} and {target} belong to different networks",
+    )
+
+
+def private_ip_not_on_interface(private_ip: str, interface_id: str) -> EC2ClientError:
+    # AssociateAddress's PrivateIpAddress must be one of the interface's own addresses;
+    # EC2's code, the simulator's wording.
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"The private IP address {private_ip} is not assigned to network interface {interface_id}.",
+    )
+
+
+def address_outside_subnet(private_ip: str, subnet_id: str) -> EC2ClientError:
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Address {private_ip} does not fall within the subnet's address range ({subnet_id}).",
+    )
+
+
+def reserved_address(private_ip: str, subnet_id: str) -> EC2ClientError:
+    # AWS reserves a subnet's first four addresses and its last (VPC User Guide).
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Address {private_ip} is in subnet's reserved address range ({subnet_id}).",
+    )
+
+
+def address_already_assigned(private_ip: str, interface_id: str) -> EC2ClientError:
+    # AWS documents that an address in use needs AllowReassignment, not the error without
+    # it: InvalidParameterValue is what EC2 has been reported to answer; the wording is ours.
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Address {private_ip} is already assigned to network interface {interface_id}; "
+        "set AllowReassignment to move it.",
+    )
+
+
+def primary_address(private_ip: str, interface_id: str) -> EC2ClientError:
+    # An interface's primary private IP stays with it for its lifetime; only secondary
+    # addresses can be reassigned. EC2's code, the simulator's wording.
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Address {private_ip} is the primary private IP address of network interface "
+        f"{interface_id} and cannot be reassigned.",
+    )

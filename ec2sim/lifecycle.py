@@ -86,3 +86,28 @@ class StopTransition:
 
     instance: Any  # moto Instance
     countdown: Countdown
+
+
+@dataclass
+class RouteChange:
+    """A ReplaceRoute EC2 has accepted that DescribeRouteTables does not show yet.
+
+    The moto route keeps the target it had (what describes show) until the change
+    completes and `target` (moto's route attributes after the replace) is put on it.
+    """
+
+    route: Any  # moto Route
+    target: dict[str, Any]
+    countdown: Countdown
+
+
+@dataclass
+class AddressChange:
+    """An Elastic IP association EC2 has changed that DescribeAddresses does not show yet.
+
+    moto's address already holds the new association (the old association ID is gone at
+    once); `shown` is a copy of it as it was, which DescribeAddresses serves meanwhile.
+    """
+
+    shown: Any  # a copy of the moto ElasticAddress
+    countdown: Countdown

@@ -27,6 +27,7 @@ from moto.ec2.exceptions import (
 
 from ec2sim import errors
 from ec2sim._moto_seams import MotoSeams
+from ec2sim.addressing import AddressRules
 from ec2sim.clock import Clock
 from ec2sim.lifecycle import (
     Countdown,
@@ -61,6 +62,11 @@ INDEXED_INTERFACE_FILTERS = frozenset(
     }
 )
 _RUNNING_CODE = 16
+# How long DescribeRouteTables and DescribeAddresses go on showing a route's old target
+# or an Elastic IP's old association, by default. AWS publishes no figure ("eventually
+# consistent"); a short one makes every caller that trusts a write's answer fail.
+ROUTE_SECONDS = 0.3
+ADDRESS_SECONDS = 0.3
 _STOPPING = ("stopping", 64)
 _STOPPED = ("stopped", 80)
 
@@ -102,6 +108,10 @@ class FaithfulEC2:
         force_detach_blocks_device_index: bool = False,
         max_unfiltered_interfaces: int | None = 0,
         terminated_status_not_found: bool = False,
+        route_seconds: float = ROUTE_SECONDS,
+        route_polls: int | None = None,
+        address_seconds: float = ADDRESS_SECONDS,
+        address_polls: int | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         """Latencies default to none (moto's timing) and run on `clock`.
@@ -122,6 +132,10 @@ class FaithfulEC2:
         instance answers InvalidInstanceID.NotFound, as real EC2 has been reported to do
         while DescribeInstances still shows the instance (by default, as moto: shown
         "not-applicable" with IncludeAllInstances).
+        route_seconds: after a ReplaceRoute, DescribeRouteTables shows the route's old
+        target for this long (route_polls=N instead: for N DescribeRouteTables calls that
+        name its table or no table). address_seconds / address_polls: the same for an
+        Elastic IP's association after AssociateAddress, in DescribeAddresses.
         """
         if max_unfiltered_interfaces is not None and max_unfiltered_interfaces < 0:
             raise ValueError("max_unfiltered_interfaces must be 0 or more, or None")
@@ -137,6 +151,10 @@ class FaithfulEC2:
         self._force_blocks_index = force_detach_blocks_device_index
         self._max_unfiltered_interfaces = max_unfiltered_interfaces
         self._terminated_status_not_found = terminated_status_not_found
+        self._addressing = AddressRules(
+            route_delay=_delay(route_seconds, route_polls),
+            address_delay=_delay(address_seconds, address_polls),
+        )
         self._clock = clock
         # Reentrant: moto's backend calls itself (terminate -> delete interface), and seams
         # nest (a request holds the lock while the backend methods it calls take it again).
@@ -339,7 +357,8 @@ class FaithfulEC2:
             self._subscriptions.clear()
 
     def settle(self) -> None:
-        """Finish every attach, detach and stop in progress, except hung detaches.
+        """Finish every attach, detach and stop in progress, except hung detaches, and show
+        every route replaced and Elastic IP associated.
 
         For setting up a scene (e.g. the topology builder) without waiting out latencies.
         """
@@ -349,6 +368,7 @@ class FaithfulEC2:
                     self._complete_interface(transition)
             for stop in list(self._stops.values()):
                 self._complete_stop(stop)
+            self._addressing.settle()
 
     # -- observations ----------------------------------------------------------------
 
@@ -471,6 +491,7 @@ class FaithfulEC2:
 
     def _observe_polls(self, operation: str, params: Mapping[str, Any]) -> None:
         """A describe call shows in-flight transitions once more (for poll-based delays)."""
+        self._addressing.observe(operation, params)
         if operation in _INTERFACE_POLLS:
             interface_ids = _ids(
                 params, "NetworkInterfaceIds", "NetworkInterfaceId", "network-interface-id"
@@ -495,6 +516,7 @@ class FaithfulEC2:
         for stop in list(self._stops.values()):
             if stop.countdown.ready(now):
                 self._complete_stop(stop)
+        self._addressing.advance(now)
 
     # -- EC2 rules (called by the seams from moto's backend) -------------------------
 
@@ -588,6 +610,34 @@ class FaithfulEC2:
             interface.status = "detaching"
             self._interfaces[interface.id] = transition
             self._complete_if_ready(transition, now)
+
+    def _replace_route(
+        self, backend: Any, params: Mapping[str, Any], apply: Callable[[], Any]
+    ) -> Any:
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            return self._addressing.replace_route(backend, params, apply=apply, now=now)
+
+    def _route_state(self, route: Any, moto_state: str) -> str:
+        with self._lock:
+            return self._addressing.route_state(route, moto_state)
+
+    def _associate_address(self, backend: Any, params: Mapping[str, Any]) -> Any | None:
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            return self._addressing.associate_address(backend, params, now=now)
+
+    def _shown_addresses(self, addresses: Iterable[Any]) -> list[Any]:
+        with self._lock:
+            return self._addressing.shown_addresses(addresses)
+
+    def _assign_private_ips(
+        self, backend: Any, interface_id: str, private_ips: Iterable[str], *, allow: bool
+    ) -> None:
+        with self._lock:
+            self._addressing.assign_private_ips(backend, interface_id, private_ips, allow=allow)
 
     def _attachment_status(self, interface_id: str) -> str:
         with self._lock:
@@ -795,6 +845,11 @@ def _check_operation(operation: str) -> None:
         _operations_cache = frozenset(model.operation_names)
     if operation not in _operations_cache:
         raise ValueError(f"{operation!r} is not an EC2 API action (e.g. 'AttachNetworkInterface')")
+
+
+def _delay(seconds: float, polls: int | None) -> Delay:
+    """A delay in seconds, or in polls when they are given (which replace the seconds)."""
+    return Delay(seconds=0.0, polls=polls) if polls is not None else Delay(seconds=seconds)
 
 
 def _slot(network_card_index: int, device_index: int) -> int | tuple[int, int]:

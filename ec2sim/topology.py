@@ -112,6 +112,8 @@ def build_pair(
         address = ec2.allocate_address(Domain="vpc")
         allocation_id, public_ip = address["AllocationId"], address["PublicIp"]
         ec2.associate_address(AllocationId=allocation_id, NetworkInterfaceId=interface_id)
+        if sim is not None:
+            sim.settle()  # DescribeAddresses shows the association only after a while
 
     return PairTopology(
         vpc_id=vpc_id,

@@ -35,3 +35,26 @@ def instance_state(ec2: EC2Client, instance_id: str) -> str:
 
 def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return str(excinfo.value.response["Error"]["Code"])
+
+
+def primary_interface_id(ec2: EC2Client, instance_id: str) -> str:
+    """The instance's primary interface (device index 0), which routes and EIPs target."""
+    return str(instance_interfaces(ec2, instance_id)[0]["NetworkInterfaceId"])
+
+
+def route(ec2: EC2Client, route_table_id: str, destination: str) -> dict[str, Any]:
+    """The table's route to an IPv4 or IPv6 destination, as DescribeRouteTables shows it."""
+    tables = ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"]
+    for found in tables[0]["Routes"]:
+        if destination in (
+            found.get("DestinationCidrBlock"),
+            found.get("DestinationIpv6CidrBlock"),
+        ):
+            return dict(found)
+    raise AssertionError(f"no route to {destination} in {route_table_id}")
+
+
+def address(ec2: EC2Client, allocation_id: str) -> dict[str, Any]:
+    """The Elastic IP as DescribeAddresses shows it."""
+    (found,) = ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
+    return dict(found)
