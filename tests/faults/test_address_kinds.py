@@ -118,6 +118,7 @@ def make_scene(
     topology: AddressPairTopology,
     **pair_changes: Any,
 ) -> AddressScene:
+    sim.settle()  # the topology's own associations, shown before the scene starts
     sim.reset_counts()
     deployment = LocalDeployment.from_template(
         FailoverConfig(pairs=(address_pair(topology, **pair_changes),), tuning=TEST_TUNING),
@@ -397,3 +398,31 @@ def test_a_deleted_route_table_and_a_released_elastic_ip_are_refused_by_name(
         f"route {gone_table} {topology.route_cidrs[0]} does not exist (no such route table)" in said
     )
     assert f"elastic-ip {topology.allocation_ids[0]} does not exist" in said
+
+
+@pytest.mark.parametrize("sim", [{"route_polls": 3, "address_polls": 3}], indirect=True)
+def test_the_move_is_told_only_once_ec2_shows_every_address_on_the_standby(
+    across_zones: AddressScene,
+) -> None:
+    scene, topology = across_zones, across_zones.topology
+    # Given EC2 shows a replaced route and a reassociated address only after three describes
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    scene.deliver(scene.alarm())
+
+    # Then when the operators are told, EC2 already shows the standby, without settling
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+    tables = scene.ec2.describe_route_tables(RouteTableIds=list(topology.route_table_ids))
+    assert {
+        r.get("NetworkInterfaceId")
+        for t in tables["RouteTables"]
+        for r in t["Routes"]
+        if r.get("DestinationCidrBlock") in topology.route_cidrs
+    } == {topology.standby_interface_id}
+    [address] = scene.ec2.describe_addresses(AllocationIds=list(topology.allocation_ids))[
+        "Addresses"
+    ]
+    assert address["NetworkInterfaceId"] == topology.standby_interface_id
+    steps = [s["step"] for s in facts(told)["steps"]]
+    assert steps.index("verified") > steps.index("move requested")
