@@ -38,6 +38,7 @@ def results(result: dict[str, Any]) -> dict[str, str]:
 
 def check(scene: AddressScene) -> dict[str, Any]:
     [result] = scene.deployment.invoke({"action": "check"})["checks"]
+    assert isinstance(result, dict)
     return result
 
 
