@@ -259,3 +259,30 @@ def test_an_elastic_ip_on_nothing_fails_the_location(across_zones: AddressScene)
     assert line["result"] == "fail"
     assert "served by neither instance" in line["detail"]
     assert "eni-failover failover edge" in line["detail"]
+
+
+def test_a_pair_across_zones_listing_an_interface_fails_the_interfaces_and_zones_checks(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> None:
+    # Given a pair across zones with a route, an Elastic IP and a floating interface
+    topology = build_address_pair(ec2, name="edge", route_tables=1)
+    floating = ec2.create_network_interface(SubnetId=topology.subnet_id)["NetworkInterface"]
+    ec2.attach_network_interface(
+        NetworkInterfaceId=floating["NetworkInterfaceId"],
+        InstanceId=topology.primary_instance_id,
+        DeviceIndex=1,
+    )
+    sim.settle()
+    scene = make_scene(
+        sim, ec2, clients, stack_template, topology, interface_ids=(floating["NetworkInterfaceId"],)
+    )
+    sim.fail("ReplaceRoute", ALLOWED)
+
+    result = check(scene)
+
+    # Then both lines fail with decide's reason: an interface cannot leave its zone
+    lines = checks_of(result)
+    for name in ("interfaces", "zones"):
+        assert lines[name]["result"] == "fail"
+        assert "can only move within its Availability Zone" in lines[name]["detail"]
+    assert result["ready"] is False
