@@ -1,9 +1,11 @@
 """`eni-failover check`: would a failover succeed right now?
 
-The function answers, with its own role: every precondition of a real failover plus EC2
-DryRun calls of the detach and the attach (DryRunOperation means allowed,
+The function answers, with its own role: every precondition of a real failover (one line
+per address kind the pair lists: routes, Elastic IPs, private IPs) plus EC2 DryRun calls of
+the detach, the attach, ReplaceRoute and AssociateAddress (DryRunOperation means allowed,
 UnauthorizedOperation not allowed; any other answer is inconclusive, shown as such, and
-leaves the pair READY). The operator's permissions prove nothing about the function's.
+leaves the pair READY). AssignPrivateIpAddresses has no DryRun: its line is always
+inconclusive. The operator's permissions prove nothing about the function's.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from eni_cli.status import tag_problem_lines
 PASSED, FAILED, INCONCLUSIVE = "pass", "fail", "inconclusive"
 _LABELS = {PASSED: "PASS", FAILED: "FAIL", INCONCLUSIVE: "INCONCLUSIVE"}
 INCONCLUSIVE_NOTE = (
-    "INCONCLUSIVE: EC2 answered the DryRun with neither DryRunOperation (allowed) nor "
-    "UnauthorizedOperation (not allowed), so the permission is unproven, not missing. "
-    "Check again; if it stays so, a drill tries the real move."
+    "INCONCLUSIVE: the permission is unproven, not missing: EC2 answered the DryRun with "
+    "neither DryRunOperation (allowed) nor UnauthorizedOperation (not allowed), or the call "
+    "has no DryRun at all (AssignPrivateIpAddresses). Check again; if it stays so, a drill "
+    "tries the real move."
 )
 
 

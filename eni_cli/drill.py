@@ -7,7 +7,8 @@ which the function would take for a flapping alarm; a drill window in the pair r
 (PairRecords.open_drill_window, a few minutes) tells it to believe this one.
 
 What the drill observes, polling at a short interval until a deadline: the alarm's state,
-the interfaces' attachment and the outcome the function records for the pair. The
+the interfaces' attachment, where the routes, Elastic IPs and secondary IPs are, and the
+outcome the function records for the pair. The
 timeline gives each hop as first seen, so its resolution is the polling interval.
 """
 
@@ -21,13 +22,14 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eni_cli import check, history, move
+from eni_cli import addresses, check, history, move
 from eni_cli.console import Console, columns
 from eni_cli.deployment import Deployment
 from eni_cli.errors import CliError, ExitCode
 from eni_cli.outputs import PairOutputs
 from eni_failover import ec2
 from eni_failover.errors import FailoverError
+from eni_failover.observed import InstanceView
 from eni_failover.pair_record import PairRecord
 from eni_failover.timeline import Clock, SystemClock
 
@@ -47,7 +49,7 @@ HOPS = ("alarm set", "alarm", "detaching", "floating", "attaching", "attached", 
 # What the drill waits for once it has seen a hop.
 WAITING_FOR = {
     "alarm set": "waiting for the alarm to be in ALARM",
-    "alarm": "waiting for the function to detach the interface from the primary",
+    "alarm": "waiting for the function to move the interface or addresses from the primary",
     "detaching": "waiting for the detach to finish",
     "floating": "waiting for the attach to the standby",
     "attaching": "waiting for the attach to finish",
@@ -83,6 +85,8 @@ class _Watch:
     before: datetime | None  # when the function last recorded an outcome, before the drill
     hops: dict[str, Hop] = field(default_factory=dict)
     outcome: PairRecord | None = None
+    # Both instances, read once for the addresses' reads (a route may name only an interface).
+    instances: dict[str, InstanceView] | None = None
 
     def seen(self, key: str, name: str) -> None:
         if key not in self.hops:
@@ -99,8 +103,13 @@ class _Watch:
         alarms = clients.cloudwatch.describe_alarms(AlarmNames=[pair.alarm_name])["MetricAlarms"]
         if alarms and alarms[0].get("StateValue") == "ALARM":
             self.seen("alarm", f"alarm {pair.alarm_name} is in ALARM")
-        views = ec2.describe_interfaces(clients.ec2, pair.interface_ids).values()
-        names, standby = ", ".join(pair.interface_ids), pair.standby_instance_id
+        standby = pair.standby_instance_id
+        views = (
+            ec2.describe_interfaces(clients.ec2, pair.interface_ids).values()
+            if pair.interface_ids
+            else []
+        )
+        names = ", ".join(pair.interface_ids)
         statuses = {v.attachment.status if v.attachment else "floating" for v in views}
         if "detaching" in statuses:
             self.seen("detaching", f"{names} detaching from the primary")
@@ -108,8 +117,12 @@ class _Watch:
             self.seen("floating", f"{names} floating (attached to nothing)")
         if any(v.attached_to(standby) for v in views) and "attaching" in statuses:
             self.seen("attaching", f"{names} attaching to the standby {standby}")
-        if statuses == {"attached"} and all(v.attached_to(standby) for v in views):
-            self.seen("attached", f"{names} attached to the standby {standby}")
+        interfaces_there = statuses <= {"attached"} and all(v.attached_to(standby) for v in views)
+        moved = self._addresses_on_standby()
+        if interfaces_there and moved is not None:
+            what = ", ".join([*pair.interface_ids, *moved])
+            verb = "attached to" if pair.interface_ids and not moved else "on"
+            self.seen("attached", f"{what} {verb} the standby {standby}")
         record = self.deployment.records.read(pair.name)
         if record.last_outcome_at != self.before:
             self.outcome = record
@@ -118,6 +131,22 @@ class _Watch:
         return self.outcome is not None and (
             self.outcome.last_outcome != "swapped" or self.attached
         )
+
+    def _addresses_on_standby(self) -> list[str] | None:
+        """The pair's routes, Elastic IPs and secondary IPs, when every one is on the
+        standby (none listed: an empty list); None while any is not there yet."""
+        if not self.pair.has_addresses:
+            return []
+        ec2_client = self.deployment.clients.ec2
+        if self.instances is None:
+            # Once: an address move changes no instance's interfaces.
+            self.instances = ec2.describe_instances(
+                ec2_client, (self.pair.primary_instance_id, self.pair.standby_instance_id)
+            )
+        views = addresses.read(ec2_client, self.pair, self.instances)
+        if all(v.held_by(self.pair.standby_instance_id) for v in views):
+            return [v.key for v in views]
+        return None
 
     def waiting_for(self) -> str:
         """The next hop, for the live line."""
@@ -267,8 +296,21 @@ def _refuse_unless_drillable(deployment: Deployment, pair: PairOutputs) -> PairR
             f"Look at `eni-failover status {pair.name}` first.",
             exit_code=ExitCode.REFUSED,
         )
-    views = ec2.describe_interfaces(clients.ec2, pair.interface_ids).values()
+    views = (
+        ec2.describe_interfaces(clients.ec2, pair.interface_ids).values()
+        if pair.interface_ids
+        else []
+    )
     away = [v.interface_id for v in views if not v.attached_to(pair.primary_instance_id)]
+    if pair.has_addresses:
+        instances = ec2.describe_instances(
+            clients.ec2, (pair.primary_instance_id, pair.standby_instance_id)
+        )
+        away += [
+            v.key
+            for v in addresses.read(clients.ec2, pair, instances)
+            if not v.held_by(pair.primary_instance_id)
+        ]
     if away:
         raise CliError(
             f"{', '.join(away)} not on the primary {pair.primary_instance_id}; a drill moves "
@@ -368,8 +410,9 @@ def _timeline(watch: _Watch, timeout_seconds: float, poll_seconds: float) -> str
         )
     elif outcome.last_outcome == "swapped" and watch.attached:
         attached = watch.hops["attached"]
+        moved = "the interface was" if watch.pair.interface_ids else "the addresses were"
         lines.append(
-            f"Drill passed: the interface was on the standby {attached.seconds:.2f} s after "
+            f"Drill passed: {moved} on the standby {attached.seconds:.2f} s after "
             f"the alarm. {outcome.last_outcome_summary or ''}".rstrip()
         )
     else:

@@ -102,7 +102,15 @@ def describe(data: dict[str, Any], *, retention_days: int) -> str:
         )
     shown = f"the last {len(entries)}" if len(entries) == data["limit"] else str(len(entries))
     head = f"History of {which}{since} on {data['where']}, newest first ({shown}):"
-    return "\n".join([head, *columns(rows)])
+    lines = [head, *columns(rows)]
+    # Where each route, Elastic IP and secondary IP was after each move, newest first.
+    moved = [e for e in entries if e.get("addresses")]
+    if moved:
+        lines += ["", "Addresses after each outcome:"]
+        for entry in moved:
+            lines.append(f"  {_time(entry['at'])} {entry['pair']} {entry['action']}:")
+            lines += [f"    {address}" for address in entry["addresses"]]
+    return "\n".join(lines)
 
 
 def _time(moment: datetime) -> str:

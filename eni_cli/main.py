@@ -145,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command(
         "status",
-        "where each floating interface is, and whether failover is armed",
+        "where each floating interface and address is, and whether failover is armed",
         "For each pair (or PAIR): the floating interfaces (instance, device index, private "
-        "IPs, Elastic IP, MAC), both instances' state and status checks, the alarm and "
+        "IPs, Elastic IP, MAC), the routes, Elastic IPs and secondary IPs (instance, "
+        "interface, state), both instances' state and status checks, the alarm and "
         "rule, whether automatic failover is paused, and the last outcome.",
     )
     sub.add_argument("pair", nargs="?", metavar="PAIR", help="one pair (default: all)")
@@ -157,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         "would a failover succeed right now? (asks the function)",
         "The function checks, with its own permissions, every precondition of a failover "
-        "and EC2 DryRun calls of the detach and attach. Exit 0 if ready, 2 if not; a DryRun "
-        "that EC2 answers with neither allowed nor denied is shown INCONCLUSIVE and leaves the "
-        "pair ready.",
+        "(one line per address kind) and EC2 DryRun calls of the detach, the attach, "
+        "ReplaceRoute and AssociateAddress. Exit 0 if ready, 2 if not; a DryRun that EC2 "
+        "answers with neither allowed nor denied, and AssignPrivateIpAddresses (which has no "
+        "DryRun), are shown INCONCLUSIVE and leave the pair ready.",
     )
     sub.add_argument("pair", nargs="?", metavar="PAIR", help="one pair (default: all)")
     sub.add_argument(

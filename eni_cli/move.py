@@ -127,6 +127,8 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         )
     lines.append("  now:")
     lines += [f"    {_interface_now(i)}" for i in outcome["interfaces"]]
+    # A function deployed before address kinds answers without them.
+    lines += [f"    {address_now(a)}" for a in outcome.get("addresses", [])]
     if kind == "refused":
         lines.append("  nothing moved; the refusal was also sent to the notification topic")
     return "\n".join(lines)
@@ -146,6 +148,21 @@ def _interface_now(interface: dict[str, Any]) -> str:
     )
 
 
+def address_now(address: dict[str, Any]) -> str:
+    """A route, an Elastic IP or a private IP, and where it is (outcome.to_dict's form)."""
+    name = f"{address['kind']} {address['address']}"
+    if not address["exists"]:
+        return f"{name}: does not exist"
+    if address["on_instance"]:
+        where = f"on {address['on_instance']} ({address['on_interface']})"
+    elif address["on_interface"]:
+        where = f"on {address['on_interface']}"
+    else:
+        where = "on no instance"
+    detail = f", {address['detail']}" if address.get("detail") else ""
+    return f"{name}: {where}, {address['state'] or 'state unknown'}{detail}"
+
+
 def describe_plan(answer: dict[str, Any]) -> str:
     plan = answer["plan"]
     decision = plan["decision"]
@@ -157,18 +174,23 @@ def describe_plan(answer: dict[str, Any]) -> str:
             f"at {describe_slot(m['device_index'], m.get('network_card_index') or 0)}"
             for m in plan["moves"]
         ]
-        lines.append(
-            "  the detach would be forced from the start (the source is stopped or impaired)"
-            if plan["force_detach"]
-            else "  a graceful detach first, forced only if it hangs"
-        )
+        lines += [
+            f"  {a['address']} from {a['from'] or 'no instance'} to {a['to']}"
+            for a in plan.get("addresses", [])
+        ]
+        if plan["moves"]:  # an address-only pair detaches nothing
+            lines.append(
+                "  the detach would be forced from the start (the source is stopped or impaired)"
+                if plan["force_detach"]
+                else "  a graceful detach first, forced only if it hangs"
+            )
         if plan["resuming"]:
             lines.append("  it would resume a move that was cut short")
         if plan["overridden_checks"]:
             lines.append(f"  checks --force overrides: {', '.join(plan['overridden_checks'])}")
         return "\n".join(lines)
     if decision == "already-in-place":
-        return head + "nothing to do, the interfaces are there already"
+        return head + "nothing to do, the interfaces and addresses are there already"
     lines = [head + "the function would REFUSE"]
     lines += [f"  - {reason}" for reason in plan.get("reasons", [])]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from eni_cli.errors import CliError
 
@@ -53,7 +53,12 @@ class PairOutputs(BaseModel):
     name: str
     primary_instance_id: str
     standby_instance_id: str
-    interface_ids: tuple[str, ...] = Field(min_length=1)
+    # The addresses that follow the failover: at least one of any kind (config.Pair).
+    interface_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    route_cidrs: tuple[str, ...] = ()
+    eip_allocation_ids: tuple[str, ...] = ()
+    private_ips: tuple[str, ...] = ()
     # The alarm on the primary's status checks; a pair discovered by tags has none.
     alarm_name: str = ""
     # The service probe, when the pair is probed.
@@ -62,6 +67,11 @@ class PairOutputs(BaseModel):
     failback_after_seconds: int | None = None
     max_automatic_moves: int | None = None
     fence: str = "none"  # "stop" | "isolate"
+
+    @property
+    def has_addresses(self) -> bool:
+        """Lists routes, Elastic IPs or secondary IPs (the lighter kinds)."""
+        return bool(self.route_table_ids or self.eip_allocation_ids or self.private_ips)
 
     def side_of(self, instance_id: str | None) -> str | None:
         """'primary', 'standby', or None for any other instance."""

@@ -1,4 +1,5 @@
-"""`eni-failover status`: where each floating interface is, and whether failover is armed.
+"""`eni-failover status`: where each floating interface and address is, and whether failover
+is armed.
 
 Read with the operator's own credentials: EC2 (interfaces, instances, status checks), the
 pair's alarm and rule, and the pair record the function keeps (pause, last outcome, the
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eni_cli import state_rules
+from eni_cli import addresses, state_rules
 from eni_cli.console import columns, when
 from eni_cli.deployment import Deployment
 from eni_cli.outputs import PairOutputs
@@ -70,14 +71,18 @@ def pair_status(
 ) -> dict[str, Any]:
     """`rules`: the stack's state-change rules (state_rules.read), or why they are unknown."""
     clients = deployment.clients
-    interfaces, interfaces_error = _attempt(
-        lambda: ec2.describe_interfaces(clients.ec2, pair.interface_ids)
+    interfaces, interfaces_error = (
+        _attempt(lambda: ec2.describe_interfaces(clients.ec2, pair.interface_ids))
+        if pair.interface_ids
+        else ({}, None)
     )
     instances, instances_error = _attempt(
         lambda: ec2.describe_instances(
             clients.ec2, (pair.primary_instance_id, pair.standby_instance_id)
         )
     )
+    found, addresses_error = _attempt(lambda: addresses.read(clients.ec2, pair, instances or {}))
+    address_list = [addresses.as_dict(pair, a) for a in found or ()]
     record, record_error = _attempt(lambda: deployment.records.read(pair.name))
     probe = _probe(deployment, pair) if pair.probe else None
     alarm = _alarm(deployment, pair.alarm_name)
@@ -86,11 +91,15 @@ def pair_status(
     interface_list = (
         [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
     )
+    known = interfaces_error is None and addresses_error is None
     return {
         "pair": pair.name,
-        "location": _location(interface_list) if interfaces else "unknown",
+        "location": _location(interface_list, address_list) if known else "unknown",
         "interfaces": interface_list,
         "interfaces_error": interfaces_error,
+        # The routes, Elastic IPs and secondary IPs, each where EC2 shows it now.
+        "addresses": address_list,
+        "addresses_error": addresses_error,
         "primary": _instance(instances[pair.primary_instance_id]) if instances else None,
         "standby": _instance(instances[pair.standby_instance_id]) if instances else None,
         "instances_error": instances_error,
@@ -181,15 +190,26 @@ def _interface(pair: PairOutputs, view: InterfaceView) -> dict[str, Any]:
     }
 
 
-def _location(interfaces: list[dict[str, Any]]) -> str:
-    """One word for the pair: primary, standby, moving, split, elsewhere or missing."""
-    if any(not i["exists"] for i in interfaces):
+# What an address not on any instance of the pair shows when nothing serves it (not when
+# something outside the pair does).
+_ON_NOTHING = ("blackhole", "not associated", "not assigned", "reassigning")
+
+
+def _location(interfaces: list[dict[str, Any]], addresses: list[dict[str, Any]]) -> str:
+    """One word for the pair: primary, standby, moving, unserved, split, elsewhere or
+    missing, for its interfaces and its addresses together."""
+    if any(not i["exists"] for i in interfaces) or any(not a["exists"] for a in addresses):
         return "missing"
-    if any(i["attached_to"] is not None and i["side"] is None for i in interfaces):
+    away = [a for a in addresses if not a["serving"]]
+    if any(i["attached_to"] is not None and i["side"] is None for i in interfaces) or any(
+        a["state"] not in _ON_NOTHING and a["side"] is None for a in away
+    ):
         return "elsewhere"
     if any(i["attached_to"] is None or i["attachment_status"] == "detaching" for i in interfaces):
         return "moving"
-    sides = {i["side"] for i in interfaces}
+    if away:
+        return "unserved"
+    sides = {i["side"] for i in interfaces} | {a["side"] for a in addresses}
     return sides.pop() if len(sides) == 1 else "split"
 
 
@@ -350,13 +370,19 @@ def tag_problem_lines(problems: list[str]) -> list[str]:
 def describe_pair(pair: dict[str, Any]) -> list[str]:
     automation = pair["automation"]
     armed = "PAUSED" if automation["paused"] else "armed"
-    head = f"Pair {pair['pair']}: interface {_LOCATIONS.get(pair['location'], pair['location'])}"
+    listed = pair.get("addresses") or []
+    head = (
+        f"Pair {pair['pair']}: {_noun(pair)} {_LOCATIONS.get(pair['location'], pair['location'])}"
+    )
     rows: list[tuple[str, ...]] = []
     for interface in pair["interfaces"]:
         rows.append(("interface", interface["interface_id"], _where(interface)))
         rows.append(("", "", _addresses(interface)))
     if pair["interfaces_error"]:
         rows.append(("interface", "unknown", pair["interfaces_error"]))
+    rows += [(addresses.KIND_LABELS[a["kind"]], a["address"], addresses.where(a)) for a in listed]
+    if pair.get("addresses_error"):
+        rows.append(("addresses", "unknown", pair["addresses_error"]))
     for side in ("primary", "standby"):
         instance = pair[side]
         if instance is None:
@@ -385,6 +411,14 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     if pair["record_error"]:
         rows.append(("pair record", "unknown", pair["record_error"]))
     return [head, *columns(rows)]
+
+
+def _noun(pair: dict[str, Any]) -> str:
+    """What the pair moves, for its heading (a function deployed before address kinds
+    lists interfaces only)."""
+    if not pair.get("addresses"):
+        return "interface"
+    return "interface and addresses" if pair["interfaces"] else "addresses"
 
 
 def after_failover(
@@ -511,9 +545,10 @@ _LOCATIONS = {
     "primary": "on the primary",
     "standby": "on the STANDBY (failed over; fail back when the primary is repaired)",
     "moving": "MOVING (detaching, floating or attaching)",
+    "unserved": "NOT SERVED: an address is on no instance (a blackhole route, or on nothing)",
     "split": "SPLIT between the instances",
     "elsewhere": "attached to an instance OUTSIDE the pair",
-    "missing": "MISSING (an interface does not exist)",
+    "missing": "MISSING (an interface or an address does not exist)",
     "unknown": "unknown",
 }
 

@@ -669,7 +669,9 @@ def missed_failure(
     primary = state.primary
     holding = [
         *(i.interface_id for i in state.interfaces if i.attached_to(primary.instance_id)),
-        *(a.key for a in state.addresses if a.held_by(primary.instance_id)),
+        # A route to a stopped primary reads "blackhole": it serves no one, but it is still
+        # the primary's, and only a failover points it at the standby.
+        *(a.key for a in state.addresses if a.instance_id == primary.instance_id),
     ]
     if not holding or not primary.exists or (primary.running and not primary.impaired):
         return None

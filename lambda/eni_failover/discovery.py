@@ -2,11 +2,15 @@
 
 Users tag the primary, the standby and each floating interface with `eni-failover:pair` =
 the pair's name and `eni-failover:role` = primary | standby | floating; the function finds
-the pairs at run time, so a new pair needs no deploy. An optional `eni-failover:probe` on
-the primary is the pair's probe (the prober's forms, on a port the prober may reach). Three
-parts, kept apart so the decision is tested without AWS:
+the pairs at run time, so a new pair needs no deploy. A route table tagged with the pair's
+name, `eni-failover:role=route-table` and `eni-failover:routes` = the destinations
+(`0.0.0.0/0,10.9.0.10/32`) adds those routes to the pair; an Elastic IP tagged with the
+pair's name and `eni-failover:role=elastic-ip` adds that Elastic IP. An optional
+`eni-failover:probe` on the primary is the pair's probe (the prober's forms, on a port the
+prober may reach). Three parts, kept apart so the decision is tested without AWS:
 
-- `read_tagged`: the tagged instances and interfaces, from EC2 (the only AWS calls);
+- `read_tagged`: the tagged instances, interfaces, route tables and Elastic IPs, from EC2
+  (the only AWS calls: one paginated describe per kind);
 - `discover`: pure; the well-formed pairs, and a one-line problem for everything else;
 - `DiscoveryCache`: the warm sandbox's copy, refreshed on a TTL or at once for a stranger.
 
@@ -16,6 +20,7 @@ instance is the primary, which interfaces move) is a problem to report, never a 
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from eni_failover import ec2
-from eni_failover.config import EXPECT_PAIR_NAME, PAIR_NAME_PATTERN, Pair
+from eni_failover.config import EXPECT_CIDR, EXPECT_PAIR_NAME, PAIR_NAME_PATTERN, Pair
 from eni_failover.config import describe_validation_error as _validation_text
 from eni_failover.errors import AwsCallFailed
 from eni_failover.probe import EXPECT_PROBE, ProbeSpec
@@ -41,6 +46,8 @@ T = TypeVar("T")
 
 PAIR_TAG = "eni-failover:pair"
 ROLE_TAG = "eni-failover:role"
+# On a route table: the destinations whose routes follow the pair, comma-separated CIDRs.
+ROUTES_TAG = "eni-failover:routes"
 # The pair's probe, on the primary only: one pair, one probe, and the primary is the
 # instance whose service the probe speaks for.
 PROBE_TAG = "eni-failover:probe"
@@ -57,14 +64,26 @@ class Role(StrEnum):
     PRIMARY = "primary"
     STANDBY = "standby"
     FLOATING = "floating"
+    ROUTE_TABLE = "route-table"
+    ELASTIC_IP = "elastic-ip"
 
 
 INSTANCE_ROLES = (Role.PRIMARY, Role.STANDBY)
+# The kinds of tagged resource, as problems name them, and the roles each may have.
+INSTANCE, INTERFACE, ROUTE_TABLE, ELASTIC_IP = "instance", "interface", "route table", "elastic IP"
+ROLES_OF = {
+    INSTANCE: INSTANCE_ROLES,
+    INTERFACE: (Role.FLOATING,),
+    ROUTE_TABLE: (Role.ROUTE_TABLE,),
+    ELASTIC_IP: (Role.ELASTIC_IP,),
+}
 
 # EC2's largest page (DescribeInstances and DescribeNetworkInterfaces take 5 to 1000): each
 # page is one request from EC2's per-account describe budget, the one a wide event drains.
 DESCRIBE_PAGE_SIZE = 1000
 MIN_PAGE_SIZE = 5
+# DescribeRouteTables serves at most 100 a page (DescribeAddresses is not paginated).
+ROUTE_TABLE_PAGE_SIZE = 100
 
 # How many interfaces one tagged pair may float. What an instance can take depends on its
 # type (2 interfaces on the smallest; DescribeInstanceTypes' MaximumNetworkInterfaces), and
@@ -99,6 +118,7 @@ class TaggedInstance:
     availability_zone: str | None = None
     state: str | None = None  # running, stopped, terminated...: every state is kept
     probe: str | None = None  # the PROBE_TAG value, as tagged
+    vpc_id: str | None = None  # a tagged route table must be in the same VPC
 
 
 @dataclass(frozen=True)
@@ -111,9 +131,29 @@ class TaggedInterface:
 
 
 @dataclass(frozen=True)
+class TaggedRouteTable:
+    route_table_id: str
+    pair: str
+    role: str | None
+    vpc_id: str | None = None
+    routes: str | None = None  # the ROUTES_TAG value, as tagged
+    probe: str | None = None  # only the primary may carry one: here it is a problem
+
+
+@dataclass(frozen=True)
+class TaggedElasticIp:
+    allocation_id: str
+    pair: str
+    role: str | None
+    probe: str | None = None
+
+
+@dataclass(frozen=True)
 class TaggedResources:
     instances: tuple[TaggedInstance, ...] = ()
     interfaces: tuple[TaggedInterface, ...] = ()
+    route_tables: tuple[TaggedRouteTable, ...] = ()
+    elastic_ips: tuple[TaggedElasticIp, ...] = ()
 
 
 def _pages(operation: str, describe: Callable[[dict[str, Any]], Any]) -> Iterator[Any]:
@@ -147,6 +187,7 @@ def read_tagged(client: EC2Client, *, page_size: int = DESCRIBE_PAGE_SIZE) -> Ta
             availability_zone=raw.get("Placement", {}).get("AvailabilityZone"),
             state=raw.get("State", {}).get("Name"),
             probe=_tags(raw).get(PROBE_TAG),
+            vpc_id=raw.get("VpcId"),
         )
         for page in _pages(
             "DescribeInstances",
@@ -171,7 +212,42 @@ def read_tagged(client: EC2Client, *, page_size: int = DESCRIBE_PAGE_SIZE) -> Ta
         )
         for raw in page.get("NetworkInterfaces", [])
     ]
-    return TaggedResources(instances=tuple(instances), interfaces=tuple(interfaces))
+    table_page = min(page_size, ROUTE_TABLE_PAGE_SIZE)
+    route_tables = [
+        TaggedRouteTable(
+            route_table_id=raw["RouteTableId"],
+            pair=_tags(raw).get(PAIR_TAG, ""),
+            role=_tags(raw).get(ROLE_TAG),
+            vpc_id=raw.get("VpcId"),
+            routes=_tags(raw).get(ROUTES_TAG),
+            probe=_tags(raw).get(PROBE_TAG),
+        )
+        for page in _pages(
+            "DescribeRouteTables",
+            lambda more: client.describe_route_tables(
+                Filters=tagged, MaxResults=table_page, **more
+            ),
+        )
+        for raw in page.get("RouteTables", [])
+    ]
+    # An account holds few Elastic IPs (5 a Region by default): one unpaginated call.
+    addresses = ec2.call("DescribeAddresses", lambda: client.describe_addresses(Filters=tagged))
+    elastic_ips = [
+        TaggedElasticIp(
+            allocation_id=raw["AllocationId"],
+            pair=_tags(raw).get(PAIR_TAG, ""),
+            role=_tags(raw).get(ROLE_TAG),
+            probe=_tags(raw).get(PROBE_TAG),
+        )
+        for raw in addresses.get("Addresses", [])
+        if raw.get("AllocationId")  # an EC2-Classic address has none, and cannot move
+    ]
+    return TaggedResources(
+        instances=tuple(instances),
+        interfaces=tuple(interfaces),
+        route_tables=tuple(route_tables),
+        elastic_ips=tuple(elastic_ips),
+    )
 
 
 def _tags(raw: Any, *, key: str = "Tags") -> dict[str, str]:
@@ -220,20 +296,26 @@ class Discovery:
     def pair_of_interface(self, interface_id: str) -> Pair | None:
         return next((p for p in self.pairs if interface_id in p.interface_ids), None)
 
+    def pair_of_address(self, address: str) -> Pair | None:
+        """The pair that lists this address (Pair.addresses' form)."""
+        return next((p for p in self.pairs if address in p.addresses), None)
+
     def problems_of(self, pair_name: str) -> tuple[TagProblem, ...]:
         return tuple(p for p in self.problems if pair_name in p.pairs)
 
 
 @dataclass(frozen=True)
 class _Tagged:
-    """An instance or an interface, as discover() judges it."""
+    """An instance, an interface, a route table or an Elastic IP, as discover() judges it."""
 
-    kind: str  # "instance" or "interface"
+    kind: str  # INSTANCE, INTERFACE, ROUTE_TABLE or ELASTIC_IP
     resource_id: str
     pair: str
     role: str | None
-    availability_zone: str | None
+    availability_zone: str | None = None
     probe: str | None = None
+    vpc_id: str | None = None
+    routes: str | None = None  # a route table's ROUTES_TAG
 
     @property
     def subject(self) -> str:
@@ -298,23 +380,42 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
     for instance in tagged.instances:
         entries[instance.instance_id].append(
             _Tagged(
-                "instance",
+                INSTANCE,
                 instance.instance_id,
                 instance.pair,
                 instance.role,
                 instance.availability_zone,
                 instance.probe,
+                vpc_id=instance.vpc_id,
             )
         )
     for interface in tagged.interfaces:
         entries[interface.interface_id].append(
             _Tagged(
-                "interface",
+                INTERFACE,
                 interface.interface_id,
                 interface.pair,
                 interface.role,
                 interface.availability_zone,
                 interface.probe,
+            )
+        )
+    for table in tagged.route_tables:
+        entries[table.route_table_id].append(
+            _Tagged(
+                ROUTE_TABLE,
+                table.route_table_id,
+                table.pair,
+                table.role,
+                probe=table.probe,
+                vpc_id=table.vpc_id,
+                routes=table.routes,
+            )
+        )
+    for address in tagged.elastic_ips:
+        entries[address.allocation_id].append(
+            _Tagged(
+                ELASTIC_IP, address.allocation_id, address.pair, address.role, probe=address.probe
             )
         )
     resources = []
@@ -348,7 +449,7 @@ def _one_entry_each(tagged: TaggedResources, judgement: _Judgement) -> list[_Tag
 def _judge_roles(resources: list[_Tagged], judgement: _Judgement) -> None:
     for resource in resources:
         subject, pair, role = resource.subject, resource.pair, resource.role
-        allowed = INSTANCE_ROLES if resource.kind == "instance" else (Role.FLOATING,)
+        allowed = ROLES_OF[resource.kind]
         tag_it = f"tag it {ROLE_TAG}={' or '.join(allowed)}"
         if role is None:
             judgement.add(
@@ -376,6 +477,14 @@ def _judge_roles(resources: list[_Tagged], judgement: _Judgement) -> None:
                 f"{tag_it}, and tag the instance {ROLE_TAG}={role}",
                 pair,
             )
+        elif role not in allowed:
+            judgement.add(
+                subject,
+                f"is tagged {ROLE_TAG}={role}, but a {resource.kind} of a pair is always "
+                f"{ROLE_TAG}={allowed[0]}",
+                tag_it,
+                pair,
+            )
 
 
 def _judge_configured_use(
@@ -387,10 +496,20 @@ def _judge_configured_use(
         used[pair.standby_instance_id] = (pair.name, "standby")
         for interface_id in pair.interface_ids:
             used[interface_id] = (pair.name, "floating interface")
+        for allocation_id in pair.eip_allocation_ids:
+            used[allocation_id] = (pair.name, "Elastic IP")
+        # A route table may serve two pairs, each its own destinations: only a route both
+        # would move is one resource in two pairs.
+        for table_id, cidr in pair.routes:
+            used[f"{table_id} {cidr}"] = (pair.name, f"route to {cidr}")
     for resource in resources:
-        if resource.resource_id not in used:
+        claimed = [resource.resource_id]
+        if resource.kind == ROUTE_TABLE:
+            claimed = [f"{resource.resource_id} {c}" for c in _cidrs(resource.routes)[0]]
+        owner_of = next((used[c] for c in claimed if c in used), None)
+        if owner_of is None:
             continue
-        owner, as_what = used[resource.resource_id]
+        owner, as_what = owner_of
         judgement.add(
             resource.subject,
             f"is tagged into pair {resource.pair}, but configured pair {owner} already uses "
@@ -445,15 +564,20 @@ def _judge_pair(
                 f"keep {ROLE_TAG}={role} on one and remove the {TAG_PREFIX}* tags from the others",
                 name,
             )
-    floating = sorted(
-        (m for m in by_role[Role.FLOATING] if m.kind == "interface"),
-        key=lambda m: m.resource_id,
-    )
-    if not floating:
+    floating = _members(by_role, Role.FLOATING, INTERFACE)
+    tables = _members(by_role, Role.ROUTE_TABLE, ROUTE_TABLE)
+    elastic_ips = _members(by_role, Role.ELASTIC_IP, ELASTIC_IP)
+    primary = _only_instance(by_role[Role.PRIMARY])
+    standby = _only_instance(by_role[Role.STANDBY])
+    cidrs = _judge_route_tables(name, tables, (primary, standby), judgement)
+    if not (floating or tables or elastic_ips):
         judgement.add(
             subject,
-            "no network interface is tagged floating, so a failover would move nothing",
-            f"tag each interface that moves {PAIR_TAG}={name} and {ROLE_TAG}=floating",
+            "no network interface is tagged floating, and no route table or Elastic IP is "
+            "tagged into it, so a failover would move nothing",
+            f"tag each interface that moves {PAIR_TAG}={name} and {ROLE_TAG}=floating; or "
+            f"each route table {ROLE_TAG}={Role.ROUTE_TABLE} with {ROUTES_TAG}=<destinations>, "
+            f"or each Elastic IP {ROLE_TAG}={Role.ELASTIC_IP}",
             name,
         )
     elif len(floating) > MAX_FLOATING_INTERFACES:
@@ -465,25 +589,108 @@ def _judge_pair(
             "whole subnet",
             name,
         )
-    primary = _only_instance(by_role[Role.PRIMARY])
-    standby = _only_instance(by_role[Role.STANDBY])
     for interface in floating:
         _judge_zone(name, interface, primary, standby, judgement)
     probe = _judge_probe(name, primary, probe_ports, judgement) if primary else None
-    if primary is None or standby is None or not floating:
+    if primary is None or standby is None or not (floating or tables or elastic_ips):
         return None
+    if tables and cidrs is None:
+        return None  # said why in _judge_route_tables
     try:
         return Pair(
             name=name,
             primary_instance_id=primary.resource_id,
             standby_instance_id=standby.resource_id,
             interface_ids=tuple(m.resource_id for m in floating),
+            route_table_ids=tuple(m.resource_id for m in tables),
+            route_cidrs=cidrs or (),
+            eip_allocation_ids=tuple(m.resource_id for m in elastic_ips),
             probe=probe,
         )
     except ValidationError as error:
         # Only input that did not come from EC2 gets here (IDs of a foreign form).
         judgement.add(subject, _validation_text(error), "fix the tagged resources", name)
         return None
+
+
+def _members(by_role: dict[str, list[_Tagged]], role: Role, kind: str) -> list[_Tagged]:
+    return sorted((m for m in by_role[role] if m.kind == kind), key=lambda m: m.resource_id)
+
+
+def _cidrs(text: str | None) -> tuple[tuple[str, ...], list[str]]:
+    """The destinations a ROUTES_TAG names, as EC2 writes them (the route is found by that
+    text), and the parts that are no destination."""
+    good: list[str] = []
+    bad: list[str] = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        try:
+            good.append(str(ipaddress.ip_network(part, strict=True)))
+        except ValueError:
+            bad.append(part)
+    return tuple(dict.fromkeys(good)), bad
+
+
+def _judge_route_tables(
+    name: str,
+    tables: list[_Tagged],
+    instances: tuple[_Tagged | None, _Tagged | None],
+    judgement: _Judgement,
+) -> tuple[str, ...] | None:
+    """The destinations every tagged route table of the pair names, or None when a table's
+    tags leave them in doubt (said why). A pair moves the same destinations in each of its
+    tables (Pair.routes), and a route points only at an interface in its table's VPC."""
+    named: dict[str, tuple[str, ...]] = {}
+    for table in tables:
+        cidrs, bad = _cidrs(table.routes)
+        if bad:
+            judgement.add(
+                table.subject,
+                f"{ROUTES_TAG}={table.routes!r} names {_listed(bad)}, which is not {EXPECT_CIDR}",
+                f"retag it {ROUTES_TAG}=<destinations, comma-separated>",
+                name,
+            )
+        elif not cidrs:
+            judgement.add(
+                table.subject,
+                f"is tagged into pair {name} as its route table but has no {ROUTES_TAG} tag "
+                "naming the destinations whose routes move",
+                f"tag it {ROUTES_TAG}=<destinations, comma-separated>, e.g. "
+                f"{ROUTES_TAG}=0.0.0.0/0,10.9.0.10/32",
+                name,
+            )
+        else:
+            named[table.resource_id] = cidrs
+        elsewhere = [
+            i
+            for i in instances
+            if i is not None and i.vpc_id and table.vpc_id not in (None, i.vpc_id)
+        ]
+        if elsewhere:
+            where = [f"the {i.role} {i.resource_id} is in {i.vpc_id}" for i in elsewhere]
+            judgement.add(
+                table.subject,
+                f"is in {table.vpc_id}, but {_listed(where)}: a route can point only at an "
+                "interface in its own table's VPC",
+                f"tag a route table of {elsewhere[0].vpc_id} instead, and remove this one's "
+                f"{TAG_PREFIX}* tags",
+                name,
+            )
+    if len(named) != len(tables):
+        return None
+    distinct = {frozenset(c) for c in named.values()}
+    if len(distinct) > 1:
+        judgement.add(
+            f"pair {name}",
+            "its route tables name different destinations ("
+            + "; ".join(f"{t}: {','.join(c)}" for t, c in named.items())
+            + "), but a pair moves the same destinations in each of its route tables",
+            f"tag them with the same {ROUTES_TAG}, or make a pair of each",
+            name,
+        )
+        return None
+    return next(iter(named.values()), ())
 
 
 def _judge_probe_places(resources: list[_Tagged], judgement: _Judgement) -> None:

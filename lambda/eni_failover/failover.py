@@ -240,6 +240,7 @@ def _record_history(runtime: Runtime, request: Request, outcome: Outcome) -> Non
         summary=outcome.summary(),
         swap_seconds=outcome.swap_seconds,
         entry_id=outcome.trigger.trigger_id,
+        addresses=tuple(a.describe() for a in outcome.addresses),
     )
     try:
         runtime.history.record(entry)

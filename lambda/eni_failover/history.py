@@ -52,6 +52,9 @@ class HistoryEntry:
     swap_seconds: float | None = None
     # Makes the item's key unique: the trigger's ID, or the operator request's.
     entry_id: str = ""
+    # Where the pair's routes, Elastic IPs and secondary IPs were when the outcome was told
+    # (AddressView.describe), so the history answers "where did the address go" too.
+    addresses: tuple[str, ...] = ()
 
     @property
     def direction(self) -> str | None:
@@ -68,6 +71,7 @@ class HistoryEntry:
             "swap_seconds": self.swap_seconds,
             "by": self.by,
             "summary": self.summary,
+            "addresses": list(self.addresses),
         }
 
 
@@ -101,6 +105,10 @@ class History:
         }
         if entry.swap_seconds is not None:
             item["swap_seconds"] = {"N": f"{entry.swap_seconds:.3f}"}
+        if entry.addresses:
+            # A list, in the pair's order; each line short, and a pair's few addresses
+            # keep the item far below DynamoDB's 400 KB.
+            item["addresses"] = {"L": [{"S": a[:300]} for a in entry.addresses[:100]]}
         try:
             self.client.put_item(TableName=self.table, Item=item)
         except AWS_ERRORS as error:
@@ -155,4 +163,5 @@ def _entry(item: dict[str, Any]) -> HistoryEntry:
         summary=text("summary"),
         swap_seconds=float(seconds) if seconds is not None else None,
         entry_id=text("id").rsplit("#", 1)[-1],
+        addresses=tuple(str(a.get("S", "")) for a in item.get("addresses", {}).get("L", [])),
     )

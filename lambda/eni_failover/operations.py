@@ -54,8 +54,10 @@ class OperatorRequest(BaseModel):
 # A readiness check's DryRuns draw on the account's Attach and Detach request buckets (50
 # tokens each, 5 a second), the ones a real failover needs. Past the first pairs, one pair
 # is checked every READINESS_PACE_SECONDS: a tenth of their refill, so checking hundreds of
-# pairs never empties them while pairs fail. What does not fit in the invocation waits
-# for the next run, stalest first.
+# pairs never empties them while pairs fail. A pair whose route tables and Elastic IPs
+# need more DryRuns (ReplaceRoute, AssociateAddress) waits that much longer
+# (readiness.pace_seconds). What does not fit in the invocation waits for the next run,
+# stalest first.
 READINESS_UNPACED_PAIRS = 10
 READINESS_PACE_SECONDS = 2.0
 # Kept back from the invocation to record and answer.
@@ -108,12 +110,16 @@ def check_pairs(
     checks: list[dict[str, Any]] = []
     postponed: list[str] = []
     for index, pair in enumerate(pairs):
-        paced = index >= READINESS_UNPACED_PAIRS
-        if checks and clock.monotonic() + (READINESS_PACE_SECONDS if paced else 0) > deadline:
+        pace = (
+            readiness.pace_seconds(pair, READINESS_PACE_SECONDS)
+            if index >= READINESS_UNPACED_PAIRS
+            else 0.0
+        )
+        if checks and clock.monotonic() + pace > deadline:
             postponed.append(pair.name)
             continue
-        if paced:
-            clock.sleep(READINESS_PACE_SECONDS)
+        if pace:
+            clock.sleep(pace)
         checks.append(check(runtime, pair, scheduled=scheduled, by=by))
     if postponed:
         logger.info("readiness check postponed", pairs=len(postponed))
@@ -422,6 +428,10 @@ def describe_plan(plan: decide.Plan) -> dict[str, Any]:
                     "network_card_index": m.network_card_index,
                 }
                 for m in plan.moves
+            ],
+            "addresses": [
+                {"address": a.key, "from": a.from_instance_id, "to": a.to_instance_id}
+                for a in plan.addresses
             ],
         }
     if isinstance(plan, decide.AlreadyThere):

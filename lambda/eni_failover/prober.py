@@ -16,6 +16,7 @@ With discovery=tags it also probes the tagged pairs whose primary carries a prob
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,8 @@ class Targets:
 
     pair: Pair
     spec: ProbeSpec
-    # The floating interface's private IP, or a pair of addresses' service address.
+    # The floating interface's private IP; for a pair of addresses only, its secondary IP,
+    # overlay IP or the holder's own IP (_service_address).
     service_ip: str | None
     primary_ip: str | None
     standby_ip: str | None
@@ -88,9 +90,10 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
         zones=zones,
         spare_failing_seconds=SPARE_FAILING_ZONE_SECONDS,
     ).found
-    # A pair of addresses only: where its service address is, from the addresses.
-    addressed = [p for p in probed if not p.interface_ids]
-    addresses = kinds.read_addresses(clients.ec2, addressed, instances) if addressed else {}
+    # A pair of routes, Elastic IPs or secondary IPs only: where its addresses are (one
+    # describe per kind for all of them).
+    address_only = [p for p in probed if not p.interface_ids]
+    addresses = kinds.read_addresses(clients.ec2, address_only, instances) if address_only else {}
     found = {}
     for pair in probed:
         spec = pair.probe_spec
@@ -98,33 +101,36 @@ def find_targets(clients: AwsClients, pairs: Iterable[Pair]) -> dict[str, Target
         primary, standby = (
             instances.get(i) for i in (pair.primary_instance_id, pair.standby_instance_id)
         )
+        primary_ip = primary.private_ip if primary else None
+        standby_ip = standby.private_ip if standby else None
         if pair.interface_ids:
             interface = interfaces[pair.interface_ids[0]]
             service_ip = interface.private_ips[0] if interface.private_ips else None
             on_primary = interface.attached_to(pair.primary_instance_id)
         else:
-            held = addresses[pair.name]
-            service_ip = service_address(pair)
-            on_primary = any(a.held_by(pair.primary_instance_id) for a in held)
+            on_primary = any(a.held_by(pair.primary_instance_id) for a in addresses[pair.name])
+            service_ip = _service_address(pair) or (primary_ip if on_primary else standby_ip)
         found[pair.name] = Targets(
             pair=pair,
             spec=spec,
             service_ip=service_ip,
-            primary_ip=primary.private_ip if primary else None,
-            standby_ip=standby.private_ip if standby else None,
+            primary_ip=primary_ip,
+            standby_ip=standby_ip,
             on_primary=on_primary,
         )
     return found
 
 
-def service_address(pair: Pair) -> str | None:
-    """Where clients reach a pair of addresses inside the VPC: its first secondary IP, else
-    the host of its first /32 route (an overlay IP). An Elastic IP is reached from outside
-    the VPC, and a wider route (0.0.0.0/0) names no host: such a pair is probed on the
-    instances' own addresses only, or through a host given in the probe."""
+def _service_address(pair: Pair) -> str | None:
+    """Where an address-only pair's service answers inside the VPC: its first secondary IP,
+    else its overlay IP (a /32 route's destination). An Elastic IP reaches the primary
+    private IP of the instance holding it, so without either the caller probes that."""
     if pair.private_ips:
         return pair.private_ips[0]
-    return next((c.split("/")[0] for c in pair.route_cidrs if c.endswith(("/32", "/128"))), None)
+    overlay = next(
+        (c for c in pair.route_cidrs if ipaddress.ip_network(c).prefixlen in (32, 128)), None
+    )
+    return str(ipaddress.ip_network(overlay).network_address) if overlay else None
 
 
 @dataclass(frozen=True)

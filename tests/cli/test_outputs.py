@@ -6,6 +6,7 @@ import pytest
 
 from eni_cli.errors import CliError
 from eni_cli.outputs import StackOutputs, pair_named, parse_pairs
+from eni_failover.config import Pair
 
 # What the function answers to {"action": "pairs"}: eni_failover.config.Pair, dumped.
 ANSWER = {
@@ -74,3 +75,24 @@ def test_a_stack_without_the_outputs_is_named() -> None:
 def test_a_function_that_lists_no_pairs_as_expected_is_named() -> None:
     with pytest.raises(CliError, match="the function did not list its pairs"):
         parse_pairs("EniFailover", {"pairs": [{"name": "web"}]})
+
+
+def test_a_pair_of_addresses_only_reaches_the_cli_as_the_function_lists_it() -> None:
+    # Given the function's list holding a pair of routes and an Elastic IP, no interface
+    listed = Pair(
+        name="edge",
+        primary_instance_id="i-0aaaaaaaaaaaaaaa1",
+        standby_instance_id="i-0aaaaaaaaaaaaaaa2",
+        route_table_ids=("rtb-0aaaaaaaaaaaaaaa3",),
+        route_cidrs=("10.9.0.10/32",),
+        eip_allocation_ids=("eipalloc-0aaaaaaaaaaaaaaa4",),
+    ).model_dump(mode="json")
+
+    [pair] = parse_pairs("EniFailover", {"pairs": [listed]})
+
+    # Then the CLI knows every address of it
+    assert pair.interface_ids == ()
+    assert pair.route_table_ids == ("rtb-0aaaaaaaaaaaaaaa3",)
+    assert pair.route_cidrs == ("10.9.0.10/32",)
+    assert pair.eip_allocation_ids == ("eipalloc-0aaaaaaaaaaaaaaa4",)
+    assert pair.has_addresses

@@ -4,12 +4,13 @@ state-change events, listed with the configured pairs, and never acted on when m
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
+from ec2sim.topology import build_address_pair
 from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.discovery import (
@@ -17,11 +18,15 @@ from eni_failover.discovery import (
     MIN_REFRESH_INTERVAL_SECONDS,
     PAIR_TAG,
     ROLE_TAG,
+    ROUTES_TAG,
 )
 from eni_failover.timeline import Clock, SystemClock
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_handler import machine_readable, where_is
 from tests.support import sns_event, state_change_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import TagTypeDef
 
 
 def tag(topology: PairTopology, pair: str, *, standby_role: str = "standby") -> None:
@@ -170,3 +175,48 @@ def test_an_instance_in_no_pair_is_ignored_quietly(
     assert report["dead_lettered"] == []
     assert deployment.notifications() == []
     assert where_is(tagged)["Attachment"]["InstanceId"] == tagged.primary_instance_id
+
+
+def test_a_pair_of_tagged_route_tables_and_an_elastic_ip_fails_over_across_zones(
+    sim: FaithfulEC2, stack_template: dict[str, Any]
+) -> None:
+    # Given instances in two zones, two route tables and an Elastic IP, all tagged into
+    # pair "edge" (no interface floats), and a stack that discovers pairs by tags
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    topology = build_address_pair(ec2, name="edge")
+    routes = ",".join(topology.route_cidrs)
+    for resource, role in (
+        (topology.primary_instance_id, "primary"),
+        (topology.standby_instance_id, "standby"),
+        *((t, "route-table") for t in topology.route_table_ids),
+        (topology.allocation_ids[0], "elastic-ip"),
+    ):
+        tags: list[TagTypeDef] = [
+            {"Key": PAIR_TAG, "Value": "edge"},
+            {"Key": ROLE_TAG, "Value": role},
+        ]
+        if role == "route-table":
+            tags.append({"Key": ROUTES_TAG, "Value": routes})
+        ec2.create_tags(Resources=[resource], Tags=tags)
+    deployment = discovering(stack_template)
+    # When the tagged primary stops and its event arrives through the shared rule
+    ec2.stop_instances(InstanceIds=[topology.primary_instance_id])
+    deployment.invoke(
+        sns_event(state_change_message(instance_id=topology.primary_instance_id, state="stopped"))
+    )
+    # Then every route and the Elastic IP point at the standby's interface in the other zone
+    sim.settle()
+    tables = ec2.describe_route_tables(RouteTableIds=list(topology.route_table_ids))
+    assert {
+        r.get("NetworkInterfaceId")
+        for t in tables["RouteTables"]
+        for r in t["Routes"]
+        if r.get("DestinationCidrBlock") in topology.route_cidrs
+    } == {topology.standby_interface_id}
+    [address] = ec2.describe_addresses(AllocationIds=list(topology.allocation_ids))["Addresses"]
+    assert address["NetworkInterfaceId"] == topology.standby_interface_id
+    # And the operators are told once, with the pair's addresses
+    [notification] = deployment.notifications()
+    facts = machine_readable(notification)
+    assert (facts["pair"], facts["outcome"]) == ("edge", "swapped")
+    assert len(facts["addresses"]) == 3

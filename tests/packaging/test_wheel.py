@@ -110,6 +110,8 @@ def test_the_wheel_holds_the_cli_the_function_and_the_sandbox_code_only(
     # Then the benchmarks and the tests are not in it; the sandbox's code is, for the extra
     assert packages == {"eni_cli", "eni_failover", "emulator", "ec2sim"}
     assert "eni_failover/handler.py" in names
+    # with its subpackages: the address kinds, which decide (and so the CLI) imports
+    assert "eni_failover/kinds/routes.py" in names
     assert "emulator/sandbox.py" in names
 
 

@@ -9,7 +9,13 @@ import pytest
 
 from eni_failover import decide
 from eni_failover.config import Pair, Tuning
-from eni_failover.observed import Attachment, InstanceView, InterfaceView, PairState
+from eni_failover.observed import (
+    AddressView,
+    Attachment,
+    InstanceView,
+    InterfaceView,
+    PairState,
+)
 from eni_failover.pair_record import PairRecord, PlannedMove
 from eni_failover.triggers import Trigger, TriggerKind
 
@@ -374,6 +380,44 @@ def test_the_sweep_acts_on_a_primary_stopped_a_minute_ago(seconds: float) -> Non
     missed = decide.missed_failure(PAIR, stopped, NOW, evaluation_periods=2)
     assert missed is not None
     assert ENI in missed
+
+
+ROUTES = Pair(
+    name="edge",
+    primary_instance_id=PRIMARY,
+    standby_instance_id=STANDBY,
+    route_table_ids=("rtb-0123456789abcdef0",),
+    route_cidrs=("10.9.0.10/32",),
+)
+
+
+def test_the_sweep_acts_on_a_stopped_primary_whose_routes_read_blackhole() -> None:
+    # EC2 shows a route to a stopped instance's interface as "blackhole": it serves no one,
+    # but it still points at the failed primary, and only a failover can repair it.
+    route = AddressView(
+        "route",
+        "rtb-0123456789abcdef0 10.9.0.10/32",
+        exists=True,
+        interface_id=f"eni-{PRIMARY[2:]}",
+        instance_id=PRIMARY,
+        state="blackhole",
+    )
+    stopped = PairState(
+        primary=instance(
+            PRIMARY,
+            state="stopped",
+            instance_status=None,
+            system_status=None,
+            failed_since=NOW - timedelta(seconds=120),
+        ),
+        standby=instance(STANDBY),
+        interfaces=(),
+        observed_at=NOW,
+        addresses=(route,),
+    )
+    missed = decide.missed_failure(ROUTES, stopped, NOW, evaluation_periods=2)
+    assert missed is not None
+    assert "route rtb-0123456789abcdef0 10.9.0.10/32" in missed
 
 
 # A tagged pair has no status-check alarm of its own: the sweep is what notices its impaired
