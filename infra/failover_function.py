@@ -108,6 +108,21 @@ def move_grant(pairs: Sequence[Pair]) -> ResourceGrant:
     )
 
 
+def address_read_actions(failover: FailoverConfig) -> tuple[str, ...]:
+    """The describes that read the kinds of address the stack's pairs list (all of them
+    when pairs are found by tags, which may list any). The prober reads them too, to see
+    where a pair of addresses only is served."""
+    tagged = failover.discover_tags
+    return (
+        *(ROUTE_READ_ACTIONS if tagged or any(p.route_table_ids for p in failover.pairs) else ()),
+        *(
+            ELASTIC_IP_READ_ACTIONS
+            if tagged or any(p.eip_allocation_ids for p in failover.pairs)
+            else ()
+        ),
+    )
+
+
 def address_grants(pairs: Sequence[Pair]) -> list[ResourceGrant]:
     """Every move on resources the configuration names, packed together into the same
     managed policies: attach and detach (move_grant), ReplaceRoute on the listed route
@@ -286,8 +301,6 @@ class FailoverFunction(Construct):
         detach only, as it always did."""
         pairs = failover.pairs
         tagged = failover.discover_tags
-        routes = tagged or any(p.route_table_ids for p in pairs)
-        elastic_ips = tagged or any(p.eip_allocation_ids for p in pairs)
         moves = grant_on_resources(
             # The construct keeps the name it had when it held interfaces only: renaming it
             # would replace every stack's policies for nothing.
@@ -296,11 +309,7 @@ class FailoverFunction(Construct):
             role=self.role,
             grants=address_grants(pairs),
         )
-        reads = [
-            *DESCRIBE_ACTIONS,
-            *(ROUTE_READ_ACTIONS if routes else ()),
-            *(ELASTIC_IP_READ_ACTIONS if elastic_ips else ()),
-        ]
+        reads = [*DESCRIBE_ACTIONS, *address_read_actions(failover)]
         statements = [
             iam.PolicyStatement(
                 sid="ReadInstanceAndInterfaceState", actions=reads, resources=["*"]
@@ -311,7 +320,7 @@ class FailoverFunction(Construct):
         describe = iam.Policy(self, "ReadStatePolicy", roles=[self.role], statements=statements)
         policies: list[iam.Policy | iam.ManagedPolicy] = [*moves, describe]
         primary_interfaces = self._allow_primary_interfaces(
-            elastic_ips=elastic_ips,
+            elastic_ips=tagged or any(p.eip_allocation_ids for p in pairs),
             private_ips=any(p.private_ips for p in pairs),
             vpc_id=private_ip_vpc_id,
         )

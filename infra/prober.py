@@ -36,6 +36,7 @@ from eni_failover.config import (
     Pair,
 )
 from eni_failover.prober import LEASE_ID
+from infra.failover_function import address_read_actions
 from infra.lambda_package import package_code, powertools_layer
 from infra.nag import acknowledge
 from infra.prober_endpoints import HTTPS, ProberEndpoints
@@ -181,7 +182,12 @@ class Prober(Construct):
             for variable, url in self.endpoints.urls.items():
                 self.function.add_environment(variable, url)
 
-        self._allow(trigger_topic=trigger_topic, state_table=state_table, key=key)
+        self._allow(
+            trigger_topic=trigger_topic,
+            state_table=state_table,
+            key=key,
+            reads=address_read_actions(failover),
+        )
         self.schedule = invoke_on_schedule(
             self,
             "Schedule",
@@ -254,7 +260,12 @@ class Prober(Construct):
         }
 
     def _allow(
-        self, *, trigger_topic: sns.ITopic, state_table: dynamodb.ITableV2, key: kms.IKey
+        self,
+        *,
+        trigger_topic: sns.ITopic,
+        state_table: dynamodb.ITableV2,
+        key: kms.IKey,
+        reads: Sequence[str],
     ) -> None:
         """Send triggers, publish its metrics, hold its lease, read EC2; nothing else."""
         region_interfaces = Stack.of(self).format_arn(
@@ -288,7 +299,10 @@ class Prober(Construct):
             ),
             iam.PolicyStatement(
                 sid="ReadInterfacesInstancesAndSubnets",
-                actions=sorted({*DESCRIBE_ACTIONS, *VPC_DESCRIBE_ACTIONS}),
+                # With the kinds' reads: a probed pair of addresses only is probed where its
+                # addresses are, and tagged pairs are found by their route tables and
+                # Elastic IPs too.
+                actions=sorted({*DESCRIBE_ACTIONS, *VPC_DESCRIBE_ACTIONS, *reads}),
                 resources=["*"],
             ),
             iam.PolicyStatement(

@@ -646,3 +646,23 @@ def test_cdk_nag_passes_with_acknowledgments_on_their_resources(
         assert len(finding["reason"].split()) >= 8, finding
         for construct in finding["violatingConstructs"]:
             assert construct["constructPath"].startswith(finding["acknowledgedAt"] + "/")
+
+
+def test_a_probed_pair_of_routes_and_an_elastic_ip_lets_the_prober_read_them(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given a probed pair whose addresses are an overlay route and an Elastic IP, no eniId
+    context = {
+        key: value for key, value in PROBED_CONTEXT.items() if key not in ("eniId", "triggerAlarms")
+    } | {
+        "routeTableIds": "rtb-0123456789abcdef0",
+        "routeCidrs": "10.9.0.10/32",
+        "eipAllocationIds": "eipalloc-0123456789abcdef0",
+    }
+    synth = synthesize(context, tmp_path_factory.mktemp("probed-addresses"))
+
+    # Then the prober may read where the route and the address are (the prober's
+    # find_targets reads them to know whether the primary serves), and still change nothing
+    granted = set(as_list(prober_statements(synth)["ReadInterfacesInstancesAndSubnets"]["Action"]))
+    assert {"ec2:DescribeRouteTables", "ec2:DescribeAddresses"} <= granted
+    assert all(a.startswith("ec2:Describe") for a in granted)
