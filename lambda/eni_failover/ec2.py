@@ -122,9 +122,6 @@ def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) 
 # The state of an instance EC2 would not describe because its zone is in a service
 # disruption: what its interfaces show of it is known, whether it runs is not.
 UNREACHABLE = "unreachable"
-# How long a zone whose describes failed is not asked again within one observation (each
-# ask costs botocore's backoff first).
-ZONE_SPARE_SECONDS = 60.0
 
 
 def observe_pair_beyond_a_disrupted_zone(
@@ -146,9 +143,10 @@ def observe_pair_beyond_a_disrupted_zone(
     moves anything to an instance that is not described running."""
     if pair.interface_ids or failed.code not in SERVER_ERRORS:
         raise failed
-    ids = (pair.primary_instance_id, pair.standby_instance_id)
-    look = look_instances(client, ids, spare_failing_seconds=ZONE_SPARE_SECONDS)
-    if set(look.unanswered) != {unreachable_id}:
+    [other] = {pair.primary_instance_id, pair.standby_instance_id} - {unreachable_id}
+    # The other alone: asking the unreachable one again would only cost botocore's backoff.
+    look = look_instances(client, [other])
+    if look.unanswered:
         raise failed
     response = call(
         "DescribeNetworkInterfaces",

@@ -450,7 +450,10 @@ class _Attempt:
         if not plan.addresses:
             return None
         runtime, request = self.runtime, self.request
-        _, target = request.direction.ends(request.pair)
+        source, target = request.direction.ends(request.pair)
+        self.timeline.mark(
+            "decided", f"{', '.join(a.key for a in plan.addresses)} from {source} to {target}"
+        )
         instances = {
             state.primary.instance_id: state.primary,
             state.standby.instance_id: state.standby,
