@@ -74,6 +74,7 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench
+	$(PY) -m bench.address_report
 	$(PY) -m bench.failback
 	$(PY) -m bench.synth_time
 
