@@ -188,7 +188,8 @@ def splice(report: str, result: AddressResult, *, version: str) -> str:
     """The report with the address kinds' summary lines and section replaced (or added)."""
     text = report
     body = section(result, version=version)
-    for line in summary_lines(result):
+    # Each new line goes right under "## Summary": the last first, so they read in order.
+    for line in reversed(summary_lines(result)):
         start = line.split(":", 1)[0] + ":"
         text = splice_part(
             text,

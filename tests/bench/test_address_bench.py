@@ -38,7 +38,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("bench") / "benchmarks.md"
     out.write_text(REPORT)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(address_report.BenchSettings, "quick", _smoke)
+        patch.setattr(BenchSettings, "quick", _smoke)
         # When the address benchmark runs (it raises if an address did not move, moved
         # twice, or a pair was not told "swapped" exactly once)
         assert main(["--quick", "--out", str(out)]) == 0
@@ -49,8 +49,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_each_kind_has_its_line_in_the_summary(written: str) -> None:
     summary = written.split("## Summary", 1)[1].split("## 1.", 1)[0]
     lines = summary.splitlines()
-    for start in ("Route moved:", "Elastic IP moved:", "Secondary IP moved:", "Address wave:"):
+    starts = ("Route moved:", "Elastic IP moved:", "Secondary IP moved:", "Address wave:")
+    for start in starts:
         assert sum(line.startswith(start) for line in lines) == 1, start
+    # in that order
+    ours = [line.split(":", 1)[0] + ":" for line in lines if line.startswith(starts)]
+    assert tuple(ours) == starts
     # And the routes and Elastic IPs were measured moving to the other zone
     [route] = [line for line in lines if line.startswith("Route moved:")]
     assert "usable on the standby (in the other zone)" in route
@@ -82,7 +86,7 @@ def test_a_second_run_replaces_the_lines_and_the_section(tmp_path: Path, written
     out = tmp_path / "benchmarks.md"
     out.write_text(written)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(address_report.BenchSettings, "quick", _smoke)
+        patch.setattr(BenchSettings, "quick", _smoke)
         assert main(["--quick", "--out", str(out)]) == 0
     again = out.read_text()
     assert again.count("Route moved:") == 1

@@ -1,4 +1,4 @@
-"""`make demo` is a test too: each act must move the interface and tell the operators once."""
+"""`make demo` is a test too: each act must move what its pair protects, and tell it once."""
 
 from __future__ import annotations
 
