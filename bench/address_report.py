@@ -14,7 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.addresses import AddressResult, AddressWave, KindResult, run_addresses
+from bench.address_service import AddressStopResult, run_address_stops
+from bench.addresses import KINDS, AddressResult, AddressWave, KindResult, run_addresses
 from bench.lab import median, open_lab, worst
 from bench.settings import BenchSettings
 from bench.splicing import splice_part
@@ -23,13 +24,36 @@ DEFAULT_OUT = Path("docs/benchmarks.md")
 SECTION_START = "## 9. Address kinds"
 BEFORE = "## What these numbers are not"
 WAVE_LINE = "Address wave:"
+STOPS_LINE = "Service stops answering, per address kind:"
 EC2SIM = Path(__file__).resolve().parent.parent / "ec2sim"
 DESCRIBES = {"route": "DescribeRouteTables", "elastic-ip": "DescribeAddresses"}
 
 
-def summary_lines(result: AddressResult) -> list[str]:
-    """One line per kind, each starting "<kind> moved:", then the wave's."""
-    return [*(_kind_line(k, result) for k in result.kinds), _wave_line(result)]
+def summary_lines(result: AddressResult, stops: tuple[AddressStopResult, ...]) -> list[str]:
+    """One line per kind, each starting "<kind> moved:", then the wave's, then the service
+    stopping per kind."""
+    return [
+        *(_kind_line(k, result) for k in result.kinds),
+        _wave_line(result),
+        _stops_line(stops),
+    ]
+
+
+def _stops_line(stops: tuple[AddressStopResult, ...]) -> str:
+    said = []
+    for stop in stops:
+        if stop.skipped is not None or not stop.runs:
+            said.append(f"{stop.kind.title}: not measured ({stop.skipped})")
+            continue
+        usable = [r.usable for r in stop.runs]
+        detection = median([r.handler_started for r in stop.runs])
+        move = median([r.move for r in stop.runs])
+        said.append(
+            f"{stop.kind.title}: usable on the standby {median(usable):.1f} s after the "
+            f"service's last answer (median of {len(usable)}, worst {worst(usable):.1f} s; "
+            f"detection {detection:.1f} s, the move {move:.2f} s)"
+        )
+    return f"{STOPS_LINE} " + "; ".join(said) + " (section 9)."
 
 
 def _kind_line(kind: KindResult, result: AddressResult) -> str:
@@ -57,7 +81,17 @@ def _wave_line(result: AddressResult) -> str:
         f"failing at once: the last pair's addresses usable on its standby {wave.last:.2f} s "
         f"after the triggers, against {alone.last:.2f} s for one pair alone; "
         f"{sum(wave.ec2_requests.values())} EC2 requests, {sum(wave.throttled.values())} "
-        f'throttled; every address moved once and every pair told "swapped" once (section 9).'
+        f'throttled; every address moved once and every pair told "swapped" once'
+        f"{_failed_first(wave)} (section 9)."
+    )
+
+
+def _failed_first(wave: AddressWave) -> str:
+    if not wave.failures:
+        return ""
+    return (
+        f', {len(wave.failures)} of them told "failed" first, then moved by Lambda\'s '
+        f"retry ({wave.lambda_retries} retries; the first: {wave.failures[0]})"
     )
 
 
@@ -90,14 +124,15 @@ def ec2sim_version() -> str:
     return (f"commit {commit}, " if commit else "") + f"sources sha256 {digest.hexdigest()[:12]}"
 
 
-def section(result: AddressResult, *, version: str) -> str:
+def section(result: AddressResult, stops: tuple[AddressStopResult, ...], *, version: str) -> str:
     d = result.delays
     lines = [
         f"{SECTION_START}: routes, Elastic IPs and secondary IPs against their floor",
         "",
         f"Measured on its own by `python -m bench.address_report` on "
-        f"{result.started_at:%Y-%m-%d %H:%M} UTC in {result.seconds:.0f} s (1-minute load "
-        f"average {result.load[0]:.1f} at the start, {result.load[1]:.1f} at the end), with "
+        f"{result.started_at:%Y-%m-%d %H:%M} UTC (the moves and the wave in "
+        f"{result.seconds:.0f} s; 1-minute load average {result.load[0]:.1f} at the start, "
+        f"{result.load[1]:.1f} at the end), with "
         f"ec2sim at {version}.",
         "",
         "From the handler receiving the trigger (the SNS event of the pair's status-check alarm, "
@@ -160,12 +195,40 @@ def section(result: AddressResult, *, version: str) -> str:
         "The wave's calls, as the functions asked them (botocore's attempts, throttled ones "
         f"retried, in brackets): {_calls(result.wave)}.",
         "",
-        "Not measured yet: the service-stop end to end per kind (section 7 measures it for an "
-        "interface). The prober probes a pair of addresses at its overlay IP or first secondary "
-        "IP, and the emulator's clients would have to reach whichever instance a route or an "
-        "Elastic IP targets; neither is in this benchmark yet.",
+        "### The service stops answering, per kind",
+        "",
+        "Section 7's measurement for a pair of addresses, with the stack's default probing "
+        "unless the settings say otherwise: the prober's real loop probes the pair's service "
+        "address (an overlay IP, the host of its /32 route; a secondary IP) and each "
+        "instance's own, each delivered by the emulator to a loopback listener per instance "
+        "as the VPC would route it (the overlay IP to the instance the route points at, the "
+        "secondary IP to the interface holding it). The primary's port closes at a random "
+        "moment within a probe interval; the prober's trigger goes through the trigger topic "
+        "to the function, which moves the address. The end is the address usable on the "
+        "standby, as above.",
+        "",
+        "| Kind | Runs | Usable after the service stopped: median | worst | Detection "
+        "(handler started) | The move (to usable) |",
+        "|---|---|---|---|---|---|",
+        *(_stop_row(stop) for stop in stops),
+        *(
+            f"\n{stop.kind.title}: not measured: {stop.skipped}."
+            for stop in stops
+            if stop.skipped is not None
+        ),
     ]
     return "\n".join(lines)
+
+
+def _stop_row(stop: AddressStopResult) -> str:
+    if stop.skipped is not None or not stop.runs:
+        return f"| {stop.kind.title} | 0 | not measured (below) | - | - | - |"
+    usable = [r.usable for r in stop.runs]
+    return (
+        f"| {stop.kind.title} | {len(stop.runs)} | {median(usable):.2f} s "
+        f"| {worst(usable):.2f} s | {median([r.handler_started for r in stop.runs]):.2f} s "
+        f"| {median([r.move for r in stop.runs]):.2f} s |"
+    )
 
 
 def _wave_row(title: str, wave: AddressWave) -> str:
@@ -184,13 +247,15 @@ def _calls(wave: AddressWave) -> str:
     )
 
 
-def splice(report: str, result: AddressResult, *, version: str) -> str:
+def splice(
+    report: str, result: AddressResult, stops: tuple[AddressStopResult, ...], *, version: str
+) -> str:
     """The report with the address kinds' summary lines and section replaced (or added)."""
     text = report
-    body = section(result, version=version)
+    body = section(result, stops, version=version)
     # Each new line goes right under "## Summary": the last first, so they read in order.
-    for line in reversed(summary_lines(result)):
-        start = line.split(":", 1)[0] + ":"
+    for line in reversed(summary_lines(result, stops)):
+        start = STOPS_LINE if line.startswith(STOPS_LINE) else line.split(":", 1)[0] + ":"
         text = splice_part(
             text,
             summary_starts=(start,),
@@ -218,10 +283,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with open_lab() as lab:
         result = run_addresses(lab, settings, progress)
+        stops = run_address_stops(lab, settings, KINDS, result.delays, progress)
     version = ec2sim_version()
-    args.out.write_text(splice(args.out.read_text(), result, version=version))
-    print(section(result, version=version))
-    print("\n" + "\n".join(summary_lines(result)))
+    args.out.write_text(splice(args.out.read_text(), result, stops, version=version))
+    print(section(result, stops, version=version))
+    print("\n" + "\n".join(summary_lines(result, stops)))
     print(f"\nupdated {args.out}", file=sys.stderr)
     return 0
 

@@ -49,11 +49,19 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_each_kind_has_its_line_in_the_summary(written: str) -> None:
     summary = written.split("## Summary", 1)[1].split("## 1.", 1)[0]
     lines = summary.splitlines()
-    starts = ("Route moved:", "Elastic IP moved:", "Secondary IP moved:", "Address wave:")
+    starts = (
+        "Route moved:",
+        "Elastic IP moved:",
+        "Secondary IP moved:",
+        "Address wave:",
+        "Service stops answering, per address kind:",
+    )
     for start in starts:
         assert sum(line.startswith(start) for line in lines) == 1, start
     # in that order
-    ours = [line.split(":", 1)[0] + ":" for line in lines if line.startswith(starts)]
+    ours = [
+        next(s for s in starts if line.startswith(s)) for line in lines if line.startswith(starts)
+    ]
     assert tuple(ours) == starts
     # And the routes and Elastic IPs were measured moving to the other zone
     [route] = [line for line in lines if line.startswith("Route moved:")]
@@ -76,6 +84,10 @@ def test_the_section_gives_the_floor_the_wave_and_the_simulator_it_ran_on(writte
     assert "with ec2sim at " in section
     assert "Describe delays: " in section
     assert "ReplaceRoute" in section
+    # And the service stopping, per kind: measured or the reason it is not
+    stops = section.split("### The service stops answering, per kind", 1)[1]
+    for title in ("Route", "Elastic IP", "Secondary IP"):
+        assert f"| {title} |" in stops
     # before the closing section, once
     assert written.index(address_report.SECTION_START) < written.index("## What these numbers")
     assert written.count(address_report.SECTION_START) == 1
