@@ -251,7 +251,12 @@ def splice(
     report: str, result: AddressResult, stops: tuple[AddressStopResult, ...], *, version: str
 ) -> str:
     """The report with the address kinds' summary lines and section replaced (or added)."""
-    text = report
+    # The lines of an earlier run go first, so that the new ones read as one block, in order.
+    starts = (*(f"{k.kind.title} moved:" for k in result.kinds), WAVE_LINE, STOPS_LINE)
+    kept = report.splitlines()
+    for at in reversed([i for i, line in enumerate(kept) if line.startswith(starts)]):
+        del kept[at : at + (2 if at + 1 < len(kept) and not kept[at + 1] else 1)]
+    text = "\n".join(kept) + "\n"
     body = section(result, stops, version=version)
     # Each new line goes right under "## Summary": the last first, so they read in order.
     for line in reversed(summary_lines(result, stops)):

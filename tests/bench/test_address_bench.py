@@ -96,10 +96,18 @@ def test_the_section_gives_the_floor_the_wave_and_the_simulator_it_ran_on(writte
 @pytest.mark.slow
 def test_a_second_run_replaces_the_lines_and_the_section(tmp_path: Path, written: str) -> None:
     out = tmp_path / "benchmarks.md"
-    out.write_text(written)
+    # an earlier report, written before the service-stop line existed
+    earlier = [line for line in written.splitlines() if not line.startswith("Service stops")]
+    out.write_text("\n".join(earlier) + "\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(BenchSettings, "quick", _smoke)
         assert main(["--quick", "--out", str(out)]) == 0
     again = out.read_text()
     assert again.count("Route moved:") == 1
     assert again.count(address_report.SECTION_START) == 1
+    # and keeps them one block, in order, however the earlier report had them
+    summary = again.split("## Summary", 1)[1].split("## 1.", 1)[0]
+    ours = [line.split(" ", 1)[0] for line in summary.splitlines() if line and "moved:" in line]
+    assert ours == ["Route", "Elastic", "Secondary"]
+    assert summary.index("Secondary IP moved:") < summary.index("Address wave:")
+    assert summary.index("Address wave:") < summary.index(address_report.STOPS_LINE)
