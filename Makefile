@@ -82,6 +82,7 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench
+	$(PY) -m bench.address_report
 	$(PY) -m bench.failback
 	$(PY) -m bench.synth_time
 

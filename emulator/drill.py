@@ -12,6 +12,12 @@ are given the environment the template defines. Two acts follow.
    EC2 says all is well. The prober's real code (emulator.prober) notices, its trigger goes
    through the trigger topic to the function (the bridge's delivery), and the interface
    moves; the timeline shows each hop from the moment the service stopped.
+3. A zone outage under a pair of addresses: a primary in us-east-1a and a standby in
+   us-east-1b, an overlay IP (a /32 route in two route tables) and an Elastic IP on the
+   primary. us-east-1a goes into a service disruption (EC2 fails every describe naming the
+   primary) and the primary's status checks fail; the status-check alarm goes through the
+   trigger topic to the function, which moves both routes and the Elastic IP to the standby
+   in the other zone and verifies them; the timeline shows each hop from the alarm.
 """
 
 from __future__ import annotations
@@ -29,18 +35,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
+from ec2sim.topology import AddressPairTopology, build_address_pair
 from emulator.bridge import Delivery, TriggerDelivery, describe_delivery
 from emulator.delivery import drain, take_lambda_events
-from emulator.deployment import FakeLambdaContext
+from emulator.deployment import FakeLambdaContext, LocalDeployment
 from emulator.endpoint import REGION, moto_api
-from emulator.events import state_change_message
+from emulator.events import alarm_message, state_change_message
 from emulator.prober import LocalProber
 from emulator.service import Behaviour, PairServices
 from emulator.template import DeployedFunction, deploy, pair_context, probe_context, synthesize
 from eni_failover.clients import AwsClients
+from eni_failover.config import FailoverConfig, Pair
+from eni_failover.errors import FailoverIncomplete
 from eni_failover.outcome import JSON_MARKER
 
 # Latencies in the range field reports give for a healthy region (AWS publishes none).
@@ -122,15 +132,46 @@ class ServiceAct:
 
 
 @dataclass
+class ZoneAct:
+    """What the third act saw: where each address ended, the one notification, each hop."""
+
+    topology: AddressPairTopology
+    # Each address ("rtb-... 10.9.0.10/32", the Elastic IP's public IP) -> the instance
+    # whose primary interface EC2 shows it on after the move.
+    where: dict[str, str | None]
+    outcome: dict[str, Any] | None
+    notification: dict[str, Any] | None
+    hops: tuple[Hop, ...]
+    # What EC2 answered a describe of the primary while its zone was disrupted.
+    primary_described: str
+    # Each instance's zone, as EC2 describes it once the zone is back.
+    zones: dict[str, str]
+
+    @property
+    def moved(self) -> bool:
+        standby = self.topology.standby_instance_id
+        return (
+            bool(self.where)
+            and all(on == standby for on in self.where.values())
+            and self.outcome is not None
+            and self.outcome["outcome"] == "swapped"
+        )
+
+    def hop(self, starts: str) -> Hop | None:
+        return next((h for h in self.hops if h.what.startswith(starts)), None)
+
+
+@dataclass
 class DrillResult:
     moved: bool
     outcome: dict[str, Any]
     notification: dict[str, Any] | None
     service: ServiceAct | None = None
+    zones: ZoneAct | None = None
 
     @property
     def passed(self) -> bool:
-        service = self.service
+        service, zones = self.service, self.zones
         return (
             self.moved
             and self.notification is not None
@@ -138,6 +179,9 @@ class DrillResult:
             and service.moved
             and service.notification is not None
             and service.triggers_sent == 1
+            and zones is not None
+            and zones.moved
+            and zones.notification is not None
         )
 
 
@@ -196,7 +240,7 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
         topology = build_pair(clients.ec2, name=PAIR_NAME, sim=sim)
         _describe_topology(narrator, topology)
 
-        deployed = _deploy_stack(narrator, clients, topology)
+        deployed, template = _deploy_stack(narrator, clients, topology)
         handler = _load_function(narrator, deployed)
 
         narrator.say("act 1: the primary stops")
@@ -226,8 +270,9 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
 
         stage = _Stage(narrator, clients, topology, deployed, handler)
         service = _service_act(stage, endpoint)
+        zones = _zone_outage_act(narrator, clients, sim, template)
         result = DrillResult(
-            moved=moved, outcome=outcome, notification=notification, service=service
+            moved=moved, outcome=outcome, notification=notification, service=service, zones=zones
         )
         narrator.summarize()
         narrator.say(_verdict(result, outcome))
@@ -235,22 +280,31 @@ def run_drill(write: Callable[[str], None] = print) -> DrillResult:
 
 
 def _verdict(result: DrillResult, outcome: dict[str, Any]) -> str:
-    service = result.service
-    if not result.passed or service is None:
+    service, zones = result.service, result.zones
+    if not result.passed or service is None or zones is None:
         moved = service is not None and service.moved
         return (
             f"drill FAILED: act 1 {'moved' if result.moved else 'did not move'} the interface, "
-            f"act 2 {'moved' if moved else 'did not move'} it"
+            f"act 2 {'moved' if moved else 'did not move'} it, act 3 "
+            f"{'moved' if zones is not None and zones.moved else 'did not move'} the addresses"
         )
     invoked, attached = service.hop("function invoked"), service.hop("attached")
     noticed = f"{invoked.seconds:.1f} s" if invoked else "?"
     total = f"{attached.seconds:.1f} s" if attached else "?"
+    reached, verified = zones.hop("function invoked"), zones.hop("verified")
     return (
         f"drill passed. Act 1: the stopped primary's interface was on the standby "
         f"{outcome['swap_seconds']:.1f} s after the function got the state-change event. "
         f"Act 2: on the standby {total} after the service stopped answering ({noticed} to "
-        "notice and reach the function, the rest to move)."
+        "notice and reach the function, the rest to move). "
+        f"Act 3: with {ZONE_PRIMARY} disrupted, both routes and the Elastic IP were verified "
+        f"on the standby in {ZONE_STANDBY} {_seconds(verified)} after the alarm "
+        f"({_seconds(reached)} to reach the function, the rest to look, move and verify)."
     )
+
+
+def _seconds(hop: Hop | None) -> str:
+    return f"{hop.seconds:.1f} s" if hop else "?"
 
 
 def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
@@ -266,7 +320,7 @@ def _describe_topology(narrator: Narrator, topology: PairTopology) -> None:
 
 def _deploy_stack(
     narrator: Narrator, clients: AwsClients, topology: PairTopology
-) -> DeployedFunction:
+) -> tuple[DeployedFunction, dict[str, Any]]:
     # The stack's default probing (every 2 s, 1 s timeout, 3 failures): what a deploy gets.
     context = pair_context(
         primary_instance_id=topology.primary_instance_id,
@@ -295,7 +349,7 @@ def _deploy_stack(
             "prober environment, as the template defines it: "
             + ", ".join(sorted(deployed.prober.environment))
         )
-    return deployed
+    return deployed, template
 
 
 def _load_function(narrator: Narrator, deployed: DeployedFunction) -> Handler:
@@ -559,12 +613,28 @@ def _address(address: tuple[str, int]) -> str:
 def _show_notification(
     narrator: Narrator, clients: AwsClients, deployed: DeployedFunction
 ) -> dict[str, Any] | None:
+    envelope = _receive_notification(narrator, clients, deployed)
+    if envelope is not None:
+        narrator.subject = str(envelope.get("Subject"))
+        _show_envelope(narrator, deployed, envelope)
+    return envelope
+
+
+def _receive_notification(
+    narrator: Narrator, clients: AwsClients, deployed: DeployedFunction
+) -> dict[str, Any] | None:
+    """The one notification in the stack's inbox, or None (and why)."""
     received = [json.loads(body) for body in drain(clients.sqs, deployed.inbox_queue_url)]
     if len(received) != 1:
         narrator.say(f"expected one notification, received {len(received)}")
         return None
     [envelope] = received
-    narrator.subject = str(envelope.get("Subject"))
+    return dict(envelope)
+
+
+def _show_envelope(
+    narrator: Narrator, deployed: DeployedFunction, envelope: dict[str, Any]
+) -> None:
     narrator.say(
         f"notification received from the notification topic (as emailed to "
         f"{', '.join(deployed.email_endpoints)}):"
@@ -574,7 +644,231 @@ def _show_notification(
     narrator.block(
         f"Subject: {envelope.get('Subject')}\n\n{message.rstrip()}\n\n{omitted if machine else ''}"
     )
-    return dict(envelope)
+
+
+# --- act 3: a zone outage under a pair of routes and an Elastic IP -------------------------
+
+ZONE_PAIR_NAME = "zones"
+ZONE_PRIMARY = "us-east-1a"
+ZONE_STANDBY = "us-east-1b"
+# The overlay IP (Pacemaker's aws-vpc-move-ip, SAP on AWS): a /32 outside the VPC's CIDR,
+# routed in every listed route table to the instance that serves it.
+OVERLAY_IP = "10.9.0.10/32"
+ZONE_ALARM_NAME = "zones-primary-status"
+# The act's own copy of the stack's resources (topics, table, queues), named apart.
+ZONE_STACK_PREFIX = "Zones"
+
+
+def _zone_outage_act(
+    narrator: Narrator, clients: AwsClients, sim: FaithfulEC2, template: dict[str, Any]
+) -> ZoneAct:
+    narrator.say(
+        "act 3: a zone outage; the pair's routes and Elastic IP move to the standby in the "
+        "other zone"
+    )
+    topology = build_address_pair(
+        clients.ec2,
+        name=ZONE_PAIR_NAME,
+        az=ZONE_PRIMARY,
+        standby_az=ZONE_STANDBY,
+        route_cidrs=(OVERLAY_IP,),
+        vpc_cidr="10.1.0.0/16",
+    )
+    _describe_zone_pair(narrator, topology)
+    deployment = _deploy_zone_pair(narrator, clients, template, topology)
+    resources = deployment.resources
+    checked = deployment.invoke({"action": "check", "pair": ZONE_PAIR_NAME})
+    [check] = checked["checks"]
+    narrator.say(f"readiness check of pair {ZONE_PAIR_NAME}: {_readiness(check)}")
+
+    sim.disrupt_zone(ZONE_PRIMARY)
+    sim.set_status(topology.primary_instance_id, system="impaired", instance="impaired")
+    try:
+        primary_described = _describe_once(topology.primary_instance_id)
+        narrator.say(
+            f"{ZONE_PRIMARY} goes into a service disruption: the primary's status checks fail, "
+            f"and EC2 answers DescribeInstances for {topology.primary_instance_id} with "
+            f"{primary_described} (route tables and Elastic IPs are regional: they answer)"
+        )
+        alarm_at = datetime.now(UTC)
+        message = alarm_message(
+            alarm_name=ZONE_ALARM_NAME, instance_id=topology.primary_instance_id, at=alarm_at
+        )
+        clients.sns.publish(TopicArn=resources.trigger_topic_arn, Message=json.dumps(message))
+        narrator.say(
+            f"CloudWatch alarm {ZONE_ALARM_NAME} (StatusCheckFailed of the primary) -> ALARM, "
+            "published to the trigger topic"
+        )
+        [lambda_event] = take_lambda_events(
+            clients.sqs, resources.trigger_delivery_queue_url, resources.trigger_subscription_arn
+        )
+        invoked_at = datetime.now(UTC)
+        outcome = _invoke_zone_pair(narrator, deployment, lambda_event)
+        # The summary above the verdict stays the interface pair's (acts 1 and 2).
+        notification = _receive_notification(narrator, clients, resources)
+        notified_at = datetime.now(UTC) if notification is not None else None
+        hops = _zone_hops(
+            outcome, alarm_at=alarm_at, invoked_at=invoked_at, notified_at=notified_at
+        )
+        narrator.say("the timeline, from the moment the alarm was published:")
+        narrator.block("\n".join(f"+{hop.seconds:5.2f} s  {hop.what}" for hop in hops))
+        where = _show_addresses(narrator, clients, topology)
+        if notification is not None:
+            _show_envelope(narrator, resources, notification)
+    finally:
+        sim.restore_zone(ZONE_PRIMARY)
+    narrator.say(f"{ZONE_PRIMARY} restored")
+    described = clients.ec2.describe_instances(
+        InstanceIds=[topology.primary_instance_id, topology.standby_instance_id]
+    )
+    zones = {
+        i["InstanceId"]: i["Placement"]["AvailabilityZone"]
+        for r in described["Reservations"]
+        for i in r["Instances"]
+    }
+    return ZoneAct(
+        topology=topology,
+        where=where,
+        outcome=outcome,
+        notification=notification,
+        hops=tuple(hops),
+        primary_described=primary_described,
+        zones=zones,
+    )
+
+
+def _invoke_zone_pair(
+    narrator: Narrator, deployment: LocalDeployment, event: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The function's outcome; None when it failed (it told the operators, and Lambda
+    would retry the trigger)."""
+    context = FakeLambdaContext(remaining_seconds=deployment.resources.timeout_seconds)
+    try:
+        report = deployment.invoke(event, context)
+    except FailoverIncomplete as error:
+        narrator.say(f"act 3 FAILED: {error}")
+        return None
+    [outcome] = report["outcomes"]
+    narrator.say(f"function returned: {outcome['outcome']} - {outcome['summary']}")
+    return dict(outcome)
+
+
+def _describe_zone_pair(narrator: Narrator, topology: AddressPairTopology) -> None:
+    tables = " and ".join(topology.route_table_ids)
+    narrator.say("created a second VPC: a primary and a standby in two zones, and their addresses:")
+    narrator.block(
+        f"primary  {topology.primary_instance_id} in {ZONE_PRIMARY}, primary interface "
+        f"{topology.primary_interface_id}\n"
+        f"standby  {topology.standby_instance_id} in {ZONE_STANDBY}, primary interface "
+        f"{topology.standby_interface_id}\n"
+        f"overlay IP {OVERLAY_IP}: routed to {topology.primary_interface_id} in {tables}\n"
+        f"Elastic IP {', '.join(topology.public_ips)} ({', '.join(topology.allocation_ids)}): "
+        f"on {topology.primary_interface_id}\n"
+        "source/destination checking off on both primary interfaces (routed traffic needs it)"
+    )
+
+
+def _deploy_zone_pair(
+    narrator: Narrator, clients: AwsClients, template: dict[str, Any], topology: AddressPairTopology
+) -> LocalDeployment:
+    pair = Pair(
+        name=ZONE_PAIR_NAME,
+        primary_instance_id=topology.primary_instance_id,
+        standby_instance_id=topology.standby_instance_id,
+        route_table_ids=topology.route_table_ids,
+        route_cidrs=topology.route_cidrs,
+        eip_allocation_ids=topology.allocation_ids,
+        alarm_name=ZONE_ALARM_NAME,
+    )
+    resources = deploy(template, clients, prefix=ZONE_STACK_PREFIX)
+    narrator.say(
+        f"the stack's resources deployed again from the same template (names prefixed "
+        f"{ZONE_STACK_PREFIX}), its function configured with pair {ZONE_PAIR_NAME}:"
+    )
+    narrator.block(
+        f"routeTableIds={','.join(pair.route_table_ids)} routeCidrs={','.join(pair.route_cidrs)} "
+        f"eipAllocationIds={','.join(pair.eip_allocation_ids)} (no eniId)"
+    )
+    return LocalDeployment.create(FailoverConfig(pairs=(pair,)), resources=resources)
+
+
+def _readiness(check: dict[str, Any]) -> str:
+    verdict = "READY" if check.get("ready") else "NOT READY"
+    problems = [str(p) for p in check.get("problems", [])]
+    return verdict + (f" ({'; '.join(problems)})" if problems else "")
+
+
+def _describe_once(instance_id: str) -> str:
+    """What EC2 answers one DescribeInstances of the instance, without botocore's retries."""
+    once = AwsClients(region=REGION, max_attempts=1)
+    try:
+        once.ec2.describe_instances(InstanceIds=[instance_id])
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        return f"{code} (HTTP {status})"
+    return "a description (not disrupted)"
+
+
+def _zone_hops(
+    outcome: dict[str, Any] | None,
+    *,
+    alarm_at: datetime,
+    invoked_at: datetime,
+    notified_at: datetime | None,
+) -> list[Hop]:
+    def after(moment: datetime | str) -> float:
+        at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return (at - alarm_at).total_seconds()
+
+    hops = [
+        Hop(0.0, f"alarm {ZONE_ALARM_NAME} published to the trigger topic"),
+        Hop(after(invoked_at), "function invoked with the SNS delivery"),
+    ]
+    steps = outcome["steps"] if outcome is not None else []
+    hops += [Hop(after(step["at"]), f"{step['step']}: {step['detail']}") for step in steps]
+    if notified_at is not None:
+        hops.append(Hop(after(notified_at), "notified: the outcome reached the operators' inbox"))
+    return sorted(hops, key=lambda hop: hop.seconds)
+
+
+def _show_addresses(
+    narrator: Narrator, clients: AwsClients, topology: AddressPairTopology
+) -> dict[str, str | None]:
+    """Where EC2 shows each address now: the instance whose primary interface it is on."""
+    owner = {
+        topology.primary_interface_id: topology.primary_instance_id,
+        topology.standby_interface_id: topology.standby_instance_id,
+    }
+    role = {
+        topology.primary_instance_id: f"the primary, {ZONE_PRIMARY}",
+        topology.standby_instance_id: f"the standby, {ZONE_STANDBY}",
+    }
+    where: dict[str, str | None] = {}
+    lines = []
+    tables = clients.ec2.describe_route_tables(RouteTableIds=list(topology.route_table_ids))
+    for table in tables["RouteTables"]:
+        for route in table["Routes"]:
+            if route.get("DestinationCidrBlock") not in topology.route_cidrs:
+                continue
+            key = f"{table['RouteTableId']} {route['DestinationCidrBlock']}"
+            interface = route.get("NetworkInterfaceId")
+            where[key] = owner.get(interface or "")
+            lines.append(
+                f"route {key}: {interface} ({role.get(where[key] or '', 'neither instance')}), "
+                f"{route.get('State')}"
+            )
+    addresses = clients.ec2.describe_addresses(AllocationIds=list(topology.allocation_ids))
+    for address in addresses["Addresses"]:
+        interface = address.get("NetworkInterfaceId")
+        where[address["PublicIp"]] = owner.get(interface or "")
+        lines.append(
+            f"Elastic IP {address['PublicIp']}: on {interface} "
+            f"({role.get(where[address['PublicIp']] or '', 'neither instance')})"
+        )
+    narrator.say("where the addresses are now (DescribeRouteTables, DescribeAddresses):")
+    narrator.block("\n".join(lines))
+    return where
 
 
 def main() -> int:

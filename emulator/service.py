@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -131,8 +131,12 @@ class PairServices:
     """The service of each instance of a pair, reachable as the prober would reach it.
 
     `resolve` is what the prober gets in the emulator: an instance's own private IP goes to
-    that instance's listener, and the floating interface's private IP goes to whichever
-    instance holds the interface now, as the VPC would route it.
+    that instance's listener, and a pair's address goes to whichever instance holds it now,
+    as the VPC would route it: the floating interface's private IP to the instance the
+    interface is attached to; an overlay IP (the host of a /32 route in a listed route
+    table) to the instance whose interface the route points at; an Elastic IP to the
+    instance it is associated with; a secondary IP to the instance whose interface alone
+    holds it. An address of no instance of the pair reaches nothing (a closed port).
 
     A listener stands for the service alone: stopping its instance leaves it answering.
     EC2's own triggers report a stopped instance; the prober is for the failures EC2 does
@@ -145,11 +149,17 @@ class PairServices:
         *,
         primary_instance_id: str,
         standby_instance_id: str,
-        interface_id: str,
+        interface_id: str | None = None,
+        route_table_ids: Sequence[str] = (),
+        allocation_ids: Sequence[str] = (),
+        private_ips: Sequence[str] = (),
         slow_seconds: float = 2.0,
     ) -> None:
         self._ec2 = ec2
         self._interface_id = interface_id
+        self._route_table_ids = list(route_table_ids)
+        self._allocation_ids = list(allocation_ids)
+        self._private_ips = set(private_ips)
         self.primary = ServiceListener(slow_seconds=slow_seconds)
         self.standby = ServiceListener(slow_seconds=slow_seconds)
         self._by_instance = {primary_instance_id: self.primary, standby_instance_id: self.standby}
@@ -166,19 +176,67 @@ class PairServices:
         if own is not None:
             return own.address
         try:
-            [interface] = self._ec2.describe_network_interfaces(
-                NetworkInterfaceIds=[self._interface_id]
-            )["NetworkInterfaces"]
+            holder = self._holder(address)
         except ClientError:
-            return "127.0.0.1", _closed_port()  # the interface is gone: nothing answers
-        holder = (interface.get("Attachment") or {}).get("InstanceId")
+            holder = None  # a resource is gone: nothing answers
         listener = self._by_instance.get(str(holder))
-        if listener is None or address not in {
-            p["PrivateIpAddress"] for p in interface.get("PrivateIpAddresses", [])
-        }:
+        if listener is None:
             # Nothing answers an address no instance of the pair holds: a closed port.
             return "127.0.0.1", _closed_port()
         return listener.address
+
+    def _holder(self, address: str) -> str | None:
+        """The instance the VPC delivers `address` to now, if any."""
+        if self._interface_id is not None:
+            [interface] = self._ec2.describe_network_interfaces(
+                NetworkInterfaceIds=[self._interface_id]
+            )["NetworkInterfaces"]
+            if address in {p["PrivateIpAddress"] for p in interface.get("PrivateIpAddresses", [])}:
+                return (interface.get("Attachment") or {}).get("InstanceId")
+        if self._route_table_ids:
+            routed = self._routed_to(address)
+            if routed is not None:
+                return self._instance_of(routed)
+        if self._allocation_ids:
+            for found in self._ec2.describe_addresses(AllocationIds=self._allocation_ids)[
+                "Addresses"
+            ]:
+                if found.get("PublicIp") == address:
+                    return found.get("InstanceId") or self._instance_of(
+                        found.get("NetworkInterfaceId")
+                    )
+        if address in self._private_ips:
+            # The pair's instances' interfaces (an indexed filter: served in a large account).
+            interfaces = self._ec2.describe_network_interfaces(
+                Filters=[{"Name": "attachment.instance-id", "Values": list(self._by_instance)}]
+            )["NetworkInterfaces"]
+            holders = [
+                n
+                for n in interfaces
+                if address in {p["PrivateIpAddress"] for p in n.get("PrivateIpAddresses", [])}
+            ]
+            # Shown on two interfaces while EC2 settles a reassignment: neither for sure.
+            if len(holders) == 1:
+                return (holders[0].get("Attachment") or {}).get("InstanceId")
+        return None
+
+    def _routed_to(self, address: str) -> str | None:
+        """The interface a listed table's route for this host (a /32) points at."""
+        tables = self._ec2.describe_route_tables(RouteTableIds=self._route_table_ids)
+        for table in tables["RouteTables"]:
+            for route in table.get("Routes", []):
+                if route.get("DestinationCidrBlock") == f"{address}/32":
+                    interface = route.get("NetworkInterfaceId")
+                    return str(interface) if interface else None
+        return None
+
+    def _instance_of(self, interface_id: str | None) -> str | None:
+        if not interface_id:
+            return None
+        [interface] = self._ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])[
+            "NetworkInterfaces"
+        ]
+        return (interface.get("Attachment") or {}).get("InstanceId")
 
     def close(self) -> None:
         self.primary.close()

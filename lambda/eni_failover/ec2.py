@@ -119,6 +119,87 @@ def observe_pair(client: EC2Client, pair: Pair, *, now: datetime | None = None) 
     )
 
 
+# The state of an instance EC2 would not describe because its zone is in a service
+# disruption: what its interfaces show of it is known, whether it runs is not.
+UNREACHABLE = "unreachable"
+
+
+def observe_pair_beyond_a_disrupted_zone(
+    client: EC2Client,
+    pair: Pair,
+    *,
+    unreachable_id: str,
+    failed: AwsCallFailed,
+    now: datetime | None = None,
+) -> PairState:
+    """The pair when EC2 would not describe `unreachable_id` (`failed` says why): that
+    instance read from its interfaces, state UNREACHABLE, and the other described as usual.
+
+    Only for a pair of routes and addresses (an interface pair's instances share its
+    interface's zone, so neither is described) and only when EC2 answered a server error,
+    which a zone in a service disruption answers, and described the other instance:
+    otherwise `failed` is raised again. Routes and Elastic IPs are regional, and their
+    describes keep answering; whether the addresses may move is for `decide`, which never
+    moves anything to an instance that is not described running."""
+    if pair.interface_ids or failed.code not in SERVER_ERRORS:
+        raise failed
+    [other] = {pair.primary_instance_id, pair.standby_instance_id} - {unreachable_id}
+    # The other alone: asking the unreachable one again would only cost botocore's backoff.
+    look = look_instances(client, [other])
+    if look.unanswered:
+        raise failed
+    response = call(
+        "DescribeNetworkInterfaces",
+        lambda: client.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [unreachable_id]}]
+        ),
+    )
+    found = dict(look.found)
+    found[unreachable_id] = _seen_through_interfaces(
+        unreachable_id, list(response.get("NetworkInterfaces", []))
+    )
+    return PairState(
+        primary=found[pair.primary_instance_id],
+        standby=found[pair.standby_instance_id],
+        interfaces=(),
+        observed_at=now or datetime.now(UTC),
+    )
+
+
+def _seen_through_interfaces(instance_id: str, interfaces: list[Any]) -> InstanceView:
+    """An instance as its interfaces show it (zone, subnet, addresses, device indexes)."""
+    attached = [
+        n for n in interfaces if (n.get("Attachment") or {}).get("Status") not in (None, "detached")
+    ]
+    primary = next(
+        (
+            n
+            for n in attached
+            if n["Attachment"].get("DeviceIndex") == 0
+            and not n["Attachment"].get("NetworkCardIndex")
+        ),
+        None,
+    )
+    zone = ZONES.zone_of(instance_id) or (primary or {}).get("AvailabilityZone")
+    return InstanceView(
+        instance_id=instance_id,
+        exists=True,
+        state=UNREACHABLE,
+        availability_zone=zone,
+        private_ip=(primary or {}).get("PrivateIpAddress"),
+        subnet_id=(primary or {}).get("SubnetId"),
+        vpc_id=(primary or {}).get("VpcId"),
+        source_dest_check=(primary or {}).get("SourceDestCheck"),
+        device_indexes={
+            (
+                int(n["Attachment"].get("NetworkCardIndex") or 0),
+                int(n["Attachment"]["DeviceIndex"]),
+            ): n["NetworkInterfaceId"]
+            for n in attached
+        },
+    )
+
+
 @dataclass(frozen=True)
 class PairsLook:
     """Every pair EC2 described, by name; and those it would not, with why (a zone in a

@@ -291,6 +291,8 @@ class _Attempt:
         # The pair's routes, Elastic IPs and secondary IPs as last seen: every outcome says
         # where they are.
         self.addresses: tuple[AddressView, ...] = ()
+        # What every outcome of this attempt adds (an instance EC2 would not describe).
+        self.notes: list[str] = []
         # Many pairs failing at once share their looks at EC2 (shared_looks).
         self.looks = SharedLooks(
             runtime.clients.ec2,
@@ -319,11 +321,7 @@ class _Attempt:
     def _decide_and_act(self, owner: str) -> Outcome:
         runtime, request = self.runtime, self.request
         tuning = runtime.settings.failover.tuning
-        state = with_addresses(
-            runtime.clients.ec2,
-            request.pair,
-            observe_pair(self.looks, request.pair, now=self.started_at),
-        )
+        state = with_addresses(runtime.clients.ec2, request.pair, self._observe())
         self.addresses = state.addresses
         trigger = request.trigger
         # A service alarm is believed only while it still says ALARM: look, do not assume.
@@ -424,13 +422,40 @@ class _Attempt:
             plan, state, now_on, stopped_addresses, restored, forced=done.forced
         )
 
+    def _observe(self) -> PairState:
+        """The pair as EC2 shows it now. A source whose zone is in a service disruption
+        (EC2 would not describe it) is read from its interfaces, for a pair of routes and
+        Elastic IPs, which are regional and move away from the zone: the outcome says so."""
+        pair = self.request.pair
+        try:
+            return observe_pair(self.looks, pair, now=self.started_at)
+        except AwsCallFailed as error:
+            source, _ = self.request.direction.ends(pair)
+            state = ec2.observe_pair_beyond_a_disrupted_zone(
+                self.runtime.clients.ec2,
+                pair,
+                unreachable_id=source,
+                failed=error,
+                now=self.started_at,
+            )
+            unseen = state.primary if source == pair.primary_instance_id else state.standby
+            self.notes.append(
+                f"EC2 would not describe {source} in {unseen.availability_zone or 'its zone'} "
+                f"({error.code}, as a zone in a service disruption answers): it was read "
+                "from its interfaces, and the move decided from what they show."
+            )
+        return state
+
     def _move_addresses(self, plan: decide.Move, state: PairState, deadline: float) -> str | None:
         """Move the planned routes, Elastic IPs and secondary IPs; why they did not all
         arrive, or None when they did (or there were none)."""
         if not plan.addresses:
             return None
         runtime, request = self.runtime, self.request
-        _, target = request.direction.ends(request.pair)
+        source, target = request.direction.ends(request.pair)
+        self.timeline.mark(
+            "decided", f"{', '.join(a.key for a in plan.addresses)} from {source} to {target}"
+        )
         instances = {
             state.primary.instance_id: state.primary,
             state.standby.instance_id: state.standby,
@@ -721,7 +746,7 @@ class _Attempt:
             resumed=resumed,
             forced_detach=forced_detach,
             overridden=overridden,
-            notes=notes,
+            notes=(*self.notes, *notes),
             fence=fence,
             automation_paused=automation_paused,
         )

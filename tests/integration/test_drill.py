@@ -1,10 +1,19 @@
-"""`make demo` is a test too: each act must move the interface and tell the operators once."""
+"""`make demo` is a test too: each act must move what its pair protects, and tell it once."""
 
 from __future__ import annotations
 
 import pytest
 
-from emulator.drill import PAIR_NAME, PROBE, DrillResult, run_drill
+from emulator.drill import (
+    OVERLAY_IP,
+    PAIR_NAME,
+    PROBE,
+    ZONE_PAIR_NAME,
+    ZONE_PRIMARY,
+    ZONE_STANDBY,
+    DrillResult,
+    run_drill,
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +105,52 @@ def test_the_demo_ends_with_its_summary_then_its_verdict(
     assert subject.strip().startswith(f"notification subject: ENI failover {PAIR_NAME}: moved")
     assert "drill passed" in verdict
     assert result.moved
+
+
+def test_the_zone_outage_act_moves_the_routes_and_the_elastic_ip_to_the_other_zone(
+    drilled: tuple[DrillResult, list[str]],
+) -> None:
+    result, lines = drilled
+    zones = result.zones
+    assert zones is not None
+    topology = zones.topology
+    primary, standby = topology.primary_instance_id, topology.standby_instance_id
+    # Given a primary and a standby in two zones
+    assert zones.zones == {primary: ZONE_PRIMARY, standby: ZONE_STANDBY}
+    # Then both routes to the overlay IP and the Elastic IP ended on the standby
+    routes = [f"{table} {OVERLAY_IP}" for table in topology.route_table_ids]
+    assert len(routes) == 2
+    assert zones.where == {**dict.fromkeys(routes, standby), topology.public_ips[0]: standby}
+    assert zones.moved
+    # while the primary's zone was disrupted: EC2 would not describe the primary, and the
+    # function moved the addresses all the same, and said so
+    assert zones.primary_described == "Unavailable (HTTP 503)"
+    assert zones.notification is not None
+    message = zones.notification["Message"]
+    assert f"EC2 would not describe {primary} in {ZONE_PRIMARY}" in message
+    # And the one email lists every address where it is now
+    assert (
+        zones.notification["Subject"]
+        == f"ENI failover {ZONE_PAIR_NAME}: moved to standby {standby}"
+    )
+    listed = message.split("Addresses now:", 1)[1].split("Timeline:", 1)[0]
+    for route in routes:
+        assert f"route {route}: on {standby} ({topology.standby_interface_id})" in listed
+    assert (
+        f"on {standby} ({topology.standby_interface_id}), associated, {topology.public_ips[0]}"
+        in (listed)
+    )
+    # And every hop is on the timeline, in order, each with its time
+    order = [
+        "alarm ",
+        "function invoked",
+        "decided",
+        "move requested",
+        "verified",
+        "notified",
+    ]
+    assert [next(h for h in order if hop.what.startswith(h)) for hop in zones.hops] == order
+    seconds = [hop.seconds for hop in zones.hops]
+    assert seconds == sorted(seconds)
+    # And the verdict speaks of it
+    assert "Act 3: with us-east-1a disrupted" in lines[-1]
