@@ -262,6 +262,10 @@ class MotoSeams:
             if filter_name == "attachment.status":
                 current = interface.attachment
                 return current.status if current is not None else None
+            if filter_name == "addresses.private-ip-address":
+                # EC2 matches any private IPv4 address of the interface, its secondary ones
+                # too; moto matches only the primary.
+                return [str(p["PrivateIpAddress"]) for p in interface.private_ip_addresses]
             return moto_filter(interface, filter_name, method_name)
 
         return [

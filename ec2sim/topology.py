@@ -219,15 +219,13 @@ def build_address_pair(
 
     private_ips: tuple[str, ...] = ()
     if secondary_private_ips:
-        ec2.assign_private_ip_addresses(
-            NetworkInterfaceId=primary_interface_id,
-            SecondaryPrivateIpAddressCount=secondary_private_ips,
-        )
-        described = ec2.describe_network_interfaces(NetworkInterfaceIds=[primary_interface_id])
+        # Named, from .100 up: moto picks any address of the subnet, the reserved first four
+        # and last included, which EC2 (and ec2sim) would never hand out.
         private_ips = tuple(
-            p["PrivateIpAddress"]
-            for p in described["NetworkInterfaces"][0]["PrivateIpAddresses"]
-            if not p.get("Primary")
+            f"{base[0]}.{base[1]}.1.{100 + i}" for i in range(secondary_private_ips)
+        )
+        ec2.assign_private_ip_addresses(
+            NetworkInterfaceId=primary_interface_id, PrivateIpAddresses=list(private_ips)
         )
 
     return AddressPairTopology(

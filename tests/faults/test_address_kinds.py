@@ -426,3 +426,43 @@ def test_the_move_is_told_only_once_ec2_shows_every_address_on_the_standby(
     assert address["NetworkInterfaceId"] == topology.standby_interface_id
     steps = [s["step"] for s in facts(told)["steps"]]
     assert steps.index("verified") > steps.index("move requested")
+
+
+def test_a_secondary_ip_the_terminated_primary_let_go_of_goes_to_the_standby(
+    same_subnet: AddressScene,
+) -> None:
+    scene, topology = same_subnet, same_subnet.topology
+    # Given the primary terminated: its own interface, and the addresses on it, are gone
+    scene.ec2.terminate_instances(InstanceIds=[scene.primary])
+    scene.sim.settle()
+
+    scene.deliver(scene.alarm())
+
+    assert scene.ips_on(topology.standby_interface_id) == set(topology.private_ips)
+    [told] = scene.notifications()
+    assert outcome_of(told) == "swapped"
+
+
+def test_a_secondary_ip_held_by_an_interface_outside_the_pair_is_refused(
+    same_subnet: AddressScene,
+) -> None:
+    scene, topology = same_subnet, same_subnet.topology
+    # Given someone moved one of the pair's addresses to an interface of their own
+    stranger = scene.ec2.create_network_interface(SubnetId=topology.subnet_id)["NetworkInterface"][
+        "NetworkInterfaceId"
+    ]
+    taken = topology.private_ips[0]
+    scene.ec2.assign_private_ip_addresses(
+        NetworkInterfaceId=stranger, PrivateIpAddresses=[taken], AllowReassignment=True
+    )
+    scene.sim.settle()
+    scene.calls.clear()
+    scene.sim.set_status(scene.primary, instance="impaired")
+
+    scene.deliver(scene.alarm())
+
+    assert scene.calls == Counter()
+    assert scene.ips_on(stranger) == {taken}
+    [told] = scene.notifications()
+    assert outcome_of(told) == "refused"
+    assert f"private-ip {taken} is on {stranger}" in " ".join(facts(told)["reasons"])

@@ -145,3 +145,21 @@ def test_a_primary_private_address_cannot_be_reassigned(
     assert error_code(excinfo) == "InvalidParameterValue"
     assert interface(ec2, primary)["PrivateIpAddress"] == primary_ip
     assert primary_ip not in addresses_of(ec2, standby)
+
+
+def test_a_filter_on_addresses_finds_the_interface_holding_a_secondary_ip(
+    ec2: EC2Client, start_sim: StartSim
+) -> None:
+    # Given the service address as a secondary IP of the primary's interface
+    sim = start_sim()
+    pair = build_pair(ec2, with_eip=False, sim=sim)
+    service_ip, primary, _standby = service_ip_on_primary(ec2, pair)
+
+    # When interfaces are described by the addresses.private-ip-address filter
+    found = ec2.describe_network_interfaces(
+        Filters=[{"Name": "addresses.private-ip-address", "Values": [service_ip]}],
+        MaxResults=1000,
+    )["NetworkInterfaces"]
+
+    # Then EC2 names the interface that holds it (moto matched primary addresses only)
+    assert [n["NetworkInterfaceId"] for n in found] == [primary]

@@ -64,17 +64,27 @@ def _with_addresses(client: EC2Client, ips: list[str]) -> list[Any]:
     """The interfaces holding these addresses, wherever they are (rare: an address on
     neither instance, after a termination or a hand-made change)."""
     found: list[Any] = []
-    for start in range(0, len(ips), ec2.FILTER_VALUES):
-        chunk = ips[start : start + ec2.FILTER_VALUES]
-        response = ec2.call("DescribeNetworkInterfaces", partial(_filtered, client, chunk))
-        found += response.get("NetworkInterfaces", [])
+    for ip in ips:
+        token = ""
+        while True:
+            response = ec2.call("DescribeNetworkInterfaces", partial(_filtered, client, ip, token))
+            found += response.get("NetworkInterfaces", [])
+            token = response.get("NextToken") or ""
+            if not token:
+                break
     return found
 
 
-def _filtered(client: EC2Client, ips: list[str]) -> Any:
-    return client.describe_network_interfaces(
-        Filters=[{"Name": "addresses.private-ip-address", "Values": ips}]
-    )
+def _filtered(client: EC2Client, ip: str, token: str) -> Any:
+    # Paginated: in an account with many interfaces EC2 refuses an unpaginated describe
+    # unless its filter is one of the few it indexes, and this one is not. One address a
+    # call: the rare path, and the answer names exactly the interface that holds it.
+    filters: Any = [{"Name": "addresses.private-ip-address", "Values": [ip]}]
+    if token:
+        return client.describe_network_interfaces(
+            Filters=filters, MaxResults=ec2.INTERFACE_PAGE, NextToken=token
+        )
+    return client.describe_network_interfaces(Filters=filters, MaxResults=ec2.INTERFACE_PAGE)
 
 
 def _holders(interfaces: list[Any]) -> dict[str, list[Any]]:
