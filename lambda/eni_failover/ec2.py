@@ -484,10 +484,15 @@ def look_instances(
     # An instance on its way out has no status checks, and EC2 may answer NotFound for a
     # terminated one that DescribeInstances still shows: asking would only risk blinding
     # the whole observation. Its checks read as unknown.
-    with_checks: dict[str | None, list[str]] = {}
-    for instance_id, raw in raw_instances.items():
-        if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS:
-            with_checks.setdefault(ZONES.zone_of(instance_id), []).append(instance_id)
+    # Every zone's together: DescribeInstances has just answered for each of them, so
+    # none is in a disruption (one call per zone would double a cross-zone pair's calls,
+    # and a wave of such pairs empties the bucket). Should one fail after all, its IDs are
+    # asked one by one, so only a failing zone's stay unanswered.
+    with_checks = [
+        instance_id
+        for instance_id, raw in raw_instances.items()
+        if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS
+    ]
 
     def status_of(some: list[str]) -> list[Any]:
         # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
@@ -499,11 +504,10 @@ def look_instances(
 
     # One that ends between the two calls is left out rather than failing the others.
     statuses: dict[str, Any] = {}
-    for group in with_checks.values():
-        for chunk in _chunks(group, STATUS_IDS):
-            for answered, error in _zone_answers(chunk, status_of, one_by_one=False):
-                statuses.update({s["InstanceId"]: s for s in answered})
-                unanswered.update(error)
+    for chunk in _chunks(with_checks, STATUS_IDS):
+        for answered, error in _zone_answers(chunk, status_of, one_by_one=True):
+            statuses.update({s["InstanceId"]: s for s in answered})
+            unanswered.update(error)
     views = {
         instance_id: _instance_view(instance_id, raw_instances.get(instance_id), statuses)
         for instance_id in ids
