@@ -78,6 +78,13 @@ _installed_lock = threading.Lock()
 _installed: FaithfulEC2 | None = None
 
 
+def installed() -> FaithfulEC2 | None:
+    """The simulator installed in this process, if any (one at a time: its patches are
+    global)."""
+    with _installed_lock:
+        return _installed
+
+
 class _CheckState:
     __slots__ = ("since", "status")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ec2sim.simulator import installed
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
@@ -169,7 +171,8 @@ def build_address_pair(
     route tables a route to each of `route_cidrs` (an overlay IP by default) targets its
     primary interface, `elastic_ips` Elastic IPs are associated with it, and
     `secondary_private_ips` secondary IPs are assigned to its primary interface. Source and
-    destination checking is off on both primary interfaces, as routed traffic needs."""
+    destination checking is off on both primary interfaces, as routed traffic needs. The
+    simulator installed in this process, if any, is settled: everything shows at once."""
     vpc_id = ec2.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
     base = vpc_cidr.split(".")[:2]
     subnet_id = ec2.create_subnet(
@@ -228,6 +231,11 @@ def build_address_pair(
             NetworkInterfaceId=primary_interface_id, PrivateIpAddresses=list(private_ips)
         )
 
+    # The simulator shows new routes and associations only after a while, as EC2 does: a
+    # scene starts once they show.
+    simulator = installed()
+    if simulator is not None:
+        simulator.settle()
     return AddressPairTopology(
         vpc_id=vpc_id,
         subnet_id=subnet_id,

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ec2sim.simulator import installed
 from ec2sim.topology import AddressPairTopology, build_address_pair
 from eni_cli import drill, status
 from eni_cli.deployment import Deployment
@@ -69,6 +70,10 @@ class Edge:
                 NetworkInterfaceId=topology.standby_interface_id,
                 AllowReassociation=True,
             )
+        # EC2 shows the new targets after a while; the function waits for that (mover).
+        simulator = installed()
+        assert simulator is not None
+        simulator.settle()
 
 
 @pytest.fixture(scope="module")

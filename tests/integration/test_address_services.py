@@ -54,7 +54,7 @@ def across_zones(ec2: EC2Client) -> Iterator[tuple[AddressPairTopology, PairServ
 
 
 def test_the_overlay_ip_reaches_the_instance_the_route_points_at(
-    ec2: EC2Client, across_zones: tuple[AddressPairTopology, PairServices]
+    ec2: EC2Client, sim: FaithfulEC2, across_zones: tuple[AddressPairTopology, PairServices]
 ) -> None:
     topology, services = across_zones
     overlay = OVERLAY.split("/", 1)[0]
@@ -67,12 +67,13 @@ def test_the_overlay_ip_reaches_the_instance_the_route_points_at(
             DestinationCidrBlock=OVERLAY,
             NetworkInterfaceId=topology.standby_interface_id,
         )
+    sim.settle()  # the change shows (and routes traffic) once EC2 has made it consistent
     # Then a client of the overlay IP reaches the standby
     assert services.resolve(overlay, PORT) == services.standby.address
 
 
 def test_the_elastic_ip_reaches_the_instance_it_is_associated_with(
-    ec2: EC2Client, across_zones: tuple[AddressPairTopology, PairServices]
+    ec2: EC2Client, sim: FaithfulEC2, across_zones: tuple[AddressPairTopology, PairServices]
 ) -> None:
     topology, services = across_zones
     [public_ip] = topology.public_ips
@@ -86,6 +87,7 @@ def test_the_elastic_ip_reaches_the_instance_it_is_associated_with(
         PrivateIpAddress=standby["PrivateIpAddress"],
         AllowReassociation=True,
     )
+    sim.settle()
     assert services.resolve(public_ip, PORT) == services.standby.address
 
 
