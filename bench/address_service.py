@@ -35,6 +35,9 @@ from bench.service_stop import (
     PROBE,
     PROBER_MAX_ATTEMPTS,
     TRIGGER_SECONDS,
+    capture_triggers,
+    service_answered,
+    wait_until,
 )
 from bench.settings import BenchSettings
 from ec2sim import FaithfulEC2
@@ -145,7 +148,7 @@ def _one_run(
     stopping = threading.Event()
     prober = _prober(lab, settings, pair, services, stopping)
     deployment = lab.deployment((pair,), settings.tuning)
-    capture_url = _capture(lab)
+    capture_url = capture_triggers(lab, "bench-address-probe-triggers")
     handler_started: list[float] = []
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +173,7 @@ def _one_run(
             probing.start()
             try:
                 require(
-                    _until(lambda: _answered(prober, pair.name), FIRST_ANSWER_SECONDS),
+                    wait_until(lambda: service_answered(prober, pair.name), FIRST_ANSWER_SECONDS),
                     f"{pair.name}: the prober never saw the service answer",
                 )
                 time.sleep(phase)
@@ -254,32 +257,3 @@ def _prober(
         clock=InvocationClock(stopping),
         resolve=services.resolve,
     )
-
-
-def _answered(prober: Prober, pair: str) -> bool:
-    last = prober.last.get(pair)
-    return last is not None and last.service.ok
-
-
-def _until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(DELIVERY_POLL_SECONDS)
-    return condition()
-
-
-def _capture(lab: Lab) -> str:
-    """A queue on the trigger topic: what the prober published, beside the function's own."""
-    sqs = lab.harness.sqs
-    url = sqs.create_queue(QueueName="bench-address-probe-triggers")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    topic = lab.resources.trigger_topic_arn
-    lab.harness.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    lab.harness.sns.publish(TopicArn=topic, Message="warm-up")
-    drain(sqs, url)
-    drain(sqs, lab.resources.trigger_delivery_queue_url)
-    return url

@@ -206,7 +206,7 @@ def _set_scene(lab: Lab, settings: BenchSettings, way: Way) -> _Scene:
         services=services,
         prober=prober,
         stopping=stopping,
-        capture_url=_capture(lab),
+        capture_url=capture_triggers(lab),
     )
 
 
@@ -235,7 +235,9 @@ def _stop_the_service(lab: Lab, scene: _Scene, way: Way, drawn: Drawn, phase: fl
         probing.start()
         try:
             require(
-                _until(lambda: _answered(scene.prober, scene.pair.name), FIRST_ANSWER_SECONDS),
+                wait_until(
+                    lambda: service_answered(scene.prober, scene.pair.name), FIRST_ANSWER_SECONDS
+                ),
                 f"{scene.pair.name}: the prober never saw the service answer",
             )
             time.sleep(phase)
@@ -310,12 +312,12 @@ def _checked(
     )
 
 
-def _answered(prober: Prober, pair: str) -> bool:
+def service_answered(prober: Prober, pair: str) -> bool:
     last = prober.last.get(pair)
     return last is not None and last.service.ok
 
 
-def _until(condition: Callable[[], bool], seconds: float) -> bool:
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -324,10 +326,10 @@ def _until(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
-def _capture(lab: Lab) -> str:
+def capture_triggers(lab: Lab, queue_name: str = "bench-probe-triggers") -> str:
     """A queue on the trigger topic: what the prober published, beside the function's own."""
     sqs = lab.harness.sqs
-    url = sqs.create_queue(QueueName="bench-probe-triggers")["QueueUrl"]
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]

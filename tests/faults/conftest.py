@@ -18,10 +18,12 @@ import pytest
 from moto.dynamodb.responses import DynamoHandler
 
 from ec2sim import FaithfulEC2, PairTopology, build_pair
+from ec2sim.topology import build_address_pair
 from emulator.deployment import LocalDeployment
 from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
+from tests.faults.address_scene import AddressScene, make_scene
 from tests.faults.views import Scene, function_clients
 from tests.integration.conftest import TEST_TUNING, pair_of
 
@@ -105,3 +107,29 @@ def scene(
     sim: FaithfulEC2, ec2: EC2Client, topology: PairTopology, deployment: LocalDeployment
 ) -> Scene:
     return Scene(sim=sim, ec2=ec2, topology=topology, deployment=deployment)
+
+
+@pytest.fixture
+def across_zones(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> AddressScene:
+    """An overlay route in two route tables and an Elastic IP; primary in us-east-1a,
+    standby in us-east-1b."""
+    return make_scene(sim, ec2, clients, stack_template, build_address_pair(ec2, name="edge"))
+
+
+@pytest.fixture
+def same_subnet(
+    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
+) -> AddressScene:
+    """Two secondary private IPs, both instances in one subnet."""
+    topology = build_address_pair(
+        ec2,
+        name="edge",
+        standby_az="us-east-1a",
+        route_tables=0,
+        route_cidrs=(),
+        elastic_ips=0,
+        secondary_private_ips=2,
+    )
+    return make_scene(sim, ec2, clients, stack_template, topology)

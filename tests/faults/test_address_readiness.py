@@ -4,8 +4,8 @@ One check line per address kind, read off decide's own reasons; the source/desti
 check the routes need on the standby; where every address is now; and a DryRun of each
 kind's real call with the function's own role. ReplaceRoute and AssociateAddress answer
 DryRun; AssignPrivateIpAddresses has none, so its permission is always inconclusive, never
-a pass and never a failure. Moto applies a ReplaceRoute even with DryRun set, so each test
-that checks routes has EC2 answer the DryRun as it really does (DryRunOperation).
+a pass and never a failure. ec2sim answers a ReplaceRoute DryRun as EC2 does
+(DryRunOperation, after its own checks, the route unchanged), where moto applied the route.
 """
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from ec2sim import FaithfulEC2
 from ec2sim.topology import build_address_pair
 from eni_cli import check as check_command
 from eni_failover.clients import AwsClients
-from tests.faults.test_address_kinds import AddressScene, make_scene
+from tests.faults.address_scene import AddressScene, make_scene
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-
-ALLOWED = "DryRunOperation"
 
 
 def checks_of(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -42,34 +38,12 @@ def check(scene: AddressScene) -> dict[str, Any]:
     return result
 
 
-def answer_route_dry_runs(scene: AddressScene, code: str = ALLOWED) -> None:
-    """EC2's answer to each ReplaceRoute DryRun (one per route table)."""
-    scene.sim.fail("ReplaceRoute", code, times=len(scene.topology.route_table_ids))
-
-
-@pytest.fixture
-def across_zones(
-    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
-) -> AddressScene:
-    """An overlay route in two route tables and an Elastic IP; primary in us-east-1a,
-    standby in us-east-1b."""
-    return make_scene(sim, ec2, clients, stack_template, build_address_pair(ec2, name="edge"))
-
-
-@pytest.fixture
-def same_subnet(
-    sim: FaithfulEC2, ec2: EC2Client, clients: AwsClients, stack_template: dict[str, Any]
-) -> AddressScene:
-    topology = build_address_pair(
-        ec2,
-        name="edge",
-        standby_az="us-east-1a",
-        route_tables=0,
-        route_cidrs=(),
-        elastic_ips=0,
-        secondary_private_ips=2,
+def deny_route_dry_runs(scene: AddressScene) -> None:
+    """EC2's answer to each ReplaceRoute DryRun (one per route table) when the role may not
+    replace the route (moto checks no IAM)."""
+    scene.sim.fail(
+        "ReplaceRoute", "UnauthorizedOperation", times=len(scene.topology.route_table_ids)
     )
-    return make_scene(sim, ec2, clients, stack_template, topology)
 
 
 def test_a_pair_of_routes_and_an_elastic_ip_across_zones_is_ready_kind_by_kind(
@@ -77,7 +51,6 @@ def test_a_pair_of_routes_and_an_elastic_ip_across_zones_is_ready_kind_by_kind(
 ) -> None:
     scene, topology = across_zones, across_zones.topology
     # Given a healthy pair across zones holding its routes and Elastic IP on the primary
-    answer_route_dry_runs(scene)
 
     # When the operator checks it
     result = check(scene)
@@ -120,7 +93,6 @@ def test_source_destination_checking_on_the_standby_fails_with_the_fix(
     scene.ec2.modify_network_interface_attribute(
         NetworkInterfaceId=topology.standby_interface_id, SourceDestCheck={"Value": True}
     )
-    answer_route_dry_runs(scene)
 
     result = check(scene)
 
@@ -139,7 +111,7 @@ def test_source_destination_checking_on_the_standby_fails_with_the_fix(
 def test_a_role_without_replace_route_fails_its_permission(across_zones: AddressScene) -> None:
     scene, topology = across_zones, across_zones.topology
     # Given a role that lost ec2:ReplaceRoute
-    answer_route_dry_runs(scene, "UnauthorizedOperation")
+    deny_route_dry_runs(scene)
 
     result = check(scene)
 
@@ -165,7 +137,6 @@ def test_a_missing_elastic_ip_and_a_missing_route_fail_their_kinds(
         route_cidrs=("10.9.0.10/32", "10.9.0.11/32"),
     )
     scene = make_scene(sim, ec2, clients, stack_template, listed)
-    sim.fail("ReplaceRoute", ALLOWED)
 
     result = check(scene)
 
@@ -214,7 +185,6 @@ def test_a_pair_across_zones_listing_private_ips_fails_the_zones_check(
     # Given a pair across zones that lists a secondary IP beside its route and Elastic IP
     topology = build_address_pair(ec2, name="edge", route_tables=1, secondary_private_ips=1)
     scene = make_scene(sim, ec2, clients, stack_template, topology)
-    sim.fail("ReplaceRoute", ALLOWED)
 
     result = check(scene)
 
@@ -234,7 +204,6 @@ def test_after_a_failover_the_addresses_on_the_standby_mean_failback_is_pending(
     scene.sim.set_status(scene.primary, instance="impaired")
     assert scene.deliver(scene.alarm()).error is None
     scene.sim.set_status(scene.primary, instance="ok")
-    answer_route_dry_runs(scene)
 
     result = check(scene)
 
@@ -251,7 +220,6 @@ def test_an_elastic_ip_on_nothing_fails_the_location(across_zones: AddressScene)
     ]
     scene.ec2.disassociate_address(AssociationId=address["AssociationId"])
     scene.sim.settle()
-    answer_route_dry_runs(scene)
 
     result = check(scene)
 
@@ -276,7 +244,6 @@ def test_a_pair_across_zones_listing_an_interface_fails_the_interfaces_and_zones
     scene = make_scene(
         sim, ec2, clients, stack_template, topology, interface_ids=(floating["NetworkInterfaceId"],)
     )
-    sim.fail("ReplaceRoute", ALLOWED)
 
     result = check(scene)
 

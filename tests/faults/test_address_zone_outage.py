@@ -19,7 +19,7 @@ from ec2sim import FaithfulEC2
 from ec2sim.topology import build_address_pair
 from eni_failover import ec2 as ec2_module
 from eni_failover.errors import FailoverIncomplete
-from tests.faults.test_address_kinds import AddressScene, make_scene
+from tests.faults.address_scene import AddressScene, make_scene
 from tests.faults.views import facts, outcome_of
 
 if TYPE_CHECKING:
