@@ -168,35 +168,49 @@ def observe_pair_beyond_a_disrupted_zone(
 
 def _seen_through_interfaces(instance_id: str, interfaces: list[Any]) -> InstanceView:
     """An instance as its interfaces show it (zone, subnet, addresses, device indexes)."""
-    attached = [
-        n for n in interfaces if (n.get("Attachment") or {}).get("Status") not in (None, "detached")
-    ]
-    primary = next(
-        (
-            n
-            for n in attached
-            if n["Attachment"].get("DeviceIndex") == 0
-            and not n["Attachment"].get("NetworkCardIndex")
-        ),
-        None,
-    )
-    zone = ZONES.zone_of(instance_id) or (primary or {}).get("AvailabilityZone")
+    primary = _primary_interface(interfaces) or {}
     return InstanceView(
         instance_id=instance_id,
         exists=True,
         state=UNREACHABLE,
-        availability_zone=zone,
-        private_ip=(primary or {}).get("PrivateIpAddress"),
-        subnet_id=(primary or {}).get("SubnetId"),
-        vpc_id=(primary or {}).get("VpcId"),
-        source_dest_check=(primary or {}).get("SourceDestCheck"),
-        device_indexes={
-            (
-                int(n["Attachment"].get("NetworkCardIndex") or 0),
-                int(n["Attachment"]["DeviceIndex"]),
-            ): n["NetworkInterfaceId"]
-            for n in attached
-        },
+        availability_zone=ZONES.zone_of(instance_id) or primary.get("AvailabilityZone"),
+        private_ip=primary.get("PrivateIpAddress"),
+        subnet_id=primary.get("SubnetId"),
+        vpc_id=primary.get("VpcId"),
+        source_dest_check=primary.get("SourceDestCheck"),
+        device_indexes=_device_indexes(interfaces),
+    )
+
+
+def _attached(interfaces: Iterable[Any]) -> list[Any]:
+    """The interfaces attached (or attaching, or detaching) to their instance."""
+    return [
+        n for n in interfaces if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
+    ]
+
+
+def _device_indexes(interfaces: Iterable[Any]) -> dict[tuple[int, int], str]:
+    """(network card, device index) -> interface ID: a device index is unique per network
+    card, so the key is both."""
+    return {
+        (
+            int(n["Attachment"].get("NetworkCardIndex") or 0),
+            int(n["Attachment"]["DeviceIndex"]),
+        ): n["NetworkInterfaceId"]
+        for n in _attached(interfaces)
+    }
+
+
+def _primary_interface(interfaces: Iterable[Any]) -> Any:
+    """The attached interface at device index 0 of card 0, or None."""
+    return next(
+        (
+            n
+            for n in _attached(interfaces)
+            if n["Attachment"].get("DeviceIndex") == 0
+            and not n["Attachment"].get("NetworkCardIndex")
+        ),
+        None,
     )
 
 
@@ -534,30 +548,14 @@ def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> I
         source_dest_check=_source_dest_check(raw),
         launch_time=_aware(raw["LaunchTime"]) if raw.get("LaunchTime") else None,
         failed_since=_failed_since(raw, status),
-        # A device index is unique per network card, so the key is both.
-        device_indexes={
-            (
-                int(n["Attachment"].get("NetworkCardIndex") or 0),
-                int(n["Attachment"]["DeviceIndex"]),
-            ): n["NetworkInterfaceId"]
-            for n in raw.get("NetworkInterfaces", [])
-            if n.get("Attachment") and n["Attachment"].get("Status") != "detached"
-        },
+        device_indexes=_device_indexes(raw.get("NetworkInterfaces", [])),
     )
 
 
 def _source_dest_check(raw: Any) -> bool | None:
     """The primary interface's SourceDestCheck (the one routes point at); the instance's
     own attribute mirrors it, and is the fallback."""
-    primary = next(
-        (
-            n
-            for n in raw.get("NetworkInterfaces", [])
-            if (n.get("Attachment") or {}).get("DeviceIndex") == 0
-            and not (n.get("Attachment") or {}).get("NetworkCardIndex")
-        ),
-        None,
-    )
+    primary = _primary_interface(raw.get("NetworkInterfaces", []))
     if primary is not None and "SourceDestCheck" in primary:
         return bool(primary["SourceDestCheck"])
     value = raw.get("SourceDestCheck")
