@@ -133,9 +133,11 @@ class BenchSettings:
             scale_configured=10,
             scale_slowed=1,
             noise_wave=20,
-            # Below the 1 s a deployment accepts: built, not validated.
+            # Below the 1 s a deployment accepts: built, not validated. The timeout stays
+            # half a second: the stand-in services are Python threads, and on a busy 2-core
+            # CI machine a 0.1 s timeout saw the standby "not answer" and refuse the move.
             probing=Probing.model_construct(
-                interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+                interval_seconds=0.6, timeout_seconds=0.5, failures=3, verify_tls=False
             ),
             cold_repetitions=1,
             rtt_samples=5,
