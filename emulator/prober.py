@@ -26,7 +26,7 @@ from emulator.function import RUNTIME_ENVIRONMENT, endpoint_environment, patched
 from eni_failover.clients import AwsClients
 from eni_failover.config import ENV_REGION, ProberSettings
 from eni_failover.probe import Resolve
-from eni_failover.prober import Prober, ProberLease, run_invocation
+from eni_failover.prober import Prober, ProberLease, lease_id_for, run_invocation
 from eni_failover.prober_handler import build
 
 # What rate(1 minute) means for the invocations' start times.
@@ -129,7 +129,11 @@ class LocalProber:
         """Wait until an invocation has saved its first results (what `status` and `check`
         read); False if none did in time."""
         settings, clients = self.cold_start()
-        lease = ProberLease(clients.dynamodb, settings.state_table_name)
+        lease = ProberLease(
+            clients.dynamodb,
+            settings.state_table_name,
+            lease_id_for(settings.vantage, settings.vantages),
+        )
         deadline = time.monotonic() + timeout_seconds
         while not self._stopping.is_set():
             _, saved_at = lease.read_memory()
@@ -165,7 +169,11 @@ class LocalProber:
         try:
             ended = run_invocation(
                 prober,
-                ProberLease(clients.dynamodb, settings.state_table_name),
+                ProberLease(
+                    clients.dynamodb,
+                    settings.state_table_name,
+                    lease_id_for(settings.vantage, settings.vantages),
+                ),
                 owner=str(uuid.uuid4()),  # the invocation's request ID
                 remaining_seconds=self.timeout_seconds,
             )

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -70,6 +71,10 @@ ENV_REGION = "AWS_REGION"
 ENV_TRIGGER_TOPIC_ARN = "TRIGGER_TOPIC_ARN"
 # Powertools reads the same variable, so the prober's metrics and the function's share it.
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+# The probe quorum (eni_failover.quorum): this prober function's vantage (its subnet) and
+# every vantage of the stack, comma-separated; unset: one prober probes alone.
+ENV_PROBER_VANTAGE = "PROBER_VANTAGE"
+ENV_PROBER_VANTAGES = "PROBER_VANTAGES"
 # Days the function keeps a history entry (optional: a function deployed before has none).
 ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
 
@@ -446,9 +451,33 @@ class ProberSettings(_FromEnvironment):
         "metrics_namespace": ENV_METRICS_NAMESPACE,
     }
 
+    OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "vantage": ENV_PROBER_VANTAGE,
+        "vantages": ENV_PROBER_VANTAGES,
+    }
+
     trigger_topic_arn: str = Field(min_length=1)
     state_table_name: str = Field(min_length=1)
     metrics_namespace: str = Field(min_length=1, max_length=255)
+    # The probe quorum: where this function probes from, and every vantage of the stack.
+    vantage: str = ""
+    vantages: tuple[str, ...] = ()
+
+    @field_validator("vantages", mode="before")
+    @classmethod
+    def _split_vantages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _vantage_listed(self) -> Self:
+        if self.vantages and self.vantage not in self.vantages:
+            raise ValueError(
+                f"{ENV_PROBER_VANTAGE} {self.vantage!r} is not one of {ENV_PROBER_VANTAGES} "
+                f"{', '.join(self.vantages)}; the stack sets both"
+            )
+        return self
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -32,6 +32,7 @@ from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observability import logger
 from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
+from eni_failover.quorum import Quorum
 from eni_failover.timeline import Clock
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ class Prober:
     aws_errors: dict[str, AwsErrorSeen] = field(default_factory=dict)
     # The tagged pairs (discovery=tags), kept while the sandbox is warm; None without.
     discovered: DiscoveryCache | None = None
+    # The probe quorum with the other vantages (probeQuorum); None: this prober decides alone.
+    quorum: Quorum | None = None
     _samples: dict[str, list[ProbeResult]] = field(default_factory=dict)
     _rounds: int = 0
     # The last tagged pairs with a probe that discovery gave, kept when it fails.
@@ -204,6 +207,15 @@ class Prober:
                 configured=failover.pairs,
                 # The function judges the same ports: a tagged probe both see, or neither.
                 probe_ports=failover.ports_for_tagged_probes,
+                clock=self.clock,
+            )
+        if self.quorum is None:
+            self.quorum = Quorum.for_vantage(
+                vantage=self.settings.vantage,
+                vantages=self.settings.vantages,
+                client=self.clients.dynamodb,
+                table=self.settings.state_table_name,
+                probing=failover.probing,
                 clock=self.clock,
             )
 
@@ -250,6 +262,8 @@ class Prober:
             },
             # The AWS calls failing now, by kind (`check` reports them).
             "aws_errors": {kind: seen.dump() for kind, seen in self.aws_errors.items()},
+            # The vantages, and the failures seen from this one only (`status` shows them).
+            **({"quorum": self.quorum.memory()} if self.quorum is not None else {}),
         }
 
     # -- the loop ----------------------------------------------------------------------
@@ -344,6 +358,8 @@ class Prober:
             self.last[name] = this
             self._samples.setdefault(name, []).append(service)
             verdict = self._tracker(name).observe(service)
+            if self.quorum is not None:
+                self.quorum.note(name, verdict)
             if verdict is not Verdict.FAILED:
                 continue
             # Where the interface is now, not at the last look (up to a minute ago): a
@@ -352,11 +368,16 @@ class Prober:
             self._refresh()
             now = self.targets.get(name, target)
             if now.on_primary:
-                sent = self._send_trigger(now, this) or sent
+                # With a quorum, only a failure the other vantages see too (or that none of
+                # them can see) is sent, and by one vantage only.
+                if self.quorum is None or self.quorum.agrees(name, self.trackers[name]):
+                    sent = self._send_trigger(now, this) or sent
             else:
                 # Not the primary's failure: no trigger is due for this episode.
                 self.trackers[name].open_episode()
                 logger.info("probe failed, interface not on the primary", pair=name)
+        if self.quorum is not None:
+            self.quorum.publish()  # this round's changes, or the heartbeat
         return sent
 
     def _send_trigger(self, target: Targets, this: Round) -> bool:
@@ -461,19 +482,29 @@ def saved_result(memory: dict[str, Any], pair_name: str, role: str) -> ProbeResu
         return None  # an older or damaged memory: as good as no result
 
 
+def lease_id_for(vantage: str, vantages: tuple[str, ...]) -> str:
+    """The first vantage keeps the single prober's lease, so `status`, `check` and the
+    failback read its memory as before; each other vantage holds its own."""
+    if not vantages or vantage == vantages[0]:
+        return LEASE_ID
+    return f"{LEASE_ID}#{vantage}"
+
+
 class ProberLease:
     """The one item that says which invocation probes, and carries its memory across."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, lease_id: str = LEASE_ID) -> None:
         self.client = client
         self.table = table
+        # With a probe quorum, each vantage holds its own lease (lease_id_for).
+        self.lease_id = lease_id
 
     def acquire(self, owner: str, *, now: float, hold_seconds: float) -> dict[str, Any] | None:
         """Take the lease if free or expired; the previous holder's memory, or None if held."""
         try:
             response = self.client.update_item(
                 TableName=self.table,
-                Key={"id": {"S": LEASE_ID}},
+                Key={"id": {"S": self.lease_id}},
                 UpdateExpression="SET lease_owner = :owner, lease_expires_at = :expires "
                 "REMOVE successor",
                 ConditionExpression="attribute_not_exists(lease_owner) OR lease_expires_at < :now",
@@ -497,7 +528,7 @@ class ProberLease:
     def successor_waiting(self) -> bool:
         try:
             item = self.client.get_item(
-                TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
+                TableName=self.table, Key={"id": {"S": self.lease_id}}, ConsistentRead=True
             ).get("Item", {})
         except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
@@ -511,7 +542,7 @@ class ProberLease:
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"id": {"S": LEASE_ID}},
+                Key={"id": {"S": self.lease_id}},
                 UpdateExpression=expression,
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeValues={
@@ -529,7 +560,7 @@ class ProberLease:
         """The last saved results and when they were saved (for `status` and `check`)."""
         try:
             item = self.client.get_item(
-                TableName=self.table, Key={"id": {"S": LEASE_ID}}, ConsistentRead=True
+                TableName=self.table, Key={"id": {"S": self.lease_id}}, ConsistentRead=True
             ).get("Item", {})
         except AWS_ERRORS as error:
             raise AwsCallFailed.from_client_error("GetItem", error) from error
@@ -543,7 +574,7 @@ class ProberLease:
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"id": {"S": LEASE_ID}},
+                Key={"id": {"S": self.lease_id}},
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
             )

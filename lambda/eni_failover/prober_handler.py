@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from eni_failover.clients import AwsClients
 from eni_failover.config import ProberSettings
 from eni_failover.observability import logger
-from eni_failover.prober import Prober, ProberLease, run_invocation
+from eni_failover.prober import Prober, ProberLease, lease_id_for, run_invocation
 from eni_failover.timeline import SystemClock
 
 _prober: tuple[ProberSettings, AwsClients] | None = None
@@ -35,7 +35,11 @@ def probe_until_relieved(
     prober = Prober(settings=settings, clients=clients, clock=SystemClock())
     ended = run_invocation(
         prober,
-        ProberLease(clients.dynamodb, settings.state_table_name),
+        ProberLease(
+            clients.dynamodb,
+            settings.state_table_name,
+            lease_id_for(settings.vantage, settings.vantages),
+        ),
         owner=context.aws_request_id,
         remaining_seconds=context.get_remaining_time_in_millis() / 1000.0,
     )
