@@ -9,6 +9,7 @@ reason, and the rest is still shown.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
 from eni_failover.pair_record import PairRecord
 from eni_failover.prober import ProberLease
+from eni_failover.quorum import QuorumStore
 from eni_failover.readiness import PROBER_SILENT_SECONDS
 
 T = TypeVar("T")
@@ -150,7 +152,23 @@ def _probe(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
         "service": last.get("service"),
         "primary": last.get("primary"),
         "standby": last.get("standby"),
+        "degraded": _degraded(deployment, memory, pair.name),
     }
+
+
+def _degraded(deployment: Deployment, memory: dict[str, Any], pair: str) -> list[str]:
+    """With a probe quorum: the failures of this pair one vantage sees and another does not
+    (each vantage's view says which it saw; the memory read above is the first vantage's)."""
+    quorum = memory.get("quorum") or {}
+    store = QuorumStore(deployment.clients.dynamodb, deployment.outputs.state_table_name)
+    found: list[str] = []
+    for vantage in quorum.get("vantages", []):
+        view, error = _attempt(functools.partial(store.read_view, vantage))
+        if error is not None:
+            found.append(f"could not read vantage {vantage}'s view: {error}")
+        elif view is not None and pair in view.degraded:
+            found.append(view.degraded[pair])
+    return found
 
 
 def _attempt(read: Callable[[], T]) -> tuple[T | None, str | None]:
@@ -400,7 +418,7 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     rows.append(("last outcome", *_outcome_text(pair["last_outcome"])))
     rows.append(("readiness", *_readiness_text(pair)))
     if pair.get("probe"):
-        rows.append(("probe", *_probe_text(pair["probe"])))
+        rows += _probe_rows(pair["probe"])
     if pair["drill_window"]:
         window = pair["drill_window"]
         rows.append(("drill window", "OPEN", f"until {when(window['until'])}, by {window['by']}"))
@@ -521,6 +539,13 @@ def _readiness_text(pair: dict[str, Any]) -> tuple[str, str]:
     if scheduled:  # a function deployed before every check was recorded
         return scheduled, "at the last scheduled check"
     return "unknown", "not checked yet: `eni-failover check` asks the function"
+
+
+def _probe_rows(probe: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The last probe result, and any failure one vantage of the quorum sees alone."""
+    return [("probe", *_probe_text(probe))] + [
+        ("detection", "DEGRADED", sentence) for sentence in probe.get("degraded") or ()
+    ]
 
 
 def _probe_text(probe: dict[str, Any]) -> tuple[str, str]:

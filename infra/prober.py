@@ -9,7 +9,7 @@ operators when that heartbeat stops. It never moves anything itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from aws_cdk import Annotations, Aws, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -29,13 +29,16 @@ from eni_failover.config import (
     ENV_ACCOUNT_ID,
     ENV_CONFIG_FILE,
     ENV_METRICS_NAMESPACE,
+    ENV_PROBER_VANTAGE,
+    ENV_PROBER_VANTAGES,
     ENV_STATE_TABLE_NAME,
     ENV_TRIGGER_TOPIC_ARN,
     PROBER_HANDLER,
     FailoverConfig,
     Pair,
 )
-from eni_failover.prober import LEASE_ID
+from eni_failover.prober import LEASE_ID, lease_id_for
+from eni_failover.quorum import CLAIM_PREFIX, VIEW_PREFIX
 from infra.failover_function import address_read_actions
 from infra.lambda_package import package_code, powertools_layer
 from infra.nag import acknowledge
@@ -98,7 +101,11 @@ def probe_ports(pairs: Sequence[Pair]) -> dict[int, tuple[str, ...]]:
 
 
 class Prober(Construct):
-    """The prober function, its network, its permissions and its schedule."""
+    """The prober function, its network, its permissions and its schedule.
+
+    With a probe quorum (placement.quorum) the stack makes one per subnet, each a vantage
+    running in that subnet only, with its own lease; the same code and the same policy.
+    """
 
     def __init__(
         self,
@@ -112,9 +119,11 @@ class Prober(Construct):
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
         reserve_concurrency: bool = True,
+        vantage: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.metrics_namespace = metrics_namespace
+        self.vantage = vantage
         # Imported, not looked up: synth needs no credentials and no cdk.context.json.
         # Its zones are never read (the subnets are named), but the attribute is required.
         vpc = ec2.Vpc.from_vpc_attributes(
@@ -125,7 +134,8 @@ class Prober(Construct):
             "nothing selects the prober's subnets by zone: they are named by ID",
         )
         subnets = []
-        for subnet_id in placement.subnet_ids:
+        # A vantage probes from its own subnet (its own zone) only.
+        for subnet_id in (vantage,) if vantage else placement.subnet_ids:
             subnet = ec2.Subnet.from_subnet_id(self, f"Subnet-{subnet_id}", subnet_id)
             Annotations.of(subnet).acknowledge_warning(
                 "@aws-cdk/aws-ec2:noSubnetRouteTableId",
@@ -167,6 +177,11 @@ class Prober(Construct):
                 metrics_namespace=metrics_namespace,
                 trigger_topic=trigger_topic,
                 state_table=state_table,
+            )
+            | (
+                {ENV_PROBER_VANTAGE: vantage, ENV_PROBER_VANTAGES: ",".join(placement.vantages)}
+                if vantage
+                else {}
             ),
             retry_attempts=0,
             max_event_age=START_EVENT_AGE,
@@ -187,6 +202,7 @@ class Prober(Construct):
             state_table=state_table,
             key=key,
             reads=address_read_actions(failover),
+            vantages=placement.vantages,
         )
         self.schedule = invoke_on_schedule(
             self,
@@ -248,7 +264,7 @@ class Prober(Construct):
         metrics_namespace: str,
         trigger_topic: sns.ITopic,
         state_table: dynamodb.ITableV2,
-    ) -> Mapping[str, str]:
+    ) -> dict[str, str]:
         """What eni_failover.config.ProberSettings reads (AWS_REGION comes from Lambda)."""
         return {
             ENV_CONFIG_FILE: CONFIG_FILE_NAME,
@@ -266,6 +282,7 @@ class Prober(Construct):
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
         reads: Sequence[str],
+        vantages: Sequence[str] = (),
     ) -> None:
         """Send triggers, publish its metrics, hold its lease, read EC2; nothing else."""
         region_interfaces = Stack.of(self).format_arn(
@@ -291,12 +308,7 @@ class Prober(Construct):
             ),
             # The prober's lease item and nothing else of the state table: not the pairs'
             # leases, not the idempotency records.
-            iam.PolicyStatement(
-                sid="HoldTheProberLease",
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                resources=[state_table.table_arn],
-                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [LEASE_ID]}},
-            ),
+            self._state_items(state_table, vantages),
             iam.PolicyStatement(
                 sid="ReadInterfacesInstancesAndSubnets",
                 # With the kinds' reads: a probed pair of addresses only is probed where its
@@ -326,6 +338,33 @@ class Prober(Construct):
             reason="Lambda creates, assigns and deletes the prober's VPC network interfaces "
             "with this role; they do not exist before it does, so the actions are limited to "
             "this account and region, as AWS documents for DeleteNetworkInterface.",
+        )
+
+    @staticmethod
+    def _state_items(
+        state_table: dynamodb.ITableV2, vantages: Sequence[str]
+    ) -> iam.PolicyStatement:
+        """The prober's own items of the state table. With a quorum: every vantage's lease and
+        view (a vantage reads the others'), and the claims of the episodes (prober#claim#PAIR,
+        a tagged pair's name known only at run time), by the same policy for every vantage."""
+        if not vantages:
+            return iam.PolicyStatement(
+                sid="HoldTheProberLease",
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[state_table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [LEASE_ID]}},
+            )
+        items = sorted(
+            {lease_id_for(v, tuple(vantages)) for v in vantages}
+            | {VIEW_PREFIX + v for v in vantages}
+        )
+        return iam.PolicyStatement(
+            sid="HoldTheProberLeasesViewsAndClaims",
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+            resources=[state_table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [*items, f"{CLAIM_PREFIX}*"]}
+            },
         )
 
     def alarm_on_silence(self, *, alarm_name: str, topic: sns.ITopic) -> cloudwatch.Alarm:

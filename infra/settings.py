@@ -91,6 +91,10 @@ KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
 KEY_PROBE_FAILURES = "probeFailures"
 KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
 KEY_PROBE_ENDPOINTS = "probeEndpoints"
+# The probe quorum (eni_failover.quorum): one prober function per probe subnet, and a
+# failure counts only when every vantage that can probe sees it. On by default with two
+# subnets or more (they are meant to be in two zones; `eni-failover check` says when not).
+KEY_PROBE_QUORUM = "probeQuorum"
 # The ports the prober may probe for pairs declared by tags (the eni-failover:probe tag):
 # its security group opens them, as it opens the configured probes' ports.
 KEY_PROBE_PORTS = PROBE_PORTS_KEY  # discovery names it in its problems
@@ -141,6 +145,7 @@ KNOWN_KEYS = (
     KEY_PROBE_FAILURES,
     KEY_PROBE_VERIFY_TLS,
     KEY_PROBE_ENDPOINTS,
+    KEY_PROBE_QUORUM,
     KEY_PROBE_PORTS,
     KEY_DISCOVERY,
     *POLICY_KEYS,
@@ -275,6 +280,13 @@ class ProberPlacement:
     # Interface endpoints for the AWS APIs the prober calls, so a NAT pair's own failure
     # cannot cut the prober's route to AWS.
     endpoints: bool = False
+    # One prober per subnet, each a vantage of the probe quorum (probeQuorum).
+    quorum: bool = False
+
+    @property
+    def vantages(self) -> tuple[str, ...]:
+        """The quorum's vantages, one per subnet (named by it); none without a quorum."""
+        return self.subnet_ids if self.quorum else ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -313,7 +325,13 @@ class DeploymentSettings:
             if self.prober is not None:
                 # The prober reserves only where the failover function does: an account
                 # that cannot spare executions for one cannot for the other.
-                reservations["the prober"] = PROBER_RESERVED_CONCURRENCY
+                vantages = len(self.prober.vantages)
+                if vantages:
+                    reservations[f"the prober ({vantages} vantages)"] = (
+                        PROBER_RESERVED_CONCURRENCY * vantages
+                    )
+                else:
+                    reservations["the prober"] = PROBER_RESERVED_CONCURRENCY
         return reservations
 
     @property
@@ -1101,6 +1119,7 @@ class _Placement:
     subnet_ids: tuple[str, ...]
     endpoints: bool
     given: tuple[str, ...]  # the keys the operator set, to name them
+    quorum: bool | None = None  # probeQuorum as given; None: the default
 
 
 def _read_placement(lookup: ContextLookup, problems: list[str]) -> _Placement:
@@ -1117,15 +1136,20 @@ def _read_placement(lookup: ContextLookup, problems: list[str]) -> _Placement:
         if repeated:
             problems.append(f"{KEY_PROBE_SUBNETS}: {', '.join(repeated)} listed more than once")
     endpoints = _read_flag(lookup, KEY_PROBE_ENDPOINTS, problems)
-    given = tuple(
-        key
-        for key, value in (
-            (KEY_VPC, lookup(KEY_VPC)),
-            (KEY_PROBE_SUBNETS, lookup(KEY_PROBE_SUBNETS)),
+    quorum = _read_flag(lookup, KEY_PROBE_QUORUM, problems)
+    given = (
+        tuple(
+            key
+            for key, value in (
+                (KEY_VPC, lookup(KEY_VPC)),
+                (KEY_PROBE_SUBNETS, lookup(KEY_PROBE_SUBNETS)),
+            )
+            if value is not None
         )
-        if value is not None
-    ) + ((KEY_PROBE_ENDPOINTS,) if endpoints else ())
-    return _Placement(vpc_id, tuple(dict.fromkeys(subnet_ids)), bool(endpoints), given)
+        + ((KEY_PROBE_ENDPOINTS,) if endpoints else ())
+        + ((KEY_PROBE_QUORUM,) if quorum else ())
+    )
+    return _Placement(vpc_id, tuple(dict.fromkeys(subnet_ids)), bool(endpoints), given, quorum)
 
 
 def _check_detection(
@@ -1195,8 +1219,22 @@ def _check_detection(
         return None
     if placement.vpc_id is None or not placement.subnet_ids:
         return None  # already reported against its key
+    # Zones are not known at synth without credentials: two subnets are taken to be two
+    # zones (one vantage each), and `eni-failover check` says when they are not.
+    subnets = len(placement.subnet_ids)
+    if placement.quorum and subnets < 2:
+        problems.append(
+            f"{KEY_PROBE_QUORUM}: true, but {KEY_PROBE_SUBNETS} lists {subnets} subnet; the "
+            "quorum probes from one subnet per vantage and counts a failure only when both "
+            f"see it: list two subnets in different zones (-c {KEY_PROBE_SUBNETS}="
+            f"subnet-...,subnet-...), or set -c {KEY_PROBE_QUORUM}=false"
+        )
+        return None
     return ProberPlacement(
-        vpc_id=placement.vpc_id, subnet_ids=placement.subnet_ids, endpoints=placement.endpoints
+        vpc_id=placement.vpc_id,
+        subnet_ids=placement.subnet_ids,
+        endpoints=placement.endpoints,
+        quorum=placement.quorum if placement.quorum is not None else subnets >= 2,
     )
 
 

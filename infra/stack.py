@@ -143,19 +143,29 @@ class EniFailoverStack(Stack):
         operator_alarms = [self.dead_letter_alarm_name]
         self.prober: Prober | None = None
         self.detection_alarm_name: str | None = None
+        # With a probe quorum, one prober per subnet (a vantage each); the first keeps the
+        # single prober's construct ID, so turning the quorum on adds functions, never
+        # replaces the running one.
+        self.probers: list[Prober] = []
         if settings.prober is not None:
-            self.prober = Prober(
-                self,
-                "Prober",
-                failover=failover,
-                placement=settings.prober,
-                metrics_namespace=settings.metrics_namespace,
-                trigger_topic=self.triggers.topic,
-                state_table=self.state.table,
-                key=self.key,
-                # An account that cannot spare the failover's reservation spares none here.
-                reserve_concurrency=settings.reserved_concurrency is not None,
-            )
+            for index, vantage in enumerate(settings.prober.vantages or (None,)):
+                self.probers.append(
+                    Prober(
+                        self,
+                        "Prober" if index == 0 else f"Prober-{vantage}",
+                        failover=failover,
+                        placement=settings.prober,
+                        metrics_namespace=settings.metrics_namespace,
+                        trigger_topic=self.triggers.topic,
+                        state_table=self.state.table,
+                        key=self.key,
+                        # An account that cannot spare the failover's reservation spares
+                        # none here.
+                        reserve_concurrency=settings.reserved_concurrency is not None,
+                        vantage=vantage,
+                    )
+                )
+            self.prober = self.probers[0]
             self.detection_alarm_name = detection_alarm_name(self.stack_name)
             self.prober.alarm_on_silence(
                 alarm_name=self.detection_alarm_name, topic=self.notifications.topic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eni_cli.status import _probe_text
+from eni_cli.status import _probe_rows, _probe_text
 
 
 def result(ok: bool) -> dict[str, object]:
@@ -40,3 +40,16 @@ def test_an_old_result_is_stale() -> None:
 def test_no_result_yet() -> None:
     state, detail = _probe_text({"probe": "tcp:443", "saved_at": None, "service": None})
     assert (state, detail) == ("no result", "tcp:443: the prober has not reported yet")
+
+
+def test_a_failure_one_vantage_sees_alone_is_shown_as_detection_degraded() -> None:
+    # Given the probe quorum's second vantage sees the service failing and the first does not
+    saved = datetime.now(UTC) - timedelta(seconds=2)
+    sentence = "detection degraded: subnet-b sees web failing, subnet-a sees it answering"
+    probe = {"probe": "tcp:443", "saved_at": saved, "service": result(True), "degraded": [sentence]}
+    # Then status shows the probe result, and under it the degraded detection, in its words
+    rows = _probe_rows(probe)
+    assert rows[0][:2] == ("probe", "answering")
+    assert rows[1:] == [("detection", "DEGRADED", sentence)]
+    # And without a quorum (or nothing degraded) there is the probe row only
+    assert len(_probe_rows({**probe, "degraded": []})) == 1

@@ -94,7 +94,7 @@ def test_pairs_entries_carry_their_own_probe_and_alarms() -> None:
     assert (nat.probe, nat.trigger_alarms) == ("https://checkip.amazonaws.com/", ())
     # And the stack-wide keys reach the prober's placement and the function's configuration
     assert settings.prober == ProberPlacement(
-        vpc_id=VPC, subnet_ids=(SUBNET, SECOND_SUBNET), endpoints=True
+        vpc_id=VPC, subnet_ids=(SUBNET, SECOND_SUBNET), endpoints=True, quorum=True
     )
     assert settings.failover.probing == Probing(
         interval_seconds=5, timeout_seconds=2.5, failures=2, verify_tls=True

@@ -60,6 +60,8 @@ EDGE_CONTEXT: dict[str, Any] = {
     "vpcId": VPC,
     "probeSubnetIds": [SUBNET, SECOND_SUBNET],
     "probeEndpoints": True,
+    # One prober across both subnets (the probe quorum makes one per subnet: its own tests).
+    "probeQuorum": False,
 }
 ARN = "arn:${AWS::Partition}"
 REGION_ACCOUNT = "${AWS::Region}:${AWS::AccountId}"

@@ -9,13 +9,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from ec2sim import FaithfulEC2, PairTopology
 from emulator.delivery import drain
 from emulator.service import Behaviour, PairServices
+from eni_cli import status
+from eni_cli.deployment import Deployment
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, ProberSettings, Probing
 from eni_failover.probe import ProbeResult, Resolve
@@ -124,6 +127,16 @@ def test_a_failure_seen_from_one_side_is_degraded_never_sent(two: TwoVantages) -
     assert view is not None
     assert view.degraded == {"nat": expected}
     assert a.memory()["quorum"]["degraded"] == {}
+    # And `status` finds it through the first vantage's memory, which lists both vantages
+    lease = ProberLease(two.clients.dynamodb, two.settings.state_table_name)
+    lease.acquire("a", now=a.clock.now().timestamp(), hold_seconds=60)
+    lease.save("a", a.memory(), release=True)
+    memory, _ = lease.read_memory()
+    deployment = SimpleNamespace(
+        clients=two.clients,
+        outputs=SimpleNamespace(state_table_name=two.settings.state_table_name),
+    )
+    assert status._degraded(cast(Deployment, deployment), memory, "nat") == [expected]
 
 
 def test_a_vantage_that_never_ran_does_not_veto(two: TwoVantages) -> None:
