@@ -161,7 +161,8 @@ def _degraded(deployment: Deployment, memory: dict[str, Any], pair: str) -> list
     (each vantage's view says which it saw; the memory read above is the first vantage's)."""
     quorum = memory.get("quorum") or {}
     store = QuorumStore(deployment.clients.dynamodb, deployment.outputs.state_table_name)
-    found: list[str] = []
+    # The vantages share a zone (the first vantage looked at its start).
+    found: list[str] = [quorum["zones"]] if quorum.get("zones") else []
     for vantage in quorum.get("vantages", []):
         view, error = _attempt(functools.partial(store.read_view, vantage))
         if error is not None:

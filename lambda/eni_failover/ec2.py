@@ -787,3 +787,9 @@ def dry_run(operation: str, call: Callable[[], object]) -> DryRunAnswer:
         Permission.INCONCLUSIVE,
         f"{operation} permission unconfirmed: the call succeeded, so the endpoint ignored DryRun",
     )
+
+
+def subnet_zones(client: EC2Client, subnet_ids: Sequence[str]) -> dict[str, str]:
+    """Each subnet's Availability Zone (the probe quorum's vantages must be in two)."""
+    response = call("DescribeSubnets", partial(client.describe_subnets, SubnetIds=list(subnet_ids)))
+    return {s["SubnetId"]: s["AvailabilityZone"] for s in response.get("Subnets", [])}

@@ -217,6 +217,7 @@ class Prober:
                 table=self.settings.state_table_name,
                 probing=failover.probing,
                 clock=self.clock,
+                ec2_client=self.clients.ec2,
             )
 
     def _tracker(self, name: str) -> ProbeTracker:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from eni_failover import ec2
 from eni_failover.config import Probing
 from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observability import logger
@@ -37,6 +38,7 @@ from eni_failover.timeline import Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
 
 VIEW_PREFIX = "prober#view#"
 CLAIM_PREFIX = "prober#claim#"
@@ -253,6 +255,10 @@ class Quorum:
     degraded: dict[str, str] = field(default_factory=dict)
     _changed: bool = True  # the first round always writes: the others learn we run
     _last_write: float | None = None
+    # Where the vantages are: told once per invocation, at its first round.
+    ec2_client: EC2Client | None = None
+    zones_note: str | None = None
+    _zones_checked: bool = False
 
     @classmethod
     def for_vantage(
@@ -264,6 +270,7 @@ class Quorum:
         table: str,
         probing: Probing,
         clock: Clock,
+        ec2_client: EC2Client | None = None,
     ) -> Quorum | None:
         """This vantage's quorum; None without one (a single vantage probes alone)."""
         others = tuple(v for v in vantages if v != vantage)
@@ -275,7 +282,24 @@ class Quorum:
             store=QuorumStore(client, table),
             bounds=Bounds.for_probing(probing),
             clock=clock,
+            ec2_client=ec2_client,
         )
+
+    def check_zones(self) -> None:
+        """Say when the vantages share a zone: the synth cannot know a subnet's zone, and a
+        quorum within one zone cannot tell a broken zone from a dead service."""
+        self._zones_checked = True
+        if self.ec2_client is None:
+            return
+        vantages = (self.vantage, *self.others)
+        try:
+            zones = ec2.subnet_zones(self.ec2_client, vantages)
+        except AwsCallFailed as error:
+            logger.warning("could not look up the vantages' zones", error=str(error))
+            return
+        self.zones_note = zones_note(zones, vantages)
+        if self.zones_note:
+            logger.warning(self.zones_note, vantage=self.vantage)
 
     def note(self, pair: str, verdict: Verdict) -> None:
         """A pair's verdict this round; a change is written at the end of the round."""
@@ -289,6 +313,8 @@ class Quorum:
 
     def publish(self) -> None:
         """Write the view if a pair changed, or the heartbeat is due."""
+        if not self._zones_checked:
+            self.check_zones()
         now = self.clock.monotonic()
         due = self._last_write is None or now - self._last_write >= HEARTBEAT_SECONDS
         if not (self._changed or due):
@@ -365,4 +391,19 @@ class Quorum:
             "vantage": self.vantage,
             "vantages": [self.vantage, *self.others],
             "degraded": dict(self.degraded),
+            "zones": self.zones_note,
         }
+
+
+def zones_note(zones: Mapping[str, str], vantages: tuple[str, ...]) -> str | None:
+    """None when the vantages are in two zones or more; else what is wrong, for `status`."""
+    missing = [v for v in vantages if v not in zones]
+    if missing:
+        return f"probe quorum: subnet {', '.join(missing)} not found; its vantage cannot run"
+    if len(set(zones[v] for v in vantages)) < 2:
+        return (
+            f"probe quorum: every vantage ({', '.join(vantages)}) is in zone "
+            f"{zones[vantages[0]]}; a broken zone looks like a dead service from all of "
+            "them: list probeSubnetIds in two zones"
+        )
+    return None

@@ -211,3 +211,30 @@ def test_each_vantage_hands_over_through_its_own_lease(two: TwoVantages) -> None
     ).read_memory()
     assert saved_at is not None
     assert memory["quorum"]["vantage"] == A
+
+
+@pytest.mark.parametrize(("second_zone", "warned"), [("us-east-1a", True), ("us-east-1b", False)])
+def test_each_vantage_says_when_the_vantages_share_a_zone(
+    two: TwoVantages, topology: PairTopology, second_zone: str, warned: bool
+) -> None:
+    # Given two probe subnets, in one zone or in two
+    first = two.clients.ec2.create_subnet(
+        VpcId=topology.vpc_id, CidrBlock="10.0.200.0/24", AvailabilityZone="us-east-1a"
+    )["Subnet"]["SubnetId"]
+    second = two.clients.ec2.create_subnet(
+        VpcId=topology.vpc_id, CidrBlock="10.0.201.0/24", AvailabilityZone=second_zone
+    )["Subnet"]["SubnetId"]
+    settings = two.settings.model_copy(update={"vantage": first, "vantages": (first, second)})
+    prober = Prober(settings=settings, clients=two.clients, clock=SystemClock())
+    assert prober.quorum is not None
+    # When the vantage starts probing
+    prober.quorum.publish()
+    # Then its memory (what `status` reads) says so when they share a zone, and only then
+    note = prober.memory()["quorum"]["zones"]
+    if warned:
+        assert note == (
+            f"probe quorum: every vantage ({first}, {second}) is in zone us-east-1a; a broken "
+            "zone looks like a dead service from all of them: list probeSubnetIds in two zones"
+        )
+    else:
+        assert note is None
