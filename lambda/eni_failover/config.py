@@ -68,6 +68,8 @@ ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
 ENV_ACCOUNT_ID = "FAILOVER_ACCOUNT_ID"
 ENV_REGION = "AWS_REGION"
 ENV_TRIGGER_TOPIC_ARN = "TRIGGER_TOPIC_ARN"
+# The prober invokes the failover function directly when set (the trigger topic otherwise).
+ENV_FAILOVER_FUNCTION_ARN = "FAILOVER_FUNCTION_ARN"
 # Powertools reads the same variable, so the prober's metrics and the function's share it.
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 # Days the function keeps a history entry (optional: a function deployed before has none).
@@ -446,9 +448,16 @@ class ProberSettings(_FromEnvironment):
         "metrics_namespace": ENV_METRICS_NAMESPACE,
     }
 
+    OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "failover_function_arn": ENV_FAILOVER_FUNCTION_ARN,
+    }
+
     trigger_topic_arn: str = Field(min_length=1)
     state_table_name: str = Field(min_length=1)
     metrics_namespace: str = Field(min_length=1, max_length=255)
+    # Where a trigger goes first: Lambda's asynchronous invoke of the failover function,
+    # one hop fewer than the trigger topic, which stays the fallback (eni_failover.functions).
+    failover_function_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:lambda:")
 
 
 def describe_validation_error(error: ValidationError) -> str:
