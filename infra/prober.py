@@ -28,6 +28,7 @@ from eni_failover.config import (
     CONFIG_FILE_NAME,
     ENV_ACCOUNT_ID,
     ENV_CONFIG_FILE,
+    ENV_FAILOVER_FUNCTION_ARN,
     ENV_METRICS_NAMESPACE,
     ENV_PROBER_VANTAGE,
     ENV_PROBER_VANTAGES,
@@ -116,6 +117,7 @@ class Prober(Construct):
         placement: ProberPlacement,
         metrics_namespace: str,
         trigger_topic: sns.ITopic,
+        failover_function: lambda_.IFunction,
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
         reserve_concurrency: bool = True,
@@ -176,6 +178,7 @@ class Prober(Construct):
                 failover,
                 metrics_namespace=metrics_namespace,
                 trigger_topic=trigger_topic,
+                failover_function=failover_function,
                 state_table=state_table,
             )
             | (
@@ -199,6 +202,7 @@ class Prober(Construct):
 
         self._allow(
             trigger_topic=trigger_topic,
+            failover_function=failover_function,
             state_table=state_table,
             key=key,
             reads=address_read_actions(failover),
@@ -248,7 +252,7 @@ class Prober(Construct):
             if port in tag_ports:
                 purposes.append(f"probes of tagged pairs ({KEY_PROBE_PORTS})")
             if port == HTTPS:
-                purposes.append("AWS APIs (SNS, CloudWatch, EC2, DynamoDB)")
+                purposes.append("AWS APIs (Lambda, SNS, CloudWatch, EC2, DynamoDB)")
             group.add_egress_rule(
                 ec2.Peer.any_ipv4(),
                 ec2.Port.tcp(port),
@@ -263,12 +267,14 @@ class Prober(Construct):
         *,
         metrics_namespace: str,
         trigger_topic: sns.ITopic,
+        failover_function: lambda_.IFunction,
         state_table: dynamodb.ITableV2,
     ) -> dict[str, str]:
         """What eni_failover.config.ProberSettings reads (AWS_REGION comes from Lambda)."""
         return {
             ENV_CONFIG_FILE: CONFIG_FILE_NAME,
             ENV_TRIGGER_TOPIC_ARN: trigger_topic.topic_arn,
+            ENV_FAILOVER_FUNCTION_ARN: failover_function.function_arn,
             ENV_STATE_TABLE_NAME: state_table.table_name,
             ENV_METRICS_NAMESPACE: metrics_namespace,
             ENV_ACCOUNT_ID: Aws.ACCOUNT_ID,
@@ -279,6 +285,7 @@ class Prober(Construct):
         self,
         *,
         trigger_topic: sns.ITopic,
+        failover_function: lambda_.IFunction,
         state_table: dynamodb.ITableV2,
         key: kms.IKey,
         reads: Sequence[str],
@@ -293,6 +300,13 @@ class Prober(Construct):
                 sid="PublishProbeTriggers",
                 actions=["sns:Publish"],
                 resources=[trigger_topic.topic_arn],
+            ),
+            # A trigger goes to the failover function directly first (one hop fewer than
+            # SNS), to this function only, unqualified: no version or alias is published.
+            iam.PolicyStatement(
+                sid="InvokeTheFailoverFunctionWithProbeTriggers",
+                actions=["lambda:InvokeFunction"],
+                resources=[failover_function.function_arn],
             ),
             # What SNS needs from a publisher to an encrypted topic.
             iam.PolicyStatement(

@@ -2,8 +2,8 @@
 
 A Lambda function in a VPC reaches AWS APIs only through the VPC's routes. When the
 watched pair is the NAT the subnets route through, its failure would also cut the prober
-off from SNS (its triggers), CloudWatch (its heartbeat) and DynamoDB (its lease), exactly
-when it has something to say. With these endpoints those calls stay inside the VPC.
+off from Lambda and SNS (its triggers), CloudWatch (its heartbeat) and DynamoDB (its
+lease), exactly when it has something to say. With these endpoints those calls stay inside the VPC.
 
 The endpoints are private to the prober: private DNS stays off, because it would send every
 client in the VPC to endpoints that only the prober's security group may reach. The prober
@@ -22,6 +22,8 @@ from constructs import Construct
 HTTPS = 443
 # Each endpoint: the AWS service, and the variable boto3 reads for that service's endpoint.
 ENDPOINT_SERVICES: tuple[tuple[str, ec2.InterfaceVpcEndpointAwsService, str], ...] = (
+    # The trigger's first way to the failover function (eni_failover.functions).
+    ("Lambda", ec2.InterfaceVpcEndpointAwsService.LAMBDA_, "AWS_ENDPOINT_URL_LAMBDA"),
     ("Sns", ec2.InterfaceVpcEndpointAwsService.SNS, "AWS_ENDPOINT_URL_SNS"),
     (
         "Monitoring",
@@ -44,7 +46,8 @@ def regional_url(endpoint: ec2.InterfaceVpcEndpoint) -> str:
 
 
 class ProberEndpoints(Construct):
-    """SNS, CloudWatch, EC2 and DynamoDB interface endpoints, reachable by the prober only."""
+    """Lambda, SNS, CloudWatch, EC2 and DynamoDB interface endpoints, reachable by the prober
+    only."""
 
     def __init__(
         self,

@@ -157,6 +157,7 @@ class EniFailoverStack(Stack):
                         placement=settings.prober,
                         metrics_namespace=settings.metrics_namespace,
                         trigger_topic=self.triggers.topic,
+                        failover_function=self.failover.function,
                         state_table=self.state.table,
                         key=self.key,
                         # An account that cannot spare the failover's reservation spares

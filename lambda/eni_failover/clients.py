@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -93,4 +94,9 @@ class AwsClients:
     @cached_property
     def events(self) -> EventBridgeClient:
         client: EventBridgeClient = self._client("events")
+        return client
+
+    @cached_property
+    def lambda_(self) -> LambdaClient:
+        client: LambdaClient = self._client("lambda")
         return client

@@ -69,6 +69,8 @@ ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
 ENV_ACCOUNT_ID = "FAILOVER_ACCOUNT_ID"
 ENV_REGION = "AWS_REGION"
 ENV_TRIGGER_TOPIC_ARN = "TRIGGER_TOPIC_ARN"
+# The prober invokes the failover function directly when set (the trigger topic otherwise).
+ENV_FAILOVER_FUNCTION_ARN = "FAILOVER_FUNCTION_ARN"
 # Powertools reads the same variable, so the prober's metrics and the function's share it.
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 # The probe quorum (eni_failover.quorum): this prober function's vantage (its subnet) and
@@ -454,6 +456,7 @@ class ProberSettings(_FromEnvironment):
     OPTIONAL_ENVIRONMENT: ClassVar[dict[str, str]] = {
         "vantage": ENV_PROBER_VANTAGE,
         "vantages": ENV_PROBER_VANTAGES,
+        "failover_function_arn": ENV_FAILOVER_FUNCTION_ARN,
     }
 
     trigger_topic_arn: str = Field(min_length=1)
@@ -462,6 +465,9 @@ class ProberSettings(_FromEnvironment):
     # The probe quorum: where this function probes from, and every vantage of the stack.
     vantage: str = ""
     vantages: tuple[str, ...] = ()
+    # Where a trigger goes first: Lambda's asynchronous invoke of the failover function,
+    # one hop fewer than the trigger topic, which stays the fallback (eni_failover.functions).
+    failover_function_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:lambda:")
 
     @field_validator("vantages", mode="before")
     @classmethod

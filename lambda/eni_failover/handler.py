@@ -33,7 +33,7 @@ from eni_failover.config import Settings
 from eni_failover.errors import AwsCallFailed, FailoverError, TriggerInProgress, UnparseableRecord
 from eni_failover.observability import PairMetrics, logger, metrics, tracer
 from eni_failover.outcome import Outcome
-from eni_failover.triggers import Trigger, parse_sns_event
+from eni_failover.triggers import Trigger, parse_event
 
 # Idempotency records outlive every redelivery: SNS retries and Lambda's maximum event age.
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -86,7 +86,7 @@ class Dispatcher:
             )
         report = Report(outcomes=[], ignored=[], dead_lettered=[])
         try:
-            records = parse_sns_event(event)
+            records = parse_event(event)
         except UnparseableRecord as problem:
             self._dead_letter(report, str(problem), event)
             return report.as_dict()

@@ -150,6 +150,7 @@ class AwsErrorSeen:
 # The prober's AWS calls by what they are for; each kind's last failure is kept until a call
 # of that kind succeeds again.
 SEND_TRIGGER = "send a trigger (SNS Publish)"
+INVOKE_FUNCTION = "invoke the failover function with a trigger (Lambda Invoke)"
 PUBLISH_METRICS = "publish the probe metrics (CloudWatch PutMetricData)"
 LOOK_AT_PAIRS = "look where the pairs are (EC2 describes)"
 USE_STATE_TABLE = "save its memory and hand over (DynamoDB)"
@@ -178,6 +179,10 @@ class Prober:
     clients: AwsClients
     clock: Clock
     resolve: Resolve | None = None
+    # Hands a trigger straight to the failover function (eni_failover.functions: Lambda's
+    # asynchronous invoke, one hop fewer than SNS); None: the trigger topic only. The topic
+    # is also the fallback when the invoke fails.
+    invoke_function: Callable[[str], None] | None = None
     trackers: dict[str, ProbeTracker] = field(default_factory=dict)
     last: dict[str, Round] = field(default_factory=dict)
     targets: dict[str, Targets] = field(default_factory=dict)
@@ -393,23 +398,47 @@ class Prober:
             at=datetime.now(UTC),
             failing_since=tracker.failing_since,
         )
-        try:
-            notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
-        except AwsCallFailed as error:
+        if not self._deliver(target.pair.name, message):
             # Not sent: the episode stays closed, so the next round (or the next invocation,
             # which takes over the count) sends it again.
-            self.note_aws_error(SEND_TRIGGER, error)
-            logger.error(
-                "could not send the probe trigger", pair=target.pair.name, error=str(error)
-            )
             return False
         # Only now: an episode opened before its trigger is out would never send it.
         tracker.open_episode()
-        self.note_aws_success(SEND_TRIGGER)
         self.triggers_sent += 1
         logger.warning(
             "probe trigger sent", pair=target.pair.name, evidence=this.service.describe()
         )
+        return True
+
+    def _deliver(self, pair_name: str, message: str) -> bool:
+        """The trigger to the function directly if it can be, else through the trigger
+        topic; False if neither took it.
+
+        An invoke whose answer was lost may have queued the event all the same, and the
+        topic then delivers it a second time: the same trigger ID, which the function's
+        idempotency turns into one move and one notification.
+        """
+        if self.invoke_function is not None:
+            try:
+                self.invoke_function(message)
+            except AwsCallFailed as error:
+                self.note_aws_error(INVOKE_FUNCTION, error)
+                logger.warning(
+                    "could not invoke the failover function; the trigger goes through the "
+                    "trigger topic",
+                    pair=pair_name,
+                    error=str(error),
+                )
+            else:
+                self.note_aws_success(INVOKE_FUNCTION)
+                return True
+        try:
+            notify.publish_trigger(self.clients.sns, self.settings.trigger_topic_arn, message)
+        except AwsCallFailed as error:
+            self.note_aws_error(SEND_TRIGGER, error)
+            logger.error("could not send the probe trigger", pair=pair_name, error=str(error))
+            return False
+        self.note_aws_success(SEND_TRIGGER)
         return True
 
     def flush(self) -> None:

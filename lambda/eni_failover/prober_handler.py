@@ -6,11 +6,14 @@ code; it only probes and sends triggers, and never moves anything itself.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from eni_failover import functions
 from eni_failover.clients import AwsClients
 from eni_failover.config import ProberSettings
 from eni_failover.observability import logger
@@ -24,15 +27,29 @@ def build(environ: dict[str, str] | None = None) -> tuple[ProberSettings, AwsCli
     """Read the settings once and make the clients at cold start."""
     settings = ProberSettings.from_environment(environ if environ is not None else dict(os.environ))
     clients = AwsClients(region=settings.region, max_attempts=3)
-    for client in (clients.ec2, clients.sns, clients.dynamodb, clients.cloudwatch):
+    for client in (clients.ec2, clients.sns, clients.lambda_, clients.dynamodb, clients.cloudwatch):
         logger.debug("client ready", service=client.meta.service_model.service_name)
     return settings, clients
+
+
+def direct_invoke(settings: ProberSettings, clients: AwsClients) -> Callable[[str], None] | None:
+    """How the prober hands a trigger to the failover function directly. The stack always
+    names the function; without it (a prober run outside a stack) the topic alone."""
+    arn = settings.failover_function_arn
+    if arn is None:
+        return None
+    return functools.partial(functions.invoke_async, clients.lambda_, arn)
 
 
 def probe_until_relieved(
     settings: ProberSettings, clients: AwsClients, context: LambdaContext
 ) -> dict[str, Any]:
-    prober = Prober(settings=settings, clients=clients, clock=SystemClock())
+    prober = Prober(
+        settings=settings,
+        clients=clients,
+        clock=SystemClock(),
+        invoke_function=direct_invoke(settings, clients),
+    )
     ended = run_invocation(
         prober,
         ProberLease(

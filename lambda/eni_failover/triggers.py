@@ -379,12 +379,24 @@ class SnsEvent(_Lenient):
     Records: list[_SnsRecord]
 
 
-def parse_sns_event(event: object) -> list[tuple[str, Trigger | UnparseableRecord]]:
-    """Parse each SNS record on its own, so one bad record cannot hide a good one.
+# The events the project's own functions invoke the failover function with directly (the
+# prober, skipping SNS's delivery); every other trigger arrives through the trigger topic.
+DIRECT_SOURCES = frozenset({PROBE_SOURCE})
+
+
+def parse_event(event: object) -> list[tuple[str, Trigger | UnparseableRecord]]:
+    """Parse each SNS record on its own, so one bad record cannot hide a good one, or the
+    prober's own event when it invoked the function directly.
 
     Returns (message id, trigger or the reason it could not be parsed) per record.
-    Raises UnparseableRecord when the event is not an SNS event at all.
+    Raises UnparseableRecord when the event is neither.
     """
+    if isinstance(event, dict) and event.get("source") in DIRECT_SOURCES:
+        event_id = str(event.get("id") or "direct")
+        try:
+            return [(event_id, parse_message(json.dumps(event), message_id=event_id))]
+        except UnparseableRecord as problem:
+            return [(event_id, problem)]
     try:
         envelope = SnsEvent.model_validate(event)
     except ValidationError as error:

@@ -20,7 +20,7 @@ from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
-from eni_failover.triggers import Trigger, parse_sns_event
+from eni_failover.triggers import Trigger, parse_event
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING
 from tests.support import alarm_message, sns_event
 
@@ -97,7 +97,7 @@ def outcome_of(notification: dict[str, Any]) -> str:
 
 def trigger_id_of(event: dict[str, Any]) -> str:
     """The ID the function gives the event's one trigger, as its errors and logs name it."""
-    [(_, trigger)] = parse_sns_event(event)
+    [(_, trigger)] = parse_event(event)
     assert isinstance(trigger, Trigger), trigger
     return trigger.trigger_id
 

@@ -177,6 +177,8 @@ def test_environment_is_what_the_prober_reads(probed: Synthesized) -> None:
     # Then it points at the trigger topic, the state table and the stack's namespace
     assert variables["TRIGGER_TOPIC_ARN"] == probed.ref(stack.triggers.topic)
     assert variables["STATE_TABLE_NAME"] == probed.ref(stack.state.table)
+    # And at the failover function, which it invokes with a trigger before the topic
+    assert variables["FAILOVER_FUNCTION_ARN"] == probed.arn(stack.failover.function)
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "EniFailover"
     assert variables["FAILOVER_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
     assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
@@ -196,7 +198,10 @@ def test_environment_is_what_the_prober_reads(probed: Synthesized) -> None:
     resolved["FAILOVER_CONFIG_FILE"] = str(asset / resolved["FAILOVER_CONFIG_FILE"])
     resolved["FAILOVER_ACCOUNT_ID"] = "123456789012"
     resolved["AWS_REGION"] = "eu-west-1"  # the Lambda runtime sets it
+    function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:EniFailover-Function"
+    resolved["FAILOVER_FUNCTION_ARN"] = function_arn
     settings = ProberSettings.from_environment(resolved)
+    assert settings.failover_function_arn == function_arn
     (pair,) = settings.failover.probed_pairs
     assert (pair.probe, pair.trigger_alarms) == ("tcp:443", ("web-unhealthy",))
     assert settings.failover.probing.interval_seconds == 2
@@ -240,7 +245,7 @@ def test_egress_per_probed_port_plus_https(edge: Synthesized) -> None:
     ]
     assert [r["Description"].split(";")[0] for r in rules] == [
         "TCP 80: probes of pair nat",
-        "TCP 443: AWS APIs (SNS, CloudWatch, EC2, DynamoDB)",
+        "TCP 443: AWS APIs (Lambda, SNS, CloudWatch, EC2, DynamoDB)",
         "TCP 8080: probes of pair web",
     ]
     # And it runs in both subnets
@@ -274,7 +279,7 @@ def test_probe_ports_open_the_prober_to_tagged_probes(tagged: Synthesized) -> No
     ]
     assert [r["Description"].split(";")[0] for r in rules] == [
         "TCP 80: probes of tagged pairs (probePorts)",
-        "TCP 443: AWS APIs (SNS, CloudWatch, EC2, DynamoDB)",
+        "TCP 443: AWS APIs (Lambda, SNS, CloudWatch, EC2, DynamoDB)",
         "TCP 8443: probes of tagged pairs (probePorts)",
     ]
     # And the prober and the function read the same ports from the packaged configuration,
@@ -396,6 +401,7 @@ def test_prober_role_has_nothing_else(probed: Synthesized) -> None:
     assert sorted(statements) == [
         "EncryptProbeTriggers",
         "HoldTheProberLease",
+        "InvokeTheFailoverFunctionWithProbeTriggers",
         "ManageTheFunctionNetworkInterfaces",
         "PublishProbeTriggers",
         "PutProbeMetricsInTheStackNamespace",
@@ -404,6 +410,12 @@ def test_prober_role_has_nothing_else(probed: Synthesized) -> None:
     ]
     assert statements["logs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statements["logs"]["Resource"] == probed.arn(prober_of(probed).log_group)
+    # And the one Lambda action is to invoke the failover function, that function alone
+    invoke = statements.pop("InvokeTheFailoverFunctionWithProbeTriggers")
+    assert (invoke["Action"], invoke["Resource"]) == (
+        "lambda:InvokeFunction",
+        probed.arn(probed.stack.failover.function),
+    )
     actions = [a for s in statements.values() for a in as_list(s["Action"])]
     # And nothing moves an interface, sends to a queue or publishes notifications
     assert not [a for a in actions if a.startswith(("sqs:", "xray:", "lambda:"))]
@@ -518,6 +530,7 @@ def test_no_probe_no_prober(single_pair: Synthesized) -> None:
 # --- endpoints -------------------------------------------------------------------------------
 
 ENDPOINT_SERVICES = {
+    "lambda": "AWS_ENDPOINT_URL_LAMBDA",
     "sns": "AWS_ENDPOINT_URL_SNS",
     "monitoring": "AWS_ENDPOINT_URL_CLOUDWATCH",
     "ec2": "AWS_ENDPOINT_URL_EC2",
@@ -538,8 +551,8 @@ def test_endpoints_for_every_api_the_prober_calls(edge: Synthesized) -> None:
         render(e["Properties"]["ServiceName"]).rsplit(".", 1)[-1]: (name, e["Properties"])
         for name, e in edge.of_type("AWS::EC2::VPCEndpoint").items()
     }
-    # Then SNS, CloudWatch, EC2 and DynamoDB have an interface endpoint in the probe subnets,
-    # reachable through their own security group, without private DNS for the whole VPC
+    # Then Lambda, SNS, CloudWatch, EC2 and DynamoDB have an interface endpoint in the probe
+    # subnets, reachable through their own security group, without private DNS for the VPC
     assert sorted(endpoints) == sorted(ENDPOINT_SERVICES)
     for _, properties in endpoints.values():
         assert properties["VpcEndpointType"] == "Interface"

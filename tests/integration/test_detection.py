@@ -206,6 +206,24 @@ class TestProbeTrigger:
         [told] = deployment.notifications()
         assert "3 probes (tcp:443) in a row failed" in told["message"]
 
+    def test_the_probers_direct_invoke_moves_once_and_its_copy_on_the_topic_is_told_once(
+        self, topology: PairTopology, stack_template: dict[str, Any]
+    ) -> None:
+        # Given the prober invoked the function with its trigger directly (the event is the
+        # trigger itself, no SNS envelope)
+        deployment = deployed(topology, stack_template)
+        message = probe_trigger(standby_ok=True)
+        report = deployment.invoke(json.loads(message))
+        # Then the interface moved and the operators were told once
+        assert [o["outcome"] for o in report["outcomes"]] == ["swapped"]
+        assert where(topology) == topology.standby_instance_id
+        # When the same trigger also arrives through the topic (the invoke's answer was
+        # lost, and the prober sent it the other way)
+        again = deployment.invoke(sns_event(message))
+        # Then it is the same trigger: its saved answer, no second move, no second email
+        assert [o["outcome"] for o in again["outcomes"]] == ["swapped"]
+        assert len(deployment.notifications()) == 1
+
     def test_the_standby_down_too_is_detection_degraded(
         self, topology: PairTopology, stack_template: dict[str, Any]
     ) -> None:

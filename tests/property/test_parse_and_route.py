@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from eni_failover import decide
 from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
-from eni_failover.triggers import Trigger, TriggerKind, parse_sns_event
+from eni_failover.triggers import Trigger, TriggerKind, parse_event
 from tests.property.strategies import (
     FAILURE_STATES,
     Configured,
@@ -52,7 +52,7 @@ MANY = settings(
 
 def parse(event: Any) -> list[tuple[str, Trigger | UnparseableRecord]] | UnparseableRecord:
     try:
-        return parse_sns_event(event)
+        return parse_event(event)
     except UnparseableRecord as whole_event:
         return whole_event
 

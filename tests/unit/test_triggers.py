@@ -12,8 +12,22 @@ from emulator.events import metric_math_alarm_message
 from eni_failover import decide
 from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
-from eni_failover.triggers import Trigger, TriggerKind, missed_failure_message, parse_sns_event
-from tests.support import alarm_message, load_event, sns_event, state_change_message
+from eni_failover.probe import ProbeResult
+from eni_failover.triggers import (
+    Trigger,
+    TriggerKind,
+    missed_failure_message,
+    parse_event,
+    probe_failed_message,
+)
+from tests.support import (
+    ACCOUNT_ID,
+    REGION,
+    alarm_message,
+    load_event,
+    sns_event,
+    state_change_message,
+)
 
 # The pair the checked-in samples are about (their alarm name and instance).
 SAMPLE_PAIR = Pair(
@@ -27,13 +41,13 @@ OTHER_INSTANCE = "i-0aaaaaaaaaaaaaaaa"
 
 
 def parsed_trigger(event: dict[str, Any]) -> Trigger:
-    [(_, trigger)] = parse_sns_event(event)
+    [(_, trigger)] = parse_event(event)
     assert isinstance(trigger, Trigger), trigger
     return trigger
 
 
 def parse_problem(message: dict[str, Any] | str) -> str:
-    [(_, problem)] = parse_sns_event(sns_event(message))
+    [(_, problem)] = parse_event(sns_event(message))
     assert isinstance(problem, UnparseableRecord), problem
     return str(problem)
 
@@ -47,7 +61,7 @@ def test_status_check_alarm_becomes_a_failure_trigger_for_its_instance() -> None
     event = load_event("alarm-status-check-failed.json")
 
     # When it is parsed
-    [(message_id, trigger)] = parse_sns_event(event)
+    [(message_id, trigger)] = parse_event(event)
 
     # Then it is a failure of the instance in the alarm's dimension, with a region code
     assert message_id == "95df01b4-ee98-5cb9-9903-4c221d41eb5e"
@@ -64,8 +78,8 @@ def test_status_check_alarm_becomes_a_failure_trigger_for_its_instance() -> None
 def test_alarm_trigger_id_is_the_same_for_a_redelivered_message() -> None:
     # Given one alarm transition delivered twice under different SNS message IDs
     message = alarm_message(alarm_name="a", instance_id="i-0123456789abcdef0")
-    first = parse_sns_event(sns_event(message))[0][1]
-    second = parse_sns_event(sns_event(message))[0][1]
+    first = parse_event(sns_event(message))[0][1]
+    second = parse_event(sns_event(message))[0][1]
 
     # Then both carry the same trigger ID, the key that stops a second swap
     assert not isinstance(first, UnparseableRecord)
@@ -74,7 +88,7 @@ def test_alarm_trigger_id_is_the_same_for_a_redelivered_message() -> None:
 
 
 def test_ok_alarm_is_parsed_but_is_not_a_failure() -> None:
-    [(_, trigger)] = parse_sns_event(load_event("alarm-ok.json"))
+    [(_, trigger)] = parse_event(load_event("alarm-ok.json"))
     assert not isinstance(trigger, UnparseableRecord)
     assert trigger.state == "OK"
     assert not trigger.is_failure
@@ -142,7 +156,7 @@ def test_metric_math_alarm_whose_dimension_cannot_be_read_is_dead_lettered() -> 
 
 
 def test_state_change_event_becomes_a_failure_trigger() -> None:
-    [(_, trigger)] = parse_sns_event(load_event("ec2-state-change-stopped.json"))
+    [(_, trigger)] = parse_event(load_event("ec2-state-change-stopped.json"))
     assert not isinstance(trigger, UnparseableRecord)
     assert trigger.kind is TriggerKind.STATE_CHANGE
     assert trigger.instance_id == "i-0123456789abcdef0"
@@ -164,7 +178,7 @@ def test_state_change_event_becomes_a_failure_trigger() -> None:
 )
 def test_only_states_that_stop_service_are_failures(state: str, is_failure: bool) -> None:
     message = state_change_message(instance_id="i-0123456789abcdef0", state=state)
-    [(_, trigger)] = parse_sns_event(sns_event(message))
+    [(_, trigger)] = parse_event(sns_event(message))
     assert not isinstance(trigger, UnparseableRecord)
     assert trigger.is_failure is is_failure
 
@@ -204,14 +218,14 @@ def test_only_states_that_stop_service_are_failures(state: str, is_failure: bool
     ],
 )
 def test_malformed_messages_are_rejected_with_the_reason(message: str, expected: str) -> None:
-    [(_, problem)] = parse_sns_event(sns_event(message))
+    [(_, problem)] = parse_event(sns_event(message))
     assert isinstance(problem, UnparseableRecord)
     assert expected in str(problem)
 
 
 def test_one_bad_record_does_not_hide_a_good_one() -> None:
     good = alarm_message(alarm_name="a", instance_id="i-0123456789abcdef0")
-    parsed = parse_sns_event(sns_event("garbage", good))
+    parsed = parse_event(sns_event("garbage", good))
     assert isinstance(parsed[0][1], UnparseableRecord)
     assert not isinstance(parsed[1][1], UnparseableRecord)
 
@@ -219,7 +233,7 @@ def test_one_bad_record_does_not_hide_a_good_one() -> None:
 @pytest.mark.parametrize("event", [{}, {"Records": "no"}, [], "text", {"Records": [{"x": 1}]}])
 def test_an_event_that_is_not_from_sns_is_rejected(event: object) -> None:
     with pytest.raises(UnparseableRecord, match="not an SNS event"):
-        parse_sns_event(event)
+        parse_event(event)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +288,7 @@ def test_sns_record_without_what_identifies_it_is_not_an_sns_event(field: str) -
     event = load_event("sns-console-test-template-alarm.json")
     del event["Records"][0]["Sns"][field]
     with pytest.raises(UnparseableRecord, match=f"not an SNS event: Records.0.Sns.{field}"):
-        parse_sns_event(event)
+        parse_event(event)
 
 
 def test_documented_state_change_event_without_version_is_a_failure_trigger() -> None:
@@ -401,7 +415,7 @@ def test_other_eventbridge_events_are_rejected_for_what_they_are(
 
 def test_a_cloudwatch_alarm_change_event_is_a_service_alarm_trigger() -> None:
     # Given CloudWatch's own event for an alarm going to ALARM (a pair's triggerAlarms)
-    [(_, trigger)] = parse_sns_event(sns_event(CLOUDWATCH_ALARM_EVENT))
+    [(_, trigger)] = parse_event(sns_event(CLOUDWATCH_ALARM_EVENT))
     # Then it is a service-alarm trigger named after the alarm, timed by the state change
     assert isinstance(trigger, Trigger)
     assert trigger.kind is TriggerKind.SERVICE_ALARM
@@ -459,3 +473,46 @@ def test_a_sweep_trigger_for_no_pair_is_ignored() -> None:
     routed = route(parsed_trigger(sns_event(missed_failure_message(sweep_trigger(pair="gone")))))
     assert isinstance(routed, decide.Ignore)
     assert "'gone'" in routed.reason
+
+
+def _probe_message() -> str:
+    at = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    failed = ProbeResult(
+        target="10.0.1.50:443", ok=False, at=at, latency_seconds=0.0, error="connection refused"
+    )
+    return probe_failed_message(
+        pair="nat",
+        probe="tcp:443",
+        failures=(failed, failed),
+        standby=None,
+        account_id=ACCOUNT_ID,
+        region=REGION,
+        at=at,
+    )
+
+
+def test_the_probers_trigger_invoked_directly_is_the_trigger_it_would_publish() -> None:
+    # Given the prober's trigger, as it publishes it and as it invokes the function with it
+    message = _probe_message()
+    [(_, published)] = parse_event(sns_event(message))
+    [(event_id, invoked)] = parse_event(json.loads(message))
+    # Then both are the same trigger: one failure, one ID, however it arrived
+    assert isinstance(invoked, Trigger)
+    assert invoked == published
+    assert event_id == json.loads(message)["id"]
+
+
+def test_a_direct_event_of_ours_that_does_not_parse_says_why() -> None:
+    broken = json.loads(_probe_message())
+    del broken["detail"]["pair"]
+    [(_, problem)] = parse_event(broken)
+    assert isinstance(problem, UnparseableRecord)
+    assert "detail.pair" in str(problem)
+
+
+def test_an_eventbridge_event_of_someone_else_invoked_directly_is_not_a_trigger() -> None:
+    # Only the project's own events (the prober's) are invoked directly; an EC2 event comes
+    # through the trigger topic.
+    direct = state_change_message(instance_id="i-0123456789abcdef0", state="stopped")
+    with pytest.raises(UnparseableRecord, match="not an SNS event"):
+        parse_event(direct)
