@@ -84,7 +84,8 @@ def test_the_service_act_times_every_hop_from_the_service_stopping(
     assert [next(h for h in order if hop.what.startswith(h)) for hop in service.hops] == order
     seconds = [hop.seconds for hop in service.hops]
     assert seconds == sorted(seconds)
-    # with the default probing, 2 s apart: the failure is complete 4 to 6 s after the stop
+    # with the default probing (a probe a second, then confirmations 0.25 s apart): the
+    # failure is complete 1 to 2 s after the stop
     attached = service.hop("attached")
     assert attached is not None
     assert attached.seconds < 15
