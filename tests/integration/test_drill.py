@@ -14,6 +14,7 @@ from emulator.drill import (
     DrillResult,
     run_drill,
 )
+from eni_failover.config import Probing
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +69,12 @@ def test_the_service_act_times_every_hop_from_the_service_stopping(
     assert service.notification is not None
     assert f"probes ({PROBE}) in a row failed" in service.notification["Message"]
     assert "is running, system status ok, instance status ok" in "\n".join(lines)
-    # And the timeline goes: stopped, three failed probes, trigger, invocation, detach, attach
+    # And the timeline goes: stopped, the stack's default five failed probes (the first and
+    # four confirmations), trigger, invocation, detach, attach
+    failures = Probing().failures
     order = [
         "the service on the primary stops answering",
-        "probe 1 of 3 failed",
-        "probe 2 of 3 failed",
-        "probe 3 of 3 failed",
+        *(f"probe {n} of {failures} failed" for n in range(1, failures + 1)),
         "probe trigger sent",
         "function invoked",
         "detach requested",
