@@ -255,7 +255,8 @@ class Sandbox:
             narrate("the prober has not reported its first results yet; `check` says so")
         narrate(
             f"prober running (invoked every minute, as its schedule would): probes {pair.probe} "
-            f"every {probing.interval_seconds:g} s, a failure after {probing.failures} in a row; "
+            f"every {probing.interval_seconds:g} s, after a failed one "
+            f"{probing.confirm_seconds:g} s apart, a failure after {probing.failures} in a row; "
             f"the primary's service listens on {_address(self.services.primary.address)}, "
             f"the standby's on {_address(self.services.standby.address)}"
         )

@@ -97,6 +97,7 @@ def probe_context(
     interval_seconds: float | None = None,
     timeout_seconds: float | None = None,
     failures: int | None = None,
+    confirm_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The CDK context that probes the pair (its other keys keep the stack's defaults)."""
     context: dict[str, Any] = {
@@ -108,6 +109,7 @@ def probe_context(
         "probeIntervalSeconds": interval_seconds,
         "probeTimeoutSeconds": timeout_seconds,
         "probeFailures": failures,
+        "probeConfirmSeconds": confirm_seconds,
     }
     context |= {key: value for key, value in tuning.items() if value is not None}
     return context

@@ -43,6 +43,7 @@ from eni_failover.config import (
     PairName,
     PrivateIp,
     Probing,
+    ProbingConflict,
     RouteCidr,
     RouteTableId,
     Tuning,
@@ -89,6 +90,7 @@ KEY_PROBE_SUBNETS = "probeSubnetIds"
 KEY_PROBE_INTERVAL = "probeIntervalSeconds"
 KEY_PROBE_TIMEOUT = "probeTimeoutSeconds"
 KEY_PROBE_FAILURES = "probeFailures"
+KEY_PROBE_CONFIRM = "probeConfirmSeconds"
 KEY_PROBE_VERIFY_TLS = "probeVerifyTls"
 KEY_PROBE_ENDPOINTS = "probeEndpoints"
 # The probe quorum (eni_failover.quorum): one prober function per probe subnet, and a
@@ -143,6 +145,7 @@ KNOWN_KEYS = (
     KEY_PROBE_INTERVAL,
     KEY_PROBE_TIMEOUT,
     KEY_PROBE_FAILURES,
+    KEY_PROBE_CONFIRM,
     KEY_PROBE_VERIFY_TLS,
     KEY_PROBE_ENDPOINTS,
     KEY_PROBE_QUORUM,
@@ -1040,6 +1043,10 @@ _PROBING_KEYS = {
     KEY_PROBE_INTERVAL: ("interval_seconds", "a number of seconds"),
     KEY_PROBE_TIMEOUT: ("timeout_seconds", "a number of seconds"),
     KEY_PROBE_FAILURES: ("failures", "a whole number of consecutive failed probes"),
+    KEY_PROBE_CONFIRM: (
+        "confirm_seconds",
+        "a number of seconds between a failed probe's start and the next one's",
+    ),
 }
 
 
@@ -1062,8 +1069,11 @@ def _read_probing(lookup: ContextLookup, problems: list[str]) -> Probing:
     except ValidationError as error:
         by_field = {field: (key, expected) for key, (field, expected) in _PROBING_KEYS.items()}
         for problem in error.errors():
-            if not problem["loc"]:  # the model's own rule: the timeout fits the interval
-                problems.append(f"{KEY_PROBE_TIMEOUT} / {KEY_PROBE_INTERVAL}: {_message(problem)}")
+            if not problem["loc"]:  # the model's own rules: settings that must fit together
+                conflict = problem.get("ctx", {}).get("error")
+                fields = conflict.fields if isinstance(conflict, ProbingConflict) else ()
+                keys = " / ".join(by_field[f][0] for f in fields if f in by_field)
+                problems.append(f"{keys or 'probing'}: {_message(problem)}")
                 continue
             key, expected = by_field[str(problem["loc"][0])]
             problems.append(f"{key}: {problem['input']!r} is not {expected} ({_message(problem)})")

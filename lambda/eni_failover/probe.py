@@ -15,10 +15,12 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 EXPECT_PROBE = (
     "a probe: 'tcp:PORT', 'http://:PORT/PATH' or 'https://:PORT/PATH' (the pair's own "
@@ -230,3 +232,96 @@ class ProbeTracker:
     def open_episode(self) -> None:
         """The failure is handled: its trigger is out. Later failures are the same episode."""
         self.episode_open = True
+
+    @property
+    def confirming(self) -> bool:
+        """The service failed, and fewer times in a row than make a verdict (FAILING)."""
+        return not self.episode_open and 0 < len(self.failed_in_a_row) < self.failures_needed
+
+    @property
+    def still_needed(self) -> int:
+        """Failed probes in a row still missing for a verdict."""
+        return max(0, self.failures_needed - len(self.failed_in_a_row))
+
+
+class Started(Protocol):
+    """A probe under way (a Future in the prober)."""
+
+    def done(self) -> bool: ...
+
+
+S = TypeVar("S", bound=Started)
+
+
+@dataclass
+class _Lane(Generic[S]):
+    last_start: float | None = None
+    in_flight: deque[S] = field(default_factory=deque)
+
+
+class ProbeLanes(Generic[S]):
+    """When each pair's next probe starts, and which finished probes count next.
+
+    A pair whose service answers is probed every `interval_seconds`. Once a probe failed
+    (its tracker FAILING), the next ones start `confirm_seconds` after the previous one
+    STARTED, not after it ended: a hung service makes each wait its timeout, so the
+    confirmations overlap and the verdict comes about one timeout after the first failure
+    is known, not `failures` timeouts later. No more are in flight than the verdict still
+    needs. Each pair has its own lane: its results count in the order its probes started,
+    and a probe that has not finished holds up only the later probes of its own pair,
+    never another pair's.
+    """
+
+    def __init__(self, *, interval_seconds: float, confirm_seconds: float) -> None:
+        if not 0 < confirm_seconds < interval_seconds:
+            raise ValueError(
+                f"the confirmation spacing ({confirm_seconds:g} s) must be more than 0 and "
+                f"less than the interval ({interval_seconds:g} s)"
+            )
+        self.interval_seconds = interval_seconds
+        self.confirm_seconds = confirm_seconds
+        self._lanes: dict[str, _Lane[S]] = {}
+
+    def due_at(self, pair: str, tracker: ProbeTracker) -> float | None:
+        """When the pair's next probe is due; None while enough are in flight for a verdict."""
+        lane = self._lanes.get(pair)
+        if lane is None or lane.last_start is None:
+            return float("-inf")
+        if tracker.confirming:
+            if len(lane.in_flight) >= tracker.still_needed:
+                return None
+            return lane.last_start + self.confirm_seconds
+        return lane.last_start + self.interval_seconds
+
+    def start_due(
+        self, pair: str, tracker: ProbeTracker, now: float, start: Callable[[], S]
+    ) -> bool:
+        """Start the pair's next probe if it is due; True if one was started."""
+        due = self.due_at(pair, tracker)
+        if due is None or now < due:
+            return False
+        lane = self._lanes.setdefault(pair, _Lane())
+        lane.in_flight.append(start())
+        lane.last_start = now
+        return True
+
+    def finished(self) -> list[tuple[str, S]]:
+        """The probes that finished, each pair's in the order they started, taken off."""
+        done = []
+        for pair, lane in self._lanes.items():
+            while lane.in_flight and lane.in_flight[0].done():
+                done.append((pair, lane.in_flight.popleft()))
+        return done
+
+    def in_flight(self) -> list[S]:
+        return [probe for lane in self._lanes.values() for probe in lane.in_flight]
+
+    def next_due(self, trackers: Iterable[tuple[str, ProbeTracker]]) -> float:
+        """The earliest time any of these pairs has a probe due (inf if none)."""
+        times = [self.due_at(pair, tracker) for pair, tracker in trackers]
+        return min((t for t in times if t is not None), default=float("inf"))
+
+    def keep_only(self, pairs: Iterable[str]) -> None:
+        """Forget the pairs no longer probed (their probes under way are dropped)."""
+        keep = set(pairs)
+        self._lanes = {p: lane for p, lane in self._lanes.items() if p in keep}

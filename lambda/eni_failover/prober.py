@@ -6,9 +6,12 @@ failures counted so far, the open episodes) and stops, so probing has no gap of 
 a poll and no overlap. An invocation that died is replaced when its lease expires, and the
 missing heartbeat metric raises the "detection degraded" alarm meanwhile.
 
-Each round probes, at once for every pair: the service where clients reach it (the floating
+Each probe of a pair probes, at once: the service where clients reach it (the floating
 interface's private IP) and each instance's own address, so the failover can tell "the
-primary's service is down" from "the prober cannot reach anything".
+primary's service is down" from "the prober cannot reach anything". Each pair is probed on
+its own schedule (eni_failover.probe.ProbeLanes): every interval, and after a failed probe,
+confirmations `confirm_seconds` apart until the service answers or the failure is confirmed;
+a hung probe never holds up another pair's.
 
 With discovery=tags it also probes the tagged pairs whose primary carries a probe tag
 (eni_failover.discovery), read again with the addresses every REFRESH_SECONDS.
@@ -19,9 +22,11 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -31,7 +36,15 @@ from eni_failover.config import Pair, ProberSettings
 from eni_failover.discovery import DiscoveryCache
 from eni_failover.errors import AWS_ERRORS, AwsCallFailed
 from eni_failover.observability import logger
-from eni_failover.probe import ProbeResult, ProbeSpec, ProbeTracker, Resolve, Verdict, run_probe
+from eni_failover.probe import (
+    ProbeLanes,
+    ProbeResult,
+    ProbeSpec,
+    ProbeTracker,
+    Resolve,
+    Verdict,
+    run_probe,
+)
 from eni_failover.quorum import Quorum
 from eni_failover.timeline import Clock
 
@@ -51,9 +64,14 @@ SUCCESSOR_EXPECTED_SECONDS = 50.0
 # Where addresses are looked up again: an interface that moved is probed where it is now.
 REFRESH_SECONDS = 60.0
 # A zone whose instances EC2 would not describe (a service disruption) is asked again only
-# after this long: each ask costs botocore's backoff (up to about 15 s), and the probe
-# rounds of every pair wait for the refresh. Its pairs' services are probed all the same.
+# after this long: each ask costs botocore's backoff (up to about 15 s), and the probes of
+# every pair wait for the refresh. Its pairs' services are probed all the same.
 SPARE_FAILING_ZONE_SECONDS = 300.0
+# The most probes under way at once. A pool starts only the threads it needs, so this costs
+# nothing while services answer; it must exceed what hung services keep busy (three probes
+# per pair for each failure its verdict still needs), or their probes would hold up the
+# others' in the pool's queue.
+PROBE_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,24 @@ class Round:
     service: ProbeResult
     primary: ProbeResult | None
     standby: ProbeResult | None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One pair's probes started together: its service and each instance's own address."""
+
+    target: Targets
+    jobs: dict[str, Future[ProbeResult]]
+
+    def done(self) -> bool:
+        return all(job.done() for job in self.jobs.values())
+
+    def round(self) -> Round:
+        results = {role: job.result() for role, job in self.jobs.items()}
+        service = results.get("service") or _unknown(
+            f"{self.target.pair.name} service", "the floating interface has no private IP"
+        )
+        return Round(service, results.get("primary"), results.get("standby"))
 
 
 def _unknown(target: str, why: str) -> ProbeResult:
@@ -275,29 +311,137 @@ class Prober:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self, *, should_stop: Callable[[], bool], deadline: float) -> None:
-        """Probe round after round until told to stop or the deadline comes."""
+        """Probe until told to stop or the deadline comes.
+
+        Each pair on its own schedule (ProbeLanes): every interval, and after a failure a
+        confirmation every `confirm_seconds`. The loop starts what is due, counts what has
+        finished, and waits only until the next probe is due or one finishes: a hung probe
+        holds up the later results of its own pair, never another pair's probes.
+        """
         probing = self.settings.failover.probing
-        next_round = self.clock.monotonic()
-        next_refresh = next_round
-        next_flush = next_round + FLUSH_SECONDS
-        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe") as pool:
+        lanes: ProbeLanes[Launch] = ProbeLanes(
+            interval_seconds=probing.interval_seconds, confirm_seconds=probing.confirm_seconds
+        )
+        started = self.clock.monotonic()
+        next_refresh = started
+        next_flush = started + FLUSH_SECONDS
+        # The first tick one interval after the first probes started (the first look at EC2
+        # may take a while), when they have answered or timed out: what should_stop saves
+        # then carries their results.
+        next_tick = started + probing.interval_seconds
+        first_probes = True
+        # Enough threads that no pair's probe waits for a free one while others hang: each
+        # pair may have its three probes (service, primary, standby) under way for every
+        # failure its verdict still needs, and a pool only starts the threads it uses.
+        with ThreadPoolExecutor(max_workers=PROBE_THREADS, thread_name_prefix="probe") as pool:
             while self.clock.monotonic() + probing.timeout_seconds < deadline:
                 now = self.clock.monotonic()
                 if now >= next_refresh:
                     # Nothing known to probe yet (EC2 did not answer the first look): look
-                    # again next round, not a minute later.
+                    # again next interval, not a minute later.
                     looked = self._refresh() or self.targets
-                    next_refresh = now + (REFRESH_SECONDS if looked else 0.0)
-                if self.probe_round(pool):
-                    next_refresh = now  # something was sent: look where things are now
+                    next_refresh = now + (REFRESH_SECONDS if looked else probing.interval_seconds)
+                    lanes.keep_only(self.targets)
+                now = self.clock.monotonic()  # after the look, which may have taken long
+                for name in self.targets:
+                    lanes.start_due(
+                        name, self._tracker(name), now, partial(self._launch, pool, name)
+                    )
+                if first_probes and self.targets:
+                    first_probes = False
+                    next_tick = max(next_tick, now + probing.interval_seconds)
+                if self._count(lanes):
+                    next_refresh = self.clock.monotonic()  # sent: look where things are now
+                if self.quorum is not None:
+                    self.quorum.publish()  # the verdicts that changed, or the heartbeat
                 if self.clock.monotonic() >= next_flush:
                     self.flush()
                     next_flush = self.clock.monotonic() + FLUSH_SECONDS
-                if should_stop():
-                    break
-                next_round += probing.interval_seconds
-                self.clock.sleep(max(0.0, next_round - self.clock.monotonic()))
+                if self.clock.monotonic() >= next_tick:
+                    # Once an interval, as the rounds were: the heartbeat, and the question
+                    # whether to stop (a successor waiting costs a read each time).
+                    self._rounds += 1
+                    if should_stop():
+                        break
+                    next_tick += probing.interval_seconds
+                self._wait(lanes, until=min(next_tick, self._next_due(lanes)))
+        # The pool has let every probe under way finish: count them, so no result is lost
+        # to the handover (each was started within its timeout of the deadline).
+        self._count(lanes)
         self.flush()
+
+    def _launch(self, pool: ThreadPoolExecutor, name: str) -> Launch:
+        """Start one pair's probes: its service, and each instance's own address."""
+        probing = self.settings.failover.probing
+        target = self.targets[name]
+        addresses = {"service": target.service_ip}
+        if not target.spec.through_pair:
+            addresses |= {"primary": target.primary_ip, "standby": target.standby_ip}
+        jobs = {}
+        for role, address in addresses.items():
+            if address is None and not target.spec.through_pair:
+                continue
+            jobs[role] = pool.submit(
+                run_probe,
+                target.spec,
+                address or "",
+                timeout_seconds=probing.timeout_seconds,
+                verify_tls=probing.verify_tls,
+                **({"resolve": self.resolve} if self.resolve else {}),
+            )
+        return Launch(target=target, jobs=jobs)
+
+    def _next_due(self, lanes: ProbeLanes[Launch]) -> float:
+        return lanes.next_due((name, self._tracker(name)) for name in self.targets)
+
+    def _wait(self, lanes: ProbeLanes[Launch], *, until: float) -> None:
+        """Until `until`, or until a probe under way finishes, whichever comes first."""
+        delay = max(0.0, until - self.clock.monotonic())
+        # Only the probes not finished yet: a finished one behind a hung one of its pair
+        # would end every wait at once, and the loop would spin.
+        under_way = [
+            job for launch in lanes.in_flight() for job in launch.jobs.values() if not job.done()
+        ]
+        if under_way:
+            futures.wait(under_way, timeout=delay, return_when=futures.FIRST_COMPLETED)
+        elif delay:
+            self.clock.sleep(delay)
+
+    def _count(self, lanes: ProbeLanes[Launch]) -> bool:
+        """Count every finished launch, each pair's in the order they started; True if a
+        trigger was sent."""
+        sent = False
+        for name, launch in lanes.finished():
+            if self._observe(name, launch.round()):
+                sent = True
+        return sent
+
+    def _observe(self, name: str, this: Round) -> bool:
+        """One launch's results for a pair; the one place a verdict leads to a trigger."""
+        self.last[name] = this
+        self._samples.setdefault(name, []).append(this.service)
+        verdict = self._tracker(name).observe(this.service)
+        if self.quorum is not None:
+            self.quorum.note(name, verdict)
+        if verdict is not Verdict.FAILED:
+            return False
+        # Where the interface is now, not at the last look (up to a minute ago): a failover
+        # or failback since then decides whether this failure is the primary's. The
+        # episode's one trigger depends on it, so it is worth two describes.
+        target = self.targets.get(name)
+        self._refresh()
+        now = self.targets.get(name, target)
+        if now is not None and now.on_primary:
+            # With a quorum, only a failure the other vantages see too (or that none of them
+            # can see) is sent, and by one vantage only; otherwise a later result asks again.
+            if self.quorum is not None and not self.quorum.agrees(name, self.trackers[name]):
+                return False
+            # The standby's evidence is from the same launch as the last failure.
+            return self._send_trigger(now, this)
+        # Not the primary's failure: no trigger is due for this episode.
+        self.trackers[name].open_episode()
+        logger.info("probe failed, interface not on the primary", pair=name)
+        return False
 
     def _refresh(self) -> bool:
         """Look where every probed pair's addresses are now; False if EC2 did not say."""
@@ -333,58 +477,6 @@ class Prober:
             probed = {p.name for p in self._tagged}
             self._saved_trackers = {n: t for n, t in self._saved_trackers.items() if n in probed}
         return self._tagged
-
-    def probe_round(self, pool: ThreadPoolExecutor) -> bool:
-        """Probe every pair once, all at the same time; True if a trigger was sent."""
-        probing = self.settings.failover.probing
-        jobs = {}
-        for name, target in self.targets.items():
-            addresses = {"service": target.service_ip}
-            if not target.spec.through_pair:
-                addresses |= {"primary": target.primary_ip, "standby": target.standby_ip}
-            for role, address in addresses.items():
-                if address is None and not target.spec.through_pair:
-                    continue
-                jobs[(name, role)] = pool.submit(
-                    run_probe,
-                    target.spec,
-                    address or "",
-                    timeout_seconds=probing.timeout_seconds,
-                    verify_tls=probing.verify_tls,
-                    **({"resolve": self.resolve} if self.resolve else {}),
-                )
-        results = {key: job.result() for key, job in jobs.items()}
-        self._rounds += 1
-        sent = False
-        for name, target in self.targets.items():
-            service = results.get((name, "service")) or _unknown(
-                f"{name} service", "the floating interface has no private IP"
-            )
-            this = Round(service, results.get((name, "primary")), results.get((name, "standby")))
-            self.last[name] = this
-            self._samples.setdefault(name, []).append(service)
-            verdict = self._tracker(name).observe(service)
-            if self.quorum is not None:
-                self.quorum.note(name, verdict)
-            if verdict is not Verdict.FAILED:
-                continue
-            # Where the interface is now, not at the last look (up to a minute ago): a
-            # failover or failback since then decides whether this failure is the primary's.
-            # The episode's one trigger depends on it, so it is worth two describes.
-            self._refresh()
-            now = self.targets.get(name, target)
-            if now.on_primary:
-                # With a quorum, only a failure the other vantages see too (or that none of
-                # them can see) is sent, and by one vantage only.
-                if self.quorum is None or self.quorum.agrees(name, self.trackers[name]):
-                    sent = self._send_trigger(now, this) or sent
-            else:
-                # Not the primary's failure: no trigger is due for this episode.
-                self.trackers[name].open_episode()
-                logger.info("probe failed, interface not on the primary", pair=name)
-        if self.quorum is not None:
-            self.quorum.publish()  # this round's changes, or the heartbeat
-        return sent
 
     def _send_trigger(self, target: Targets, this: Round) -> bool:
         tracker = self.trackers[target.pair.name]

@@ -34,8 +34,8 @@ FAST = SandboxOptions(
     detach_seconds=0.25,
     force_detach_seconds=0.1,
     bridge_interval_seconds=0.05,
-    # Quick probing the stack still accepts (interval 1 s at least; the defaults are 2 s,
-    # 1 s and 3 failures).
+    # Quick probing the stack still accepts (interval 1 s at least; the defaults are 1 s,
+    # 1 s, 5 failures and confirmations 0.25 s apart).
     probe_interval_seconds=1,
     probe_timeout_seconds=0.5,
 )

@@ -20,7 +20,8 @@ from eni_failover.prober import FLUSH_SECONDS, ProberLease
 from tests.cli.conftest import PAIR, RunningSandbox, wait_for
 from tests.faults.unreachable import NoAnswer
 
-# Three failed rounds a second apart, the move, and room for a busy machine.
+# Five failed probes (the first and four confirmations), the move, and room for a busy
+# machine.
 MOVE_SECONDS = 20.0
 # Rounds after the move in which a second trigger would have been sent.
 AFTER_SECONDS = 3.0
@@ -97,7 +98,8 @@ def test_a_service_that_stops_answering_moves_the_interface(
     assert notification["Subject"] == (
         f"ENI failover {PAIR}: moved to standby {topology.standby_instance_id}"
     )
-    assert "probe: 3 probes (http://:80/health) in a row failed" in str(notification["Message"])
+    # (the stack's default: five failed probes in a row make a failure)
+    assert "probe: 5 probes (http://:80/health) in a row failed" in str(notification["Message"])
     assert "connection refused" in str(notification["Message"])
     assert _ec2_says_all_is_well(sandbox)
 

@@ -30,7 +30,7 @@ from tests.support import REGION, FakeClock
 
 # model_construct: the deployable minimum interval is 1 s, a test's is not.
 FAST = Probing.model_construct(
-    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+    interval_seconds=0.2, timeout_seconds=0.1, failures=3, confirm_seconds=0.05, verify_tls=False
 )
 ROUNDS = FAST.failures + 3
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:EniFailover-Function"

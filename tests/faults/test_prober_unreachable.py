@@ -40,7 +40,7 @@ from tests.support import FakeClock
 
 # model_construct: the deployable minimum interval is 1 s, a test's is not.
 FAST = Probing.model_construct(
-    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+    interval_seconds=0.2, timeout_seconds=0.1, failures=3, confirm_seconds=0.05, verify_tls=False
 )
 # The prober's clients here keep botocore's default budget (AwsClients).
 ATTEMPTS = 5

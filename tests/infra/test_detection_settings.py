@@ -60,7 +60,14 @@ def test_a_probed_single_pair_from_the_command_line() -> None:
     assert settings.prober == ProberPlacement(vpc_id=VPC, subnet_ids=(SUBNET,), endpoints=False)
     # And probing keeps its defaults
     assert settings.failover.probing == Probing()
-    assert (Probing().interval_seconds, Probing().timeout_seconds, Probing().failures) == (2, 1, 3)
+    # (a probe every second with a one-second timeout, five failures in a row, confirmations
+    # a quarter second apart: README, How detection works)
+    assert (
+        Probing().interval_seconds,
+        Probing().timeout_seconds,
+        Probing().failures,
+        Probing().confirm_seconds,
+    ) == (1, 1, 5, 0.25)
 
 
 def test_no_probe_and_no_placement_means_no_prober() -> None:
@@ -84,6 +91,7 @@ def test_pairs_entries_carry_their_own_probe_and_alarms() -> None:
         "probeIntervalSeconds": 5,
         "probeTimeoutSeconds": 2.5,
         "probeFailures": 2,
+        "probeConfirmSeconds": 0.5,
         "probeVerifyTls": True,
     }
     # When the settings are read
@@ -97,8 +105,20 @@ def test_pairs_entries_carry_their_own_probe_and_alarms() -> None:
         vpc_id=VPC, subnet_ids=(SUBNET, SECOND_SUBNET), endpoints=True, quorum=True
     )
     assert settings.failover.probing == Probing(
-        interval_seconds=5, timeout_seconds=2.5, failures=2, verify_tls=True
+        interval_seconds=5, timeout_seconds=2.5, failures=2, confirm_seconds=0.5, verify_tls=True
     )
+
+
+def test_a_timeout_as_long_as_the_interval_is_accepted() -> None:
+    probing = settings_from(
+        {**PROBED_PAIR, "probeIntervalSeconds": "2", "probeTimeoutSeconds": "2"}
+    ).failover.probing
+    assert (probing.interval_seconds, probing.timeout_seconds) == (2.0, 2.0)
+
+
+def test_the_confirmation_spacing_from_the_command_line() -> None:
+    probing = settings_from({**PROBED_PAIR, "probeConfirmSeconds": "0.1"}).failover.probing
+    assert probing.confirm_seconds == 0.1
 
 
 @pytest.mark.parametrize(("given", "expected"), [("true", True), ("FALSE", False), (False, False)])
@@ -143,7 +163,34 @@ BAD_VALUES: list[tuple[dict[str, Any], str, str]] = [
     ({"probeFailures": 2.5}, "probeFailures: 2.5 is not a whole number", "consecutive failed"),
     (
         {"probeTimeoutSeconds": "3"},
-        "probeTimeoutSeconds / probeIntervalSeconds: the probe timeout (3 s) must be shorter",
+        "probeTimeoutSeconds / probeIntervalSeconds: the probe timeout (3 s) must not be longer",
+        "interval (1 s)",
+    ),
+    # Confirmations: more than 0, and shorter than the interval
+    (
+        {"probeConfirmSeconds": "0"},
+        "probeConfirmSeconds: '0' is not a number of seconds between a failed probe's start",
+        "greater than 0",
+    ),
+    (
+        {"probeConfirmSeconds": "soon"},
+        "probeConfirmSeconds: 'soon' is not a number of seconds",
+        "valid number",
+    ),
+    (
+        {"probeConfirmSeconds": True},
+        "probeConfirmSeconds: True is not a number of seconds",
+        "between a failed probe's start and the next one's",
+    ),
+    (
+        {"probeConfirmSeconds": "1"},
+        "probeConfirmSeconds / probeIntervalSeconds: the confirmation spacing (1 s) must be "
+        "shorter than the interval (1 s)",
+        "no faster than waiting for the next regular probe",
+    ),
+    (
+        {"probeIntervalSeconds": 2, "probeConfirmSeconds": 2.5},
+        "probeConfirmSeconds / probeIntervalSeconds: the confirmation spacing (2.5 s)",
         "interval (2 s)",
     ),
     ({"probeVerifyTls": "yes"}, "probeVerifyTls: 'yes' is not true or false", "true or false"),

@@ -57,6 +57,7 @@ EDGE_CONTEXT: dict[str, Any] = {
         },
     ],
     "notifyEmail": "ops@example.com",
+    "probeConfirmSeconds": 0.5,
     "vpcId": VPC,
     "probeSubnetIds": [SUBNET, SECOND_SUBNET],
     "probeEndpoints": True,
@@ -204,9 +205,21 @@ def test_environment_is_what_the_prober_reads(probed: Synthesized) -> None:
     assert settings.failover_function_arn == function_arn
     (pair,) = settings.failover.probed_pairs
     assert (pair.probe, pair.trigger_alarms) == ("tcp:443", ("web-unhealthy",))
-    assert settings.failover.probing.interval_seconds == 2
+    # (the stack's default probing: a probe a second, confirmations 0.25 s apart, 5 in a row)
+    assert settings.failover.probing.interval_seconds == 1
+    assert settings.failover.probing.confirm_seconds == 0.25
+    assert settings.failover.probing.failures == 5
     # And without endpoints, boto3 finds AWS at its usual addresses
     assert not [name for name in variables if name.startswith("AWS_ENDPOINT_URL")]
+
+
+def test_the_confirmation_spacing_reaches_the_probers_configuration(edge: Synthesized) -> None:
+    # Given a stack synthesized with probeConfirmSeconds=0.5
+    asset = edge.asset_directory(prober_of(edge).function)
+    # When the prober reads its configuration as deployed
+    probing = read_config_file(str(asset / CONFIG_FILE_NAME)).probing
+    # Then its confirmations are 0.5 s apart, the other probing keys at their defaults
+    assert (probing.confirm_seconds, probing.interval_seconds, probing.failures) == (0.5, 1, 5)
 
 
 # --- network ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from emulator.drill import (
     DrillResult,
     run_drill,
 )
+from eni_failover.config import Probing
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +69,12 @@ def test_the_service_act_times_every_hop_from_the_service_stopping(
     assert service.notification is not None
     assert f"probes ({PROBE}) in a row failed" in service.notification["Message"]
     assert "is running, system status ok, instance status ok" in "\n".join(lines)
-    # And the timeline goes: stopped, three failed probes, trigger, invocation, detach, attach
+    # And the timeline goes: stopped, the stack's default five failed probes (the first and
+    # four confirmations), trigger, invocation, detach, attach
+    failures = Probing().failures
     order = [
         "the service on the primary stops answering",
-        "probe 1 of 3 failed",
-        "probe 2 of 3 failed",
-        "probe 3 of 3 failed",
+        *(f"probe {n} of {failures} failed" for n in range(1, failures + 1)),
         "probe trigger sent",
         "function invoked",
         "detach requested",
@@ -84,7 +85,8 @@ def test_the_service_act_times_every_hop_from_the_service_stopping(
     assert [next(h for h in order if hop.what.startswith(h)) for hop in service.hops] == order
     seconds = [hop.seconds for hop in service.hops]
     assert seconds == sorted(seconds)
-    # with the default probing, 2 s apart: the failure is complete 4 to 6 s after the stop
+    # with the default probing (a probe a second, then confirmations 0.25 s apart): the
+    # failure is complete 1 to 2 s after the stop
     attached = service.hop("attached")
     assert attached is not None
     assert attached.seconds < 15

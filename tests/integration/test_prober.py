@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import boto3
 import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.exceptions import JsonRESTError
 
-from ec2sim import FaithfulEC2, PairTopology
+from ec2sim import FaithfulEC2, PairTopology, build_pair
 from emulator.delivery import drain
+from emulator.endpoint import REGION
 from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_PROBE_SUCCESS, METRIC_PROBER_ROUNDS
 from eni_failover.config import FailoverConfig, ProberSettings, Probing
 from eni_failover.prober import Prober, ProberLease, run_invocation
 from eni_failover.timeline import SystemClock
-from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
+from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
 
 # Short rounds keep the suite quick; the defaults (2 s, 1 s, 3) are measured by `make bench`.
 # model_construct: the deployable minimum interval is 1 s, a test's is not.
 FAST = Probing.model_construct(
-    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+    interval_seconds=0.2, timeout_seconds=0.1, failures=3, confirm_seconds=0.05, verify_tls=False
 )
 PROBE = "http://:80/health"
 NAMESPACE = "EniFailover"
@@ -272,3 +277,107 @@ def test_the_first_results_are_saved_after_the_first_round(probed: Probed) -> No
         assert memory["last"]["nat"]["service"]["ok"] is True
     finally:
         invocation.join(timeout=10)
+
+
+# -- confirmations: quicker verdicts, each pair on its own schedule ---------------------------
+
+# A timeout long beside the confirmation spacing, and an interval longer still, so that
+# "overlapping" and "not held up" are plain orders of events on any machine, not tight
+# timings: regular probes alone would be 2 s apart, confirmations are 0.05 s apart.
+SLOW_TIMEOUT = Probing.model_construct(
+    interval_seconds=2.0,
+    timeout_seconds=1.0,
+    failures=3,
+    confirm_seconds=0.05,
+    verify_tls=False,
+)
+
+
+def _at(raw: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(raw["at"])
+
+
+def test_confirmations_of_a_hung_service_overlap_and_its_trigger_carries_them(
+    sim: FaithfulEC2, topology: PairTopology
+) -> None:
+    pair = pair_of(topology).model_copy(update={"probe": PROBE})
+    failover = FailoverConfig(pairs=(pair,), tuning=TEST_TUNING, probing=SLOW_TIMEOUT)
+    with prober_account(topology, failover) as account:
+        probed = Probed(
+            topology, account.services, account.settings, account.clients, account.capture_url
+        )
+        prober = probed.prober()
+        # Given the primary's service accepts connections and never answers
+        probed.services.primary.set(Behaviour.HANGING)
+        # When the prober probes until the episode's trigger is out
+        prober.run(
+            should_stop=lambda: prober.trackers["nat"].episode_open,
+            deadline=prober.clock.monotonic() + 20.0,
+        )
+    # Then one trigger carries the failures in a row, each a probe that waited its timeout
+    [trigger] = probed.triggers()
+    failures = trigger["detail"]["failures"]
+    assert len(failures) == SLOW_TIMEOUT.failures
+    assert all(f["error"] == "no answer within 1 s" for f in failures)
+    # And the confirmations after the first failure started before the one ahead of them
+    # had timed out: they overlapped, instead of waiting out one timeout after another
+    starts = [_at(f) for f in failures]
+    assert starts == sorted(starts)
+    confirmations = starts[1:]
+    for earlier, later in itertools.pairwise(confirmations):
+        assert (later - earlier).total_seconds() < SLOW_TIMEOUT.timeout_seconds
+    # And the standby's evidence was probed during the confirmations, not before the failure
+    assert trigger["detail"]["standby"]["ok"] is True
+    assert _at(trigger["detail"]["standby"]) >= starts[0]
+
+
+def test_a_hung_pair_never_holds_up_another_pairs_verdict(
+    sim: FaithfulEC2, topology: PairTopology
+) -> None:
+    # Given two probed pairs, each its own service on its own port: "stuck" whose service
+    # hangs (each probe waits out 1 s), and "web" whose service refuses connections
+    other = build_pair(boto3.client("ec2", region_name=REGION), name="web", sim=sim)
+    stuck = pair_of(topology, name="stuck").model_copy(update={"probe": "http://:80/health"})
+    web = pair_of(other, name="web", alarm_name="EniFailover-web-primary-status").model_copy(
+        update={"probe": "http://:81/health"}
+    )
+    failover = FailoverConfig(pairs=(stuck, web), tuning=TEST_TUNING, probing=SLOW_TIMEOUT)
+    with (
+        prober_account(topology, failover) as account,
+        closing(
+            PairServices(
+                boto3.client("ec2", region_name=REGION),
+                primary_instance_id=other.primary_instance_id,
+                standby_instance_id=other.standby_instance_id,
+                interface_id=other.interface_id,
+            )
+        ) as web_services,
+    ):
+        by_port = {80: account.services, 81: web_services}
+        prober = Prober(
+            settings=account.settings,
+            clients=account.clients,
+            clock=SystemClock(),
+            resolve=lambda address, port: by_port[port].resolve(address, port),
+        )
+        account.services.primary.set(Behaviour.HANGING)
+        web_services.primary.set(Behaviour.DOWN)
+        # When the prober probes both
+        with ProbingInBackground(prober):
+            deadline = time.monotonic() + 20.0
+            while not prober.trackers["web"].episode_open and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # Then web's trigger went out while stuck's first probe was still waiting for
+            # its answer: web's probes and confirmations did not wait for stuck's
+            stuck_failures_then = len(prober.trackers["stuck"].failed_in_a_row)
+            assert prober.trackers["web"].episode_open
+            assert stuck_failures_then == 0
+            # And stuck gets its own verdict in turn
+            while not prober.trackers["stuck"].episode_open and time.monotonic() < deadline:
+                time.sleep(0.01)
+        pairs = sorted(json.loads(body)["detail"]["pair"] for body in _messages(account))
+    assert pairs == ["stuck", "web"]
+
+
+def _messages(account: ProberAccount) -> list[str]:
+    return [json.loads(body)["Message"] for body in drain(account.clients.sqs, account.capture_url)]

@@ -29,7 +29,7 @@ from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
 
 # model_construct: the deployable minimum interval is 1 s, a test's is not.
 FAST = Probing.model_construct(
-    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False
+    interval_seconds=0.2, timeout_seconds=0.1, failures=3, confirm_seconds=0.05, verify_tls=False
 )
 PROBE = "http://:80/health"
 A, B = "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"
@@ -114,11 +114,18 @@ def test_both_vantages_see_the_failure_one_trigger(two: TwoVantages) -> None:
 def test_a_failure_seen_from_one_side_is_degraded_never_sent(two: TwoVantages) -> None:
     port = closed_port()
     a = two.vantage(A)
-    # Given vantage B's path to every address is broken (its probes are refused)
-    b = two.vantage(B, resolve=lambda _address, _port: ("127.0.0.1", port))
-    # When both probe for well past the grace the other vantage is given
+    b = two.vantage(B)
+    # Given both vantages probing the answering service, each with its view saved, until
+    # vantage B's path to every address breaks (its probes are refused)
+    healthy = FAST.interval_seconds * 3
+    breaks = threading.Timer(
+        healthy, lambda: setattr(b, "resolve", lambda _address, _port: ("127.0.0.1", port))
+    )
+    breaks.start()
+    # When both probe on for well past the grace the other vantage is given
     grace = b.quorum.bounds.grace_seconds if b.quorum else 0.0
-    two.run_together(a, b, seconds=grace + FAST.interval_seconds * (FAST.failures + 4))
+    two.run_together(a, b, seconds=healthy + grace + FAST.interval_seconds * (FAST.failures + 4))
+    breaks.join()
     # Then nothing was sent, and B reports detection degraded, in its memory and its view
     assert two.triggers() == []
     expected = f"detection degraded: {B} sees nat failing, {A} sees it answering"

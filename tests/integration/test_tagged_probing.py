@@ -31,7 +31,12 @@ PROBE = "http://:80/health"
 # Short rounds keep the suite quick (model_construct: a deployable interval is at least
 # 1 s); probePorts=80, as `-c probePorts=80` would package it.
 FAST = Probing.model_construct(
-    interval_seconds=0.2, timeout_seconds=0.1, failures=3, verify_tls=False, tag_ports=(80,)
+    interval_seconds=0.2,
+    timeout_seconds=0.1,
+    failures=3,
+    confirm_seconds=0.05,
+    verify_tls=False,
+    tag_ports=(80,),
 )
 
 
