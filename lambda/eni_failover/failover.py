@@ -340,6 +340,7 @@ class _Attempt:
             direction=request.direction,
             force=request.force,
             alarm_now=alarm_now,
+            probe_failures_needed=runtime.settings.failover.probing.failures,
         )
         if isinstance(plan, decide.Stranded):
             return self.finish(
