@@ -5,7 +5,10 @@ the answer is a plan: move these interfaces, nothing to do, or refuse and say wh
 rule that keeps failover safe on a bad day is simple: decide from the current state, never
 from the trigger alone, and move an interface automatically back towards a primary only
 when the pair asks for it (failback=auto) and the primary has been healthy for the whole
-hold-down. Whether to fail back, the flap limit and whether to fence are decided here too.
+hold-down. Whether to fail back, the flap limit and whether to fence are decided here too,
+and whether to force the detach from the start: for a source that is stopped or impaired,
+and for a probe that proved the primary's service dead and the standby's alive
+(probe_proved_the_move), never otherwise.
 """
 
 from __future__ import annotations
@@ -105,14 +108,17 @@ class Stranded:
 @dataclass(frozen=True)
 class Move:
     moves: tuple[PlannedMove, ...]  # the interfaces (swap carries them out)
-    # Force the detach from the start: the source is stopped or impaired, so a graceful
-    # detach would only wait on a guest that will never answer.
+    # Force the detach from the start (detach_reason says why): the source is stopped or
+    # impaired, or the probe proved its service dead and the standby's alive
+    # (probe_proved_the_move), so a graceful detach would only wait on a guest that is gone.
     force_detach: bool
     # Some interface is already detached or detaching: a previous attempt was cut short.
     resuming: bool
     overridden: tuple[str, ...] = ()  # checks skipped on an operator's --force
     # The routes, Elastic IPs and secondary IPs (kinds.mover carries them out).
     addresses: tuple[PlannedAddress, ...] = ()
+    # Why the detach is forced from the start (None when it is not).
+    force_reason: str | None = None
 
 
 Plan = AlreadyThere | Refuse | Stranded | Move
@@ -180,8 +186,11 @@ def plan(
     direction: Direction = Direction.TO_STANDBY,
     force: bool = False,
     alarm_now: str | None = None,
+    probe_failures_needed: int | None = None,
 ) -> Plan:
-    """`alarm_now`: for a service alarm, its state when the function looked (DescribeAlarms)."""
+    """`alarm_now`: for a service alarm, its state when the function looked (DescribeAlarms).
+    `probe_failures_needed`: the failed probes in a row that make a failure (Probing.failures);
+    a probe trigger holding that many forces the detach (probe_proved_the_move)."""
     decided = _plan(
         pair=pair,
         trigger=trigger,
@@ -192,6 +201,7 @@ def plan(
         direction=direction,
         force=force,
         alarm_now=alarm_now,
+        probe_failures_needed=probe_failures_needed,
     )
     if isinstance(decided, Refuse):
         stranded = tuple(i.interface_id for i in state.interfaces if on_no_instance(i))
@@ -237,6 +247,7 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
     direction: Direction,
     force: bool,
     alarm_now: str | None = None,
+    probe_failures_needed: int | None = None,
 ) -> Plan:
     automatic = trigger.kind is not TriggerKind.MANUAL
     source, target = (
@@ -382,9 +393,20 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
     resuming = addresses_resumed or any(
         i.attachment is None or i.attachment.status == "detaching" for i in to_move
     )
+    force_reason = (
+        "the source is stopped or impaired"
+        if not source.running or source.impaired
+        else (
+            PROBE_PROVED_FORCE
+            if direction is Direction.TO_STANDBY
+            and probe_proved_the_move(trigger, failures_needed=probe_failures_needed)
+            else None
+        )
+    )
     return Move(
         moves=tuple(moves),
-        force_detach=not source.running or source.impaired,
+        force_detach=force_reason is not None,
+        force_reason=force_reason,
         resuming=resuming,
         overridden=tuple(overridden),
         addresses=tuple(
@@ -393,6 +415,36 @@ def _plan(  # noqa: PLR0912 - one decision, its checks in the order they are rep
             )
             for a in addresses_to_move
         ),
+    )
+
+
+PROBE_PROVED_FORCE = "the probe found the service dead on the primary, alive on the standby"
+
+
+def probe_proved_the_move(trigger: Trigger, *, failures_needed: int | None) -> bool:
+    """A probe trigger whose evidence proves the primary's service dead and the standby's
+    alive: the full count of failed service probes in a row, and the standby's own service
+    answering the same probe. Such a failover forces the detach from the start.
+
+    Only this trigger proves both: a service alarm says nothing of the standby, a probe
+    through the pair (a NAT's forwarding) cannot probe it, a status-check alarm on a
+    running primary and an operator's --force speak of no service. The forced detach's
+    after-effect (EC2 may refuse that device index until the primary is stopped and
+    started) is recorded like any other: failback waits for the restart
+    (forced_detach_wait), and fence=stop, which a failed probe calls for, gives it.
+    """
+    evidence = trigger.evidence
+    if (
+        trigger.kind is not TriggerKind.PROBE
+        or evidence is None
+        or evidence.standby is None
+        or failures_needed is None
+    ):
+        return False
+    return (
+        len(evidence.failures) >= failures_needed
+        and not any(f.ok for f in evidence.failures)
+        and evidence.standby.ok
     )
 
 

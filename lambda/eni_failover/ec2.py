@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,6 +37,9 @@ FILTER_VALUES = 200
 STATUS_IDS = 100
 # Instances named in one DescribeInstances (EC2 pages beyond 1,000; 200 keeps answers small).
 INSTANCE_IDS = 200
+# Instances of one zone at most this many have their status checks asked at the same time
+# as DescribeInstances (look_instances): a pair's, a move's target; never a sweep's fleet.
+EARLY_STATUS_IDS = 2
 # What is left once botocore has retried a server error. EC2 fails a DescribeInstances that
 # names an instance in an Availability Zone in a service disruption, or names no IDs at all
 # (EC2 API reference, DescribeInstances); AWS does not say with which code, so any of these.
@@ -473,6 +477,28 @@ def look_instances(
         zone = ZONES.zone_of(instance_id) or guesses.get(instance_id)
         groups.setdefault(zone, []).append(instance_id)
 
+    def status_of(some: list[str]) -> list[Any]:
+        # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
+        response = call(
+            "DescribeInstanceStatus",
+            lambda: client.describe_instance_status(InstanceIds=some, IncludeAllInstances=True),
+        )
+        return list(response.get("InstanceStatuses", []))
+
+    # A few instances of one zone (a pair, a move's target): their status checks are asked
+    # at the same time as the instances, saving a round trip on the failover's way to the
+    # detach and to the attach. The answer is used only if the checks are then asked for
+    # exactly these IDs (none on its way out, all described); an error it got is then
+    # handled as if the call had been made after DescribeInstances.
+    only_zone, only_group = next(iter(groups.items())) if len(groups) == 1 else (None, [])
+    early: Future[list[Any]] | None = None
+    if (
+        only_zone is not None
+        and 0 < len(only_group) <= min(STATUS_IDS, EARLY_STATUS_IDS)
+        and ZONES.failing(only_zone, within=spare_failing_seconds) is None
+    ):
+        early = in_background(partial(status_of, list(only_group)))
+
     def by_id(some: list[str]) -> list[Any]:
         response = call("DescribeInstances", lambda: client.describe_instances(InstanceIds=some))
         return [raw for r in response.get("Reservations", []) for raw in r.get("Instances", [])]
@@ -508,18 +534,17 @@ def look_instances(
         if raw.get("State", {}).get("Name") not in NO_STATUS_CHECKS
     ]
 
-    def status_of(some: list[str]) -> list[Any]:
-        # IncludeAllInstances: a stopped instance must show up as stopped, not vanish.
-        response = call(
-            "DescribeInstanceStatus",
-            lambda: client.describe_instance_status(InstanceIds=some, IncludeAllInstances=True),
-        )
-        return list(response.get("InstanceStatuses", []))
+    def checks_of(some: list[str]) -> list[Any]:
+        nonlocal early
+        if early is not None and sorted(some) == sorted(only_group):
+            asked, early = early, None
+            return asked.result()  # what EC2 answered, or its error raised here
+        return status_of(some)
 
     # One that ends between the two calls is left out rather than failing the others.
     statuses: dict[str, Any] = {}
     for chunk in _chunks(with_checks, STATUS_IDS):
-        for answered, error in _zone_answers(chunk, status_of, one_by_one=True):
+        for answered, error in _zone_answers(chunk, checks_of, one_by_one=True):
             statuses.update({s["InstanceId"]: s for s in answered})
             unanswered.update(error)
     views = {
@@ -528,6 +553,22 @@ def look_instances(
         if instance_id not in unanswered
     }
     return InstancesLook(found=views, unanswered=unanswered)
+
+
+def in_background(work: Callable[[], T]) -> Future[T]:
+    """Run `work` on a thread of its own (boto3 clients are thread-safe); its answer, or
+    its error, from the future. A thread per call: a shared pool that many moves in one
+    process filled would make a look wait for another's."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever waits for the answer
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="ec2-beside", daemon=True).start()
+    return future
 
 
 def _instance_view(instance_id: str, raw: Any, statuses: Mapping[str, Any]) -> InstanceView:

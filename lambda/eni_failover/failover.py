@@ -9,9 +9,11 @@ retry tells it). A trigger whose outcome was told is never acted on or told agai
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 from botocore.exceptions import BotoCoreError
 
@@ -127,12 +129,22 @@ class Request:
 
 def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds: float) -> Outcome:
     """Handle one trigger for its pair; raises only retryable errors (see module doc)."""
-    record = _take_lease(
-        runtime, request.pair.name, owner=owner, remaining_seconds=remaining_seconds
-    )
-    attempt = _Attempt(runtime, request, record, remaining_seconds)
+    # The move registers what it watches while it takes the lease: the registration asks
+    # only EC2 for the interfaces' zone (which never changes) and writes to the shared
+    # looks, so it need not wait for the lease, and the decision's first look, which must,
+    # is then one round trip after it (shared_looks).
+    looks = _Looks.register(runtime, request.pair, remaining_seconds)
+    try:
+        record = _take_lease(
+            runtime, request.pair.name, owner=owner, remaining_seconds=remaining_seconds
+        )
+    except BaseException:
+        looks.leave()
+        raise
+    attempt = _Attempt(runtime, request, record, remaining_seconds, looks)
     told = _told_outcome(record, request.trigger)
     if told is not None:
+        looks.leave()
         # Here again only because its idempotency record never completed: a second move
         # or a second notification is all this delivery could add.
         runtime.records.give_back(request.pair.name, owner=owner)
@@ -277,9 +289,60 @@ def _take_lease(
         clock.sleep(tuning.poll_interval_seconds)
 
 
+@dataclass
+class _Looks:
+    """A move's looks at EC2, shared with concurrent moves (shared_looks), and its
+    registration with them, under way in the background until `joined`."""
+
+    shared: SharedLooks
+    registering: Future[None] | None
+
+    @classmethod
+    def register(cls, runtime: Runtime, pair: Pair, remaining_seconds: float) -> _Looks:
+        shared = SharedLooks(
+            runtime.clients.ec2,
+            runtime.clients.dynamodb,
+            runtime.settings.state_table_name,
+            clock=runtime.clock,
+            watcher=f"{pair.name}#{uuid.uuid4().hex[:12]}",
+        )
+        # A pair of addresses only polls no interface, and its one look at the instances
+        # gains nothing from sharing.
+        if not pair.interface_ids:
+            return cls(shared, None)
+        # Until this invocation would have been killed: a dead one stops being watched.
+        until = runtime.clock.now().timestamp() + remaining_seconds + RESERVE_SECONDS
+        watch = partial(
+            shared.watch,
+            pair.interface_ids,
+            (pair.primary_instance_id, pair.standby_instance_id),
+            until=until,
+        )
+        return cls(shared, ec2.in_background(watch))
+
+    def joined(self) -> SharedLooks:
+        """The looks once registered; a failed describe of the zone raises here, as the
+        move's first look failing would."""
+        registering, self.registering = self.registering, None
+        if registering is not None:
+            registering.result()
+        return self.shared
+
+    def leave(self) -> None:
+        """Stop watching (after the registration, whatever it came to)."""
+        with suppress(Exception):
+            self.joined()
+        self.shared.stop_watching()
+
+
 class _Attempt:
     def __init__(
-        self, runtime: Runtime, request: Request, record: PairRecord, remaining_seconds: float
+        self,
+        runtime: Runtime,
+        request: Request,
+        record: PairRecord,
+        remaining_seconds: float,
+        looks: _Looks,
     ) -> None:
         self.runtime = runtime
         self.request = request
@@ -294,29 +357,15 @@ class _Attempt:
         # What every outcome of this attempt adds (an instance EC2 would not describe).
         self.notes: list[str] = []
         # Many pairs failing at once share their looks at EC2 (shared_looks).
-        self.looks = SharedLooks(
-            runtime.clients.ec2,
-            runtime.clients.dynamodb,
-            runtime.settings.state_table_name,
-            clock=runtime.clock,
-            watcher=f"{request.pair.name}#{uuid.uuid4().hex[:12]}",
-        )
+        self.registration = looks
+        self.looks = looks.shared
 
     def decide_and_act(self, owner: str) -> Outcome:
-        pair = self.request.pair
-        # Looks are shared for the interfaces' polls; a pair of addresses only polls no
-        # interface, and its one look at the instances gains nothing from sharing.
-        if pair.interface_ids:
-            self.looks.watch(
-                pair.interface_ids,
-                (pair.primary_instance_id, pair.standby_instance_id),
-                # Until this invocation would have been killed: a dead one stops being watched.
-                until=self.started_at.timestamp() + self.remaining_seconds + RESERVE_SECONDS,
-            )
         try:
+            self.registration.joined()
             return self._decide_and_act(owner)
         finally:
-            self.looks.stop_watching()
+            self.registration.leave()
 
     def _decide_and_act(self, owner: str) -> Outcome:
         runtime, request = self.runtime, self.request
@@ -340,6 +389,7 @@ class _Attempt:
             direction=request.direction,
             force=request.force,
             alarm_now=alarm_now,
+            probe_failures_needed=runtime.settings.failover.probing.failures,
         )
         if isinstance(plan, decide.Stranded):
             return self.finish(

@@ -11,8 +11,10 @@ killed invocation stalls nobody), describes everything every move watches in one
 action, and writes the snapshot for the others.
 
 A move that registers alone describes directly, as it always has: one pair's move pays only
-its registration and its leaving. Any DynamoDB failure falls back to describing directly
-for the rest of the move: a look is never lost because the sharing failed.
+its registration and its leaving, and registers while it takes its pair's lease
+(failover.handle), so neither is on its way to the detach. Any DynamoDB failure falls back
+to describing directly for the rest of the move: a look is never lost because the sharing
+failed.
 
 Looks are shared within an Availability Zone, never across: a zone in a service disruption
 fails every DescribeInstances that names one of its instances, so a look spanning zones
@@ -34,6 +36,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -274,6 +277,8 @@ class SharedLooks:
                     else None
                 )
                 return Look(primed.taken_at, primed.interfaces, instances)
+            if self.zone and interface_ids and instance_ids:
+                return self._both_at_once(interface_ids, instance_ids)
             return self.direct.look(interface_ids, instance_ids, after=after)
         try:
             return self._shared_look(interface_ids, instance_ids, after=after)
@@ -281,6 +286,23 @@ class SharedLooks:
             logger.warning("looks no longer shared: DynamoDB failed", error=str(error))
             self.sharing = False
             return self.direct.look(interface_ids, instance_ids, after=after)
+
+    def _both_at_once(self, interface_ids: Sequence[str], instance_ids: Sequence[str]) -> Look:
+        """The interfaces and the instances described side by side: the instances are in the
+        move's zone (its interfaces attach only there), so neither waits for the other. The
+        move's first look, when its registration came before the lease (failover.handle)
+        and the describe that told the zone is too old to decide on."""
+        taken_at = self._now()
+        instances = ec2.in_background(
+            partial(
+                ec2.describe_instances,
+                self.client,
+                instance_ids,
+                zones=dict.fromkeys(instance_ids, self.zone),
+            )
+        )
+        interfaces = ec2.describe_interfaces(self.client, interface_ids)
+        return Look(taken_at=taken_at, interfaces=interfaces, instances=instances.result())
 
     def _shared_look(
         self, interface_ids: Sequence[str], instance_ids: Sequence[str], *, after: float

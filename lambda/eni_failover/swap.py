@@ -86,6 +86,7 @@ def carry_out(
         ids=[m.interface_id for m in move.moves],
         target=move.moves[0].to_instance_id,
         forced=move.force_detach,
+        force_reason=move.force_reason or "the source is stopped or impaired",
     )
     try:
         mover.request_detaches(observed)
@@ -112,6 +113,8 @@ class _Mover:
     ids: list[str]
     target: str
     forced: bool
+    # Why the detach is forced from the start, for the timeline (decide.Move.force_reason).
+    force_reason: str = ""
     # The grace before Force runs from the detach request, not from the attempt's start
     # (a resumed move finds its detach already under way: the grace runs from then).
     detach_requested_at: float = 0.0
@@ -221,7 +224,7 @@ class _Mover:
             self.timeline.mark(
                 "detach requested",
                 f"{interface_id} from {attachment.instance_id}"
-                + (" (force: the source is stopped or impaired)" if self.forced else ""),
+                + (f" (force: {self.force_reason})" if self.forced else ""),
             )
 
     def wait_until_floating(self) -> dict[str, InterfaceView]:
