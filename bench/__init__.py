@@ -14,6 +14,5 @@ docs/benchmarks.md and prints its tables. One module per measurement:
 - soak: a healthy probed pair behind a lossy network makes no trigger, then fails over
 
 Benchmarks check correctness (the interface moved, exactly once; a lossy network moved
-nothing) and fail if it did not; timings are reported, and asserted only where a goal is
-the point of the run (the failover after the soak).
+nothing) and fail if it did not; timings are only reported, never asserted.
 """
