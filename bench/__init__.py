@@ -10,7 +10,9 @@ docs/benchmarks.md and prints its tables. One module per measurement:
 - cold_start: import and first event in fresh interpreters, against boto3 + Powertools
 - scale: many pairs failing at once under EC2's request rate limits
 - detection: the time from failure to invocation, modelled from AWS's documentation
+- service_stop: a probed service stops answering, for every move kind, end to end
+- soak: a healthy probed pair behind a lossy network makes no trigger, then fails over
 
-Benchmarks check correctness (the interface moved, exactly once) and fail if it did not;
-timings are only reported, never asserted.
+Benchmarks check correctness (the interface moved, exactly once; a lossy network moved
+nothing) and fail if it did not; timings are only reported, never asserted.
 """

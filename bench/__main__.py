@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         choices=["service", "scale", "noise"],
         help="run one part and update its summary line and section in the report already "
-        "written: 'service' is the service-stop end-to-end runs (section 7), 'scale' the "
+        "written: 'service' is the service-stop end-to-end runs of every move kind and the "
+        "false-failover soak (section 7), 'scale' the "
         "pairs failing at once (section 5), 'noise' a wave of unrelated stops (section 8)",
     )
     args = parser.parse_args(argv)
@@ -68,6 +69,8 @@ def _service_only(settings: BenchSettings, progress: Callable[[str], None], out:
     out.write_text(service_report.splice(out.read_text(), result))
     print(service_report.section(result, apart=True))
     print(f"\n{service_report.summary_line(result, apart=True)}")
+    if result.soak is not None:
+        print(f"\n{service_report.soak_line(result.soak, apart=True)}")
     print(f"\nupdated {out}", file=sys.stderr)
     return 0
 

@@ -14,8 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.address_service import AddressStopResult, run_address_stops
-from bench.addresses import KINDS, AddressResult, AddressWave, KindResult, run_addresses
+from bench.addresses import AddressResult, AddressWave, KindResult, run_addresses
 from bench.lab import median, open_lab, worst
 from bench.settings import BenchSettings
 from bench.splicing import splice_part
@@ -24,36 +23,16 @@ DEFAULT_OUT = Path("docs/benchmarks.md")
 SECTION_START = "## 9. Address kinds"
 BEFORE = "## What these numbers are not"
 WAVE_LINE = "Address wave:"
+# The line this report gave the service stopping per kind, before section 7 measured every
+# kind on one line ("Service stops answering:"): taken out of an earlier report.
 STOPS_LINE = "Service stops answering, per address kind:"
 EC2SIM = Path(__file__).resolve().parent.parent / "ec2sim"
 DESCRIBES = {"route": "DescribeRouteTables", "elastic-ip": "DescribeAddresses"}
 
 
-def summary_lines(result: AddressResult, stops: tuple[AddressStopResult, ...]) -> list[str]:
-    """One line per kind, each starting "<kind> moved:", then the wave's, then the service
-    stopping per kind."""
-    return [
-        *(_kind_line(k, result) for k in result.kinds),
-        _wave_line(result),
-        _stops_line(stops),
-    ]
-
-
-def _stops_line(stops: tuple[AddressStopResult, ...]) -> str:
-    said = []
-    for stop in stops:
-        if stop.skipped is not None or not stop.runs:
-            said.append(f"{stop.kind.title}: not measured ({stop.skipped})")
-            continue
-        usable = [r.usable for r in stop.runs]
-        detection = median([r.handler_started for r in stop.runs])
-        move = median([r.move for r in stop.runs])
-        said.append(
-            f"{stop.kind.title}: usable on the standby {median(usable):.1f} s after the "
-            f"service's last answer (median of {len(usable)}, worst {worst(usable):.1f} s; "
-            f"detection {detection:.1f} s, the move {move:.2f} s)"
-        )
-    return f"{STOPS_LINE} " + "; ".join(said) + " (section 9)."
+def summary_lines(result: AddressResult) -> list[str]:
+    """One line per kind, each starting "<kind> moved:", then the wave's."""
+    return [*(_kind_line(k, result) for k in result.kinds), _wave_line(result)]
 
 
 def _kind_line(kind: KindResult, result: AddressResult) -> str:
@@ -124,7 +103,7 @@ def ec2sim_version() -> str:
     return (f"commit {commit}, " if commit else "") + f"sources sha256 {digest.hexdigest()[:12]}"
 
 
-def section(result: AddressResult, stops: tuple[AddressStopResult, ...], *, version: str) -> str:
+def section(result: AddressResult, *, version: str) -> str:
     d = result.delays
     lines = [
         f"{SECTION_START}: routes, Elastic IPs and secondary IPs against their floor",
@@ -195,40 +174,10 @@ def section(result: AddressResult, stops: tuple[AddressStopResult, ...], *, vers
         "The wave's calls, as the functions asked them (botocore's attempts, throttled ones "
         f"retried, in brackets): {_calls(result.wave)}.",
         "",
-        "### The service stops answering, per kind",
-        "",
-        "Section 7's measurement for a pair of addresses, with the stack's default probing "
-        "unless the settings say otherwise: the prober's real loop probes the pair's service "
-        "address (an overlay IP, the host of its /32 route; a secondary IP) and each "
-        "instance's own, each delivered by the emulator to a loopback listener per instance "
-        "as the VPC would route it (the overlay IP to the instance the route points at, the "
-        "secondary IP to the interface holding it). The primary's port closes at a random "
-        "moment within a probe interval; the prober's trigger goes through the trigger topic "
-        "to the function, which moves the address. The end is the address usable on the "
-        "standby, as above.",
-        "",
-        "| Kind | Runs | Usable after the service stopped: median | worst | Detection "
-        "(handler started) | The move (to usable) |",
-        "|---|---|---|---|---|---|",
-        *(_stop_row(stop) for stop in stops),
-        *(
-            f"\n{stop.kind.title}: not measured: {stop.skipped}."
-            for stop in stops
-            if stop.skipped is not None
-        ),
+        "The service stopping for each kind, from its last answer to the address usable on "
+        "the standby, is in section 7, with the interface's.",
     ]
     return "\n".join(lines)
-
-
-def _stop_row(stop: AddressStopResult) -> str:
-    if stop.skipped is not None or not stop.runs:
-        return f"| {stop.kind.title} | 0 | not measured (below) | - | - | - |"
-    usable = [r.usable for r in stop.runs]
-    return (
-        f"| {stop.kind.title} | {len(stop.runs)} | {median(usable):.2f} s "
-        f"| {worst(usable):.2f} s | {median([r.handler_started for r in stop.runs]):.2f} s "
-        f"| {median([r.move for r in stop.runs]):.2f} s |"
-    )
 
 
 def _wave_row(title: str, wave: AddressWave) -> str:
@@ -247,9 +196,7 @@ def _calls(wave: AddressWave) -> str:
     )
 
 
-def splice(
-    report: str, result: AddressResult, stops: tuple[AddressStopResult, ...], *, version: str
-) -> str:
+def splice(report: str, result: AddressResult, *, version: str) -> str:
     """The report with the address kinds' summary lines and section replaced (or added)."""
     # The lines of an earlier run go first, so that the new ones read as one block, in order.
     starts = (*(f"{k.kind.title} moved:" for k in result.kinds), WAVE_LINE, STOPS_LINE)
@@ -257,10 +204,10 @@ def splice(
     for at in reversed([i for i, line in enumerate(kept) if line.startswith(starts)]):
         del kept[at : at + (2 if at + 1 < len(kept) and not kept[at + 1] else 1)]
     text = "\n".join(kept) + "\n"
-    body = section(result, stops, version=version)
+    body = section(result, version=version)
     # Each new line goes right under "## Summary": the last first, so they read in order.
-    for line in reversed(summary_lines(result, stops)):
-        start = STOPS_LINE if line.startswith(STOPS_LINE) else line.split(":", 1)[0] + ":"
+    for line in reversed(summary_lines(result)):
+        start = line.split(":", 1)[0] + ":"
         text = splice_part(
             text,
             summary_starts=(start,),
@@ -288,11 +235,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with open_lab() as lab:
         result = run_addresses(lab, settings, progress)
-        stops = run_address_stops(lab, settings, KINDS, result.delays, progress)
     version = ec2sim_version()
-    args.out.write_text(splice(args.out.read_text(), result, stops, version=version))
-    print(section(result, stops, version=version))
-    print("\n" + "\n".join(summary_lines(result, stops)))
+    args.out.write_text(splice(args.out.read_text(), result, version=version))
+    print(section(result, version=version))
+    print("\n" + "\n".join(summary_lines(result)))
     print(f"\nupdated {args.out}", file=sys.stderr)
     return 0
 

@@ -102,6 +102,11 @@ def _summary(results: Results) -> str:
         "",
         service_report.summary_line(results.service),
         "",
+        *(
+            [service_report.soak_line(results.service.soak), ""]
+            if results.service.soak is not None
+            else []
+        ),
         f"- **Failed primary** (what the alarm reports; the project forces the detach at "
         f"once): the interface is attached on the standby "
         f"{seconds(median(_attached(failed)))} after the trigger (median; worst "

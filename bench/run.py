@@ -7,7 +7,8 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bench.noise import NoiseResult, run_noise
 from bench.scale import ScaleResult, run_scale
 from bench.service_stop import ServiceStopResult, run_service_stop
 from bench.settings import BenchSettings
+from bench.soak import run_soak
 from bench.swap_time import ScenarioResult, run_scenario, scenarios
 
 PACKAGES = ("boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic")
@@ -76,11 +78,14 @@ def machine() -> Machine:
     )
 
 
-def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results:
+def run_all(
+    settings: BenchSettings, progress: Callable[[str], None], shared: Lab | None = None
+) -> Results:
+    """Every measurement, on the `shared` lab if given (a test's), else on one of its own."""
     started_at = datetime.now(UTC)
     started = time.monotonic()
     load_before = os.getloadavg()[0]
-    with open_lab() as lab:
+    with open_lab() if shared is None else nullcontext(shared) as lab:
         round_trips = _round_trips(lab, settings)
         progress(
             f"round trip (DescribeNetworkInterfaces): median "
@@ -94,7 +99,7 @@ def run_all(settings: BenchSettings, progress: Callable[[str], None]) -> Results
         ways = _ways(lab, settings, progress)
         cold = run_cold_start(lab, settings, progress)
         scale = run_scale(lab, settings, progress)
-        service = run_service_stop(lab, settings, progress)
+        service = _service(lab, settings, progress)
         noise = run_noise(lab, settings, progress)
     return Results(
         settings=settings,
@@ -126,9 +131,19 @@ def run_noise_only(settings: BenchSettings, progress: Callable[[str], None]) -> 
 
 
 def run_service_only(settings: BenchSettings, progress: Callable[[str], None]) -> ServiceStopResult:
-    """Only the service-stop runs (`python -m bench --only service`), on their own lab."""
+    """Only the service-stop runs and the soak (`python -m bench --only service`), on their
+    own lab."""
     with open_lab() as lab:
-        return run_service_stop(lab, settings, progress)
+        return _service(lab, settings, progress)
+
+
+def _service(
+    lab: Lab, settings: BenchSettings, progress: Callable[[str], None]
+) -> ServiceStopResult:
+    """Section 7: the service stopping for every move kind, then the soak (it raises
+    BenchmarkFailed if a lossy network made a trigger or a move)."""
+    stops = run_service_stop(lab, settings, progress)
+    return replace(stops, soak=run_soak(lab, settings, progress))
 
 
 def _round_trips(lab: Lab, settings: BenchSettings) -> list[float]:

@@ -90,8 +90,16 @@ class BenchSettings:
     scale_slowed: int = 40
     # Section 8: this many unrelated instances stop with a pair's primary (the issue's 500).
     noise_wave: int = 500
-    # The prober's tuning for the service-stop runs: the stack's defaults.
+    # The prober's tuning for the service-stop runs and the soak: the stack's defaults.
     probing: Probing = field(default_factory=Probing)
+    # Section 7: runs per move kind and per way the service stops (refused, hung).
+    service_runs: int = 10
+    # Section 7's soak: a healthy probed pair behind a network that loses `soak_lost` of
+    # the probes and answers `soak_slow` of them at `soak_slow_share` of the timeout.
+    soak_seconds: float = 600.0
+    soak_lost: float = 0.1
+    soak_slow: float = 0.1
+    soak_slow_share: float = 0.8
     cold_repetitions: int = 5
     rtt_samples: int = 40
     seed: int = 5
@@ -110,6 +118,8 @@ class BenchSettings:
             sleep_runs=2,
             scale_pairs=20,
             scale_configured=80,
+            service_runs=3,
+            soak_seconds=120.0,
             cold_repetitions=2,
             rtt_samples=20,
             label="quick",
@@ -133,12 +143,15 @@ class BenchSettings:
             scale_configured=10,
             scale_slowed=1,
             noise_wave=20,
-            # Below the 1 s a deployment accepts: built, not validated. The timeout stays
+            # Below the 1 s a deployment accepts: built, not validated; whatever else the
+            # stack's probing has (its other fields) keeps its default. The timeout stays
             # half a second: the stand-in services are Python threads, and on a busy 2-core
             # CI machine a 0.1 s timeout saw the standby "not answer" and refuse the move.
-            probing=Probing.model_construct(
-                interval_seconds=0.6, timeout_seconds=0.5, failures=3, verify_tls=False
+            probing=Probing().model_copy(
+                update={"interval_seconds": 0.6, "timeout_seconds": 0.5, "failures": 3}
             ),
+            service_runs=1,
+            soak_seconds=3.0,
             cold_repetitions=1,
             rtt_samples=5,
             label="smoke",

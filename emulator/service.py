@@ -7,11 +7,14 @@ healthy answer, a refused connection, a hang, a slow answer or an HTTP error.
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -27,6 +30,28 @@ class Behaviour(StrEnum):
     HANGING = "hanging"  # accepts and never answers
     SLOW = "slow"  # answers after `slow_seconds`
     ERROR = "error"  # answers HTTP 503
+    LOSSY = "lossy"  # healthy behind a lossy network: each connection drawn from `Loss`
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A network that loses some probes and delays others, drawn per connection.
+
+    A lost probe is accepted and never answered (to the prober, a SYN dropped on the way
+    and an answer that never comes back look the same: nothing before its timeout), as
+    HANGING; a slow one is answered after `slow_seconds`, which a soak sets just inside the
+    prober's timeout; the rest are answered at once. The draws come from a generator seeded
+    with `seed`, in the order the connections arrive, so a run is reproducible.
+    """
+
+    lost: float
+    slow: float
+    slow_seconds: float
+    seed: str = "0"
+
+    def __post_init__(self) -> None:
+        if min(self.lost, self.slow) < 0 or self.lost + self.slow > 1:
+            raise ValueError(f"shares must be 0 to 1 and add up to at most 1: {self}")
 
 
 class ServiceListener:
@@ -35,6 +60,10 @@ class ServiceListener:
     def __init__(self, *, slow_seconds: float = 2.0) -> None:
         self.slow_seconds = slow_seconds
         self.behaviour = Behaviour.HEALTHY
+        self.loss: Loss | None = None
+        # What each connection got while LOSSY: HANGING (lost), SLOW or HEALTHY.
+        self.served: Counter[Behaviour] = Counter()
+        self._draws = random.Random()  # noqa: S311 - reproducible loss, not security
         self._server: socket.socket | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,6 +77,8 @@ class ServiceListener:
 
     def set(self, behaviour: Behaviour) -> None:
         """Change what the service does from the next connection on."""
+        if behaviour is Behaviour.LOSSY:
+            raise ValueError("a lossy network needs its shares: use set_lossy")
         with self._lock:
             self.behaviour = behaviour
             if behaviour is Behaviour.DOWN:
@@ -55,10 +86,36 @@ class ServiceListener:
             elif self._server is None:
                 self._open()
 
+    def set_lossy(self, loss: Loss) -> None:
+        """Answer from behind a lossy network from the next connection on, counting afresh."""
+        with self._lock:
+            self.loss = loss
+            self.served = Counter()
+            self._draws = random.Random(loss.seed)  # noqa: S311 - reproducible, not security
+            self.behaviour = Behaviour.LOSSY
+            if self._server is None:
+                self._open()
+
     def close(self) -> None:
         self._stopping.set()
         with self._lock:
             self._close()
+
+    def _draw(self) -> tuple[Behaviour, float]:
+        """This connection's fate: the behaviour and how long a slow answer waits."""
+        with self._lock:
+            behaviour, loss = self.behaviour, self.loss
+            if behaviour is not Behaviour.LOSSY or loss is None:
+                return behaviour, self.slow_seconds
+            draw = self._draws.random()
+            if draw < loss.lost:
+                fate = Behaviour.HANGING
+            elif draw < loss.lost + loss.slow:
+                fate = Behaviour.SLOW
+            else:
+                fate = Behaviour.HEALTHY
+            self.served[fate] += 1
+            return fate, loss.slow_seconds
 
     def _open(self) -> None:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -91,18 +148,19 @@ class ServiceListener:
                 continue
             except OSError:
                 return  # closed
+            behaviour, slow_seconds = self._draw()
             threading.Thread(
-                target=self._answer, args=(connection, self.behaviour), daemon=True
+                target=self._answer, args=(connection, behaviour, slow_seconds), daemon=True
             ).start()
 
-    def _answer(self, connection: socket.socket, behaviour: Behaviour) -> None:
+    def _answer(self, connection: socket.socket, behaviour: Behaviour, slow_seconds: float) -> None:
         with connection:
             connection.settimeout(5.0)
             if behaviour is Behaviour.HANGING:
                 self._stopping.wait(30.0)
                 return
             if behaviour is Behaviour.SLOW:
-                time.sleep(self.slow_seconds)
+                time.sleep(slow_seconds)
             try:
                 request = connection.recv(4096)
             except OSError:

@@ -6,6 +6,8 @@ the function, the emulator or the simulator cannot silently break the benchmark.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,18 +15,44 @@ import pytest
 
 from bench import noise_report, scale
 from bench.__main__ import main
+from bench.lab import BenchmarkFailed, open_lab
 from bench.report import SECTIONS
 from bench.run import Results, run_all, run_noise_only
+from bench.service_stop import MOVE_KINDS
 from bench.settings import BenchSettings
+from bench.soak import run_soak
+from emulator.service import Loss
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.triggers import Trigger, TriggerKind
 
 
+@dataclass(frozen=True)
+class Measured:
+    results: Results
+    # What a soak whose every probe is lost (its service really is down) raised.
+    down: BenchmarkFailed | None
+
+
 @pytest.fixture(scope="module")
-def results() -> Results:
-    # run_all raises BenchmarkFailed if any interface did not move, or moved twice.
-    return run_all(BenchSettings.smoke(), progress=lambda _: None)
+def measured() -> Measured:
+    # One lab for both (opening one takes half a minute); the emulated AWS lives only
+    # inside it, so everything that needs it runs here.
+    with open_lab() as lab:
+        # run_all raises BenchmarkFailed if any interface did not move, or moved twice, or
+        # if the soak's lossy network made a trigger or a move.
+        results = run_all(BenchSettings.smoke(), progress=lambda _: None, shared=lab)
+        really_down = Loss(lost=1.0, slow=0.0, slow_seconds=0.0)
+        try:
+            run_soak(lab, BenchSettings.smoke(), lambda _: None, loss=really_down)
+        except BenchmarkFailed as failed:
+            return Measured(results, failed)
+    return Measured(results, None)
+
+
+@pytest.fixture(scope="module")
+def results(measured: Measured) -> Results:
+    return measured.results
 
 
 @pytest.mark.slow
@@ -115,27 +143,57 @@ def test_cold_start_measures_every_step(results: Results) -> None:
 
 
 @pytest.mark.slow
-def test_a_stopped_service_moved_the_interface_once_per_run_hop_after_hop(
+def test_a_stopped_service_moved_each_kind_once_per_run_hop_after_hop(
     results: Results,
 ) -> None:
-    # run_all raised BenchmarkFailed unless each run sent one probe trigger, swapped once and
-    # notified once; here the times must make a timeline, for each way the service stops
-    service = results.service
-    assert {run.way for run in service.runs} == {"refused", "hung"}
-    assert len(service.runs) == 2 * BenchSettings.smoke().runs
+    # run_all raised BenchmarkFailed unless each run sent one probe trigger, moved once and
+    # notified once; here every kind ran both ways, and the times make a timeline
+    service, settings = results.service, BenchSettings.smoke()
+    assert service.skipped == {}
+    assert [kind.key for kind in service.kinds()] == [kind.key for kind in MOVE_KINDS]
+    for kind in MOVE_KINDS:
+        for way in ("refused", "hung"):
+            assert len(service.of(way, kind.key)) == settings.service_runs
     for run in service.runs:
         assert 0 <= run.phase <= service.probing.interval_seconds
         assert len(run.failed_probes) == service.probing.failures
         assert list(run.failed_probes) == sorted(run.failed_probes)
         assert (
-            run.failed_probes[-1]
-            < run.trigger_sent
-            < run.handler_started
-            < run.detach_requested
-            < run.attached
-            <= run.returned
+            run.failed_probes[-1] < run.trigger_sent < run.handler_started < run.moved <= run.usable
         )
-        assert run.detection + run.move == pytest.approx(run.attached)
+        assert run.handler_started < run.returned
+        assert run.detection + run.move == pytest.approx(run.usable)
+        # An interface's detach is observed, forced or not; an address has none
+        assert (run.forced is not None) == (run.kind == "interface")
+
+
+@pytest.mark.slow
+def test_a_lossy_network_made_no_trigger_and_no_move_then_the_service_failed_over(
+    results: Results,
+) -> None:
+    soak = results.service.soak
+    assert soak is not None
+    settings = BenchSettings.smoke()
+    # The network lost probes and slowed others, and still nothing happened
+    assert set(soak.served) <= {"lost", "slow", "answered"}
+    assert sum(soak.served.values()) >= soak.service_probes > 0
+    assert (soak.triggers, soak.deliveries, soak.moves) == (0, 0, 0)
+    assert soak.seconds >= settings.soak_seconds
+    assert (soak.lost, soak.slow) == (settings.soak_lost, settings.soak_slow)
+    # Then the service stopped and the interface moved, once, on the probe's trigger
+    assert soak.failover.kind == "interface"
+    assert soak.failover.way == "refused"
+    assert soak.failover.trigger_sent < soak.failover.handler_started < soak.failover.usable
+
+
+@pytest.mark.slow
+def test_the_soak_fails_the_benchmark_when_a_trigger_comes(measured: Measured) -> None:
+    # Given a soak whose service really is down behind the network: every probe lost
+    # Then the benchmark failed, saying what the "healthy" pair did
+    assert measured.down is not None
+    assert "a healthy pair behind a lossy network failed over: 1 probe triggers" in str(
+        measured.down
+    )
 
 
 @pytest.mark.slow
@@ -160,9 +218,19 @@ def test_the_command_writes_the_report_with_every_section_and_no_machine_path(
     # And it has every section, says what kind of run it was, and names no machine path
     for heading in SECTIONS:
         assert heading in text
-    # And the service-stop figure is one summary line of its own
-    [line] = [line for line in text.splitlines() if line.startswith("Service stops answering:")]
-    assert f"median of {len(results.service.runs)} runs" in line
+    # And the service-stop figures and the soak's are one summary line each, in that order,
+    # with numbers
+    summary = text.split("## Summary", 1)[1].split("## 1.", 1)[0].splitlines()
+    starts = ("Service stops answering:", "False failovers:")
+    ours = [line for line in summary if line.startswith(starts)]
+    assert [line.split(":", 1)[0] + ":" for line in ours] == list(starts)
+    stops, soak = ours
+    per_kind = 2 * BenchSettings.smoke().service_runs
+    assert f"median / worst of {per_kind} runs per kind" in stops
+    for kind in ("interface", "route", "Elastic IP", "secondary IP"):
+        assert re.search(rf"{kind} \d+\.\d s / \d+\.\d s \(goal \d s: (met|not met)", stops)
+    assert re.match(r"False failovers: 0 triggers and 0 moves in \d+\.\d minutes", soak)
+    assert re.search(r"[\d.e-]+ triggers expected in this soak", soak)
     assert "smoke run" in text  # a smoke report says it is not one to quote
     assert str(Path.cwd()) not in text
     assert str(Path.home()) not in text

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulator.service import Behaviour, ServiceListener, service_listener
+from emulator.service import Behaviour, Loss, ServiceListener, service_listener
 from eni_failover.probe import ProbeKind, ProbeResult, ProbeSpec, ProbeTracker, Verdict, run_probe
 
 TIMEOUT = 0.5
@@ -161,3 +161,52 @@ class TestHysteresis:
         assert tracker.observe(ANSWERED) is Verdict.HEALTHY
         assert tracker.observe(failed()) is Verdict.FAILING
         assert tracker.observe(failed()) is Verdict.FAILED
+
+
+class TestLossyNetwork:
+    """emulator.service's lossy behaviour, which the benchmark's soak probes for minutes."""
+
+    TIMEOUT, PROBES = 0.3, 12
+
+    def probed(self, loss: Loss) -> tuple[list[ProbeResult], dict[Behaviour, int]]:
+        """Twelve probes, one after another, of a healthy service behind `loss`."""
+        with service_listener() as service:
+            service.set_lossy(loss)
+            results = [
+                run_probe(
+                    ProbeSpec.parse("http://:80/health"),
+                    PRIVATE_IP,
+                    timeout_seconds=self.TIMEOUT,
+                    resolve=lambda _address, _port: service.address,
+                )
+                for _ in range(self.PROBES)
+            ]
+            return results, dict(service.served)
+
+    def test_some_probes_are_lost_some_answer_late_inside_the_timeout_drawn_per_seed(
+        self,
+    ) -> None:
+        # Given a healthy service behind a network that loses 30% and delays 30%
+        loss = Loss(lost=0.3, slow=0.3, slow_seconds=0.2, seed="soak")
+        # When it is probed twelve times
+        results, served = self.probed(loss)
+        # Then each lost probe got no answer within the timeout, as a hung one
+        lost = [r for r in results if not r.ok]
+        assert {r.error for r in lost} == {f"no answer within {self.TIMEOUT:g} s"}
+        # And each slow one was answered late, yet inside the timeout
+        slow = [r for r in results if r.ok and r.latency_seconds >= loss.slow_seconds]
+        # And the listener counts what it did, which adds up to the probes
+        healthy = self.PROBES - len(lost) - len(slow)
+        assert served == {Behaviour.HANGING: len(lost), Behaviour.SLOW: len(slow)} | (
+            {Behaviour.HEALTHY: healthy} if healthy else {}
+        )
+        assert lost
+        assert slow
+        assert healthy
+        # And the same seed loses the same probes
+        again, _ = self.probed(loss)
+        assert [r.ok for r in again] == [r.ok for r in results]
+
+    def test_shares_must_fit(self) -> None:
+        with pytest.raises(ValueError, match="add up to at most 1"):
+            Loss(lost=0.6, slow=0.5, slow_seconds=0.1)
