@@ -102,8 +102,8 @@ def summary_line(result: ServiceStopResult, *, apart: bool = False) -> str:
         + "; ".join(_kind_said(result, kind) for kind in MOVE_KINDS)
         + ". AWS's hops the emulator does not include (the prober's invoke of the function, "
         f"Lambda's queue and start) are modelled at about {seconds(_aws_typical(), 1)} "
-        f"typically, at most {seconds(_aws_most(cold=False), 1)} with the function warm (section 7, "
-        f'"What AWS adds, modelled"){when}.'
+        f"typically, at most {seconds(_aws_most(cold=False), 1)} with the function warm "
+        f'(section 7, "What AWS adds, modelled"){when}.'
     )
 
 
