@@ -138,7 +138,9 @@ class BenchSettings:
             short_poll_seconds=0.01,
             waiter_delay_seconds=1,  # botocore takes whole seconds
             fixed_sleep_seconds=0.2,
-            give_up_seconds=0.4,
+            # Well past the slowest detach drawn (0.12 s + 0.25 s jitter): a no-wait loop
+            # spinning over HTTP on a loaded CI machine once gave up at 0.4 s before it.
+            give_up_seconds=2.0,
             scale_pairs=2,
             scale_configured=10,
             scale_slowed=1,

@@ -19,7 +19,7 @@ import pytest
 from ec2sim import CallEvent, FaithfulEC2, PairTopology
 from emulator.clock import ShiftedClock
 from emulator.deployment import LocalDeployment
-from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode
+from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode, Probing
 from eni_failover.pair_record import PairRecords
 from eni_failover.probe import ProbeResult
 from eni_failover.prober import ProberLease
@@ -58,16 +58,19 @@ def answer(ok: bool, at: Any) -> ProbeResult:
 
 
 def service_failed(clock: ShiftedClock, *, standby: str) -> dict[str, Any]:
-    """The prober's trigger: three failed probes of the service (the stack's count), and
-    the standby's answer to the same probe: "answers", "fails", or "unprobed" (a probe
-    through the pair cannot probe the standby)."""
+    """The prober's trigger: the stack's count of failed probes of the service, and the
+    standby's answer to the same probe: "answers", "fails", or "unprobed" (a probe through
+    the pair cannot probe the standby)."""
     first = clock.now() - timedelta(seconds=5)
     seen = {"answers": answer(True, first), "fails": answer(False, first), "unprobed": None}
     return sns_event(
         probe_failed_message(
             pair="nat",
             probe=PROBE,
-            failures=tuple(answer(False, first + timedelta(seconds=2 * n)) for n in range(3)),
+            failures=tuple(
+                answer(False, first + timedelta(seconds=0.25 * n))
+                for n in range(Probing().failures)
+            ),
             standby=seen[standby],
             account_id="123456789012",
             region=REGION,
