@@ -29,6 +29,7 @@ the report says which it ran with.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import json
 import os
 import threading
@@ -52,8 +53,9 @@ from eni_failover.outcome import JSON_MARKER
 PRIMARY_ZONE = "us-east-1a"
 STANDBY_ZONE = "us-east-1b"
 OVERLAY_IP = "10.9.0.10/32"
-# In the pair's subnet (build_address_pair's first, 10.0.1.0/24), clear of the reserved.
-SECONDARY_IP = "10.0.1.100"
+# Where a secondary IP is looked for in the pair's subnet: clear of the addresses EC2
+# reserves (the first four), and of those moto picks at random (free_address).
+SECONDARY_IP_FROM = 100
 LAMBDA_TIMEOUT_SECONDS = 60.0
 # The move's one call, by kind.
 CALLS = {
@@ -256,7 +258,7 @@ def cannot_show(lab: Lab, kind: Kind, found: Delays) -> str | None:
             ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
             for _ in range(2)
         )
-        ip = SECONDARY_IP  # named: moto may pick a reserved address (see build)
+        ip = free_address(lab, subnet)  # named: moto may pick a reserved address (see build)
         ec2.assign_private_ip_addresses(NetworkInterfaceId=old, PrivateIpAddresses=[ip])
         ec2.assign_private_ip_addresses(
             NetworkInterfaceId=new, PrivateIpAddresses=[ip], AllowReassignment=True
@@ -268,6 +270,26 @@ def cannot_show(lab: Lab, kind: Kind, found: Delays) -> str | None:
                 "once ec2sim takes the address off the old interface, as EC2 does"
             )
     return None
+
+
+def free_address(lab: Lab, subnet_id: str) -> str:
+    """An address of the subnet that no interface holds, from SECONDARY_IP_FROM up.
+
+    A fixed one is not enough: moto gives each interface a random address of the subnet,
+    and one run in a few hundred drew the fixed one as an instance's primary IP, which EC2
+    (and ec2sim) refuse to reassign."""
+    ec2 = lab.harness.ec2
+    [subnet] = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+    held = {
+        address["PrivateIpAddress"]
+        for page in ec2.get_paginator("describe_network_interfaces").paginate(
+            Filters=[{"Name": "subnet-id", "Values": [subnet_id]}]
+        )
+        for interface in page["NetworkInterfaces"]
+        for address in interface.get("PrivateIpAddresses", [])
+    }
+    hosts = list(ipaddress.ip_network(subnet["CidrBlock"]).hosts())
+    return next(str(a) for a in hosts[SECONDARY_IP_FROM - 1 :] if str(a) not in held)
 
 
 def _secondary_ips(lab: Lab, interface_id: str) -> list[str]:
@@ -300,10 +322,11 @@ def build(lab: Lab, kind: str | None, name: str) -> tuple[AddressPairTopology, P
     if kind == "private-ip":
         # Named, not counted: moto may pick one of the subnet's reserved addresses (its
         # first four), which EC2 never assigns and a strict simulator refuses to move.
+        ip = free_address(lab, topology.subnet_id)
         lab.harness.ec2.assign_private_ip_addresses(
-            NetworkInterfaceId=topology.primary_interface_id, PrivateIpAddresses=[SECONDARY_IP]
+            NetworkInterfaceId=topology.primary_interface_id, PrivateIpAddresses=[ip]
         )
-        topology = replace(topology, private_ips=(SECONDARY_IP,))
+        topology = replace(topology, private_ips=(ip,))
     pair = Pair(
         name=name,
         primary_instance_id=topology.primary_instance_id,
