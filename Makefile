@@ -56,7 +56,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy lambda/eni_failover infra app.py ec2sim emulator $(wildcard eni_cli bench) tests
+	$(VENV)/bin/mypy lambda/eni_failover eni_failover_cdk app.py eni_failover_ec2sim eni_failover_emulator \
+		eni_failover_cli bench tests
 
 pytest: setup
 	$(VENV)/bin/pytest
@@ -78,7 +79,7 @@ cfn-lint: synth
 test: lint typecheck pytest cfn-lint
 
 demo: setup
-	$(PY) -m emulator.drill
+	$(PY) -m eni_failover_emulator.drill
 
 bench: setup
 	$(PY) -m bench
@@ -88,10 +89,10 @@ bench: setup
 
 # A local AWS stand-in with one pair deployed, for trying the eni-failover commands.
 sandbox: setup
-	$(PY) -m eni_cli sandbox up --background
+	$(PY) -m eni_failover_cli sandbox up --background
 
 sandbox-down: setup
-	$(PY) -m eni_cli sandbox down
+	$(PY) -m eni_failover_cli sandbox down
 
 clean:
 	rm -rf cdk.out $(PROBED_OUT) $(FENCED_OUT) $(FLEET_OUT) $(ALARMED_OUT) $(ROUTED_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,8 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.settings import SettingsError, read_settings
-from infra.stack import EniFailoverStack
+from eni_failover_cdk.settings import SettingsError, read_settings
+from eni_failover_cdk.stack import EniFailoverStack
 
 
 def build_app(app: cdk.App) -> EniFailoverStack:

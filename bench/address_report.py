@@ -26,7 +26,7 @@ WAVE_LINE = "Address wave:"
 # The line this report gave the service stopping per kind, before section 7 measured every
 # kind on one line ("Service stops answering:"): taken out of an earlier report.
 STOPS_LINE = "Service stops answering, per address kind:"
-EC2SIM = Path(__file__).resolve().parent.parent / "ec2sim"
+EC2SIM = Path(__file__).resolve().parent.parent / "eni_failover_ec2sim"
 DESCRIBES = {"route": "DescribeRouteTables", "elastic-ip": "DescribeAddresses"}
 
 

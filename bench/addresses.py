@@ -43,12 +43,12 @@ from typing import Any
 from bench.lab import CallCounter, Lab, alarm_event, clear_function_metrics, median, require
 from bench.scale import EC2_REQUEST_BUCKETS, LAMBDA_RETRIES, TieredRateEC2
 from bench.settings import BenchSettings
-from ec2sim import CallEvent, FaithfulEC2
-from ec2sim.topology import AddressPairTopology, build_address_pair
-from emulator.deployment import FakeLambdaContext
 from eni_failover.config import Pair
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
+from eni_failover_ec2sim import CallEvent, FaithfulEC2
+from eni_failover_ec2sim.topology import AddressPairTopology, build_address_pair
+from eni_failover_emulator.deployment import FakeLambdaContext
 
 PRIMARY_ZONE = "us-east-1a"
 STANDBY_ZONE = "us-east-1b"

@@ -29,11 +29,11 @@ from typing import Any
 import eni_failover
 from bench.lab import Lab, alarm_event, require
 from bench.settings import BenchSettings
-from ec2sim import FaithfulEC2
-from emulator.delivery import drain
 from eni_failover.config import CONFIG_FILE_NAME, ENV_CONFIG_FILE, FailoverConfig
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_emulator.delivery import drain
 
-# lambda/ in the repository: what Code.from_asset ships (infra/failover_function.py).
+# lambda/ in the repository: what Code.from_asset ships (eni_failover_cdk/failover_function.py).
 LAMBDA_SOURCE = Path(eni_failover.__file__).resolve().parent.parent
 
 _CHILD = r"""

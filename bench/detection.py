@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eni_failover.config import DEFAULT_EVALUATION_PERIODS
-from infra.settings import STATUS_CHECK_PERIOD_SECONDS
+from eni_failover_cdk.settings import STATUS_CHECK_PERIOD_SECONDS
 
 STATUS_CHECKS_DOCS = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitoring-system-instance-status-check.html"
 STATUS_METRICS_DOCS = (

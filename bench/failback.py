@@ -22,15 +22,15 @@ from pathlib import Path
 
 from bench.lab import Lab, alarm_event, median, open_lab, simulator, worst
 from bench.settings import BenchSettings
-from emulator.clock import ShiftedClock
-from emulator.deployment import FakeLambdaContext, LocalDeployment
-from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import (
     DEFAULT_FAILBACK_AFTER_SECONDS,
     FailbackPolicy,
     FailoverConfig,
 )
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover_emulator.endpoint import REGION
 
 SWEEP_PERIOD_SECONDS = 60.0
 DEFAULT_OUT = Path("docs/failback-benchmark.md")

@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.read_units import item_size, read_units
-from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
-from emulator.atomic_items import atomic_items
-from emulator.delivery import drain
-from emulator.deployment import LocalDeployment, sample_template
-from emulator.drill import emulated_aws
-from emulator.endpoint import ACCOUNT_ID, REGION, moto_api
-from emulator.events import alarm_message
-from emulator.template import DeployedFunction, deploy
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, Tuning
 from eni_failover.observability import logger, metrics
 from eni_failover.pair_record import PairRecords
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.atomic_items import atomic_items
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.deployment import LocalDeployment, sample_template
+from eni_failover_emulator.drill import emulated_aws
+from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION, moto_api
+from eni_failover_emulator.events import alarm_message
+from eni_failover_emulator.template import DeployedFunction, deploy
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -216,7 +216,7 @@ def pair_config(topology: PairTopology, name: str) -> Pair:
 def alarm_event(pair: Pair) -> dict[str, Any]:
     """What Lambda receives when the pair's status-check alarm goes to ALARM.
 
-    The alarm's JSON (emulator.events, the shape the tests and the drill use) inside one
+    The alarm's JSON (emulator's events module, the shape the tests and the drill use) inside one
     SNS record, as the trigger topic's subscription delivers it.
     """
     alarm = alarm_message(alarm_name=pair.alarm_name, instance_id=pair.primary_instance_id)

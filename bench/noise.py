@@ -2,7 +2,7 @@
 interruption or a scale-in wave), and the pair's failover should not wait for them.
 
 The stack is synthesized for the pairs (its state-change rules list their primaries) and
-its rules are applied as EventBridge applies them (emulator.events.forwarded, moto's
+its rules are applied as EventBridge applies them (eni_failover_emulator.events.forwarded, moto's
 pattern matching): every event of the wave is put at once from a pool of threads, the
 pair's own among them, last. The pair's time is from the wave's start until the function
 has the interface on the standby, against the same failure alone.
@@ -25,12 +25,12 @@ from typing import Any
 
 from bench.lab import Lab, median, require, simulator
 from bench.settings import BenchSettings
-from emulator.deployment import LocalDeployment
-from emulator.events import state_change_message
-from emulator.template import deploy, synthesize
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair
-from infra.settings import default_reserved_concurrency
+from eni_failover_cdk.settings import default_reserved_concurrency
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.events import state_change_message
+from eni_failover_emulator.template import deploy, synthesize
 
 # From the issue: 500 unrelated stop events (BenchSettings.noise_wave) must not delay a
 # pair by more than a second.

@@ -38,14 +38,14 @@ from bench.lab import (
     require,
 )
 from bench.settings import BenchSettings
-from ec2sim import FaithfulEC2, PairTopology
-from ec2sim.traffic import TokenBucket
-from emulator.deployment import FakeLambdaContext
 from eni_failover import shared_looks
 from eni_failover.config import Pair, Tuning
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
 from eni_failover.shared_looks import SharedLooks
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_ec2sim.traffic import TokenBucket
+from eni_failover_emulator.deployment import FakeLambdaContext
 
 # Request token buckets from "Request throttling for the Amazon EC2 API" (rate per second,
 # bucket size). The failover's describes use filters, so they draw on the larger

@@ -280,7 +280,7 @@ stack's default probing ({probing_text(probing)}), stays healthy for
 reaching the primary (accepted, never answered: the prober waits out its timeout, as for a
 hung service) and answers {soak.slow:.0%} of them after {soak.slow_seconds:g} s, inside the
 {probing.timeout_seconds:g} s timeout, drawn at random from a seeded generator
-(emulator.service.Loss). The function gets whatever SNS delivers, as above. Then the
+(eni_failover_emulator.service.Loss). The function gets whatever SNS delivers, as above. Then the
 service stops (its port closes) and the interface must move once, on the probe's trigger;
 its time is given against the interface's goal. The benchmark fails if the soak sent one
 trigger or moved anything.

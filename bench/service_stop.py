@@ -5,7 +5,7 @@ soak that proves a lossy network moves nothing (bench.soak).
 Measured end to end in the emulator, with the stack's default probing. Each run has a fresh
 account and pair of one kind; the failover function deployed on the stack's resources
 (LocalDeployment) and the prober's real loop (eni_failover.prober.Prober) probing a loopback
-listener per instance (emulator.service.PairServices, which delivers the pair's service
+listener per instance (eni_failover_emulator.service.PairServices, which delivers the pair's service
 address to whichever instance holds it now, as the VPC would). Where the prober probes:
 the floating interface's private IP; a route's overlay IP (the host of its /32); a
 secondary IP; and for an Elastic IP, which clients reach from outside the VPC where the
@@ -17,7 +17,7 @@ once) or it accepts and never answers (a hung one: each probe waits out the time
 meanwhile calls both instances healthy.
 
 The prober's trigger goes to the stack's trigger topic; what SNS delivered is handed to
-the function as the bridge does (emulator.bridge.TriggerDelivery, polled every
+the function as the bridge does (eni_failover_emulator.bridge.TriggerDelivery, polled every
 DELIVERY_POLL_SECONDS). EC2's latencies are drawn per run as for the swap runs, and the
 simulator's describe delays for routes and Elastic IPs are section 9's.
 
@@ -46,18 +46,18 @@ from typing import TYPE_CHECKING, Any
 from bench.addresses import KINDS, Accepted, Delays, build, cannot_show, delays, require_on_standby
 from bench.lab import Lab, Witness, clear_function_metrics, require
 from bench.settings import BenchSettings, Drawn
-from ec2sim import FaithfulEC2, PairTopology
-from ec2sim.topology import AddressPairTopology
-from emulator.bridge import Delivery, TriggerDelivery
-from emulator.delivery import drain
-from emulator.deployment import FakeLambdaContext, LocalDeployment
-from emulator.endpoint import ACCOUNT_ID, REGION
-from emulator.prober import InvocationClock
-from emulator.service import Behaviour, PairServices
 from eni_failover import prober as prober_module
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, ProberSettings, Probing
 from eni_failover.prober import Prober
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_ec2sim.topology import AddressPairTopology
+from eni_failover_emulator.bridge import Delivery, TriggerDelivery
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
+from eni_failover_emulator.prober import InvocationClock
+from eni_failover_emulator.service import Behaviour, PairServices
 
 if TYPE_CHECKING:
     from bench.soak import SoakResult

@@ -3,7 +3,7 @@
 A pair with a floating interface (the kind with the longest goal) is probed by the prober's
 real loop with the stack's default probing, exactly as in the service-stop runs
 (bench.service_stop). Once the prober has seen the service answer, the primary's listener
-answers from behind a lossy network (emulator.service.Loss): of the connections reaching
+answers from behind a lossy network (the emulator's service.Loss): of the connections reaching
 it (the probes of the service address and of the primary's own), `soak_lost` are lost
 (accepted, never answered: the prober waits out its timeout) and `soak_slow` are answered
 at `soak_slow_share` of the timeout, drawn from a seeded generator. For `soak_seconds` the
@@ -28,8 +28,8 @@ from bench.addresses import delays
 from bench.lab import Lab, require
 from bench.service_stop import INTERFACE, WAYS, Running, ServiceStopRun, one_run
 from bench.settings import BenchSettings
-from emulator.service import Behaviour, Loss
 from eni_failover.config import Probing
+from eni_failover_emulator.service import Behaviour, Loss
 
 # What the lossy network did with a connection, as the report names it.
 SERVED = {Behaviour.HANGING: "lost", Behaviour.SLOW: "slow", Behaviour.HEALTHY: "answered"}

@@ -30,8 +30,8 @@ from bench.lab import (
     simulator,
 )
 from bench.settings import BenchSettings, Drawn
-from emulator.deployment import FakeLambdaContext
 from eni_failover.config import Tuning
+from eni_failover_emulator.deployment import FakeLambdaContext
 
 # Round trips in the floor: describe (find the attachment), then half a round trip each for
 # the detach and the attach to reach EC2.

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from ec2sim import FaithfulEC2
-from emulator.deployment import sample_template
 from eni_failover import ec2
 from eni_failover.observability import metrics
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_emulator.deployment import sample_template
 
 FAKE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from emulator.endpoint import ACCOUNT_ID, REGION
-from emulator.events import alarm_message, state_change_message
+from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
+from eni_failover_emulator.events import alarm_message, state_change_message
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -45,7 +45,7 @@ EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
 EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
 EXPECT_PORT = "a TCP port from 1 to 65535"
-# What the prober's security group always allows (infra.prober), for the AWS APIs.
+# What the prober's security group always allows (eni_failover_cdk.prober), for the AWS APIs.
 HTTPS_PORT = 443
 
 # The two functions' entry points: the stack names them, the emulator finds them by them.

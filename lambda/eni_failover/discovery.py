@@ -51,7 +51,7 @@ ROUTES_TAG = "eni-failover:routes"
 # The pair's probe, on the primary only: one pair, one probe, and the primary is the
 # instance whose service the probe speaks for.
 PROBE_TAG = "eni-failover:probe"
-# The context key that opens the prober's security group to tagged probes (infra.settings).
+# The context key that opens the prober's security group to tagged probes (the stack's settings).
 PROBE_PORTS_KEY = "probePorts"
 # Every key this project reads or writes on EC2 resources starts with this (docs/tag-discovery.md
 # protects them with one aws:TagKeys pattern).

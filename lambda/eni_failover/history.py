@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 HISTORY_INDEX = "history"
 PAIR_ATTRIBUTE = "history_pair"
 AT_ATTRIBUTE = "history_at"
-# The state table's time-to-live attribute (infra.state_table sets it on the table).
+# The state table's time-to-live attribute (eni_failover_cdk.state_table sets it on the table).
 TTL_ATTRIBUTE = "expiration"
 DEFAULT_RETENTION_DAYS = 90
 # Who asked, for a trigger no person sent (an alarm, an EC2 event, the prober, the sweep).

@@ -21,10 +21,10 @@ from bench.run import Results, run_all, run_noise_only
 from bench.service_stop import MOVE_KINDS
 from bench.settings import BenchSettings
 from bench.soak import run_soak
-from emulator.service import Loss
 from eni_failover.observed import InterfaceView
 from eni_failover.outcome import Outcome, OutcomeKind
 from eni_failover.triggers import Trigger, TriggerKind
+from eni_failover_emulator.service import Loss
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from emulator.delivery import drain
-from emulator.function import LocalFunction
-from emulator.sandbox import Sandbox, SandboxOptions
-from emulator.service import Behaviour
-from eni_cli.console import Console
-from eni_cli.main import main
 from eni_failover import ec2
 from eni_failover.history import HISTORY_INDEX
 from eni_failover.prober import ProberLease
+from eni_failover_cli.console import Console
+from eni_failover_cli.main import main
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.function import LocalFunction
+from eni_failover_emulator.sandbox import Sandbox, SandboxOptions
+from eni_failover_emulator.service import Behaviour
 
 # Short, non-zero latencies: every poll loop really polls, and the suite stays quick.
 FAST = SandboxOptions(

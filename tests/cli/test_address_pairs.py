@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from ec2sim.simulator import installed
-from ec2sim.topology import AddressPairTopology, build_address_pair
-from eni_cli import drill, status
-from eni_cli.deployment import Deployment
-from eni_cli.errors import CliError
-from eni_cli.outputs import StackOutputs
 from eni_failover.timeline import SystemClock
+from eni_failover_cli import drill, status
+from eni_failover_cli.deployment import Deployment
+from eni_failover_cli.errors import CliError
+from eni_failover_cli.outputs import StackOutputs
+from eni_failover_ec2sim.simulator import installed
+from eni_failover_ec2sim.topology import AddressPairTopology, build_address_pair
 from tests.cli.conftest import RunningSandbox
 
 PAIR = "edge"

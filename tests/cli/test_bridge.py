@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from emulator.bridge import AlarmActions, TriggerDelivery, describe_delivery
-from emulator.endpoint import ACCOUNT_ID, REGION
 from eni_failover.triggers import TriggerKind, parse_message
+from eni_failover_emulator.bridge import AlarmActions, TriggerDelivery, describe_delivery
+from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
 from tests.cli.conftest import PAIR, RunningSandbox
 from tests.support import load_event
 

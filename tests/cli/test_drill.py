@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from emulator import drill as embedded
-from eni_cli import main as cli_main
-from eni_cli.console import Console
-from eni_cli.drill import HOPS
 from eni_failover.pair_record import PairRecords
+from eni_failover_cli import main as cli_main
+from eni_failover_cli.console import Console
+from eni_failover_cli.drill import HOPS
+from eni_failover_emulator import drill as embedded
 from tests.cli.conftest import PAIR, RunningSandbox
 
 
@@ -141,7 +141,7 @@ def test_a_drill_that_sees_no_outcome_in_time_fails(
     def lose() -> list[Any]:
         deliveries_queue = deliveries._queue_url
         sandbox.notifications()
-        from emulator.delivery import drain  # noqa: PLC0415
+        from eni_failover_emulator.delivery import drain  # noqa: PLC0415
 
         drain(sandbox.sandbox.clients.sqs, deliveries_queue)
         return []

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from eni_cli.main import main
+from eni_failover_cli.main import main
 
 COMMANDS = [
     [],
@@ -57,10 +57,10 @@ def test_a_missing_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def test_installed_as_a_console_script_and_as_a_module() -> None:
     # Given the project installed by `make` (pip install -e .)
     (script,) = entry_points(group="console_scripts", name="eni-failover")
-    assert script.value == "eni_cli.main:main"
-    # And `python -m eni_cli` runs the same command
+    assert script.value == "eni_failover_cli.main:main"
+    # And `python -m eni_failover_cli` runs the same command
     completed = subprocess.run(
-        [sys.executable, "-m", "eni_cli", "--help"],
+        [sys.executable, "-m", "eni_failover_cli", "--help"],
         capture_output=True,
         text=True,
         check=False,

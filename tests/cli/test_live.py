@@ -17,18 +17,18 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from eni_cli import drill, main, move
-from eni_cli.console import Console
-from eni_cli.deployment import (
+from eni_failover.clients import AwsClients
+from eni_failover_cli import drill, main, move
+from eni_failover_cli.console import Console
+from eni_failover_cli.deployment import (
     INVOKE_READ_TIMEOUT_SECONDS,
     Deployment,
     connect_live,
     stack_outputs,
 )
-from eni_cli.errors import CliError, ExitCode
-from eni_cli.invoke import DeployedFunction, FunctionFailed
-from eni_cli.outputs import StackOutputs
-from eni_failover.clients import AwsClients
+from eni_failover_cli.errors import CliError, ExitCode
+from eni_failover_cli.invoke import DeployedFunction, FunctionFailed
+from eni_failover_cli.outputs import StackOutputs
 from tests.cli.test_outputs import ANSWER, OUTPUTS
 
 REGION = "eu-west-1"
@@ -107,7 +107,7 @@ def test_connect_live_reads_the_outputs_and_never_retries_an_invoke(
         asked.append(stack_name)
         return OUTPUTS
 
-    monkeypatch.setattr("eni_cli.deployment.stack_outputs", outputs)
+    monkeypatch.setattr("eni_failover_cli.deployment.stack_outputs", outputs)
     deployment = connect_live("EniFailover", REGION)
     assert asked == ["EniFailover"]
     assert deployment.where == f"stack EniFailover in {REGION}"

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from eni_cli.console import Console
-from eni_cli.deployment import connect_live
-from eni_cli.errors import CliError
-from eni_cli.main import main
+from eni_failover_cli.console import Console
+from eni_failover_cli.deployment import connect_live
+from eni_failover_cli.errors import CliError
+from eni_failover_cli.main import main
 
 ESCAPE = "\x1b["
 
@@ -61,7 +61,7 @@ def test_out_of_range_values_are_refused_before_anything_happens(
     def must_not_connect(*_: object) -> None:
         pytest.fail("connected before the arguments were checked")
 
-    monkeypatch.setattr("eni_cli.main.connect", must_not_connect)
+    monkeypatch.setattr("eni_failover_cli.main.connect", must_not_connect)
     # When a value is out of range
     with pytest.raises(SystemExit) as exited:
         main(arguments)
@@ -71,7 +71,7 @@ def test_out_of_range_values_are_refused_before_anything_happens(
 
 
 def test_in_range_values_are_numbers() -> None:
-    from eni_cli.main import build_parser  # noqa: PLC0415
+    from eni_failover_cli.main import build_parser  # noqa: PLC0415
 
     args = build_parser().parse_args(["drill", "demo", "--timeout", "30", "--window", "1e2"])
     assert (args.timeout, args.window) == (30.0, 100.0)
@@ -173,7 +173,7 @@ def test_waiting_says_nothing_with_json() -> None:
 def test_the_cli_does_not_load_rich_until_a_terminal_needs_it() -> None:
     # Given a fresh interpreter that loads the CLI and parses a command, as a script would
     code = (
-        "import sys; from eni_cli.main import build_parser; "
+        "import sys; from eni_failover_cli.main import build_parser; "
         "build_parser().parse_args(['status', '--json']); print('rich' in sys.modules)"
     )
     loaded = subprocess.run(  # noqa: S603 - this interpreter

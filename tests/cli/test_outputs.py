@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from eni_cli.errors import CliError
-from eni_cli.outputs import StackOutputs, pair_named, parse_pairs
 from eni_failover.config import Pair
+from eni_failover_cli.errors import CliError
+from eni_failover_cli.outputs import StackOutputs, pair_named, parse_pairs
 
 # What the function answers to {"action": "pairs"}: eni_failover.config.Pair, dumped.
 ANSWER = {

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from eni_cli.console import Console
-from eni_cli.main import main
+from eni_failover_cli.console import Console
+from eni_failover_cli.main import main
 from tests.cli.conftest import RunningSandbox
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from emulator.sandbox import _check_template_is_for
-from emulator.sandbox_file import SandboxError
-from emulator.template import packaged_config
-from eni_cli.console import Console
-from eni_cli.main import main
 from eni_failover.config import CONFIG_FILE_NAME
+from eni_failover_cli.console import Console
+from eni_failover_cli.main import main
+from eni_failover_emulator.sandbox import _check_template_is_for
+from eni_failover_emulator.sandbox_file import SandboxError
+from eni_failover_emulator.template import packaged_config
 from tests.cli.conftest import PAIR, Ran, RunningSandbox
 
 START_SECONDS = 120  # bounded: a stuck start fails the test instead of hanging it
@@ -33,7 +33,7 @@ START_SECONDS = 120  # bounded: a stuck start fails the test instead of hanging 
 def cli(*arguments: str, cwd: Path, timeout: float = 60) -> Ran:
     """The command as a separate process, as from a shell."""
     completed = subprocess.run(  # noqa: S603 - this interpreter, this package
-        [sys.executable, "-m", "eni_cli", *arguments],
+        [sys.executable, "-m", "eni_failover_cli", *arguments],
         cwd=cwd,
         capture_output=True,
         text=True,

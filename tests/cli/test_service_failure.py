@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from emulator.prober import LocalProber
-from emulator.service import Behaviour, PairServices
 from eni_failover.prober import FLUSH_SECONDS, ProberLease
+from eni_failover_emulator.prober import LocalProber
+from eni_failover_emulator.service import Behaviour, PairServices
 from tests.cli.conftest import PAIR, RunningSandbox, wait_for
 from tests.faults.unreachable import NoAnswer
 

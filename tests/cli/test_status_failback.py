@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eni_cli.outputs import PairOutputs
-from eni_cli.status import _failback_text, _fence_text, after_failover
 from eni_failover.pair_record import PairRecord
+from eni_failover_cli.outputs import PairOutputs
+from eni_failover_cli.status import _failback_text, _fence_text, after_failover
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 PAIR = PairOutputs(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eni_cli.status import _probe_rows, _probe_text
+from eni_failover_cli.status import _probe_rows, _probe_text
 
 
 def result(ok: bool) -> dict[str, object]:

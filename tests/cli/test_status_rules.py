@@ -1,6 +1,6 @@
 """`status` and `pause` name the state-change rule that really lists each pair's primary.
 
-A fleet's primaries are split across several rules (infra/triggers.py `state_rules`: the
+A fleet's primaries are split across several rules (eni_failover_cdk/triggers.py `state_rules`: the
 first named STACK-instance-state, the others by CloudFormation); a stack of tagged pairs has
 one rule for every instance. The rules are laid out here in EventBridge (moto) as the stack
 deploys them (tests/infra/test_scale_limits.py pins that layout), beside the pairs' real
@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from ec2sim import PairTopology, build_pair
-from emulator.endpoint import fake_session
-from eni_cli import status
-from eni_cli.deployment import Deployment
-from eni_cli.outputs import StackOutputs
-from eni_cli.pause import triggers
 from eni_failover.clients import AwsClients
+from eni_failover_cli import status
+from eni_failover_cli.deployment import Deployment
+from eni_failover_cli.outputs import StackOutputs
+from eni_failover_cli.pause import triggers
+from eni_failover_ec2sim import PairTopology, build_pair
+from eni_failover_emulator.endpoint import fake_session
 from tests.cli.conftest import RunningSandbox
 from tests.faults.unreachable import FOR_GOOD, NoAnswer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eni_cli import check
-from eni_cli.errors import ExitCode
-from eni_cli.status import tag_problem_lines
+from eni_failover_cli import check
+from eni_failover_cli.errors import ExitCode
+from eni_failover_cli.status import tag_problem_lines
 
 PROBLEM = (
     "pair web: no instance is tagged standby; tag the standby instance "

@@ -8,11 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ec2sim import CallEvent, FaithfulEC2
-from ec2sim.topology import AddressPairTopology
-from emulator.deployment import LocalDeployment
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair
+from eni_failover_ec2sim import CallEvent, FaithfulEC2
+from eni_failover_ec2sim.topology import AddressPairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.faults.views import Delivery, LambdaDeadline, LambdaRuntime
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING
 from tests.support import alarm_message, sns_event

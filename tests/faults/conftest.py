@@ -17,12 +17,12 @@ import botocore.endpoint
 import pytest
 from moto.dynamodb.responses import DynamoHandler
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from ec2sim.topology import build_address_pair
-from emulator.deployment import LocalDeployment
-from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_ec2sim.topology import build_address_pair
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.endpoint import REGION
 from tests.faults.address_scene import AddressScene, make_scene
 from tests.faults.views import Scene, function_clients
 from tests.integration.conftest import TEST_TUNING, pair_of

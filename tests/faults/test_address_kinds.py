@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2
-from ec2sim.topology import build_address_pair
 from eni_failover.clients import AwsClients
 from eni_failover.config import FenceMode
+from eni_failover_ec2sim import CallEvent, FaithfulEC2
+from eni_failover_ec2sim.topology import build_address_pair
 from tests.faults.address_scene import AddressScene, make_scene
 from tests.faults.views import Killed, LambdaDeadline, facts, instance_state, outcome_of
 from tests.integration.conftest import TEST_TUNING

@@ -14,10 +14,10 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import build_address_pair
-from eni_cli import check as check_command
 from eni_failover.clients import AwsClients
+from eni_failover_cli import check as check_command
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import build_address_pair
 from tests.faults.address_scene import AddressScene, make_scene
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import build_address_pair
 from eni_failover import ec2 as ec2_module
 from eni_failover.errors import FailoverIncomplete
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import build_address_pair
 from tests.faults.address_scene import AddressScene, make_scene
 from tests.faults.views import facts, outcome_of
 

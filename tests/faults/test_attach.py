@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ec2sim import CallEvent
-from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
+from eni_failover_ec2sim import CallEvent
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, instance_state, outcome_of
 
 DETACHED = "DETACHED, attached to nothing"

@@ -10,10 +10,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ec2sim import CallEvent, build_pair
-from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import TriggerInProgress
+from eni_failover_ec2sim import CallEvent, build_pair
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
 from tests.faults.views import ONE_SWAP, Delivery, Scene, facts, outcome_of, trigger_id_of, where
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING, pair_of
 from tests.support import alarm_message, sns_event

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import BotoCoreError
 
-from emulator.deployment import FakeLambdaContext
-from emulator.events import alarm_change_event
 from eni_failover.errors import AwsCallFailed, DeadLetterFailed, FailoverIncomplete
+from eni_failover_emulator.deployment import FakeLambdaContext
+from eni_failover_emulator.events import alarm_change_event
 from tests.faults.unreachable import NO_ANSWERS, NoAnswer
 from tests.faults.views import ONE_SWAP, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING

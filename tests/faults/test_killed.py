@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from ec2sim import CallEvent
-from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import TriggerInProgress
+from eni_failover_ec2sim import CallEvent
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import (
     ONE_SWAP,
     Killed,

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from ec2sim import CallEvent
-from emulator.clock import ShiftedClock
-from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.errors import FailoverIncomplete, PairBusy
 from eni_failover.pair_record import PairRecords
+from eni_failover_ec2sim import CallEvent
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
 from tests.faults.views import ONE_SWAP, Delivery, Scene, facts, outcome_of, trigger_id_of
 from tests.support import sns_event, state_change_message
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
-from emulator.deployment import FakeLambdaContext
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import ONE_SWAP, Killed, LambdaDeadline, Scene, facts
 
 if TYPE_CHECKING:

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
 from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode, Probing
 from eni_failover.pair_record import PairRecords
 from eni_failover.probe import ProbeResult
 from eni_failover.prober import ProberLease
 from eni_failover.triggers import probe_failed_message
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.faults.views import facts, instance_state, where
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_detection import PROBE

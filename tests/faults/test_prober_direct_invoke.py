@@ -17,14 +17,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ec2sim import PairTopology
-from emulator.delivery import drain
-from emulator.service import Behaviour
 from eni_failover.config import FailoverConfig, Probing
 from eni_failover.errors import AwsCallFailed
 from eni_failover.functions import invoke_async
 from eni_failover.prober import INVOKE_FUNCTION, Prober
 from eni_failover.triggers import parse_event
+from eni_failover_ec2sim import PairTopology
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.service import Behaviour
 from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
 from tests.support import REGION, FakeClock
 

@@ -21,9 +21,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import BotoCoreError, ReadTimeoutError
 
-from ec2sim import PairTopology
-from emulator.delivery import drain
-from emulator.service import Behaviour
 from eni_failover.config import FailoverConfig, Probing
 from eni_failover.errors import AwsCallFailed
 from eni_failover.prober import (
@@ -34,6 +31,9 @@ from eni_failover.prober import (
     run_invocation,
 )
 from eni_failover.readiness import Check, prober_sees
+from eni_failover_ec2sim import PairTopology
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.service import Behaviour
 from tests.faults.unreachable import FOR_GOOD, NO_ANSWERS, NoAnswer
 from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
 from tests.support import FakeClock

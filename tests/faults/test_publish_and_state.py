@@ -26,9 +26,9 @@ from moto.sns.models import SNSBackend
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
-from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import AwsCallFailed, DeadLetterFailed
 from eni_failover.pair_record import PairRecord, PairRecords
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
 from tests.support import sns_event

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from emulator.deployment import FakeLambdaContext
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import ONE_SWAP, Scene, facts, outcome_of
 
 

@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 
-from emulator.deployment import FakeLambdaContext
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import ONE_SWAP, LambdaDeadline, Scene, facts, outcome_of
 from tests.integration.conftest import TEST_TUNING
 

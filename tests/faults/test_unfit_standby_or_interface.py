@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
-from ec2sim import build_pair
-from emulator.deployment import FakeLambdaContext
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverIncomplete
+from eni_failover_ec2sim import build_pair
+from eni_failover_emulator.deployment import FakeLambdaContext
 from tests.faults.views import Scene, facts, outcome_of, where
 from tests.integration.conftest import TEST_TUNING, pair_of
 

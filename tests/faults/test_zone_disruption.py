@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
-from emulator.events import alarm_message, state_change_message
 from eni_failover import ec2, prober
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair
 from eni_failover.discovery import PAIR_TAG, ROLE_TAG
 from eni_failover.errors import FailoverIncomplete
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.events import alarm_message, state_change_message
 from tests.faults.views import MOVES, deliver, facts, outcome_of, where
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_detection import PROBE, probe_trigger

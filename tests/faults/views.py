@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.deployment import FakeLambdaContext, LocalDeployment
-from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import FailoverError
 from eni_failover.outcome import JSON_MARKER
 from eni_failover.triggers import Trigger, parse_event
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover_emulator.endpoint import REGION
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING
 from tests.support import alarm_message, sns_event
 

@@ -14,9 +14,9 @@ from aws_cdk.assertions import Template
 from constructs import IConstruct
 
 from app import build_app
-from emulator.template import asset_directory
 from eni_failover.config import CONFIG_FILE_NAME, FailoverConfig
-from infra.stack import EniFailoverStack
+from eni_failover_cdk.stack import EniFailoverStack
+from eni_failover_emulator.template import asset_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from eni_failover.config import (
     EXPECT_PRIVATE_IP,
     EXPECT_ROUTE_TABLE,
 )
-from infra.settings import SettingsError, read_settings
+from eni_failover_cdk.settings import SettingsError, read_settings
 from tests.infra.conftest import PRIMARY, STANDBY
 from tests.infra.test_settings import WEB, problems_of, settings_from
 

@@ -11,15 +11,15 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from infra import LAMBDA_SOURCE
-from infra.failover_function import (
+from eni_failover_cdk import LAMBDA_SOURCE
+from eni_failover_cdk.failover_function import (
     ELASTIC_IP_ACTIONS,
     ELASTIC_IP_READ_ACTIONS,
     PRIVATE_IP_ACTIONS,
     ROUTE_ACTIONS,
     ROUTE_READ_ACTIONS,
 )
-from infra.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
+from eni_failover_cdk.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
 from tests.infra.conftest import PRIMARY, STANDBY, Synthesized, as_list, render, synthesize
 from tests.infra.test_address_kind_settings import (
     ALLOCATION,

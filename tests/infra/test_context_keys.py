@@ -12,8 +12,8 @@ import aws_cdk as cdk
 import pytest
 
 import app
-import infra.settings as settings_module
-from infra.settings import KNOWN_KEYS, SettingsError, read_settings
+import eni_failover_cdk.settings as settings_module
+from eni_failover_cdk.settings import KNOWN_KEYS, SettingsError, read_settings
 from tests.infra.conftest import ROOT, SINGLE_PAIR_CONTEXT, cdk_json_context
 
 
@@ -136,7 +136,7 @@ def test_synth_as_the_cdk_cli_runs_it_refuses_the_typo(tmp_path: Any) -> None:
 
 
 def test_every_key_the_settings_define_is_a_known_key() -> None:
-    # Given every context key constant of infra.settings (a new key is one more KEY_...)
+    # Given every context key constant of eni_failover_cdk.settings (a new key is one more KEY_...)
     defined = {
         value
         for name, value in vars(settings_module).items()

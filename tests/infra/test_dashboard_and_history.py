@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.settings import SettingsError, read_settings
+from eni_failover_cdk.settings import SettingsError, read_settings
 from tests.infra.conftest import Synthesized, as_list, render, synthesize
 
 # A probed pair and one that is not, in a stack of its own with a shorter retention.

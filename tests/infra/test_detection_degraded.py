@@ -12,10 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emulator.alarm_evaluation import evaluate
-from emulator.bridge import AlarmActions
-from emulator.delivery import drain
 from eni_failover.cloudwatch import put_probe_metrics
+from eni_failover_emulator.alarm_evaluation import evaluate
+from eni_failover_emulator.bridge import AlarmActions
+from eni_failover_emulator.delivery import drain
 from tests.infra.conftest import Synthesized, synthesize
 from tests.infra.test_prober import PROBED_CONTEXT
 

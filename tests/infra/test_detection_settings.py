@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from eni_failover.config import Probing
-from infra.settings import DeploymentSettings, ProberPlacement, SettingsError, read_settings
+from eni_failover_cdk.settings import (
+    DeploymentSettings,
+    ProberPlacement,
+    SettingsError,
+    read_settings,
+)
 from tests.infra.conftest import SINGLE_PAIR_CONTEXT
 
 VPC = "vpc-0123456789abcdef0"

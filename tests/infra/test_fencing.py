@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from eni_failover.config import FailbackPolicy, FenceMode
-from infra.settings import SettingsError, read_settings
+from eni_failover_cdk.settings import SettingsError, read_settings
 from tests.infra.conftest import (
     PRIMARY,
     SINGLE_PAIR_CONTEXT,

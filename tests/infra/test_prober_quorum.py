@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from infra.prober import Prober
-from infra.settings import SettingsError, read_settings
+from eni_failover_cdk.prober import Prober
+from eni_failover_cdk.settings import SettingsError, read_settings
 from tests.infra.conftest import Synthesized, synthesize
 
 VPC = "vpc-0123456789abcdef0"

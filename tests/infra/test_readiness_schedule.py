@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from eni_failover.operations import parse_request
-from infra.settings import DeploymentSettings, SettingsError, read_settings
+from eni_failover_cdk.settings import DeploymentSettings, SettingsError, read_settings
 from tests.infra.conftest import SINGLE_PAIR_CONTEXT, Synthesized
 
 

@@ -1,4 +1,4 @@
-"""Packing the ARNs of every pair into managed policies (infra.resource_policies.pack): each
+"""Packing the ARNs of every pair into managed policies (resource_policies.pack): each
 document fits IAM's 6,144 characters, 200 pairs fit the 10 a role takes, and nothing is lost,
 repeated or reordered on the way."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from infra.resource_policies import (
+from eni_failover_cdk.resource_policies import (
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
     ResourceGrant,

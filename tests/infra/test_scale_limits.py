@@ -20,7 +20,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 
 from app import build_app
-from infra.stack import EniFailoverStack
+from eni_failover_cdk.stack import EniFailoverStack
 from tests.infra.conftest import (
     SINGLE_PAIR_CONTEXT,
     Synthesized,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.settings import DeploymentSettings, SettingsError, read_settings
+from eni_failover_cdk.settings import DeploymentSettings, SettingsError, read_settings
 from tests.infra.conftest import (
     EMAILS,
     INTERFACE,

@@ -12,15 +12,15 @@ from botocore import xform_name
 from constructs import IConstruct
 
 from eni_failover.config import Settings
-from infra import LAMBDA_SOURCE
-from infra.failover_function import (
+from eni_failover_cdk import LAMBDA_SOURCE
+from eni_failover_cdk.failover_function import (
     ELASTIC_IP_ACTIONS,
     ELASTIC_IP_READ_ACTIONS,
     PRIVATE_IP_ACTIONS,
     ROUTE_ACTIONS,
     ROUTE_READ_ACTIONS,
 )
-from infra.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
+from eni_failover_cdk.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
 from tests.infra.conftest import (
     EMAILS,
     INTERFACE,
@@ -679,7 +679,7 @@ def test_every_rule_that_targets_the_trigger_topic_is_allowed_by_its_own_arn_onl
     statements = _policy_of(single_pair, "AWS::SNS::TopicPolicy", "Topics", topic)
     eventbridge = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
     # Then each names exactly one such rule, and each such rule has one (a rule added with
-    # aws_events_targets.SnsTopic instead of infra.topics.TopicTarget fails here)
+    # aws_events_targets.SnsTopic instead of eni_failover_cdk.topics.TopicTarget fails here)
     assert rules
     assert sorted(json.dumps(s.get("Condition")) for s in eventbridge) == sorted(
         json.dumps({"ArnEquals": {"aws:SourceArn": rule}}) for rule in rules

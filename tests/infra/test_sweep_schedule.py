@@ -32,7 +32,7 @@ def test_an_undelivered_sweep_is_superseded_within_a_minute_and_dead_lettered(
 def test_the_readiness_check_and_the_sweep_share_one_way_to_invoke(
     single_pair: Synthesized,
 ) -> None:
-    # Both schedules are made by infra.schedules: same target shape, different request
+    # Both schedules are made by eni_failover_cdk.schedules: same target shape, different request
     stack = single_pair.stack
     (readiness,) = single_pair.properties(stack.readiness.rule)["Targets"]
     (sweep,) = single_pair.properties(stack.sweep.rule)["Targets"]

@@ -10,12 +10,12 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.deployment import LocalDeployment
-from emulator.endpoint import ACCOUNT_ID, REGION
-from emulator.service import PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, ProberSettings, Tuning
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
+from eni_failover_emulator.service import PairServices
 
 ALARM_NAME = "EniFailover-nat-primary-status"
 TEST_TUNING = Tuning(

@@ -4,7 +4,7 @@ A client of an overlay IP reaches whichever instance the route points at; a clie
 Elastic IP, the instance it is associated with; a client of a secondary IP, the instance
 whose interface holds it. A failover that moves the address moves the client with it,
 which is what a benchmark of "the service stops answering -> answered on the standby"
-needs for routes, Elastic IPs and secondary IPs (emulator.service.PairServices).
+needs for routes, Elastic IPs and secondary IPs (eni_failover_emulator.service.PairServices).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import AddressPairTopology, build_address_pair
-from emulator.service import PairServices
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import AddressPairTopology, build_address_pair
+from eni_failover_emulator.service import PairServices
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import AddressPairTopology, build_address_pair
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
-from eni_cli import history as history_command
 from eni_failover import prober
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailbackPolicy, FailoverConfig, Pair
 from eni_failover.history import History
+from eni_failover_cli import history as history_command
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import AddressPairTopology, build_address_pair
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.faults.conftest import _atomic_dynamodb  # noqa: F401 - autouse: deliveries run at once
 from tests.integration.conftest import TEST_TUNING
 from tests.support import REGION

@@ -15,12 +15,12 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
 from eni_failover import ec2
 from eni_failover.errors import PairBusy
 from eni_failover.pair_record import PairRecords
 from eni_failover.shared_looks import WATCH_ID, WATCH_PREFIX
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import ALARM_NAME
 from tests.support import REGION, alarm_message, sns_event
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.drill import Narrator
+from eni_failover_emulator.drill import Narrator
 
 INDENT = " " * 11
 

@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 import boto3
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
-from emulator.events import alarm_change_event
 from eni_failover.config import FailoverConfig
 from eni_failover.probe import ProbeResult
 from eni_failover.triggers import probe_failed_message
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.events import alarm_change_event
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.support import REGION, put_service_alarm, sns_event
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.drill import (
+from eni_failover.config import Probing
+from eni_failover_emulator.drill import (
     OVERLAY_IP,
     PAIR_NAME,
     PROBE,
@@ -14,7 +15,6 @@ from emulator.drill import (
     DrillResult,
     run_drill,
 )
-from eni_failover.config import Probing
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
-from eni_cli import check as check_command
+from eni_failover_cli import check as check_command
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 
 DETACH, ATTACH = "DetachNetworkInterface", "AttachNetworkInterface"
 

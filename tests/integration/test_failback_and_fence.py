@@ -9,11 +9,11 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
 from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode
 from eni_failover.pair_record import PairRecord, PairRecords
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING, pair_of
 from tests.support import REGION, alarm_message, sns_event
 

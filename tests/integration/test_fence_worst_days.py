@@ -14,15 +14,15 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
-from emulator.clock import ShiftedClock
-from emulator.deployment import FakeLambdaContext, LocalDeployment
-from emulator.events import state_change_message
 from eni_failover import ec2 as ec2_calls
 from eni_failover.config import FailbackPolicy, FailoverConfig, FenceMode
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.failover import RESERVE_SECONDS
 from eni_failover.outcome import JSON_MARKER
+from eni_failover_ec2sim import CallEvent, FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
+from eni_failover_emulator.events import state_change_message
 from tests.faults.views import outcome_of
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_failback_and_fence import (

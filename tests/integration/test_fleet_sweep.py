@@ -10,11 +10,11 @@ from typing import Any
 
 import boto3
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.clock import ShiftedClock
-from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.errors import TriggerInProgress
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.clock import ShiftedClock
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.faults.conftest import _atomic_dynamodb  # noqa: F401 - autouse: deliveries run at once
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_handler import machine_readable, where_is

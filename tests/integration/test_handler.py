@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
-from emulator.events import metric_math_alarm_message
 from eni_failover.outcome import JSON_MARKER
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.events import metric_math_alarm_message
 from tests.integration.conftest import ALARM_NAME
 from tests.support import alarm_message, load_event, sns_event, state_change_message
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
 from eni_failover.errors import AwsCallFailed
 from eni_failover.history import AUTOMATIC, HISTORY_INDEX, History, HistoryEntry
 from eni_failover.pair_record import PairRecords
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import ALARM_NAME
 from tests.integration.test_failback_and_fence import restart_primary
 from tests.support import alarm_message, sns_event

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
 from eni_failover.errors import InvalidRequest
 from eni_failover.pair_record import PairRecords
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import ALARM_NAME
 from tests.integration.test_failback_and_fence import restart_primary
 from tests.support import alarm_message, sns_event

@@ -8,15 +8,15 @@ from typing import Any
 
 import boto3
 
-from ec2sim import FaithfulEC2, build_pair
-from ec2sim.topology import build_address_pair
-from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.config import FailoverConfig, Pair
 from eni_failover.operations import (
     READINESS_PACE_SECONDS,
     READINESS_RESERVE_SECONDS,
     READINESS_UNPACED_PAIRS,
 )
+from eni_failover_ec2sim import FaithfulEC2, build_pair
+from eni_failover_ec2sim.topology import build_address_pair
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.support import FakeClock
 

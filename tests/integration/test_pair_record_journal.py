@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from emulator.deployment import LocalDeployment
 from eni_failover.pair_record import PairRecords, PlannedMove
+from eni_failover_emulator.deployment import LocalDeployment
 
 PRIMARY = "i-0123456789abcdef0"
 STANDBY = "i-0fedcba9876543210"

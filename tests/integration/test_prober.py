@@ -17,15 +17,15 @@ import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.exceptions import JsonRESTError
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.delivery import drain
-from emulator.endpoint import REGION
-from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_PROBE_SUCCESS, METRIC_PROBER_ROUNDS
 from eni_failover.config import FailoverConfig, ProberSettings, Probing
 from eni_failover.prober import Prober, ProberLease, run_invocation
 from eni_failover.timeline import SystemClock
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.endpoint import REGION
+from eni_failover_emulator.service import Behaviour, PairServices
 from tests.integration.conftest import TEST_TUNING, ProberAccount, pair_of, prober_account
 
 # Short rounds keep the suite quick; the defaults (2 s, 1 s, 3) are measured by `make bench`.

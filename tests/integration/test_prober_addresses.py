@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import boto3
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import build_address_pair
-from emulator.endpoint import REGION
 from eni_failover.clients import AwsClients
 from eni_failover.config import Pair
 from eni_failover.prober import find_targets
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import build_address_pair
+from eni_failover_emulator.endpoint import REGION
 
 
 def test_an_overlay_route_pair_is_probed_at_its_overlay_ip_while_the_primary_holds_it(

@@ -14,17 +14,17 @@ from typing import Any, cast
 
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.delivery import drain
-from emulator.service import Behaviour, PairServices
-from eni_cli import status
-from eni_cli.deployment import Deployment
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, ProberSettings, Probing
 from eni_failover.probe import ProbeResult, Resolve
 from eni_failover.prober import Prober, ProberLease, lease_id_for, run_invocation
 from eni_failover.quorum import ANSWERING, FAILED, QuorumStore, View
 from eni_failover.timeline import SystemClock
+from eni_failover_cli import status
+from eni_failover_cli.deployment import Deployment
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.service import Behaviour, PairServices
 from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
 
 # model_construct: the deployable minimum interval is 1 s, a test's is not.

@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
-from eni_cli import check, status
-from eni_cli.deployment import Deployment
-from eni_cli.outputs import StackOutputs
 from eni_failover import ec2
+from eni_failover_cli import check, status
+from eni_failover_cli.deployment import Deployment
+from eni_failover_cli.outputs import StackOutputs
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import pair_of
 from tests.support import sns_event, state_change_message
 

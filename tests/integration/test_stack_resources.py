@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import time
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover.failover import RESERVE_SECONDS
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
 from tests.integration.conftest import ALARM_NAME
 from tests.support import alarm_message, sns_event
 

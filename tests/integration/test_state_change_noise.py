@@ -11,11 +11,11 @@ from pathlib import Path
 
 import boto3
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.deployment import LocalDeployment
-from emulator.events import state_change_message
-from emulator.template import pair_context, synthesize
 from eni_failover.config import FailoverConfig
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.events import state_change_message
+from eni_failover_emulator.template import pair_context, synthesize
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.support import REGION
 

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from ec2sim.topology import build_address_pair
-from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.discovery import (
     DISCOVERY_TTL_SECONDS,
@@ -21,6 +18,9 @@ from eni_failover.discovery import (
     ROUTES_TAG,
 )
 from eni_failover.timeline import Clock, SystemClock
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_ec2sim.topology import build_address_pair
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.integration.conftest import TEST_TUNING, pair_of
 from tests.integration.test_handler import machine_readable, where_is
 from tests.support import sns_event, state_change_message

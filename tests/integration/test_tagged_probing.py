@@ -12,17 +12,17 @@ from typing import Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2, PairTopology
-from emulator.delivery import drain
-from emulator.deployment import LocalDeployment
-from emulator.endpoint import REGION
-from emulator.service import Behaviour, PairServices
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair, ProberSettings, Probing
 from eni_failover.discovery import PAIR_TAG, PROBE_TAG, ROLE_TAG, Discovery, DiscoveryCache
 from eni_failover.errors import AwsCallFailed
 from eni_failover.prober import Prober
 from eni_failover.timeline import SystemClock
+from eni_failover_ec2sim import FaithfulEC2, PairTopology
+from eni_failover_emulator.delivery import drain
+from eni_failover_emulator.deployment import LocalDeployment
+from eni_failover_emulator.endpoint import REGION
+from eni_failover_emulator.service import Behaviour, PairServices
 from tests.integration.conftest import TEST_TUNING, pair_of, prober_account
 from tests.integration.test_handler import machine_readable
 from tests.support import sns_event

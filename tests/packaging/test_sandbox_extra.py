@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import emulator.template
-from eni_cli import sandbox
-from eni_cli.console import Console
-from eni_cli.errors import CliError, ExitCode
-from eni_cli.main import main
+import eni_failover_emulator.template
+from eni_failover_cli import sandbox
+from eni_failover_cli.console import Console
+from eni_failover_cli.errors import CliError, ExitCode
+from eni_failover_cli.main import main
 
 SANDBOX_UP = ["sandbox", "up", "--background"]
 DRILL_LOCAL = ["drill", "--local"]
@@ -75,10 +75,10 @@ def test_a_missing_module_of_our_own_is_a_bug_not_an_extra() -> None:
 def test_synthesizing_without_a_checkout_says_what_to_do(
     arguments: list[str], advice: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the emulator installed from the wheel: no app.py or infra/ beside it
+    # Given the emulator installed from the wheel: no app.py or eni_failover_cdk/ beside it
     installed = tmp_path / "site-packages"
     installed.mkdir()
-    monkeypatch.setattr(emulator.template, "PROJECT_ROOT", installed)
+    monkeypatch.setattr(eni_failover_emulator.template, "PROJECT_ROOT", installed)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     # When the command would synthesize the CDK app
@@ -93,7 +93,7 @@ def test_a_template_given_needs_no_checkout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given no app beside the emulator, and a background start that only records its call
-    monkeypatch.setattr(emulator.template, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(eni_failover_emulator.template, "PROJECT_ROOT", tmp_path)
     started: list[list[str]] = []
 
     def up_background(

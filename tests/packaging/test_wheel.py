@@ -108,11 +108,16 @@ def test_the_wheel_holds_the_cli_the_function_and_the_sandbox_code_only(
     tops = {name.split("/")[0] for name in names}
     packages = {top for top in tops if not top.endswith(".dist-info")}
     # Then the benchmarks and the tests are not in it; the sandbox's code is, for the extra
-    assert packages == {"eni_cli", "eni_failover", "emulator", "ec2sim"}
+    assert packages == {
+        "eni_failover_cli",
+        "eni_failover",
+        "eni_failover_emulator",
+        "eni_failover_ec2sim",
+    }
     assert "eni_failover/handler.py" in names
     # with its subpackages: the address kinds, which decide (and so the CLI) imports
     assert "eni_failover/kinds/routes.py" in names
-    assert "emulator/sandbox.py" in names
+    assert "eni_failover_emulator/sandbox.py" in names
 
 
 def test_every_module_of_the_shipped_packages_is_in_the_wheel(installed: Installed) -> None:
@@ -122,7 +127,10 @@ def test_every_module_of_the_shipped_packages_is_in_the_wheel(installed: Install
         names = set(wheel.namelist())
     sources = {
         "eni_failover": ROOT / "lambda" / "eni_failover",
-        **{package: ROOT / package for package in ("eni_cli", "emulator", "ec2sim")},
+        **{
+            package: ROOT / package
+            for package in ("eni_failover_cli", "eni_failover_emulator", "eni_failover_ec2sim")
+        },
     }
     # When each module's place in the wheel is listed
     expected = {

@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from emulator.events import metric_math_alarm_message
+from eni_failover_emulator.events import metric_math_alarm_message
 from tests.support import ACCOUNT_ID, alarm_message, sns_event, state_change_message
 
 OTHER_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ec2sim import FaithfulEC2, build_pair
-from emulator.deployment import LocalDeployment
 from eni_failover.config import FailoverConfig
 from eni_failover.observability import metrics
+from eni_failover_ec2sim import FaithfulEC2, build_pair
+from eni_failover_emulator.deployment import LocalDeployment
 from tests.faults.views import Scene, facts, function_clients, outcome_of
 from tests.integration.conftest import ALARM_NAME, TEST_TUNING, pair_of
 from tests.property.conftest import LogLines

@@ -18,7 +18,7 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from ec2sim import FaithfulEC2, ManualClock
+from eni_failover_ec2sim import FaithfulEC2, ManualClock
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

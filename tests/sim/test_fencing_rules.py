@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from ec2sim import ManualClock, build_pair
+from eni_failover_ec2sim import ManualClock, build_pair
 from tests.sim.conftest import IN_PROCESS, StartSim
 from tests.sim.views import error_code, instance_interfaces, instance_state
 

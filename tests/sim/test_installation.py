@@ -12,9 +12,9 @@ from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
-from ec2sim import FaithfulEC2, ManualClock, build_pair
-from ec2sim.lifecycle import Delay
-from ec2sim.traffic import TokenBucket
+from eni_failover_ec2sim import FaithfulEC2, ManualClock, build_pair
+from eni_failover_ec2sim.lifecycle import Delay
+from eni_failover_ec2sim.traffic import TokenBucket
 from tests.sim.conftest import IN_PROCESS, REGION, StartSim
 from tests.sim.views import attachment_status, interface
 

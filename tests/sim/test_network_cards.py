@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from ec2sim import build_pair
+from eni_failover_ec2sim import build_pair
 from tests.sim.conftest import StartSim
 from tests.sim.views import error_code, interface
 

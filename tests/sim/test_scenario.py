@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ec2sim import ManualClock, build_pair
+from eni_failover_ec2sim import ManualClock, build_pair
 from tests.sim.conftest import StartSim
 from tests.sim.views import attachment_status, interface
 

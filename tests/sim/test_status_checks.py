@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ec2sim import build_pair
+from eni_failover_ec2sim import build_pair
 from tests.sim.conftest import IN_PROCESS, StartSim
 
 if TYPE_CHECKING:

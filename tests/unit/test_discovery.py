@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from ec2sim import FaithfulEC2
 from eni_failover.config import Pair
 from eni_failover.discovery import (
     MAX_FLOATING_INTERFACES,
@@ -26,6 +25,7 @@ from eni_failover.discovery import (
     read_tagged,
 )
 from eni_failover.errors import AwsCallFailed
+from eni_failover_ec2sim import FaithfulEC2
 from tests.support import FakeClock
 
 if TYPE_CHECKING:

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from ec2sim import FaithfulEC2
-from ec2sim.topology import build_address_pair
 from eni_failover.config import Pair
 from eni_failover.discovery import (
     PAIR_TAG,
@@ -29,6 +27,8 @@ from eni_failover.discovery import (
     discover_from_ec2,
     read_tagged,
 )
+from eni_failover_ec2sim import FaithfulEC2
+from eni_failover_ec2sim.topology import build_address_pair
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulator.service import Behaviour, Loss, ServiceListener, service_listener
 from eni_failover.probe import ProbeKind, ProbeResult, ProbeSpec, ProbeTracker, Verdict, run_probe
+from eni_failover_emulator.service import Behaviour, Loss, ServiceListener, service_listener
 
 TIMEOUT = 0.5
 PRIVATE_IP = "10.0.1.50"  # never connected to: resolve() maps it to the listener
@@ -164,7 +164,7 @@ class TestHysteresis:
 
 
 class TestLossyNetwork:
-    """emulator.service's lossy behaviour, which the benchmark's soak probes for minutes."""
+    """The emulator service's lossy behaviour, which the benchmark's soak probes for minutes."""
 
     TIMEOUT, PROBES = 0.3, 12
 

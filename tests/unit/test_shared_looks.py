@@ -18,8 +18,6 @@ from botocore.config import Config
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 
-from ec2sim import FaithfulEC2, PairTopology, build_pair
-from emulator.atomic_items import atomic_items
 from eni_failover import ec2
 from eni_failover.config import Tuning
 from eni_failover.decide import Move
@@ -27,6 +25,8 @@ from eni_failover.pair_record import PlannedMove
 from eni_failover.shared_looks import CLAIM_SECONDS, SNAPSHOT_ID, WATCH_ID, Look, SharedLooks
 from eni_failover.swap import carry_out
 from eni_failover.timeline import SystemClock, Timeline
+from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
+from eni_failover_emulator.atomic_items import atomic_items
 from tests.support import FakeClock
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from emulator.events import metric_math_alarm_message
 from eni_failover import decide
 from eni_failover.config import Pair
 from eni_failover.errors import UnparseableRecord
@@ -20,6 +19,7 @@ from eni_failover.triggers import (
     parse_event,
     probe_failed_message,
 )
+from eni_failover_emulator.events import metric_math_alarm_message
 from tests.support import (
     ACCOUNT_ID,
     REGION,
