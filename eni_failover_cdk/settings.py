@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, TypeAdapter, ValidationError
 
 from eni_failover.config import (
+    ACCEPT_CDK_TOKENS,
     DEFAULT_EVALUATION_PERIODS,
     EXPECT_ALARM_NAME,
     EXPECT_ALLOCATION,
@@ -46,6 +47,7 @@ from eni_failover.config import (
     RouteCidr,
     RouteTableId,
     Tuning,
+    resource_id,
 )
 from eni_failover.discovery import PROBE_PORTS_KEY, PROBE_TAG
 from eni_failover.history import DEFAULT_RETENTION_DAYS
@@ -219,8 +221,11 @@ MAX_RULE_NAME_LENGTH = 64
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 VPC_ID_PATTERN = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-VpcId = Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]
-SubnetId = Annotated[str, Field(pattern=SUBNET_ID_PATTERN.pattern)]
+VpcId = Annotated[str, resource_id(VPC_ID_PATTERN, "a VPC ID")]
+SubnetId = Annotated[str, resource_id(SUBNET_ID_PATTERN, "a subnet ID")]
+# At synth an ID may be a CDK token (EniFailover in a user's stack: instance.instance_id);
+# the function validates it once resolved (eni_failover.config.read_config_file).
+_SYNTH = {ACCEPT_CDK_TOKENS: True}
 # EventBridge's two schedule forms; rate takes a singular unit for 1 and a plural otherwise.
 RATE_PATTERN = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_PATTERN = re.compile(r"^cron\(\S+( \S+){5}\)$")
@@ -769,14 +774,17 @@ def _build_pair(
     if len(problems) > before or pair_name is None or primary_id is None or standby_id is None:
         return None
     try:
-        return Pair(
-            name=pair_name,
-            primary_instance_id=primary_id,
-            standby_instance_id=standby_id,
-            **listed,
-            probe=probe_text,
-            trigger_alarms=alarm_names,
-            **after_failover,
+        return Pair.model_validate(
+            {
+                "name": pair_name,
+                "primary_instance_id": primary_id,
+                "standby_instance_id": standby_id,
+                **listed,
+                "probe": probe_text,
+                "trigger_alarms": alarm_names,
+                **after_failover,
+            },
+            context=_SYNTH,
         )
     except ValidationError as error:  # a rule of the model this module does not pre-check
         problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
@@ -842,7 +850,7 @@ def _read_ids(
     values: list[str] = []
     for text in _split(raw, key, expected, problems):
         try:
-            values.append(TypeAdapter(kind).validate_python(text))
+            values.append(TypeAdapter(kind).validate_python(text, context=_SYNTH))
         except ValidationError as error:
             # The model's reason when it states the form (a CIDR with host bits says so).
             reason = _message(error.errors()[0])
@@ -1410,7 +1418,7 @@ def _validate(kind: Any, raw: object, key: str, expected: str, problems: list[st
         problems.append(f"{key}: expected text, {expected}; got {raw!r}")
         return None
     try:
-        value: str = TypeAdapter(kind).validate_python(raw.strip())
+        value: str = TypeAdapter(kind).validate_python(raw.strip(), context=_SYNTH)
     except ValidationError:
         problems.append(f"{key}: {raw.strip()!r} is not {expected}")
         return None

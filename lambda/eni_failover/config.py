@@ -7,6 +7,7 @@ its environment at cold start), so a value the stack accepts is a value the func
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -79,6 +81,20 @@ ENV_PROBER_VANTAGE = "PROBER_VANTAGE"
 ENV_PROBER_VANTAGES = "PROBER_VANTAGES"
 # Days the function keeps a history entry (optional: a function deployed before has none).
 ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
+# The values of the pairs file that were CDK tokens at synth (an instance's ID in the same
+# stack, eni_failover_cdk.EniFailover): the file holds a placeholder {"$ref": N} for each,
+# this variable the JSON list CloudFormation resolved them to, and the function substitutes
+# them before validating (read_config_file). A file is an asset, which CloudFormation never
+# resolves; the environment is resolved at deploy time.
+ENV_CONFIG_REFS = "FAILOVER_CONFIG_REFS"
+CONFIG_REF_KEY = "$ref"
+
+# How CDK writes a string it resolves only at deploy time (an instance's ID created in the
+# same app): ``${Token[...]}``. Such a value can be checked only once resolved.
+CDK_TOKEN_PATTERN = re.compile(r"\$\{Token\[[^\]]+\]\}")
+# Validation context key (``context={ACCEPT_CDK_TOKENS: True}``): the stack at synth accepts a
+# token where an ID is expected; the function, validating the resolved file, never does.
+ACCEPT_CDK_TOKENS = "accept_cdk_tokens"
 
 
 # The status-check alarm's one-minute periods, unless the stack's evaluationPeriods says.
@@ -89,8 +105,18 @@ class ConfigError(FailoverError, ValueError):
     """Configuration that cannot work; the message names the key and the expected form."""
 
 
-def _check(pattern: re.Pattern[str], expected: str) -> AfterValidator:
-    def validate(value: str) -> str:
+def is_cdk_token(value: str) -> bool:
+    return CDK_TOKEN_PATTERN.search(value) is not None
+
+
+def tokens_accepted(info: ValidationInfo) -> bool:
+    return isinstance(info.context, Mapping) and bool(info.context.get(ACCEPT_CDK_TOKENS))
+
+
+def _check(pattern: re.Pattern[str], expected: str, *, tokens: bool = False) -> AfterValidator:
+    def validate(value: str, info: ValidationInfo) -> str:
+        if tokens and tokens_accepted(info) and is_cdk_token(value):
+            return value
         if not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not {expected}")
         return value
@@ -98,14 +124,20 @@ def _check(pattern: re.Pattern[str], expected: str) -> AfterValidator:
     return AfterValidator(validate)
 
 
-InstanceId = Annotated[str, _check(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
-InterfaceId = Annotated[str, _check(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
+def resource_id(pattern: re.Pattern[str], expected: str) -> AfterValidator:
+    """An AWS resource's ID of ``pattern``'s form, or at synth (ACCEPT_CDK_TOKENS) a token
+    that will resolve to one: an instance, interface, route table, allocation, VPC, subnet."""
+    return _check(pattern, expected, tokens=True)
+
+
+InstanceId = Annotated[str, resource_id(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
+InterfaceId = Annotated[str, resource_id(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
 PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
 Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
 AlarmName = Annotated[str, _check(re.compile(r"^[^\x00-\x1f\x7f]{1,255}$"), EXPECT_ALARM_NAME)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-RouteTableId = Annotated[str, _check(ROUTE_TABLE_ID_PATTERN, EXPECT_ROUTE_TABLE)]
-AllocationId = Annotated[str, _check(ALLOCATION_ID_PATTERN, EXPECT_ALLOCATION)]
+RouteTableId = Annotated[str, resource_id(ROUTE_TABLE_ID_PATTERN, EXPECT_ROUTE_TABLE)]
+AllocationId = Annotated[str, resource_id(ALLOCATION_ID_PATTERN, EXPECT_ALLOCATION)]
 
 
 def _cidr(value: str) -> str:
@@ -418,7 +450,7 @@ class _FromEnvironment(_Frozen):
         if missing:
             raise ConfigError(f"environment variables not set: {', '.join(missing)}")
         if failover is None:
-            failover = read_config_file(environ[ENV_CONFIG_FILE])
+            failover = read_config_file(environ[ENV_CONFIG_FILE], refs=environ.get(ENV_CONFIG_REFS))
         group = environ.get(ENV_QUARANTINE_GROUP_ID)
         if group:
             failover = failover.with_quarantine_group(group)
@@ -436,8 +468,10 @@ class _FromEnvironment(_Frozen):
             raise ConfigError(describe_validation_error(error)) from error
 
 
-def read_config_file(name: str) -> FailoverConfig:
-    """The pairs and tuning from the JSON file the stack packaged with the code."""
+def read_config_file(name: str, *, refs: str | None = None) -> FailoverConfig:
+    """The pairs and tuning from the JSON file the stack packaged with the code, its
+    placeholders replaced by ``refs`` (FAILOVER_CONFIG_REFS) before anything is validated,
+    so a resolved value of the wrong form is refused here, at cold start, by its key."""
     path = Path(name) if Path(name).is_absolute() else CODE_ROOT / name
     try:
         text = path.read_text(encoding="utf-8")
@@ -446,10 +480,54 @@ def read_config_file(name: str) -> FailoverConfig:
             f"{ENV_CONFIG_FILE}: cannot read {path} ({error.strerror}); expected the pair "
             f"configuration the stack packages with the code ({CONFIG_FILE_NAME})"
         ) from error
+    source = str(path)
+    if refs:
+        text = substitute_refs(text, refs, where=source)
+        source = f"{path} with {ENV_CONFIG_REFS} substituted"
     try:
         return FailoverConfig.model_validate_json(text)
     except ValidationError as error:
-        raise ConfigError(f"{path}: {describe_validation_error(error)}") from error
+        raise ConfigError(f"{source}: {describe_validation_error(error)}") from error
+
+
+def substitute_refs(text: str, refs: str, *, where: str) -> str:
+    """The configuration ``text`` with each {"$ref": N} replaced by the Nth value of the
+    JSON list ``refs``; every placeholder must have its value, and every value a placeholder."""
+    try:
+        values = json.loads(refs)
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{ENV_CONFIG_REFS} or {where}: not JSON ({error}); expected the list of resolved "
+            "values the stack sets and the configuration it packages"
+        ) from error
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{ENV_CONFIG_REFS}: expected a JSON list of strings, got {refs!r}")
+    used: set[int] = set()
+
+    def replace(node: object) -> object:
+        if isinstance(node, dict):
+            if set(node) == {CONFIG_REF_KEY}:
+                index = node[CONFIG_REF_KEY]
+                if not isinstance(index, int) or not 0 <= index < len(values):
+                    raise ConfigError(
+                        f"{where}: placeholder {node!r} has no value in {ENV_CONFIG_REFS} "
+                        f"({len(values)} given); the file and the variable come from one deploy"
+                    )
+                used.add(index)
+                return values[index]
+            return {key: replace(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [replace(item) for item in node]
+        return node
+
+    resolved = replace(document)
+    if len(used) != len(values):
+        raise ConfigError(
+            f"{ENV_CONFIG_REFS}: {len(values)} values for {len(used)} placeholders in {where}; "
+            "the file and the variable come from one deploy"
+        )
+    return json.dumps(resolved, separators=(",", ":"), ensure_ascii=False)
 
 
 class Settings(_FromEnvironment):
