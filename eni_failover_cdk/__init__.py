@@ -1,10 +1,23 @@
-"""CDK infrastructure for ENI Failover: one construct per concern, composed by the stack."""
+"""CDK infrastructure for ENI Failover: one construct per concern, composed by EniFailover,
+which any CDK app adds to its own stack (`from eni_failover_cdk import EniFailover`).
 
-import sys
-from pathlib import Path
+EniFailover is imported on first use, so that reading the settings (the emulator, the
+benchmarks) does not start CDK's runtime.
+"""
 
-# The Lambda's source. The stack validates its context with the function's own models
-# (eni_failover.config), so make them importable however infra is loaded.
-LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
-if str(LAMBDA_SOURCE) not in sys.path:
-    sys.path.append(str(LAMBDA_SOURCE))
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eni_failover_cdk.construct import EniFailover
+
+__all__ = ["EniFailover"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "EniFailover":
+        from eni_failover_cdk.construct import EniFailover  # noqa: PLC0415
+
+        return EniFailover
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import jsii
 from aws_cdk import Aws, Duration, Stack
@@ -197,6 +197,7 @@ class FailoverFunction(Construct):
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS)
         self.log_group.grant_write(self.role)
         powertools = powertools_layer(self, "PowertoolsLayer")
+        package = package_code(self, failover)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -205,7 +206,7 @@ class FailoverFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=FUNCTION_HANDLER,
-            code=package_code(failover),
+            code=package.code,
             layers=[powertools],
             timeout=Duration.seconds(timeout_seconds),
             memory_size=MEMORY_MB,
@@ -220,7 +221,8 @@ class FailoverFunction(Construct):
                 state_table=state_table,
                 metrics_namespace=metrics_namespace,
                 history_retention_days=history_retention_days,
-            ),
+            )
+            | dict(package.environment),
             # Executions no other function in the account can take (settings sizes it).
             reserved_concurrent_executions=reserved_concurrency,
             retry_attempts=RETRY_ATTEMPTS,
@@ -262,7 +264,7 @@ class FailoverFunction(Construct):
         state_table: dynamodb.ITableV2,
         metrics_namespace: str,
         history_retention_days: int,
-    ) -> Mapping[str, str]:
+    ) -> dict[str, str]:
         environment = {
             ENV_CONFIG_FILE: CONFIG_FILE_NAME,
             ENV_NOTIFICATION_TOPIC_ARN: notification_topic.topic_arn,

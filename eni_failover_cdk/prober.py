@@ -157,6 +157,7 @@ class Prober(Construct):
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         self.log_group.grant_write(self.role)
+        package = package_code(self, failover)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -165,7 +166,7 @@ class Prober(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=PROBER_HANDLER,
-            code=package_code(failover),
+            code=package.code,
             layers=[powertools_layer(self, "PowertoolsLayer")],
             timeout=TIMEOUT,
             memory_size=MEMORY_MB,
@@ -181,6 +182,7 @@ class Prober(Construct):
                 failover_function=failover_function,
                 state_table=state_table,
             )
+            | dict(package.environment)
             | (
                 {ENV_PROBER_VANTAGE: vantage, ENV_PROBER_VANTAGES: ",".join(placement.vantages)}
                 if vantage

@@ -11,7 +11,6 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from eni_failover_cdk import LAMBDA_SOURCE
 from eni_failover_cdk.failover_function import (
     ELASTIC_IP_ACTIONS,
     ELASTIC_IP_READ_ACTIONS,
@@ -20,6 +19,7 @@ from eni_failover_cdk.failover_function import (
     ROUTE_READ_ACTIONS,
 )
 from eni_failover_cdk.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
+from eni_failover_cdk.lambda_package import FUNCTION_PACKAGE
 from tests.infra.conftest import PRIMARY, STANDBY, Synthesized, as_list, render, synthesize
 from tests.infra.test_address_kind_settings import (
     ALLOCATION,
@@ -163,7 +163,7 @@ def test_the_primary_interface_wildcard_is_acknowledged_on_its_policy(
         f for f in report["suppressedViolations"] if f["ruleName"].endswith("network-interface/*]")
     ]
     assert [c["constructPath"] for c in finding["violatingConstructs"]] == [
-        "EniFailover/Failover/PrimaryInterfacePolicy/Resource"
+        "EniFailover/Default/Failover/PrimaryInterfacePolicy/Resource"
     ]
     assert "found at run time" in finding["reason"]
 
@@ -214,7 +214,7 @@ def test_every_ec2_action_the_function_calls_is_granted_where_every_kind_is_used
     # Given the EC2 operations the function's code calls (botocore's method names in lambda/)
     model = botocore.session.get_session().get_service_model("ec2")
     operations = {xform_name(name): name for name in model.operation_names}
-    source = "\n".join(path.read_text() for path in LAMBDA_SOURCE.rglob("*.py"))
+    source = "\n".join(path.read_text() for path in FUNCTION_PACKAGE.rglob("*.py"))
     called = {f"ec2:{operations[m]}" for m in re.findall(r"\.(\w+)\(", source) if m in operations}
     # When the role's EC2 actions are collected
     granted = {

@@ -8,10 +8,10 @@ from tests.infra.conftest import Synthesized
 
 # Each acknowledgment is a decision; a new one must be added here on purpose.
 EXPECTED_ACKNOWLEDGMENTS = {
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/ReadStatePolicy/Resource"),
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/Role/DefaultPolicy/Resource"),
-    ("AwsSolutions-L1", "EniFailover/Failover/Function/Resource"),
-    ("AwsSolutions-SQS3", "EniFailover/DeadLetters/Queue/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Default/Failover/ReadStatePolicy/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Default/Failover/Role/DefaultPolicy/Resource"),
+    ("AwsSolutions-L1", "EniFailover/Default/Failover/Function/Resource"),
+    ("AwsSolutions-SQS3", "EniFailover/Default/DeadLetters/Queue/Resource"),
 }
 
 

@@ -638,16 +638,16 @@ def test_only_the_prober_reaches_the_endpoints(edge: Synthesized) -> None:
 # --- cdk-nag ---------------------------------------------------------------------------------
 
 EXPECTED_ACKNOWLEDGMENTS = {
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/ReadStatePolicy/Resource"),
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Failover/Role/DefaultPolicy/Resource"),
-    ("AwsSolutions-L1", "EniFailover/Failover/Function/Resource"),
-    ("AwsSolutions-SQS3", "EniFailover/DeadLetters/Queue/Resource"),
-    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Prober/Role/DefaultPolicy/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Default/Failover/ReadStatePolicy/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Default/Failover/Role/DefaultPolicy/Resource"),
+    ("AwsSolutions-L1", "EniFailover/Default/Failover/Function/Resource"),
+    ("AwsSolutions-SQS3", "EniFailover/Default/DeadLetters/Queue/Resource"),
+    ("AwsSolutions-IAM5[Resource::*]", "EniFailover/Default/Prober/Role/DefaultPolicy/Resource"),
     (
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:*/*]",
-        "EniFailover/Prober/Role/DefaultPolicy/Resource",
+        "EniFailover/Default/Prober/Role/DefaultPolicy/Resource",
     ),
-    ("AwsSolutions-L1", "EniFailover/Prober/Function/Resource"),
+    ("AwsSolutions-L1", "EniFailover/Default/Prober/Function/Resource"),
 }
 
 

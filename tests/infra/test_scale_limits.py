@@ -271,7 +271,7 @@ def test_synth_refuses_more_managed_policies_on_a_role_than_iam_attaches(tmp_pat
         app.synth()
     # Then synth stops, naming the role and IAM's quota
     message = str(refused.value)
-    assert "EniFailover/Failover/Role" in message
+    assert "EniFailover/Default/Failover/Role" in message
     assert "managed policies" in message
 
 
@@ -361,6 +361,6 @@ def test_synth_refuses_inline_policies_longer_than_a_role_holds(tmp_path: Path) 
         app.synth()
     # Then synth stops, naming the role and the limit, and neither policy on its own
     message = str(refused.value)
-    assert "EniFailover/Failover/Role" in message
+    assert "EniFailover/Default/Failover/Role" in message
     assert "10,240" in message
     assert "EniFailover/Inline0" not in message

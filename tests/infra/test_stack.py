@@ -12,7 +12,6 @@ from botocore import xform_name
 from constructs import IConstruct
 
 from eni_failover.config import Settings
-from eni_failover_cdk import LAMBDA_SOURCE
 from eni_failover_cdk.failover_function import (
     ELASTIC_IP_ACTIONS,
     ELASTIC_IP_READ_ACTIONS,
@@ -21,6 +20,7 @@ from eni_failover_cdk.failover_function import (
     ROUTE_READ_ACTIONS,
 )
 from eni_failover_cdk.fencing import ISOLATE_ACTIONS, STOP_ACTIONS
+from eni_failover_cdk.lambda_package import FUNCTION_PACKAGE
 from tests.infra.conftest import (
     EMAILS,
     INTERFACE,
@@ -425,7 +425,7 @@ def test_every_ec2_action_granted_is_one_the_function_calls(single_pair: Synthes
     # Given the EC2 operations the function's code calls (botocore's method names in lambda/)
     model = botocore.session.get_session().get_service_model("ec2")
     operations = {xform_name(name): name for name in model.operation_names}
-    source = "\n".join(path.read_text() for path in LAMBDA_SOURCE.rglob("*.py"))
+    source = "\n".join(path.read_text() for path in FUNCTION_PACKAGE.rglob("*.py"))
     called = {f"ec2:{operations[m]}" for m in re.findall(r"\.(\w+)\(", source) if m in operations}
     # When the role's EC2 actions are collected, from its inline and its managed policies
     granted = {
