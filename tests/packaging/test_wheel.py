@@ -1,16 +1,13 @@
 """The operator CLI as an operator installs it: the wheel, in a fresh venv, outside the repo.
 
-The wheel is built from a copy of the project (setuptools writes build/ and *.egg-info next
-to the sources, and others work in this tree at the same time), and installed with its
-declared dependencies held to the pins in requirements.txt, so pip takes them from its
-cache and the install also shows that the pins satisfy the declared ranges.
+The wheel (tests/packaging/conftest.py) is installed with its declared dependencies held to
+the pins in requirements.txt, so pip takes them from its cache and the install also shows
+that the pins satisfy the declared ranges.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,30 +16,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.packaging.conftest import ROOT, clean_environment, pip
+
 INSTALL_EXTRA = "pip install 'eni-failover[sandbox]'"
 pytestmark = pytest.mark.slow
-# Not copied: what is not source, and what is large.
-NOT_SOURCE = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "node_modules",
-    "cdk.out",
-    "build",
-    "dist",
-    "*.egg-info",
-    "__pycache__",
-    ".*_cache",
-    ".hypothesis",
-    ".eni-failover-sandbox.*",
-)
-
-
-def clean_environment() -> dict[str, str]:
-    # Nothing of this repository or its venv: a PYTHONPATH into the checkout would show pip
-    # the project as installed already, and the commands the checkout's modules.
-    leaks = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "ENI_FAILOVER_SANDBOX")
-    return {k: v for k, v in os.environ.items() if k not in leaks}
 
 
 @dataclass(frozen=True)
@@ -63,25 +40,9 @@ class Installed:
         )
 
 
-def pip(*arguments: str) -> None:
-    completed = subprocess.run(  # noqa: S603 - this interpreter's pip
-        [sys.executable, "-m", "pip", "--disable-pip-version-check", *arguments],
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-
-
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Installed:
     work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    pip("wheel", "--no-deps", "--wheel-dir", str(work / "dist"), str(source))
-    (wheel,) = (work / "dist").glob("eni_failover-*.whl")
     venv = work / "venv"
     subprocess.run(  # noqa: S603 - the standard library's venv
         [sys.executable, "-m", "venv", "--without-pip", str(venv)],
@@ -107,14 +68,21 @@ def test_the_wheel_holds_the_cli_the_function_and_the_sandbox_code_only(
     # When we list its top-level packages
     tops = {name.split("/")[0] for name in names}
     packages = {top for top in tops if not top.endswith(".dist-info")}
-    # Then the benchmarks and the tests are not in it; the sandbox's code is, for the extra
+    # Then only the project's own names (nothing generic such as infra or emulator that
+    # would collide with another project's): the benchmarks and the tests are not in it; the
+    # sandbox's code is, for the extra, and the CDK code, for the cdk extra
     assert packages == {
         "eni_failover_cli",
         "eni_failover",
+        "eni_failover_cdk",
         "eni_failover_emulator",
         "eni_failover_ec2sim",
     }
     assert "eni_failover/handler.py" in names
+    # The construct, and the app, with the function's code it packages
+    assert "eni_failover_cdk/construct.py" in names
+    assert "eni_failover_cdk/app.py" in names
+    assert "eni_failover/prober_handler.py" in names
     # with its subpackages: the address kinds, which decide (and so the CLI) imports
     assert "eni_failover/kinds/routes.py" in names
     assert "eni_failover_emulator/sandbox.py" in names
@@ -129,7 +97,12 @@ def test_every_module_of_the_shipped_packages_is_in_the_wheel(installed: Install
         "eni_failover": ROOT / "lambda" / "eni_failover",
         **{
             package: ROOT / package
-            for package in ("eni_failover_cli", "eni_failover_emulator", "eni_failover_ec2sim")
+            for package in (
+                "eni_failover_cdk",
+                "eni_failover_cli",
+                "eni_failover_emulator",
+                "eni_failover_ec2sim",
+            )
         },
     }
     # When each module's place in the wheel is listed
