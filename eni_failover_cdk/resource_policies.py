@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,6 +24,8 @@ MANAGED_POLICIES_PER_ROLE = 10
 # The ARNs are tokens until deploy; counted at their longest: partition, Region and account
 # as long as AWS makes them ("aws-iso-b", "ap-southeast-2"-like names, 12 digits), with room.
 _LONGEST_PARTITION, _LONGEST_REGION, _ACCOUNT = 10, 16, 12
+# A reference's longest resolved length, as eni_failover_cdk.limits measures it.
+_LONGEST_TOKEN = 256
 # A document's own characters beside its ARNs (version, statement, sid, effect, actions).
 _DOCUMENT_OVERHEAD = 400
 
@@ -45,7 +47,11 @@ class ResourceGrant:
 def arn_length(resource: str, resource_id: str, *, service: str = "ec2") -> int:
     """An ARN's resolved length at its longest, with its quotes and comma in a document."""
     fixed = len(f"arn::{service}:::/") + _LONGEST_PARTITION + _LONGEST_REGION + _ACCOUNT
-    return fixed + len(resource) + len(resource_id) + len('"",')
+    # An ID given as a CDK token (EniFailover in a user's stack) is unknown until deploy:
+    # counted as eni_failover_cdk.limits counts any reference, so the packing and the check
+    # of the synthesized policies agree.
+    id_length = _LONGEST_TOKEN if Token.is_unresolved(resource_id) else len(resource_id)
+    return fixed + len(resource) + id_length + len('"",')
 
 
 def pack(grants: Sequence[ResourceGrant]) -> list[list[ResourceGrant]]:

@@ -338,20 +338,43 @@ def test_a_malformed_literal_id_is_still_refused_beside_tokens() -> None:
     )
 
 
-def test_more_tokens_than_the_environment_holds_are_refused_at_synth() -> None:
-    # Given 25 pairs whose instances and interfaces are all tokens (75 values to resolve,
-    # each up to 29 bytes in FAILOVER_CONFIG_REFS: more than the 2 KB kept for them)
-    app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "UserStack", stack_name=STACK_NAME)
-    pairs = [
+def token_pairs(count: int) -> list[dict[str, Any]]:
+    """``count`` pairs whose instances and interface are tokens (values another stack
+    exports), three tokens a pair."""
+    return [
         {
             "name": f"nat-{n}",
             "primaryInstanceId": cdk.Fn.import_value(f"primary-{n}"),
             "standbyInstanceId": cdk.Fn.import_value(f"standby-{n}"),
             "eniIds": [cdk.Fn.import_value(f"interface-{n}")],
         }
-        for n in range(25)
+        for n in range(count)
     ]
+
+
+def test_as_many_token_pairs_as_the_environment_holds_fit_iams_limits(tmp_path: Path) -> None:
+    # Given 23 pairs of tokens (69 values, the most FAILOVER_CONFIG_REFS holds), whose ARNs
+    # IAM's limits must be checked for at their longest, as any reference is
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "UserStack", stack_name=STACK_NAME)
+    failover = EniFailover(
+        stack, "Failover", config={"pairs": token_pairs(23), "notifyEmail": "ops@example.com"}
+    )
+    # When it is synthesized (the limits are checked at synth), then it passes
+    app.synth()
+    # And the ARNs were packed into as many managed policies as they need, within a role's 10
+    policies = [
+        c for c in failover.failover.node.find_all() if isinstance(c, cdk.aws_iam.CfnManagedPolicy)
+    ]
+    assert 1 < len(policies) <= 10
+
+
+def test_more_tokens_than_the_environment_holds_are_refused_at_synth() -> None:
+    # Given 25 pairs whose instances and interfaces are all tokens (75 values to resolve,
+    # each up to 29 bytes in FAILOVER_CONFIG_REFS: more than the 2 KB kept for them)
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "UserStack", stack_name=STACK_NAME)
+    pairs = token_pairs(25)
     # When EniFailover is added, then synth stops, saying why and what to do
     with pytest.raises(TooManyTokensError, match="75 values are CDK tokens") as refused:
         EniFailover(stack, "Failover", config={"pairs": pairs, "notifyEmail": "ops@example.com"})
