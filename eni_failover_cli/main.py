@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover.errors import FailoverError
 from eni_failover_cli import (
     check,
@@ -40,7 +41,6 @@ from eni_failover_cli.deployment import (
 )
 from eni_failover_cli.errors import CliError, ExitCode
 from eni_failover_cli.invoke import FunctionFailed
-from eni_failover_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover_emulator.sandbox_file import DEFAULT_SANDBOX_FILE
 
 PROGRAM = "eni-failover"
