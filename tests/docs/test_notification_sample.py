@@ -32,8 +32,9 @@ REASON = (
 def sample() -> str:
     text = README.read_text()
     start = text.index(SECTION)
-    [block] = re.findall(r"```\n(Subject: .*?)```", text[start:], flags=re.DOTALL)[:1]
-    return block
+    found = re.search(r"```\n(Subject: .*?)```", text[start:], flags=re.DOTALL)
+    assert found is not None, f"no sample email under {SECTION!r}"
+    return found.group(1)
 
 
 def step(name: str, seconds: float, detail: str) -> Step:
