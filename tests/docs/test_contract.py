@@ -18,8 +18,15 @@ from eni_failover.errors import InvalidRequest
 from eni_failover.operations import parse_request
 
 ROOT = Path(__file__).resolve().parents[2]
-# The four parts (and the app that composes the stack); tests may spell the contract out.
-SHIPPED = ("lambda/eni_failover", "eni_failover_cdk", "eni_failover_cli", "eni_failover_emulator")
+# The four parts, the app that composes the stack, and the benchmarks that drive them; tests
+# may spell the contract out (they pin it).
+SHIPPED = (
+    "lambda/eni_failover",
+    "eni_failover_cdk",
+    "eni_failover_cli",
+    "eni_failover_emulator",
+    "bench",
+)
 CONTRACT = ROOT / "lambda" / "eni_failover" / "contract.py"
 
 OUTPUT_NAMES = {value for name, value in vars(contract).items() if name.startswith("OUTPUT_")}
