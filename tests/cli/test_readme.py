@@ -71,9 +71,11 @@ def normalized(text: str) -> str:
     def placeholder(match: re.Match[str]) -> str:
         value = match.group(0)
         kind = value.split("-")[0]
-        return ids.setdefault(value, f"{kind}-<{sum(v.startswith(kind) for v in ids.values())}>")
+        return ids.setdefault(
+            value, f"{kind}-<{sum(v.startswith(f'{kind}-') for v in ids.values())}>"
+        )
 
-    text = re.sub(r"\b(?:i|eni)-[0-9a-f]{8,17}\b", placeholder, text)
+    text = re.sub(r"\b(?:i|eni|rtb|eipalloc|subnet|vpc|sg)-[0-9a-f]{8,17}\b", placeholder, text)
     text = re.sub(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>", text)
     text = re.sub(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", "<mac>", text)
     text = re.sub(
