@@ -28,6 +28,7 @@ from eni_failover.config import (
     FailbackPolicy,
     FailoverConfig,
 )
+from eni_failover.contract import SWEEP_REQUEST
 from eni_failover_emulator.clock import ShiftedClock
 from eni_failover_emulator.deployment import FakeLambdaContext, LocalDeployment
 from eni_failover_emulator.endpoint import REGION
@@ -69,7 +70,7 @@ def run_once(lab: Lab, settings: BenchSettings, run: int) -> FailbackRun:
         first = clock.now()
         for sweep in range(1, 20):
             started = time.monotonic()
-            answer = deployment.invoke({"action": "sweep"}, FakeLambdaContext())
+            answer = deployment.invoke(SWEEP_REQUEST, FakeLambdaContext())
             took = time.monotonic() - started
             if answer["outcomes"]:
                 [outcome] = answer["outcomes"]

@@ -23,6 +23,19 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Token
 from constructs import Construct
 
+from eni_failover.contract import (
+    OUTPUT_DEAD_LETTER_ALARM_NAME,
+    OUTPUT_DEAD_LETTER_QUEUE_URL,
+    OUTPUT_DETECTION_ALARM_NAME,
+    OUTPUT_FUNCTION_NAME,
+    OUTPUT_HISTORY_RETENTION_DAYS,
+    OUTPUT_NOTIFICATION_TOPIC_ARN,
+    OUTPUT_PROBER_FUNCTION_NAME,
+    OUTPUT_READINESS_RULE_NAME,
+    OUTPUT_STATE_RULE_NAME,
+    OUTPUT_STATE_TABLE_NAME,
+    OUTPUT_TRIGGER_TOPIC_ARN,
+)
 from eni_failover_cdk.alarm_triggers import AlarmTriggers
 from eni_failover_cdk.dashboard import FailoverDashboard
 from eni_failover_cdk.dead_letters import DeadLetters
@@ -42,19 +55,6 @@ from eni_failover_cdk.settings import (
 from eni_failover_cdk.state_table import StateTable
 from eni_failover_cdk.sweep_schedule import SweepSchedule
 from eni_failover_cdk.triggers import FailoverTriggers
-from eni_failover_cli.outputs import (
-    OUTPUT_DEAD_LETTER_ALARM_NAME,
-    OUTPUT_DEAD_LETTER_QUEUE_URL,
-    OUTPUT_DETECTION_ALARM_NAME,
-    OUTPUT_FUNCTION_NAME,
-    OUTPUT_HISTORY_RETENTION_DAYS,
-    OUTPUT_NOTIFICATION_TOPIC_ARN,
-    OUTPUT_PROBER_FUNCTION_NAME,
-    OUTPUT_READINESS_RULE_NAME,
-    OUTPUT_STATE_RULE_NAME,
-    OUTPUT_STATE_TABLE_NAME,
-    OUTPUT_TRIGGER_TOPIC_ARN,
-)
 
 
 def dead_letter_alarm_name(stack_name: str) -> str:
@@ -275,7 +275,7 @@ class EniFailover(Construct):
         the function's to tell (`{"action": "pairs"}`), configured and discovered alike.
 
         Each output's logical ID is its key, wherever the construct sits: the CLI finds the
-        deployment by these keys (eni_failover_cli.outputs)."""
+        deployment by these keys (eni_failover.contract)."""
         values = {
             OUTPUT_FUNCTION_NAME: self.failover.function.function_name,
             OUTPUT_TRIGGER_TOPIC_ARN: self.triggers.topic.topic_arn,

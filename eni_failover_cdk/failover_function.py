@@ -27,10 +27,10 @@ from eni_failover.config import (
     ENV_QUARANTINE_GROUP_ID,
     ENV_STATE_TABLE_NAME,
     ENV_TRIGGER_TOPIC_ARN,
-    FUNCTION_HANDLER,
     FailoverConfig,
     Pair,
 )
+from eni_failover.contract import FUNCTION_HANDLER
 from eni_failover.discovery import PAIR_TAG
 from eni_failover_cdk.lambda_package import (
     POWERTOOLS_LAYER_PARAMETER,

@@ -34,10 +34,10 @@ from eni_failover.config import (
     ENV_PROBER_VANTAGES,
     ENV_STATE_TABLE_NAME,
     ENV_TRIGGER_TOPIC_ARN,
-    PROBER_HANDLER,
     FailoverConfig,
     Pair,
 )
+from eni_failover.contract import PROBER_HANDLER
 from eni_failover.prober import LEASE_ID, lease_id_for
 from eni_failover.quorum import CLAIM_PREFIX, VIEW_PREFIX
 from eni_failover_cdk.failover_function import address_read_actions

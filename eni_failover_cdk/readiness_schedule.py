@@ -9,18 +9,13 @@ remembers the last verdict in the pair record and stays quiet while it does not 
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from eni_failover.contract import SCHEDULED_CHECK_REQUEST
 from eni_failover_cdk.schedules import invoke_on_schedule
-
-# The operator request the function receives (eni_failover.operations.OperatorRequest):
-# every pair, announced only when its readiness changes.
-READINESS_REQUEST: dict[str, Any] = {"action": "check", "scheduled": True}
 
 
 class ReadinessSchedule(Construct):
@@ -46,7 +41,7 @@ class ReadinessSchedule(Construct):
             schedule=schedule,
             description="ENI Failover: checks that a failover of every pair would succeed, "
             "and announces a change",
-            request=READINESS_REQUEST,
+            request=SCHEDULED_CHECK_REQUEST,
             max_event_age=Duration.seconds(max_event_age_seconds),
             dead_letter_queue=dead_letter_queue,
         )

@@ -49,10 +49,10 @@ from eni_failover.config import (
     Tuning,
     resource_id,
 )
+from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover.discovery import PROBE_PORTS_KEY, PROBE_TAG
 from eni_failover.history import DEFAULT_RETENTION_DAYS
 from eni_failover.probe import EXPECT_PROBE, ProbeSpec
-from eni_failover_cli.outputs import DEFAULT_STACK_NAME
 
 # Context keys. One pair can come from the command line; several from a `pairs` list.
 KEY_STACK_NAME = "stackName"

@@ -9,16 +9,14 @@ holding one (eni_failover answers {"action": "sweep"}).
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from eni_failover.contract import SWEEP_REQUEST
 from eni_failover_cdk.schedules import invoke_on_schedule
 
-SWEEP_REQUEST: dict[str, Any] = {"action": "sweep"}
 # EventBridge fires at most once a minute; that is the sweep's whole latency budget.
 SWEEP_SCHEDULE = "rate(1 minute)"
 # A sweep not delivered within a minute is superseded by the next one; EventBridge's least.

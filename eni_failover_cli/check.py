@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eni_failover.contract import operator_request
 from eni_failover_cli.console import columns
 from eni_failover_cli.deployment import Deployment
 from eni_failover_cli.errors import ExitCode
@@ -32,10 +33,7 @@ def request(deployment: Deployment, pair_name: str | None, *, by: str) -> dict[s
     """Ask the function for the readiness of one pair, or of every pair."""
     if pair_name is not None:
         deployment.pair(pair_name)  # an unknown name fails here, listing the pairs
-    payload: dict[str, Any] = {"action": "check", "requested_by": by}
-    if pair_name is not None:
-        payload["pair"] = pair_name
-    answer = deployment.function.invoke(payload)
+    answer = deployment.function.invoke(operator_request("check", pair=pair_name, requested_by=by))
     results: list[dict[str, Any]] = answer.get("checks", [])
     problems: list[str] = answer.get("tag_problems", [])
     postponed: list[str] = answer.get("postponed", [])

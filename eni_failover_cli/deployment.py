@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from eni_failover.clients import AwsClients
+from eni_failover.contract import PAIRS_REQUEST
 from eni_failover.pair_record import PairRecords
 from eni_failover_cli.errors import CliError
 from eni_failover_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
@@ -49,7 +50,7 @@ class Deployment:
     @functools.cached_property
     def _listed(self) -> dict[str, Any]:
         """The function's list of its pairs, asked once per command."""
-        return self.function.invoke({"action": "pairs"})
+        return self.function.invoke(PAIRS_REQUEST)
 
     @property
     def pairs(self) -> tuple[PairOutputs, ...]:

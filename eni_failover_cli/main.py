@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover.errors import FailoverError
 from eni_failover_cli import (
     check,
@@ -40,7 +41,6 @@ from eni_failover_cli.deployment import (
 )
 from eni_failover_cli.errors import CliError, ExitCode
 from eni_failover_cli.invoke import FunctionFailed
-from eni_failover_cli.outputs import DEFAULT_STACK_NAME
 from eni_failover_emulator.sandbox_file import DEFAULT_SANDBOX_FILE
 
 PROGRAM = "eni-failover"
@@ -213,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pause",
         "stop automatic failover of a pair (planned work)",
         "Set the pair's pause flag (the function refuses automatic triggers, even ones in "
-        "flight), disable the alarm's actions and the state rule, and announce it on the "
-        "notification topic. Manual failover still works. Running it again changes nothing.",
+        "flight, state changes among them), disable the alarm's actions, and announce it on "
+        "the notification topic. The state-change rules serve every pair and stay enabled. "
+        "Manual failover still works. Running it again changes nothing.",
     )
     sub.add_argument("pair", metavar="PAIR")
     sub.add_argument("--reason", help="why, for the announcement and `status`")
@@ -224,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(
         "resume",
         "restart automatic failover of a paused pair",
-        "Enable the state rule and the alarm's actions, clear the pause flag, announce it.",
+        "Enable the alarm's actions, clear the pause flag, announce it.",
     )
     sub.add_argument("pair", metavar="PAIR")
     _add_by(sub)

@@ -8,15 +8,14 @@ the outcome names them. --dry-run asks for the plan without taking the lease.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
+from eni_failover.contract import MoveAction, operator_request
 from eni_failover.observed import describe_slot
 from eni_failover_cli.console import columns
 from eni_failover_cli.deployment import Deployment
 from eni_failover_cli.errors import CliError, ExitCode
 from eni_failover_cli.invoke import FunctionFailed
-
-Action = Literal["failover", "failback"]
 
 # How each outcome ends the command (eni_failover.outcome.OutcomeKind values).
 OUTCOME_EXIT = {
@@ -35,7 +34,7 @@ PLAN_EXIT = {
 
 def request(
     deployment: Deployment,
-    action: Action,
+    action: MoveAction,
     pair_name: str,
     *,
     by: str,
@@ -47,20 +46,15 @@ def request(
     pair = deployment.pair(pair_name)
     try:
         return deployment.function.invoke(
-            {
-                "action": action,
-                "pair": pair.name,
-                "force": force,
-                "dry_run": dry_run,
-                **({"fence": True} if fence else {}),
-                "requested_by": by,
-            }
+            operator_request(
+                action, pair=pair.name, force=force, dry_run=dry_run, fence=fence, requested_by=by
+            )
         )
     except FunctionFailed as failure:
         raise _explain(failure, action, pair.name) from failure
 
 
-def _explain(failure: FunctionFailed, action: Action, pair: str) -> CliError:
+def _explain(failure: FunctionFailed, action: MoveAction, pair: str) -> CliError:
     if failure.error_type == "FailoverIncomplete":
         return CliError(
             f"the {action} of {pair} did not finish: {failure.message}. The outcome was "
@@ -82,7 +76,7 @@ def _explain(failure: FunctionFailed, action: Action, pair: str) -> CliError:
 
 def run(
     deployment: Deployment,
-    action: Action,
+    action: MoveAction,
     pair_name: str,
     *,
     by: str,

@@ -4,9 +4,9 @@ pairs the function protects.
 Outputs are read from `describe-stacks` on AWS or from the sandbox file; both hold the same
 keys. The pairs are not outputs: CloudFormation allows 200 outputs a stack and a stack holds
 hundreds of pairs, some discovered by tags at run time, so the function tells them
-(`{"action": "pairs"}`). Output names and the default stack name are owned here: the CDK app
-(eni_failover_cdk.stack) imports them, while the CLI never imports the app (it is not in the wheel,
-and its jsii runtime is slow to start).
+(`{"action": "pairs"}`). The output names, like the default stack name, are the stack's and
+the CLI's contract (eni_failover.contract), which the CDK app imports too: the CLI never
+imports the app (its jsii runtime is slow to start).
 """
 
 from __future__ import annotations
@@ -16,25 +16,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from eni_failover.contract import (
+    OUTPUT_DEAD_LETTER_QUEUE_URL,
+    OUTPUT_FUNCTION_NAME,
+    OUTPUT_HISTORY_RETENTION_DAYS,
+    OUTPUT_NOTIFICATION_TOPIC_ARN,
+    OUTPUT_READINESS_RULE_NAME,
+    OUTPUT_STATE_RULE_NAME,
+    OUTPUT_STATE_TABLE_NAME,
+    OUTPUT_TRIGGER_TOPIC_ARN,
+)
 from eni_failover_cli.errors import CliError
 
-# The stack the CLI reads when given no --stack; the CDK app's default stack name too.
-DEFAULT_STACK_NAME = "EniFailover"
-
-# The stack's output keys (aws cloudformation describe-stacks).
-OUTPUT_FUNCTION_NAME = "FunctionName"
-OUTPUT_TRIGGER_TOPIC_ARN = "TriggerTopicArn"
-OUTPUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
-OUTPUT_STATE_TABLE_NAME = "StateTableName"
-OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
-OUTPUT_DEAD_LETTER_ALARM_NAME = "DeadLetterAlarmName"
-OUTPUT_STATE_RULE_NAME = "StateRuleName"
-OUTPUT_READINESS_RULE_NAME = "ReadinessRuleName"
-OUTPUT_HISTORY_RETENTION_DAYS = "HistoryRetentionDays"
-# Only when a pair is probed.
-OUTPUT_PROBER_FUNCTION_NAME = "ProberFunctionName"
-OUTPUT_DETECTION_ALARM_NAME = "DetectionAlarmName"
-
+# The outputs every stack of this version has; the others are optional here (a stack without
+# a probe has no prober, and older stacks lack the later ones).
 REQUIRED_OUTPUTS = (
     OUTPUT_FUNCTION_NAME,
     OUTPUT_TRIGGER_TOPIC_ARN,

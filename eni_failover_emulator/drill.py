@@ -40,6 +40,7 @@ from moto.server import ThreadedMotoServer
 
 from eni_failover.clients import AwsClients
 from eni_failover.config import FailoverConfig, Pair
+from eni_failover.contract import operator_request
 from eni_failover.errors import FailoverIncomplete
 from eni_failover.outcome import JSON_MARKER
 from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
@@ -469,7 +470,7 @@ def _fail_back(stage: _Stage) -> None:
         f"(eni-failover failback {PAIR_NAME})"
     )
     report = stage.handler(
-        {"action": "failback", "pair": PAIR_NAME, "requested_by": "the demo"},
+        operator_request("failback", pair=PAIR_NAME, requested_by="the demo"),
         FakeLambdaContext(remaining_seconds=deployed.timeout_seconds),
     )
     [outcome] = report["outcomes"]
@@ -685,7 +686,7 @@ def _zone_outage_act(
     _describe_zone_pair(narrator, topology)
     deployment = _deploy_zone_pair(narrator, clients, template, topology)
     resources = deployment.resources
-    checked = deployment.invoke({"action": "check", "pair": ZONE_PAIR_NAME})
+    checked = deployment.invoke(operator_request("check", pair=ZONE_PAIR_NAME))
     [check] = checked["checks"]
     narrator.say(f"readiness check of pair {ZONE_PAIR_NAME}: {_readiness(check)}")
 

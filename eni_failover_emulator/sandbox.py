@@ -30,7 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from eni_failover.clients import AwsClients
 from eni_failover.config import ConfigError
-from eni_failover_cli.outputs import DEFAULT_STACK_NAME
+from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover_ec2sim import FaithfulEC2, PairTopology, build_pair
 from eni_failover_emulator import drill
 from eni_failover_emulator.bridge import AlarmActions, Bridge, TriggerDelivery

@@ -39,11 +39,10 @@ from eni_failover.config import (
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_NOTIFICATION_TOPIC_ARN,
     ENV_STATE_TABLE_NAME,
-    FUNCTION_HANDLER,
-    PROBER_HANDLER,
     FailoverConfig,
     read_config_file,
 )
+from eni_failover.contract import FUNCTION_HANDLER, PROBER_HANDLER
 from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:

@@ -50,10 +50,6 @@ EXPECT_PORT = "a TCP port from 1 to 65535"
 # What the prober's security group always allows (eni_failover_cdk.prober), for the AWS APIs.
 HTTPS_PORT = 443
 
-# The two functions' entry points: the stack names them, the emulator finds them by them.
-FUNCTION_HANDLER = "eni_failover.handler.lambda_handler"
-PROBER_HANDLER = "eni_failover.prober_handler.lambda_handler"
-
 # Environment variables the stack sets and the function reads.
 # The pairs travel in a file of the function's code, not in the environment: Lambda allows
 # 4 KB of environment, about 14 pairs, where a stack holds hundreds (README, Fleets).

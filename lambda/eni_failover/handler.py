@@ -30,6 +30,7 @@ from eni_failover import decide, failover, notify, operations
 from eni_failover.clients import AwsClients
 from eni_failover.cloudwatch import METRIC_SWAP_SECONDS, OUTCOME_METRIC_PREFIX
 from eni_failover.config import Settings
+from eni_failover.contract import is_request
 from eni_failover.errors import AwsCallFailed, FailoverError, TriggerInProgress, UnparseableRecord
 from eni_failover.observability import PairMetrics, logger, metrics, tracer
 from eni_failover.outcome import Outcome
@@ -75,7 +76,7 @@ class Dispatcher:
 
     def on_event(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         self.idempotency.register_lambda_context(context)
-        if isinstance(event, dict) and "action" in event:
+        if is_request(event):
             # An operator's request (CLI) or the daily readiness check (schedule).
             return operations.handle_request(
                 self.runtime,

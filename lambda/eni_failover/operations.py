@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from eni_failover import decide, kinds, notify, readiness
 from eni_failover.cloudwatch import METRIC_READINESS_READY
 from eni_failover.config import FailbackPolicy, Pair
+from eni_failover.contract import ACTIONS, REQUEST_KEY, OperatorRequest
 from eni_failover.errors import AwsCallFailed, FailoverError, InvalidRequest
 from eni_failover.failover import Request, Runtime
 from eni_failover.observability import logger, metrics
@@ -33,23 +34,6 @@ from eni_failover.triggers import (
 if TYPE_CHECKING:
     from eni_failover.observed import PairState
     from eni_failover.timeline import Clock
-
-Action = Literal["failover", "failback", "check", "sweep", "pairs"]
-
-
-class OperatorRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    action: Action
-    pair: str | None = Field(default=None, max_length=40)
-    force: bool = False
-    # Fence the primary after this manual failover (the pair's fence mode).
-    fence: bool = False
-    dry_run: bool = False
-    requested_by: str = Field(default="an operator", max_length=200)
-    # The scheduled check announces a change of readiness; an operator's check does not.
-    scheduled: bool = False
-
 
 # A readiness check's DryRuns draw on the account's Attach and Detach request buckets (50
 # tokens each, 5 a second), the ones a real failover needs. Past the first pairs, one pair
@@ -329,8 +313,8 @@ def parse_request(event: dict[str, Any]) -> OperatorRequest:
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in error.errors()
         )
         raise InvalidRequest(
-            f"invalid request ({problems}); expected {{'action': 'failover'|'failback'|'check'"
-            "|'sweep'|'pairs', "
+            f"invalid request ({problems}); expected {{{REQUEST_KEY!r}: "
+            f"{'|'.join(repr(a) for a in ACTIONS)}, "
             "'pair': NAME, 'force': bool, 'fence': bool, 'dry_run': bool}"
         ) from error
 

@@ -23,6 +23,7 @@ from eni_failover_cli.outputs import StackOutputs
 from eni_failover_ec2sim.simulator import installed
 from eni_failover_ec2sim.topology import AddressPairTopology, build_address_pair
 from tests.cli.conftest import RunningSandbox
+from tests.cli.test_readme import OPERATING, shows
 
 PAIR = "edge"
 
@@ -217,3 +218,17 @@ def test_a_drill_refuses_while_the_addresses_are_on_the_standby(edge: Edge) -> N
     pair = edge.deployment.pair(PAIR)
     with pytest.raises(CliError, match="not on the primary"):
         drill._refuse_unless_drillable(edge.deployment, pair)
+
+
+def test_the_operating_guides_edge_sample_is_what_status_prints(edge: Edge) -> None:
+    # Given docs/operating.md's status sample of a pair of routes and an Elastic IP, which no
+    # command precedes (the sandbox's own pair is demo)
+    [shown] = [
+        block
+        for block in re.findall(r"```console\n(.*?)```", OPERATING.read_text(), flags=re.DOTALL)
+        if block.startswith(f"Pair {PAIR}:")
+    ]
+    # When status describes that pair, all on the primary
+    printed = edge.text()
+    # Then what the guide shows is what status prints, IDs aside, in the same order
+    assert shows(printed, "...\n" + shown), printed

@@ -1,10 +1,12 @@
-"""The README's sample outputs are what the commands print today.
+"""The docs' sample outputs are what the commands print today.
 
-Each `console` block under "Operating it" is run on the sandbox, command by command, and
-its output compared with the README's, allowing for what differs from run to run: IDs
-(each one kept distinct, so the primary stays the primary), addresses, MACs, times and
-durations, the alignment they change, and the drill's in-between hops (detaching,
-floating, attaching), which a poll sees or misses by timing.
+Each `console` block under the README's "Operating it", and every one in docs/operating.md,
+is run on the sandbox, command by command, in the order the page shows them, and its output
+compared with the page's, allowing for what differs from run to run: IDs (each one kept
+distinct, so the primary stays the primary), addresses, MACs, times and durations, the
+alignment they change, and the drill's in-between hops (detaching, floating, attaching),
+which a poll sees or misses by timing. A line `...` in a sample leaves out lines: what it
+shows around them must appear in that order, each run of lines together.
 """
 
 from __future__ import annotations
@@ -21,17 +23,26 @@ from eni_failover_cli.console import Console
 from eni_failover_cli.main import main
 from tests.cli.conftest import RunningSandbox
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 SECTION = "## Operating it"
+OPERATING = ROOT / "docs" / "operating.md"
 # Commands shown for the reader to type that print nothing, or end the sandbox.
 NOT_RUN = ("sandbox up", "sandbox down")
+# The sandbox has one pair, demo; a sample of another pair (docs/operating.md's `edge`, of
+# routes and an Elastic IP) is not run here.
+OTHER_PAIRS = ("edge",)
+ELIDED = "..."
 
 
-def sample_commands() -> list[tuple[str, str]]:
-    """(command, the output the README shows) for each `$ eni-failover ...` line."""
-    text = README.read_text()
-    start = text.index(SECTION)
-    section = text[start : text.index("\n## ", start + len(SECTION))]
+def sample_commands(path: Path = README, heading: str | None = SECTION) -> list[tuple[str, str]]:
+    """(command, the output the page shows) for each `$ eni-failover ...` line, under
+    `heading` only if given."""
+    section = path.read_text()
+    if heading is not None:
+        start = section.index(heading)
+        end = section.find("\n## ", start + len(heading))
+        section = section[start : end if end >= 0 else None]
     samples = []
     for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
         command: str | None = None
@@ -48,7 +59,9 @@ def sample_commands() -> list[tuple[str, str]]:
     return [
         (command, output)
         for command, output in samples
-        if command.startswith("eni-failover ") and not any(n in command for n in NOT_RUN)
+        if command.startswith("eni-failover ")
+        and not any(n in command for n in NOT_RUN)
+        and not set(shlex.split(command)) & set(OTHER_PAIRS)
     ]
 
 
@@ -58,9 +71,11 @@ def normalized(text: str) -> str:
     def placeholder(match: re.Match[str]) -> str:
         value = match.group(0)
         kind = value.split("-")[0]
-        return ids.setdefault(value, f"{kind}-<{sum(v.startswith(kind) for v in ids.values())}>")
+        return ids.setdefault(
+            value, f"{kind}-<{sum(v.startswith(f'{kind}-') for v in ids.values())}>"
+        )
 
-    text = re.sub(r"\b(?:i|eni)-[0-9a-f]{8,17}\b", placeholder, text)
+    text = re.sub(r"\b(?:i|eni|rtb|eipalloc|subnet|vpc|sg)-[0-9a-f]{8,17}\b", placeholder, text)
     text = re.sub(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>", text)
     text = re.sub(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", "<mac>", text)
     text = re.sub(
@@ -79,6 +94,43 @@ def normalized(text: str) -> str:
             continue  # an in-between hop of the drill's timeline: seen or not, by timing
         lines.append(" ".join(line.split()))
     return "\n".join(line for line in lines if line)
+
+
+def shows(printed: str, shown: str) -> bool:
+    """`shown` is `printed`, IDs and times aside; where `shown` has a line `...`, any lines
+    of `printed` may stand, and the runs of lines around it must appear in order."""
+    runs = [
+        normalized("\n".join(run)).splitlines() for run in _split_on_elisions(shown.splitlines())
+    ]
+    lines = normalized(printed).splitlines()
+    if len(runs) == 1:
+        return lines == runs[0]
+    at = 0
+    for index, run in enumerate(runs):
+        if not run:
+            continue
+        found = _find_run(lines, run, at)
+        if found is None or (index == 0 and found != 0):
+            return False
+        at = found + len(run)
+    return not runs[-1] or at == len(lines)
+
+
+def _split_on_elisions(lines: list[str]) -> list[list[str]]:
+    runs: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip() == ELIDED:
+            runs.append([])
+        else:
+            runs[-1].append(line)
+    return runs
+
+
+def _find_run(lines: list[str], run: list[str], start: int) -> int | None:
+    for at in range(start, len(lines) - len(run) + 1):
+        if lines[at : at + len(run)] == run:
+            return at
+    return None
 
 
 class Terminal(io.StringIO):
@@ -123,3 +175,37 @@ def test_the_readme_samples_are_what_the_commands_print(
         # Then it succeeds and prints what the README shows, IDs and times aside
         assert code == 0, f"{command}: exit {code}\n{printed}"
         assert normalized(printed) == normalized(shown), f"$ {command}"
+
+
+def test_the_operating_guide_shows_commands_to_compare() -> None:
+    commands = [command for command, _ in sample_commands(OPERATING, None)]
+    for shown in ("status", "check", "drill", "failover", "failback", "pause", "history"):
+        assert any(c.startswith(f"eni-failover {shown}") for c in commands), shown
+    assert "eni-failover sandbox inbox" in commands
+
+
+def test_an_elision_stands_for_lines_and_keeps_the_order() -> None:
+    printed = "Pair demo\n  a  1\n  b  2\n  c  3\nDead-letter queue: empty"
+    assert shows(printed, "Pair demo\n...\n  c  3\n...")
+    assert shows(printed, "...\n  b  2\n...")
+    assert not shows(printed, "...\n  c  3\n...\n  b  2\n...")
+    assert not shows(printed, "Pair demo\n...\n  d  4\n...")
+    # Without an elision, every line counts
+    assert not shows(printed, "Pair demo\n  a  1")
+
+
+def test_the_operating_guides_samples_are_what_the_commands_print(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh pair on the sandbox, and docs/operating.md's samples in order
+    for command, shown in sample_commands(OPERATING, None):
+        # When each command runs as the guide shows it
+        code, printed = run_as_shown(sandbox, command, monkeypatch)
+        # Then it ends as the guide says and prints what it shows, IDs and times aside
+        assert code == expected_exit(shown), f"{command}: exit {code}\n{printed}"
+        assert shows(printed, shown), f"$ {command}\n{printed}"
+
+
+def expected_exit(shown: str) -> int:
+    """A refusal the guide shows on purpose ends with exit 1, as the exit codes say."""
+    return 1 if ": REFUSED" in shown else 0

@@ -30,16 +30,16 @@ from eni_failover.config import (
     ProberSettings,
     Settings,
 )
-from eni_failover_cdk import EniFailover
-from eni_failover_cdk.lambda_package import TooManyTokensError
-from eni_failover_cdk.settings import SettingsError
-from eni_failover_cli.outputs import (
+from eni_failover.contract import (
     OUTPUT_DEAD_LETTER_ALARM_NAME,
     OUTPUT_FUNCTION_NAME,
     OUTPUT_PROBER_FUNCTION_NAME,
     OUTPUT_STATE_RULE_NAME,
     OUTPUT_TRIGGER_TOPIC_ARN,
 )
+from eni_failover_cdk import EniFailover
+from eni_failover_cdk.lambda_package import TooManyTokensError
+from eni_failover_cdk.settings import SettingsError
 from eni_failover_emulator.template import asset_directory
 from tests.infra.conftest import as_list, cdk_json_context, render
 

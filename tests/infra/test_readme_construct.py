@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from eni_failover.config import CONFIG_FILE_NAME, ENV_CONFIG_REFS
-from eni_failover_cli.outputs import OUTPUT_FUNCTION_NAME, OUTPUT_TRIGGER_TOPIC_ARN
+from eni_failover.contract import OUTPUT_FUNCTION_NAME, OUTPUT_TRIGGER_TOPIC_ARN
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Use it in your own CDK app"
