@@ -143,11 +143,14 @@ def _jsonable(value: object) -> object:
 
 def default_operator() -> str:
     """Who is asking, as the function records and announces it: user@host."""
+    return f"{login_name() or 'an operator'}@{socket.gethostname()}"
+
+
+def login_name() -> str | None:
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
-        user = "an operator"
-    return f"{user}@{socket.gethostname()}"
+        return None
 
 
 def when(moment: datetime | None, *, now: datetime | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +19,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from eni_failover import pair_record
 from eni_failover.clients import AwsClients
 from eni_failover.contract import PAIRS_REQUEST
-from eni_failover.pair_record import PairRecords
+from eni_failover.pair_record import HOLDER_CLI, LeaseHolder, PairRecords
+from eni_failover_cli.console import login_name
 from eni_failover_cli.errors import CliError
 from eni_failover_cli.invoke import DeployedFunction, Function, LocalFunctionRunner
 from eni_failover_cli.outputs import PairOutputs, StackOutputs, pair_named, parse_pairs
@@ -42,6 +45,9 @@ class Deployment:
     function: Function
     # Said in output so that nobody mistakes a sandbox for production, or the reverse.
     where: str
+    # The function's code runs in this process (the sandbox), not in Lambda: Ctrl-C stops
+    # a move it makes, where a deployed function's move goes on (interrupted.py).
+    runs_locally: bool = False
 
     @property
     def records(self) -> PairRecords:
@@ -163,12 +169,14 @@ def connect_sandbox(path: Path) -> Deployment:
         timeout_seconds=info.function.timeout_seconds,
         endpoint_url=info.endpoint,
         region=info.region,
+        local_run=this_process(),
     )
     return Deployment(
         outputs=StackOutputs.parse(info.stack_name, info.outputs),
         clients=sandbox_clients(info.endpoint, info.region),
         function=LocalFunctionRunner(function),
         where=f"sandbox {path} ({info.endpoint})",
+        runs_locally=True,
     )
 
 
@@ -191,10 +199,16 @@ def ensure_running(info: SandboxInfo, path: Path) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
+    return pair_record.process_alive(pid)
+
+
+def this_process() -> LeaseHolder:
+    """This CLI process, as the pair leases its local runs take name it: who finds a pair
+    busy is told whose run holds it, and a rerun on this host takes over the lease of a run
+    whose process is gone (Ctrl-C, a kill) instead of waiting for it to expire."""
+    return LeaseHolder(
+        kind=HOLDER_CLI,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        user=login_name(),
+    )

@@ -27,10 +27,11 @@ from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView
 from eni_failover.pair_record import PairRecord
 from eni_failover.timeline import Clock, SystemClock
-from eni_failover_cli import addresses, check, history, move
+from eni_failover_cli import addresses, check, history, interrupted, move
 from eni_failover_cli.console import Console, columns
 from eni_failover_cli.deployment import Deployment
 from eni_failover_cli.errors import CliError, ExitCode
+from eni_failover_cli.interrupted import Interrupted
 from eni_failover_cli.outputs import PairOutputs
 
 FailbackChoice = Literal["ask", "yes", "no"]
@@ -179,7 +180,10 @@ def run(
     ask: Asker,
     clock: Clock | None = None,
     poll_seconds: float = POLL_SECONDS,
+    rerun: str = "eni-failover",
 ) -> tuple[ExitCode, dict[str, Any], str]:
+    """`rerun`: the program and the options that chose where it runs, for the commands an
+    interrupted drill tells the operator to run."""
     clock = clock or SystemClock()
     pair = deployment.pair(pair_name)
     if not pair.alarm_name:
@@ -189,6 +193,45 @@ def run(
             f"`eni-failover failback {pair.name}`"
         )
     record = _refuse_unless_drillable(deployment, pair)
+    stage: list[str] = ["readiness"]
+    try:
+        return _drill(
+            deployment,
+            console,
+            pair,
+            record,
+            stage,
+            by=by,
+            force=force,
+            timeout_seconds=timeout_seconds,
+            window_seconds=window_seconds,
+            failback=failback,
+            ask=ask,
+            clock=clock,
+            poll_seconds=poll_seconds,
+        )
+    except KeyboardInterrupt:
+        raise _interrupted(deployment, pair, stage[-1], by=by, rerun=rerun) from None
+
+
+def _drill(
+    deployment: Deployment,
+    console: Console,
+    pair: PairOutputs,
+    record: PairRecord,
+    stage: list[str],
+    *,
+    by: str,
+    force: bool,
+    timeout_seconds: float,
+    window_seconds: float,
+    failback: FailbackChoice,
+    ask: Asker,
+    clock: Clock,
+    poll_seconds: float,
+) -> tuple[ExitCode, dict[str, Any], str]:
+    """The drill; `stage` says how far it got, for an interruption: readiness, then
+    watching (the alarm is set off), asking, then failback."""
     console.progress(f"Drill of pair {pair.name} on {deployment.where}, by {by}")
 
     with console.waiting(f"asking the function whether pair {pair.name} is ready"):
@@ -207,6 +250,7 @@ def run(
             exit_code=ExitCode.NOT_READY,
         )
 
+    stage.append("watching")
     watch = _set_off_and_watch(
         deployment,
         console,
@@ -244,6 +288,7 @@ def run(
     if not moved:
         return _failure_code(watch), data, "Nothing moved, so there is nothing to fail back."
 
+    stage.append("asking")
     answer_given = None
     if failback == "ask":
         answer_given = ask(f"Fail back to the primary {pair.primary_instance_id} now?")
@@ -261,12 +306,69 @@ def run(
             data,
             f"Not failing back: {why}. When you are ready:\n  eni-failover failback {pair.name}",
         )
+    stage.append("failback")
     with console.waiting(f"failing back: moving the interfaces to {pair.primary_instance_id}"):
         answer = move.request(deployment, "failback", pair.name, by=by)
     [outcome] = answer["outcomes"]
     data["failback"] = outcome
     code = move.OUTCOME_EXIT.get(outcome["outcome"], ExitCode.ERROR)
     return code, data, move.describe_outcome(outcome)
+
+
+def _interrupted(
+    deployment: Deployment, pair: PairOutputs, stage: str, *, by: str, rerun: str
+) -> Interrupted:
+    """Ctrl-C mid-drill: what it left, said to the operator and written to the history."""
+    failback = f"{rerun} failback {pair.name}"
+    if stage == "readiness":
+        left = interrupted.look(deployment, pair)
+        said = Interrupted(
+            f"interrupted: the drill of pair {pair.name} stopped during its readiness check, "
+            f"before the alarm was set; nothing moved. Drill again with: {rerun} drill "
+            f"{pair.name}",
+            {"interrupted": True, "pair": pair.name, "stage": stage, "left": left.as_dict()},
+            left=left,
+        )
+    elif stage in ("watching", "asking"):
+        # The alarm reached (or is reaching) the function, which moves on its own: only
+        # the drill's watch stopped. The window is closed and the alarm back to OK.
+        said = interrupted.move_interrupted(
+            deployment,
+            pair.name,
+            "failover",
+            finish=f"{rerun} failover {pair.name} --force",
+            goes_on=True,
+            what=f"the drill of pair {pair.name} stopped "
+            + (
+                "while waiting for the function's failover (its window is closed and the "
+                "alarm set back to OK)"
+                if stage == "watching"
+                else "before failing back"
+            ),
+        )
+        said.message += f"\nOnce it is on the standby, end the drill with:\n  {failback}"
+        said.details["end_drill"] = failback
+    else:
+        said = interrupted.move_interrupted(
+            deployment,
+            pair.name,
+            "failback",
+            finish=failback,
+            what=f"the drill's failback of pair {pair.name}",
+        )
+    said.details["stage"] = stage
+    for warning in history.record_action(
+        deployment,
+        pair=pair.name,
+        action="drill",
+        outcome="interrupted",
+        by=by,
+        trigger=f"operator: drill through alarm {pair.alarm_name}",
+        summary=said.message.splitlines()[0].removeprefix("interrupted: ")[:1000],
+        addresses=tuple(said.left.lines()) if said.left is not None else (),
+    ):
+        said.message += f"\nWarning: {warning}"
+    return said
 
 
 def _refuse_unless_drillable(deployment: Deployment, pair: PairOutputs) -> PairRecord:

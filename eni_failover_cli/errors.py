@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     REFUSED = 1
     # A readiness check failed: a failover would not succeed now.
     NOT_READY = 2
+    # Wrong arguments (argparse's own code): nothing was asked of the function.
+    USAGE = 2
     # A move started and did not finish, or a drill saw no move in time: act now.
     FAILED = 3
     # The command could not do its job: bad arguments, unknown pair, no stack or sandbox,

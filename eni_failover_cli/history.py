@@ -126,8 +126,10 @@ def record_action(
     by: str,
     trigger: str,
     summary: str = "",
+    addresses: tuple[str, ...] = (),
 ) -> list[str]:
-    """Write an operator's action to the history; a warning if it could not be written."""
+    """Write an operator's action to the history; a warning if it could not be written.
+    `addresses`: where the pair's interfaces and addresses were, one line each."""
     now = datetime.now(UTC)
     entry = HistoryEntry(
         at=now,
@@ -138,6 +140,7 @@ def record_action(
         by=by,
         summary=summary,
         entry_id=f"{action}-{now.timestamp():.6f}",
+        addresses=addresses,
     )
     try:
         history_of(deployment).record(entry)

@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ from eni_failover_cli.deployment import (
     sandbox_path,
 )
 from eni_failover_cli.errors import CliError, ExitCode
+from eni_failover_cli.interrupted import Interrupted, move_interrupted
 from eni_failover_cli.invoke import FunctionFailed
 from eni_failover_emulator.sandbox_file import DEFAULT_SANDBOX_FILE
 
@@ -49,7 +51,8 @@ EXIT_CODES = """exit codes:
   1  refused: nothing moved, the reason is shown
   2  not ready: a failover would not succeed now (also: wrong arguments)
   3  failed: a move did not finish, or a drill saw no move in time
-  4  could not run: unknown pair, no stack or sandbox, an AWS error"""
+  4  could not run: unknown pair, no stack or sandbox, an AWS error
+130  interrupted (Ctrl-C): says what it left and the command that finishes it"""
 
 # A command's exit code, its result for --json, and its text; None when it has reported
 # already (a foreground sandbox prints its details when it is up, not when it stops).
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     handler: Handler = args.handler
     try:
         code, data, text = handler(args, console)
+    except Interrupted as interrupted:
+        return _fail(console, interrupted.message, interrupted.exit_code, interrupted.details)
     except CliError as error:
         return _fail(console, error.message, error.exit_code)
     except FunctionFailed as failure:
@@ -98,10 +103,16 @@ def _discard_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _fail(console: Console, message: str, code: ExitCode = ExitCode.ERROR) -> int:
+def _fail(
+    console: Console,
+    message: str,
+    code: ExitCode = ExitCode.ERROR,
+    details: dict[str, Any] | None = None,
+) -> int:
     console.problem(f"{PROGRAM}: {message}")
     if console.json_mode:
-        print(json.dumps({"error": message, "exit_code": int(code)}), file=console.stdout)
+        document = {"error": message, "exit_code": int(code), **(details or {})}
+        print(json.dumps(document, default=str), file=console.stdout)
     return int(code)
 
 
@@ -204,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "--fence",
                 action="store_true",
                 help="after the move, fence the primary as the pair's `fence` setting says "
-                "(stop or isolate); a manual failover never fences without it",
+                "(stop or isolate); a manual failover never fences without it; refused "
+                "(exit 2) on a pair whose fence is none",
             )
         _add_by(sub)
         sub.set_defaults(handler=_move, action=action)
@@ -468,17 +480,41 @@ def _which(pair: str | None) -> str:
 
 def _move(args: argparse.Namespace, console: Console) -> Outcome:
     deployment = connect(args)
+    fence = getattr(args, "fence", False)
+    if fence:
+        move.refuse_fence_without_mode(deployment, args.pair)
     asking = "to plan" if args.dry_run else "to move the interfaces for"
-    with console.waiting(f"asking the function {asking} the {args.action} of pair {args.pair}"):
-        return move.run(
-            deployment,
-            args.action,
-            args.pair,
-            by=_by(args),
-            force=args.force,
-            dry_run=args.dry_run,
-            fence=getattr(args, "fence", False),
-        )
+    try:
+        with console.waiting(f"asking the function {asking} the {args.action} of pair {args.pair}"):
+            return move.run(
+                deployment,
+                args.action,
+                args.pair,
+                by=_by(args),
+                force=args.force,
+                dry_run=args.dry_run,
+                fence=fence,
+            )
+    except KeyboardInterrupt:
+        if args.dry_run:
+            raise  # a plan changes nothing: plain "interrupted" says it all
+        flags = [f for f, given in (("--force", args.force), ("--fence", fence)) if given]
+        finish = " ".join([PROGRAM, *_where_options(args), args.action, args.pair, *flags])
+        raise move_interrupted(deployment, args.pair, args.action, finish=finish) from None
+
+
+def _where_options(args: argparse.Namespace) -> list[str]:
+    """The global options that chose where this command ran, for a command to rerun."""
+    if args.sandbox is not None:
+        return ["--sandbox" if not args.sandbox else f"--sandbox={shlex.quote(args.sandbox)}"]
+    if os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
+        return []  # the same shell still names it
+    options = []
+    if args.stack != DEFAULT_STACK_NAME:
+        options.append(f"--stack {shlex.quote(args.stack)}")
+    if args.region:
+        options.append(f"--region {shlex.quote(args.region)}")
+    return options
 
 
 def _pause(args: argparse.Namespace, console: Console) -> Outcome:
@@ -513,6 +549,7 @@ def _drill(args: argparse.Namespace, console: Console) -> Outcome:
         window_seconds=args.window,
         failback=failback,
         ask=_asker(console),
+        rerun=" ".join([PROGRAM, *_where_options(args)]),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eni_failover.config import FenceMode
 from eni_failover.contract import MoveAction, operator_request
 from eni_failover.observed import describe_slot
 from eni_failover_cli.console import columns
@@ -54,6 +55,22 @@ def request(
         raise _explain(failure, action, pair.name) from failure
 
 
+def refuse_fence_without_mode(deployment: Deployment, pair_name: str) -> None:
+    """`--fence` on a pair whose fence is `none` would move and fence nothing: refused
+    before anything moves, as a wrong argument. Whoever asked for a fence counts on the
+    primary being stopped or isolated afterwards; a move without it could leave both
+    instances serving."""
+    pair = deployment.pair(pair_name)
+    if pair.fence in ("", FenceMode.NONE.value):
+        raise CliError(
+            f"pair {pair.name} has no fence (its `fence` setting is none), so --fence would "
+            "fence nothing; nothing moved. Fail over without --fence and stop or isolate the "
+            f"primary {pair.primary_instance_id} yourself, or set the pair's `fence` to stop "
+            "or isolate and deploy.",
+            exit_code=ExitCode.USAGE,
+        )
+
+
 def _explain(failure: FunctionFailed, action: MoveAction, pair: str) -> CliError:
     if failure.error_type == "FailoverIncomplete":
         return CliError(
@@ -65,7 +82,10 @@ def _explain(failure: FunctionFailed, action: MoveAction, pair: str) -> CliError
             "the move).",
             exit_code=ExitCode.FAILED,
         )
-    if failure.error_type in ("PairBusy", "TriggerInProgress"):
+    if failure.error_type == "PairBusy":
+        # The function says who holds the lease, since and until when, and what to do.
+        return CliError(f"nothing moved: {failure.message}", exit_code=ExitCode.REFUSED)
+    if failure.error_type == "TriggerInProgress":
         return CliError(
             f"nothing moved: {failure.message}. Check `eni-failover status {pair}` and try "
             "again when the other move has ended.",
@@ -110,6 +130,8 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         lines.append(f"  {fence['mode']} of {fence['instance_id']}: {done}; {fence['detail']}")
     if outcome["forced_detach"]:
         lines.append("  the detach was forced (the source was stopped, impaired or hung)")
+    # A function deployed before notes answers without them.
+    lines += [f"  {note}" for note in outcome.get("notes", [])]
     if outcome["steps"]:
         lines.append("  timeline:")
         lines += columns(

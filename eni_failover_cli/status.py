@@ -10,6 +10,7 @@ reason, and the rest is still shown.
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -25,10 +26,10 @@ from eni_failover.config import (
 )
 from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
-from eni_failover.pair_record import PairRecord
+from eni_failover.pair_record import HOLDER_CLI, PairRecord, provably_gone
 from eni_failover.prober import ProberLease
 from eni_failover.quorum import QuorumStore
-from eni_failover.readiness import PROBER_SILENT_SECONDS
+from eni_failover.readiness import FAILED_STATES, PROBER_SILENT_SECONDS, primary_failed
 from eni_failover_cli import addresses, state_rules
 from eni_failover_cli.console import columns, when
 from eni_failover_cli.deployment import Deployment
@@ -91,9 +92,10 @@ def pair_status(
     covering = _covering_rules(pair, rules)
     rule = covering[0] if covering else _uncovered(rules)
     interface_list = (
-        [_interface(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
+        [interface_view(pair, interfaces[i]) for i in pair.interface_ids] if interfaces else []
     )
     known = interfaces_error is None and addresses_error is None
+    primary = instances[pair.primary_instance_id] if instances else None
     return {
         "pair": pair.name,
         "location": _location(interface_list, address_list) if known else "unknown",
@@ -132,7 +134,78 @@ def pair_status(
             primary_state=instances[pair.primary_instance_id].state if instances else None,
         ),
         "probe": probe,
+        # Who holds the pair's lease (a move under way, or one cut short), while it is held.
+        "lease": held_lease(record),
+        # What serves no one: interfaces attached to nothing (or detaching), addresses on
+        # no instance or a blackhole route.
+        "unserved": unserved(interface_list, address_list),
+        # A failed primary that still holds interfaces or addresses: nothing serves them.
+        "failed_primary_holds": (
+            failed_primary_holds(primary, interface_list, address_list)
+            if primary is not None
+            else []
+        ),
     }
+
+
+def held_lease(record: PairRecord | None, now: datetime | None = None) -> dict[str, Any] | None:
+    """The pair's lease while it is held (an expired one is free for the next move), with
+    whether its holder is provably gone: a CLI run of this host whose process has exited,
+    whose lease the next move takes over at once."""
+    lease = record.lease if record else None
+    if lease is None or lease.expired(now or datetime.now(UTC)):
+        return None
+    holder = lease.holder
+    return {
+        "holder": holder.kind,
+        "described": holder.describe(),
+        "request_id": holder.request_id,
+        "host": holder.host,
+        "pid": holder.pid,
+        "user": holder.user,
+        "since": lease.since,
+        "expires_at": lease.expires_at,
+        "holder_gone": provably_gone(holder, this_host=socket.gethostname()),
+    }
+
+
+def unserved(interfaces: list[dict[str, Any]], addresses: list[dict[str, Any]]) -> list[str]:
+    """The interfaces attached to nothing or detaching, and the addresses on no instance
+    (or a blackhole route): each serves no one now."""
+    return [
+        i["interface_id"]
+        for i in interfaces
+        if i["exists"] and (i["attached_to"] is None or i["attachment_status"] == "detaching")
+    ] + [a["address"] for a in addresses if _points_nowhere(a)]
+
+
+def _points_nowhere(address: dict[str, Any]) -> bool:
+    return bool(address["exists"]) and (
+        address["on_instance"] is None or address["state"] == "blackhole"
+    )
+
+
+def failed_primary_holds(
+    primary: InstanceView, interfaces: list[dict[str, Any]], addresses: list[dict[str, Any]]
+) -> list[str]:
+    """What a failed primary (stopped, stopping, terminated, or a status check impaired)
+    still holds: interfaces attached to it, addresses on it. Empty while it is fine."""
+    if not primary_failed(primary):  # the same judgement as `check`'s location line
+        return []
+    held = [i["interface_id"] for i in interfaces if i["attached_to"] == primary.instance_id]
+    return held + [a["address"] for a in addresses if a["on_instance"] == primary.instance_id]
+
+
+def failed_primary_text(primary: dict[str, Any], held: list[str], pair: str) -> str:
+    how = (
+        primary["state"]
+        if primary["state"] in FAILED_STATES
+        else "impaired (" + _checks_text(primary) + ")"
+    )
+    return (
+        f"FAILED ({how}) and still holds {', '.join(held)}: nothing serves through it; "
+        f"`eni-failover failover {pair}` moves it to the standby"
+    )
 
 
 def _probe(deployment: Deployment, pair: PairOutputs) -> dict[str, Any]:
@@ -189,7 +262,7 @@ def _reason(error: Exception) -> str:
     return str(error)
 
 
-def _interface(pair: PairOutputs, view: InterfaceView) -> dict[str, Any]:
+def interface_view(pair: PairOutputs, view: InterfaceView) -> dict[str, Any]:
     attachment = view.attachment
     return {
         "interface_id": view.interface_id,
@@ -390,24 +463,24 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     automation = pair["automation"]
     armed = "PAUSED" if automation["paused"] else "armed"
     listed = pair.get("addresses") or []
-    head = (
-        f"Pair {pair['pair']}: {_noun(pair)} {_LOCATIONS.get(pair['location'], pair['location'])}"
-    )
+    head = _heading(pair)
     rows: list[tuple[str, ...]] = []
     for interface in pair["interfaces"]:
-        rows.append(("interface", interface["interface_id"], _where(interface)))
+        rows.append(("interface", interface["interface_id"], interface_where(interface)))
         rows.append(("", "", _addresses(interface)))
     if pair["interfaces_error"]:
         rows.append(("interface", "unknown", pair["interfaces_error"]))
-    rows += [(addresses.KIND_LABELS[a["kind"]], a["address"], addresses.where(a)) for a in listed]
+    rows += [
+        (
+            addresses.KIND_LABELS[a["kind"]],
+            a["address"],
+            addresses.where(a) + ("; POINTS NOWHERE: serves no one" if _points_nowhere(a) else ""),
+        )
+        for a in listed
+    ]
     if pair.get("addresses_error"):
         rows.append(("addresses", "unknown", pair["addresses_error"]))
-    for side in ("primary", "standby"):
-        instance = pair[side]
-        if instance is None:
-            rows.append((side, "unknown", pair["instances_error"] or ""))
-        else:
-            rows.append((side, instance["instance_id"], _instance_text(instance)))
+    rows += _instance_rows(pair)
     alarm = pair["alarm"]
     if alarm["name"]:
         rows.append(("alarm", alarm["name"], _alarm_text(alarm)))
@@ -420,6 +493,8 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     rows.append(("readiness", *_readiness_text(pair)))
     if pair.get("probe"):
         rows += _probe_rows(pair["probe"])
+    if pair.get("lease"):
+        rows.append(("lease", *lease_text(pair["lease"], pair["pair"])))
     if pair["drill_window"]:
         window = pair["drill_window"]
         rows.append(("drill window", "OPEN", f"until {when(window['until'])}, by {window['by']}"))
@@ -430,6 +505,48 @@ def describe_pair(pair: dict[str, Any]) -> list[str]:
     if pair["record_error"]:
         rows.append(("pair record", "unknown", pair["record_error"]))
     return [head, *columns(rows)]
+
+
+def _heading(pair: dict[str, Any]) -> str:
+    head = (
+        f"Pair {pair['pair']}: {_noun(pair)} {_LOCATIONS.get(pair['location'], pair['location'])}"
+    )
+    if pair.get("unserved"):
+        head += f"; SERVED BY NO INSTANCE: {', '.join(pair['unserved'])}"
+    if pair.get("failed_primary_holds"):
+        head += "; the primary has FAILED"
+    return head
+
+
+def _instance_rows(pair: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Both instances; a failed primary that still holds part of the pair says so."""
+    rows: list[tuple[str, ...]] = []
+    for side in ("primary", "standby"):
+        instance = pair[side]
+        if instance is None:
+            rows.append((side, "unknown", pair["instances_error"] or ""))
+            continue
+        rows.append((side, instance["instance_id"], _instance_text(instance)))
+        held = pair.get("failed_primary_holds")
+        if side == "primary" and held:
+            rows.append(("", "", failed_primary_text(instance, held, pair["pair"])))
+    return rows
+
+
+def lease_text(lease: dict[str, Any], pair: str) -> tuple[str, str]:
+    """Who holds the pair's lease, since and until when, and what that means."""
+    held = (
+        f"by {lease['described']} since {when(lease['since'])}, until {when(lease['expires_at'])}"
+    )
+    if lease["holder_gone"]:
+        return "LEFT BEHIND", (
+            f"{held}; that process is gone (interrupted or killed): the next move of "
+            f"pair {pair} on this host (`eni-failover failover {pair}`, or `failback`) takes "
+            "it over at once, resuming from where it stopped"
+        )
+    if lease["holder"] == HOLDER_CLI:
+        return "HELD", f"{held}; a move by that CLI run is under way (or it was stopped)"
+    return "HELD", f"{held}; a move is under way"
 
 
 def _noun(pair: dict[str, Any]) -> str:
@@ -579,11 +696,11 @@ _LOCATIONS = {
 }
 
 
-def _where(interface: dict[str, Any]) -> str:
+def interface_where(interface: dict[str, Any]) -> str:
     if not interface["exists"]:
         return "does not exist"
     if interface["attached_to"] is None:
-        return f"floating, attached to nothing ({interface['status']})"
+        return f"floating, ATTACHED TO NOTHING ({interface['status']}): serves no one"
     side = interface["side"] or "an instance outside the pair,"
     slot = describe_slot(interface["device_index"], interface.get("network_card_index") or 0)
     where = f"on {side} {interface['attached_to']} at {slot} ({interface['attachment_status']})"
@@ -602,13 +719,17 @@ def _addresses(interface: dict[str, Any]) -> str:
 def _instance_text(instance: dict[str, Any]) -> str:
     if not instance["exists"]:
         return "does not exist"
+    return f"{instance['state']}; {_checks_text(instance)}; {instance['availability_zone']}"
+
+
+def _checks_text(instance: dict[str, Any]) -> str:
     checks = (
         f"system {instance['system_status'] or 'n/a'}, "
         f"instance {instance['instance_status'] or 'n/a'}"
     )
     if instance.get("attached_ebs_status"):
         checks += f", attached EBS {instance['attached_ebs_status']}"
-    return f"{instance['state']}; {checks}; {instance['availability_zone']}"
+    return checks
 
 
 def _alarm_text(alarm: dict[str, Any]) -> str:

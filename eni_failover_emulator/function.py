@@ -19,6 +19,7 @@ from typing import Any
 from eni_failover.config import ENV_ACCOUNT_ID
 from eni_failover.handler import Dispatcher, build_dispatcher
 from eni_failover.observability import logger, metrics
+from eni_failover.pair_record import LeaseHolder
 from eni_failover_emulator.deployment import FakeLambdaContext
 from eni_failover_emulator.endpoint import ACCOUNT_ID, FAKE_CREDENTIALS, REGION
 
@@ -76,8 +77,12 @@ class LocalFunction:
         timeout_seconds: float,
         endpoint_url: str,
         region: str = REGION,
+        local_run: LeaseHolder | None = None,
     ) -> None:
+        """`local_run`: the CLI process this runs in, for the pair leases it takes; None
+        for the sandbox's own stand-in for the deployed function."""
         self.name = name
+        self.local_run = local_run
         self.timeout_seconds = timeout_seconds
         self.endpoint_url = endpoint_url
         self.region = region
@@ -99,6 +104,7 @@ class LocalFunction:
                     remove=("AWS_PROFILE",),
                 ):
                     self._dispatcher = build_dispatcher(self._environment)
+                self._dispatcher.runtime.local_run = self.local_run
                 _quiet_function_logs()
             return self._dispatcher
 

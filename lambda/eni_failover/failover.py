@@ -8,10 +8,12 @@ retry tells it). A trigger whose outcome was told is never acted on or told agai
 
 from __future__ import annotations
 
+import socket
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, partial
 
@@ -28,7 +30,15 @@ from eni_failover.kinds.mover import AddressesStopped, move_addresses
 from eni_failover.observability import PairMetrics, logger
 from eni_failover.observed import AddressView, InterfaceView, PairState
 from eni_failover.outcome import FenceResult, Outcome, OutcomeKind
-from eni_failover.pair_record import PairRecord, PairRecords
+from eni_failover.pair_record import (
+    HOLDER_CLI,
+    Lease,
+    LeaseHolder,
+    PairRecord,
+    PairRecords,
+    process_alive,
+    provably_gone,
+)
 from eni_failover.shared_looks import SharedLooks, observe_pair
 from eni_failover.swap import MoveStopped, carry_out
 from eni_failover.timeline import Clock, SystemClock, Timeline
@@ -50,6 +60,19 @@ class Runtime:
     clients: AwsClients
     clock: Clock = field(default_factory=SystemClock)
     pair_metrics: PairMetrics = field(default_factory=PairMetrics.from_environment)
+    # Set when the CLI runs the function's code in its own process (the sandbox): the lease
+    # then names that process, which Ctrl-C may stop mid-move (pair_record.LeaseHolder).
+    local_run: LeaseHolder | None = None
+    # This host, and whether a process of it lives: a lease left by a local run whose
+    # process is gone is taken over at once (pair_record.provably_gone).
+    this_host: str = field(default_factory=socket.gethostname)
+    alive: Callable[[int], bool] = process_alive
+
+    def lease_holder(self, request_id: str) -> LeaseHolder:
+        """Who this invocation is, for the lease item."""
+        if self.local_run is not None:
+            return replace(self.local_run, request_id=request_id)
+        return LeaseHolder(request_id=request_id)
 
     @cached_property
     def records(self) -> PairRecords:
@@ -127,21 +150,40 @@ class Request:
     requested_by: str | None = None
 
 
-def handle(runtime: Runtime, request: Request, *, owner: str, remaining_seconds: float) -> Outcome:
-    """Handle one trigger for its pair; raises only retryable errors (see module doc)."""
+def handle(
+    runtime: Runtime,
+    request: Request,
+    *,
+    owner: str,
+    remaining_seconds: float,
+    holder: LeaseHolder | None = None,
+) -> Outcome:
+    """Handle one trigger for its pair; raises only retryable errors (see module doc).
+
+    `holder`: who this invocation is, recorded in the lease (the function by default)."""
     # The move registers what it watches while it takes the lease: the registration asks
     # only EC2 for the interfaces' zone (which never changes) and writes to the shared
     # looks, so it need not wait for the lease, and the decision's first look, which must,
     # is then one round trip after it (shared_looks).
     looks = _Looks.register(runtime, request.pair, remaining_seconds)
     try:
-        record = _take_lease(
-            runtime, request.pair.name, owner=owner, remaining_seconds=remaining_seconds
+        record, taken_from = _take_lease(
+            runtime,
+            request,
+            owner=owner,
+            holder=holder or LeaseHolder(),
+            remaining_seconds=remaining_seconds,
         )
     except BaseException:
         looks.leave()
         raise
     attempt = _Attempt(runtime, request, record, remaining_seconds, looks)
+    if taken_from is not None:
+        attempt.notes.append(
+            f"The pair's lease was taken over from {taken_from.holder.describe()}, whose "
+            "process is gone: it was interrupted or killed before it could finish"
+            + (" its move; this finishes it." if record.journal_trigger_id else ".")
+        )
     told = _told_outcome(record, request.trigger)
     if told is not None:
         looks.leave()
@@ -261,32 +303,73 @@ def _record_history(runtime: Runtime, request: Request, outcome: Outcome) -> Non
 
 
 def _take_lease(
-    runtime: Runtime, pair_name: str, *, owner: str, remaining_seconds: float
-) -> PairRecord:
+    runtime: Runtime,
+    request: Request,
+    *,
+    owner: str,
+    holder: LeaseHolder,
+    remaining_seconds: float,
+) -> tuple[PairRecord, Lease | None]:
+    """The pair's record with the lease taken, and the lease taken over, if it was one
+    whose holder is provably gone; PairBusy (saying who holds it) if it stays held."""
     tuning = runtime.settings.failover.tuning
     clock = runtime.clock
+    pair_name = request.pair.name
     # Wait only as long as still leaves time for a whole move afterwards.
     wait = min(
         tuning.lease_wait_seconds,
         max(0.0, remaining_seconds - RESERVE_SECONDS - tuning.swap_deadline_seconds),
     )
     give_up = clock.monotonic() + wait
+    # Expires when this invocation would have been killed, so a dead one frees it.
+    take = partial(
+        runtime.records.try_acquire,
+        pair_name,
+        owner=owner,
+        holder=holder,
+        hold_seconds=remaining_seconds + RESERVE_SECONDS,
+    )
     while True:
-        record = runtime.records.try_acquire(
-            pair_name,
-            owner=owner,
-            now=clock.now(),
-            # Expires when this invocation would have been killed, so a dead one frees it.
-            hold_seconds=remaining_seconds + RESERVE_SECONDS,
-        )
+        record = take(now=clock.now())
         if record is not None:
-            return record
+            return record, None
+        held = runtime.records.read(pair_name).lease
+        if held is not None and provably_gone(
+            held.holder, this_host=runtime.this_host, alive=runtime.alive
+        ):
+            # Taken from that owner only: had it changed hands since, the write fails.
+            record = take(now=clock.now(), take_from=held.owner)
+            if record is not None:
+                logger.info("lease taken over", pair=pair_name, lease=held.describe())
+                return record, held
         if clock.monotonic() + tuning.poll_interval_seconds > give_up:
             raise PairBusy(
-                f"pair {pair_name} is being moved by another invocation; "
-                "this trigger will be retried and decided from the state then"
+                busy_message(pair_name, held, manual=request.trigger.kind is TriggerKind.MANUAL)
             )
         clock.sleep(tuning.poll_interval_seconds)
+
+
+def busy_message(pair_name: str, held: Lease | None, *, manual: bool) -> str:
+    """Who holds the pair, since and until when, and what the one who asked can do (the
+    CLI says "nothing moved" before it)."""
+    who = held.describe() if held is not None else "another invocation (it has just let go)"
+    text = f"pair {pair_name} is being moved by {who}"
+    if not manual:
+        return text + "; this trigger will be retried and decided from the state then"
+    text += "; a request from the CLI is never retried"
+    if held is not None and held.holder.kind == HOLDER_CLI:
+        # A live local run (or one of another host, or a pid now reused): never taken over.
+        until = held.expires_at.isoformat(timespec="seconds")
+        return (
+            f"{text}. If that run is still going, let it finish; if it was stopped, run this "
+            "command again once its process has exited (on the same host it then takes the "
+            f"lease over at once), or after {until}, when the lease expires"
+        )
+    return (
+        f"{text}. Run it again when that move has ended: `eni-failover status {pair_name}` "
+        "shows the lease while it is held; the function lets go when it ends, and the lease "
+        "expires by itself if the function was killed"
+    )
 
 
 @dataclass

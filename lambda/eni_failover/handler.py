@@ -161,6 +161,7 @@ class Dispatcher:
             request,
             owner=f"{context.aws_request_id}:{key['trigger']}",
             remaining_seconds=context.get_remaining_time_in_millis() / 1000.0,
+            holder=self.runtime.lease_holder(context.aws_request_id),
         )
         _record_metrics(self.runtime.pair_metrics, outcome)
         logger.info("outcome published", outcome=outcome.kind.value, summary=outcome.summary())

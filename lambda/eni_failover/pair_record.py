@@ -6,13 +6,21 @@ different pairs run side by side, while two triggers for the same pair (the alar
 state-change event of one failure, or a redelivery) take turns through a conditional
 write. The lease expires on its own, so an invocation that Lambda killed mid-move cannot
 block the pair: the next one takes over and resumes from the journal.
+
+The lease item names its holder (LeaseHolder), so that whoever finds the pair busy can say
+who holds it and since when: the function, by its Lambda request ID, or a CLI's local run of
+the function's code against the sandbox, by its host and process. A local run that was
+interrupted (Ctrl-C) or killed leaves its lease behind; its process being gone on this very
+host proves it will never finish, so the next one takes the lease over at once instead of
+waiting for it to expire (`provably_gone`). Nothing else is ever taken over early.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -47,6 +55,83 @@ class PlannedAddress:
     key: str
     from_instance_id: str | None
     to_instance_id: str
+
+
+# Who holds a lease: the function (deployed, or the sandbox's stand-in for it), or the
+# function's code run by the CLI in its own process (`eni-failover --sandbox failover`).
+HOLDER_FUNCTION = "function"
+HOLDER_CLI = "cli"
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who takes a lease, as the lease item records it."""
+
+    kind: str = HOLDER_FUNCTION  # HOLDER_FUNCTION | HOLDER_CLI
+    # The Lambda request ID of the invocation (a CLI's local run has a made-up one).
+    request_id: str | None = None
+    # A CLI's local run: where it runs, its process, and who ran it.
+    host: str | None = None
+    pid: int | None = None
+    user: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == HOLDER_CLI:
+            who = f"{self.user} on " if self.user else ""
+            return f"a CLI run ({who}host {self.host or '?'}, process {self.pid or '?'})"
+        request = f" (request {self.request_id})" if self.request_id else ""
+        return f"the function{request}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A pair's lease as found: who holds it, since when, until when."""
+
+    owner: str
+    holder: LeaseHolder
+    since: datetime | None
+    expires_at: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at < now
+
+    def describe(self) -> str:
+        since = f" since {self.since.isoformat(timespec='seconds')}" if self.since else ""
+        return (
+            f"{self.holder.describe()}{since}, lease until "
+            f"{self.expires_at.isoformat(timespec='seconds')}"
+        )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this host is running (signal 0 tests without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    except OSError:  # not a pid this system knows how to ask about: assume alive
+        return True
+    return True
+
+
+def provably_gone(
+    holder: LeaseHolder, *, this_host: str, alive: Callable[[int], bool] = process_alive
+) -> bool:
+    """The holder will never finish its move: a CLI's local run on this very host whose
+    process no longer exists. The function is never provably gone (Lambda may still be
+    running it; only the lease's expiry says it was killed), nor is a process of another
+    host (its pid means nothing here), nor a live process (it may be moving right now). A
+    pid reused by another process reads as alive: the lease is then waited out, never
+    taken from a live mover."""
+    return (
+        holder.kind == HOLDER_CLI
+        and holder.host is not None
+        and holder.host == this_host
+        and holder.pid is not None
+        and not alive(holder.pid)
+    )
 
 
 @dataclass(frozen=True)
@@ -106,6 +191,8 @@ class PairRecord:
     forced_detach_instance_id: str | None = None
     forced_detach_at: datetime | None = None
     forced_detach_launch_time: datetime | None = None
+    # The lease, when someone holds it (or held it and let it expire without releasing).
+    lease: Lease | None = None
 
     @property
     def isolated(self) -> bool:
@@ -120,19 +207,62 @@ class PairRecords:
         self.table = table
 
     def try_acquire(
-        self, pair_name: str, *, owner: str, now: datetime, hold_seconds: float
+        self,
+        pair_name: str,
+        *,
+        owner: str,
+        now: datetime,
+        hold_seconds: float,
+        holder: LeaseHolder | None = None,
+        take_from: str | None = None,
     ) -> PairRecord | None:
-        """Take the lease if it is free or expired; None if someone else holds it."""
+        """Take the lease if it is free or expired; None if someone else holds it.
+
+        `holder`: who takes it, recorded for whoever finds the pair busy. `take_from`: the
+        owner of a lease whose holder is provably gone (provably_gone): taken from that
+        owner only, so a lease that changed hands since it was read is not.
+        """
+        holder = holder or LeaseHolder()
+        condition = (
+            "attribute_not_exists(lease_owner) OR lease_expires_at < :now OR lease_owner = :owner"
+        )
+        values: dict[str, Any] = {
+            ":owner": {"S": owner},
+            ":expires": {"N": f"{now.timestamp() + hold_seconds:.3f}"},
+            ":now": {"N": f"{now.timestamp():.3f}"},
+            ":since": {"S": now.isoformat()},
+            ":kind": {"S": holder.kind},
+        }
+        sets = [
+            "lease_owner = :owner",
+            "lease_expires_at = :expires",
+            "lease_since = :since",
+            "lease_kind = :kind",
+        ]
+        removes = []
+        for name, value in (
+            ("lease_request_id", holder.request_id),
+            ("lease_host", holder.host),
+            ("lease_user", holder.user),
+        ):
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": value}
+            else:
+                removes.append(name)
+        if holder.pid is not None:
+            sets.append("lease_pid = :lease_pid")
+            values[":lease_pid"] = {"N": str(holder.pid)}
+        else:
+            removes.append("lease_pid")
+        if take_from is not None:
+            condition += " OR lease_owner = :gone"
+            values[":gone"] = {"S": take_from}
         response = self._update(
             pair_name,
-            "SET lease_owner = :owner, lease_expires_at = :expires",
-            condition="attribute_not_exists(lease_owner) OR lease_expires_at < :now "
-            "OR lease_owner = :owner",
-            values={
-                ":owner": {"S": owner},
-                ":expires": {"N": f"{now.timestamp() + hold_seconds:.3f}"},
-                ":now": {"N": f"{now.timestamp():.3f}"},
-            },
+            f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else ""),
+            condition=condition,
+            values=values,
             returns="ALL_NEW",
         )
         return None if response is None else _record(response.get("Attributes", {}))
@@ -227,7 +357,7 @@ class PairRecords:
         if direction:
             sets.append("last_direction = :direction")
         values: dict[str, Any] = {}
-        removes = ["lease_owner", "lease_expires_at"]
+        removes = list(LEASE_ATTRIBUTES)
         if moved:
             sets += ["last_move_at = :now", "last_move_trigger_id = :trigger"]
             # A move starts any failback watch afresh.
@@ -263,7 +393,7 @@ class PairRecords:
         """Release the lease and change nothing else (a trigger that was answered already)."""
         self._update(
             pair_name,
-            "REMOVE lease_owner, lease_expires_at",
+            f"REMOVE {', '.join(LEASE_ATTRIBUTES)}",
             condition="lease_owner = :owner",
             values={":owner": {"S": owner}},
         )
@@ -420,6 +550,45 @@ class PairRecords:
             raise AwsCallFailed.from_client_error("UpdateItem", error) from error
 
 
+# Everything the lease item says about the lease: released together.
+LEASE_ATTRIBUTES = (
+    "lease_owner",
+    "lease_expires_at",
+    "lease_since",
+    "lease_kind",
+    "lease_request_id",
+    "lease_host",
+    "lease_pid",
+    "lease_user",
+)
+
+
+def _lease(item: dict[str, Any]) -> Lease | None:
+    owner = item.get("lease_owner", {}).get("S")
+    expires = item.get("lease_expires_at", {}).get("N")
+    if not owner or expires is None:
+        return None
+    text = {
+        name: str(item[name]["S"]) if item.get(name, {}).get("S") else None
+        for name in ("lease_since", "lease_kind", "lease_request_id", "lease_host", "lease_user")
+    }
+    pid = item.get("lease_pid", {}).get("N")
+    since = text["lease_since"]
+    return Lease(
+        owner=str(owner),
+        # A lease taken before holders were recorded was the function's, by request ID.
+        holder=LeaseHolder(
+            kind=text["lease_kind"] or HOLDER_FUNCTION,
+            request_id=text["lease_request_id"] or str(owner).split(":", 1)[0],
+            host=text["lease_host"],
+            pid=int(pid) if pid is not None else None,
+            user=text["lease_user"],
+        ),
+        since=datetime.fromisoformat(since) if since else None,
+        expires_at=datetime.fromtimestamp(float(expires), UTC),
+    )
+
+
 def _key(pair_name: str) -> dict[str, Any]:
     # Prefixed so pair records never collide with Powertools' idempotency records.
     return {"id": {"S": f"pair#{pair_name}"}}
@@ -501,4 +670,5 @@ def _record(item: dict[str, Any]) -> PairRecord:
         forced_detach_instance_id=text("forced_detach_instance_id"),
         forced_detach_at=when("forced_detach_at"),
         forced_detach_launch_time=when("forced_detach_launch_time"),
+        lease=_lease(item),
     )

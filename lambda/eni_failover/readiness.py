@@ -262,6 +262,18 @@ def _location(plan: decide.Plan, pair: Pair, state: PairState) -> Check:
             f"{', '.join(on_standby)} on the standby and the rest on the primary (a move "
             f"was cut short); {finish}",
         )
+    if on_primary and primary_failed(state.primary):
+        # Nothing serves through a failed primary: the pair is down, not ready, whatever
+        # a failover would find (automation may be paused, or not have acted yet).
+        held = [i.interface_id for i in state.interfaces if i.attached_to(primary)]
+        held += [a.key for a in present if a.held_by(primary)]
+        return Check(
+            "location",
+            False,
+            f"the primary {state.primary.describe()} has FAILED and still holds "
+            f"{', '.join(held)}: nothing serves through it; `eni-failover failover "
+            f"{pair.name}` moves it to the standby",
+        )
     return Check(
         "location",
         True,
@@ -269,6 +281,16 @@ def _location(plan: decide.Plan, pair: Pair, state: PairState) -> Check:
         if on_standby
         else f"on the primary {state.primary.describe()}",
     )
+
+
+# The states of an instance that is going or gone: it serves no one.
+FAILED_STATES = ("stopping", "stopped", "shutting-down", "terminated")
+
+
+def primary_failed(primary: InstanceView) -> bool:
+    """Stopped, stopping or terminated, or a status check impaired (`status` flags the
+    same)."""
+    return primary.exists and (primary.state in FAILED_STATES or primary.impaired)
 
 
 def delete_on_termination(pair: Pair, state: PairState) -> Check:

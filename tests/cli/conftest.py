@@ -20,6 +20,7 @@ import pytest
 
 from eni_failover import ec2
 from eni_failover.history import HISTORY_INDEX
+from eni_failover.pair_record import LEASE_ATTRIBUTES
 from eni_failover.prober import ProberLease
 from eni_failover_cli.console import Console
 from eni_failover_cli.main import main
@@ -157,6 +158,13 @@ def restore(running: RunningSandbox) -> None:
     clients.cloudwatch.enable_alarm_actions(AlarmNames=[running.alarm_name])
     clients.cloudwatch.set_alarm_state(
         AlarmName=running.alarm_name, StateValue="OK", StateReason="test reset"
+    )
+    # A test that interrupted a move in this process (Ctrl-C) leaves its lease behind, held
+    # by this very process, which is alive: no rerun would take it over.
+    clients.dynamodb.update_item(
+        TableName=running.table,
+        Key={"id": {"S": f"pair#{PAIR}"}},
+        UpdateExpression=f"REMOVE {', '.join(LEASE_ATTRIBUTES)}",
     )
     if running.where() != topology.primary_instance_id:
         # A function of its own: the bridge's may be busy in its thread.

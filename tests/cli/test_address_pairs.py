@@ -193,6 +193,23 @@ def test_status_shows_an_address_on_nothing_as_not_served(edge: Edge) -> None:
     assert "NOT SERVED" in edge.text()
 
 
+def test_status_flags_an_address_that_points_nowhere(edge: Edge) -> None:
+    topology = edge.topology
+    # Given the pair's Elastic IP associated with nothing, and a route still on the primary
+    [address] = edge.ec2.describe_addresses(AllocationIds=list(topology.allocation_ids))[
+        "Addresses"
+    ]
+    edge.ec2.disassociate_address(AssociationId=address["AssociationId"])
+    # When the operator looks at the pair
+    pair, text = edge.status(), edge.text()
+    # Then only that address is flagged as serving no one, in the heading and its row
+    assert pair["unserved"] == [topology.allocation_ids[0]]
+    assert f"SERVED BY NO INSTANCE: {topology.allocation_ids[0]}" in text
+    [row] = [line for line in text.splitlines() if line.lstrip().startswith("elastic IP")]
+    assert row.endswith("POINTS NOWHERE: serves no one"), row
+    assert text.count("POINTS NOWHERE") == 1
+
+
 def test_the_drill_watches_the_addresses_reach_the_standby(edge: Edge) -> None:
     topology = edge.topology
     pair = edge.deployment.pair(PAIR)

@@ -18,6 +18,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from eni_failover.clients import AwsClients
+from eni_failover.errors import AwsCallFailed
 from eni_failover_cli import drill, main, move
 from eni_failover_cli.console import Console
 from eni_failover_cli.deployment import (
@@ -243,6 +244,52 @@ def test_a_failed_manual_move_exits_with_what_it_means(
     assert exit_code == code
     assert said in err.getvalue()
     assert "pair web: it broke" in err.getvalue()
+
+
+class _NeverAnswered(StreamingBody):
+    """A synchronous invoke's answer, read while the function still moves: Ctrl-C comes
+    first."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(b""), 0)
+
+    def read(self, amt: int | None = None) -> bytes:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_deployed_function_moves_says_the_move_goes_on(
+    lambda_: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lambda_client, stubber = lambda_
+    list_pairs(stubber)
+
+    # The function's answer never comes: the operator presses Ctrl-C while the CLI waits
+    stubber.add_response("invoke", {"StatusCode": 200, "Payload": _NeverAnswered()})
+    monkeypatch.setattr(main, "connect", lambda _: deployed(lambda_client))
+    # And the operator may not describe the interfaces: where they are stays unknown
+
+    def not_allowed(*_: Any) -> None:
+        raise AwsCallFailed("DescribeNetworkInterfaces", "UnauthorizedOperation", "not allowed")
+
+    monkeypatch.setattr("eni_failover_cli.interrupted.ec2.describe_interfaces", not_allowed)
+    err = io.StringIO()
+    # When the operator presses Ctrl-C while the deployed function moves the pair
+    exit_code = main.main(
+        ["--stack", "Prod", "--region", REGION, "failover", "web", "--force"],
+        console=Console(stdout=io.StringIO(), stderr=err),
+    )
+    # Then the command exits as interrupted and says the function goes on with the move
+    said = err.getvalue()
+    assert exit_code == ExitCode.INTERRUPTED, said
+    assert "the CLI stopped waiting, but the failover of pair web goes on" in said
+    assert "does not stop when its caller goes away" in said
+    assert "`eni-failover status web` shows when it has ended" in said
+    # And where things are, or why that is unknown, and the command that finishes it,
+    # against the same stack and region
+    assert "unknown: EC2 could not be read: DescribeNetworkInterfaces failed" in said
+    assert said.rstrip().endswith(
+        f"eni-failover --stack Prod --region {REGION} failover web --force"
+    )
 
 
 def test_a_live_request_names_the_operator(lambda_: tuple[Any, Stubber]) -> None:

@@ -14,14 +14,19 @@ from __future__ import annotations
 import io
 import re
 import shlex
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from eni_failover.pair_record import HOLDER_CLI, LeaseHolder
+from eni_failover_cli import deployment
 from eni_failover_cli.console import Console
+from eni_failover_cli.errors import ExitCode
 from eni_failover_cli.main import main
-from tests.cli.conftest import RunningSandbox
+from tests.cli.conftest import RunningSandbox, wait_for
+from tests.cli.test_interrupted import gone_pid, interrupt_after_detach
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -33,6 +38,12 @@ NOT_RUN = ("sandbox up", "sandbox down")
 # routes and an Elastic IP) is not run here.
 OTHER_PAIRS = ("edge",)
 ELIDED = "..."
+# A sample interrupted by Ctrl-C, and who the guide's interrupted run was (user, host).
+INTERRUPTED = "^C\n"
+GUIDE_RUN = ("alice", "ops")
+# A sample of a command run while another, live, CLI run holds the pair: the guide's order
+# cannot show it, so tests/cli/test_interrupted.py compares it where it makes one.
+LIVE_HOLDER = "while a live run holds the pair"
 
 
 def sample_commands(path: Path = README, heading: str | None = SECTION) -> list[tuple[str, str]]:
@@ -52,6 +63,8 @@ def sample_commands(path: Path = README, heading: str | None = SECTION) -> list[
                 if command is not None:
                     samples.append((command, "\n".join(output)))
                 command, output = line[2:].partition("#")[0].strip(), []
+                if LIVE_HOLDER in line:
+                    command = None  # compared where a live run holds the pair (below)
             else:
                 output.append(line)
         if command is not None:
@@ -198,14 +211,63 @@ def test_the_operating_guides_samples_are_what_the_commands_print(
     sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a fresh pair on the sandbox, and docs/operating.md's samples in order
-    for command, shown in sample_commands(OPERATING, None):
-        # When each command runs as the guide shows it
-        code, printed = run_as_shown(sandbox, command, monkeypatch)
-        # Then it ends as the guide says and prints what it shows, IDs and times aside
-        assert code == expected_exit(shown), f"{command}: exit {code}\n{printed}"
+    left_behind: dict[str, str] = {}
+    for command, sample in sample_commands(OPERATING, None):
+        shown = sample.removeprefix(INTERRUPTED)
+        if sample.startswith(INTERRUPTED):
+            # When the operator presses Ctrl-C where the guide does, right after the detach
+            code, printed, left_behind = run_interrupted(sandbox, command)
+            # Then it says what it left, as the guide shows
+            assert code == ExitCode.INTERRUPTED, f"{command}: exit {code}\n{printed}"
+        else:
+            # When each command runs as the guide shows it
+            code, printed = run_as_shown(sandbox, command, monkeypatch)
+            # Then it ends as the guide says
+            assert code == expected_exit(shown), f"{command}: exit {code}\n{printed}"
+        # And prints what it shows, IDs, times and the interrupted run's host and pid aside
+        for real, as_shown in left_behind.items():
+            printed = printed.replace(real, as_shown)
         assert shows(printed, shown), f"$ {command}\n{printed}"
+
+
+def run_interrupted(sandbox: RunningSandbox, command: str) -> tuple[int, str, dict[str, str]]:
+    """Run `command` with Ctrl-C right after EC2 takes its detach, as a process that has
+    exited by the time the next command looks (the guide's `^C` sample); what it printed
+    to the terminal, and the host and pid it ran as, mapped to the guide's."""
+    pid = gone_pid()
+    user, host = GUIDE_RUN
+    holder = LeaseHolder(kind=HOLDER_CLI, host=socket.gethostname(), pid=pid, user=user)
+    terminal = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        interrupted = interrupt_after_detach(patch)
+        patch.setattr(deployment, "this_process", lambda: holder)
+        code = main(
+            [f"--sandbox={sandbox.path}", *shlex.split(command)[1:]],
+            console=Console(stdout=terminal, stderr=terminal),
+        )
+    assert interrupted, f"{command}: the move never detached"
+    # The guide's next command comes a few seconds later, once EC2 has finished the detach.
+    assert wait_for(lambda: sandbox.where() is None), "the interrupted detach never finished"
+    shown_as = {
+        f"host {socket.gethostname()}": f"host {host}",
+        f"process {pid})": "process 7985)",
+        # The guide's sandbox is the default one: the command it prints names no file.
+        f"--sandbox={sandbox.path} ": "",
+    }
+    return code, terminal.getvalue(), shown_as
 
 
 def expected_exit(shown: str) -> int:
     """A refusal the guide shows on purpose ends with exit 1, as the exit codes say."""
     return 1 if ": REFUSED" in shown else 0
+
+
+def live_holder_sample() -> str:
+    """The output docs/operating.md shows for a command run while a live run holds the
+    pair (its `$` line is marked with a comment naming LIVE_HOLDER)."""
+    [block] = [
+        block
+        for block in re.findall(r"```console\n(.*?)```", OPERATING.read_text(), flags=re.DOTALL)
+        if LIVE_HOLDER in block
+    ]
+    return "\n".join(line for line in block.splitlines() if not line.startswith("$ "))
