@@ -316,7 +316,9 @@ def is_true(value: Any) -> bool:
 class KeySpec:
     """One context key: what it takes, where, its default, and what it needs.
 
-    ``sets``: the model field it fills, as 'Pair.interface_ids', 'Tuning.swap_deadline_seconds'
+    ``scope``: where it may appear (Scope.STACK beside `pairs`; Scope.SINGLE and
+    Scope.ENTRY for a pair's key, named ``entry_name`` inside an entry where that differs);
+    ``required``: where it must. ``sets``: the model field it fills, as 'Pair.interface_ids', 'Tuning.swap_deadline_seconds'
     or 'Probing.failures'; none for a key the stack reads itself. ``needs``: names of the
     settings' needs (a probe, failback=auto, vpcId ...) a value of this key depends on;
     ``engaged`` says which values ask for them (a flag set to false asks for nothing).

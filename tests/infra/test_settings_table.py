@@ -156,6 +156,19 @@ def test_a_json_list_of_bad_values_names_each_value() -> None:
     )
 
 
+def test_a_pairs_list_reads_the_same_from_the_command_line_and_from_cdk_json() -> None:
+    entry = {
+        "name": "web",
+        "primaryInstanceId": PRIMARY,
+        "standbyInstanceId": STANDBY,
+        "eniIds": [INTERFACE],
+    }
+    from_json = read_through_cdk({"pairs": [entry], "notifyEmail": EMAIL})
+    from_cli = read_through_cdk(cli_context(pairs=[entry], notifyEmail=EMAIL))
+    assert from_json == from_cli
+    assert [p.name for p in from_cli.failover.pairs] == ["web"]
+
+
 def test_a_pairs_entry_reads_its_lists_the_same_way() -> None:
     # Given a pairs entry whose lists are comma-separated text, and one a JSON list in text
     entry = {
