@@ -1,25 +1,30 @@
 """Deployment settings: the CDK context, read once and validated into typed models.
 
-Every problem is reported against the context key the operator typed (``primaryInstanceId``,
-``pairs[1].eniIds``) with the form that was expected, so a bad value stops synth with a
-message that says what to fix. The pair and tuning models themselves come from the Lambda's
+Every key is a row of one table (``KEYS``: its kind of value, the form expected, its
+default, where it may appear, what it needs), and one reader applies every row the same
+way (eni_failover_cdk.context_keys): lists read alike from the command line and cdk.json,
+a key that needs another (a probe, ``vpcId``, ``failback=auto``) refused alike without it,
+and every problem of every key and every pair collected into one SettingsError, named
+against the key the operator typed (``primaryInstanceId``, ``pairs[1].eniIds``) with the
+value given and the form expected. The pair and tuning models come from the Lambda's
 ``eni_failover.config``: a value the stack accepts is a value the function accepts.
+
+``read_settings`` takes the context as a mapping (a construct's ``config`` dict) or as a
+lookup (``app.node.try_get_context``) with the keys it holds.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, ValidationError
 
 from eni_failover.config import (
-    ACCEPT_CDK_TOKENS,
     DEFAULT_EVALUATION_PERIODS,
     EXPECT_ALARM_NAME,
     EXPECT_ALLOCATION,
@@ -31,6 +36,8 @@ from eni_failover.config import (
     EXPECT_PORT,
     EXPECT_PRIVATE_IP,
     EXPECT_ROUTE_TABLE,
+    EXPECT_SUBNET,
+    EXPECT_VPC,
     AlarmName,
     AllocationId,
     Email,
@@ -46,13 +53,32 @@ from eni_failover.config import (
     ProbingConflict,
     RouteCidr,
     RouteTableId,
+    Settings,
+    SubnetId,
     Tuning,
-    resource_id,
+    VpcId,
 )
 from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover.discovery import PROBE_PORTS_KEY, PROBE_TAG
 from eni_failover.history import DEFAULT_RETENTION_DAYS
-from eni_failover.probe import EXPECT_PROBE, ProbeSpec
+from eni_failover.probe import ProbeSpec
+from eni_failover_cdk.context_keys import (
+    SYNTH_CONTEXT,
+    Choice,
+    Flag,
+    KeySpec,
+    Kind,
+    ListOf,
+    Number,
+    Port,
+    Probe,
+    Scope,
+    Text,
+    is_true,
+    nearest,
+    read_key,
+    reason_of,
+)
 
 # Context keys. One pair can come from the command line; several from a `pairs` list.
 KEY_STACK_NAME = "stackName"
@@ -116,65 +142,10 @@ DISCOVERY_NONE = "none"
 EXPECT_DISCOVERY = "'tags' (also protect the pairs tagged eni-failover:pair/role) or 'none'"
 POLICY_KEYS = (KEY_FAILBACK, KEY_FAILBACK_AFTER, KEY_MAX_AUTOMATIC_MOVES, KEY_FENCE)
 EXPECT_FAILBACK = "'manual' (an operator fails back) or 'auto' (after the hold-down)"
-EXPECT_FAILBACK_AFTER = "a whole number of seconds from 60 to 86400"
-EXPECT_MAX_AUTOMATIC_MOVES = "a whole number of automatic moves an hour, from 1 to 60"
 EXPECT_FENCE = "'none', 'stop' (stop the failed primary) or 'isolate' (quarantine its groups)"
 
-# Every key this app reads. CDK puts its own keys in the context too (feature flags such as
-# "@aws-cdk/core:...", "aws:cdk:..." settings, lookups such as "availability-zones:..."): they
-# all contain '@' or ':', which none of ours does, so only keys without them are checked.
-KNOWN_KEYS = (
-    KEY_STACK_NAME,
-    KEY_PRIMARY,
-    KEY_STANDBY,
-    KEY_INTERFACE,
-    *ADDRESS_KEYS,
-    KEY_PAIR_NAME,
-    KEY_PAIRS,
-    KEY_NOTIFY_EMAIL,
-    KEY_EVALUATION_PERIODS,
-    KEY_SWAP_DEADLINE,
-    KEY_MAX_TRIGGER_AGE,
-    KEY_MAX_EVENT_AGE,
-    KEY_READINESS_SCHEDULE,
-    KEY_RESERVED_CONCURRENCY,
-    KEY_ACCOUNT_CONCURRENCY,
-    KEY_HISTORY_RETENTION,
-    KEY_PROBE,
-    KEY_TRIGGER_ALARMS,
-    KEY_VPC,
-    KEY_PROBE_SUBNETS,
-    KEY_PROBE_INTERVAL,
-    KEY_PROBE_TIMEOUT,
-    KEY_PROBE_FAILURES,
-    KEY_PROBE_CONFIRM,
-    KEY_PROBE_VERIFY_TLS,
-    KEY_PROBE_ENDPOINTS,
-    KEY_PROBE_QUORUM,
-    KEY_PROBE_PORTS,
-    KEY_DISCOVERY,
-    *POLICY_KEYS,
-)
 # Keys without '@' or ':' that the CDK CLI itself may write into the context.
 CDK_OWN_KEYS = frozenset({"acknowledged-issue-numbers"})
-
-# Keys of one entry of the `pairs` list.
-PAIR_ENTRY_NAME = "name"
-PAIR_ENTRY_PRIMARY = "primaryInstanceId"
-PAIR_ENTRY_STANDBY = "standbyInstanceId"
-PAIR_ENTRY_INTERFACES = "eniIds"
-PAIR_ENTRY_PROBE = "probe"
-PAIR_ENTRY_TRIGGER_ALARMS = "triggerAlarms"
-PAIR_ENTRY_KEYS = (
-    PAIR_ENTRY_NAME,
-    PAIR_ENTRY_PRIMARY,
-    PAIR_ENTRY_STANDBY,
-    PAIR_ENTRY_INTERFACES,
-    *ADDRESS_KEYS,
-    PAIR_ENTRY_PROBE,
-    PAIR_ENTRY_TRIGGER_ALARMS,
-    *POLICY_KEYS,
-)
 
 DEFAULT_PAIR_NAME = "primary"
 # The status-check alarm's period: EC2 publishes its status-check metrics once a minute.
@@ -219,20 +190,11 @@ NO_RESERVATION = ("0", "none")
 MAX_RULE_NAME_LENGTH = 64
 
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-VPC_ID_PATTERN = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-VpcId = Annotated[str, resource_id(VPC_ID_PATTERN, "a VPC ID")]
-SubnetId = Annotated[str, resource_id(SUBNET_ID_PATTERN, "a subnet ID")]
-# At synth an ID may be a CDK token (EniFailover in a user's stack: instance.instance_id);
-# the function validates it once resolved (eni_failover.config.read_config_file).
-_SYNTH = {ACCEPT_CDK_TOKENS: True}
 # EventBridge's two schedule forms; rate takes a singular unit for 1 and a plural otherwise.
 RATE_PATTERN = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON_PATTERN = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
 EXPECT_STACK_NAME = "a stack name: a letter, then letters, digits and '-'"
-EXPECT_VPC = "a VPC ID: 'vpc-' then 8 or 17 hex digits"
-EXPECT_SUBNET = "a subnet ID: 'subnet-' then 8 or 17 hex digits"
 EXPECT_FLAG = "true or false"
 EXPECT_SCHEDULE = (
     "an EventBridge schedule such as 'rate(1 day)', 'rate(12 hours)' or "
@@ -247,15 +209,15 @@ HOW_TO_CONFIGURE = (
     f"routes (-c {KEY_ROUTE_TABLES}=rtb-...,rtb-... -c {KEY_ROUTE_CIDRS}=0.0.0.0/0), Elastic IPs "
     f"(-c {KEY_ELASTIC_IPS}=eipalloc-...) or secondary private IPs "
     f"(-c {KEY_PRIVATE_IPS}=10.0.1.50)\n"
-    "  (these and notifyEmail accept several comma-separated values), or list several "
-    "pairs under 'pairs' in the context of cdk.json:\n"
+    "  (these and notifyEmail accept several comma-separated values, or a JSON list), or "
+    "list several pairs under 'pairs' in the context of cdk.json:\n"
     '    "pairs": [{"name": "web", "primaryInstanceId": "i-...", '
     '"standbyInstanceId": "i-...", "eniIds": ["eni-..."]}]\n'
-    f"  (each entry may list {', '.join(ADDRESS_KEYS)} too) with notifyEmail beside it."
+    f"  (each entry may list {', '.join(ADDRESS_KEYS)} too) with notifyEmail beside it; or "
+    f"protect only the pairs tagged eni-failover:pair with -c {KEY_DISCOVERY}={DISCOVERY_TAGS}."
 )
 
 ContextLookup = Callable[[str], Any]
-_T = TypeVar("_T")
 
 
 class SettingsError(ValueError):
@@ -354,139 +316,927 @@ class DeploymentSettings:
         return max(BASE_FUNCTION_TIMEOUT_SECONDS, math.ceil(needed + OUTCOME_MARGIN_SECONDS))
 
 
+def default_reserved_concurrency(pair_count: int) -> int:
+    """Every pair failing at once, the schedules, and headroom."""
+    return TRIGGERS_PER_FAILURE * pair_count + SCHEDULED_INVOCATIONS + CONCURRENCY_HEADROOM
+
+
+def minimum_reserved_concurrency(pair_count: int) -> int:
+    """One execution per pair plus the schedules: fewer would make pairs queue."""
+    return pair_count + SCHEDULED_INVOCATIONS
+
+
+# --- what is read: the values of the stack and of each pair, as given ---------------------
+
+
+@dataclass
+class _PairReading:
+    """One pair's keys as read: ``index`` None for the single pair of the command line."""
+
+    index: int | None
+    given: set[str] = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def label(self, key: str) -> str:
+        """The key as the operator typed it: ``eniId``, or ``pairs[1].eniIds``."""
+        if self.index is None:
+            return key
+        return f"{KEY_PAIRS}[{self.index}].{SPECS[key].in_entry}"
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    @property
+    def name(self) -> str:
+        """Its name, or where it is when the name is not valid (to name it in a message)."""
+        name = self.get(KEY_PAIR_NAME)
+        return str(name) if name is not None else self.label(KEY_PAIR_NAME).rsplit(".", 1)[0]
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        tables, cidrs = self.get(KEY_ROUTE_TABLES) or (), self.get(KEY_ROUTE_CIDRS) or ()
+        return [(t, c) for t in tables for c in cidrs]
+
+
+@dataclass
+class _Reading:
+    """The whole context as read so far, and every problem found."""
+
+    problems: list[str] = field(default_factory=list)
+    given: set[str] = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)
+    pairs: list[_PairReading] = field(default_factory=list)
+    # Pairs the context describes, valid or not: a `pairs` list's entries, else the single
+    # pair (also planned for when tags alone declare the pairs).
+    described: int = 1
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    @property
+    def discover_tags(self) -> bool:
+        return bool(self.get(KEY_DISCOVERY))
+
+    @property
+    def planned_pairs(self) -> int:
+        planned = max(self.described, 1)
+        if self.discover_tags:
+            # Tagged pairs are unknown at synth: reserve for as many again, at least 20 more.
+            planned += max(planned, DISCOVERED_PAIRS_PLANNED)
+        return planned
+
+    def engaged(self, key: str) -> list[str]:
+        """The labels of every place (the stack, each pair) whose value of ``key`` asks for
+        what the key needs."""
+        spec = SPECS[key]
+        if spec.scope & Scope.STACK:
+            value = self.get(key)
+            return [key] if key in self.given and value is not None and spec.engaged(value) else []
+        return [pair.label(key) for pair in self.pairs if _engaged(pair, spec)]
+
+
+# --- kinds of value only the stack's settings take ----------------------------------------
+
+
+class _Schedule:
+    expected = EXPECT_SCHEDULE
+
+    def read(self, raw: object, label: str, problems: list[str]) -> str | None:
+        if not isinstance(raw, str):
+            problems.append(f"{label}: {raw!r} is not {EXPECT_SCHEDULE}")
+            return None
+        schedule = " ".join(raw.split())
+        rate = RATE_PATTERN.fullmatch(schedule)
+        if rate is not None:
+            value, unit = int(rate.group(1)), rate.group(2)
+            if value == 0 or (value == 1) != (not unit.endswith("s")):
+                problems.append(
+                    f"{label}: {raw!r} is not {EXPECT_SCHEDULE}; EventBridge wants a value "
+                    "of at least 1, with a singular unit for 1 ('rate(1 day)') and a plural "
+                    "one otherwise ('rate(2 days)')"
+                )
+            return schedule
+        if CRON_PATTERN.fullmatch(schedule) is None:
+            problems.append(f"{label}: {raw!r} is not {EXPECT_SCHEDULE}")
+            return None
+        return schedule
+
+
+class _Reservation:
+    """Executions reserved for the function: at least one per pair plus the schedules, or
+    0/'none' to reserve nothing (read as 0)."""
+
+    def __init__(self, pair_count: int) -> None:
+        self.minimum = minimum_reserved_concurrency(pair_count)
+        self.expected = (
+            f"a whole number of executions of at least {self.minimum} (one per pair, "
+            f"{pair_count} here, plus one each for the readiness check and the sweep; the "
+            f"default, {default_reserved_concurrency(pair_count)}, also lets both triggers of "
+            "a failure run at once and leaves headroom), or 0 or 'none' to reserve nothing. "
+            f"The account must keep {ACCOUNT_UNRESERVED_MINIMUM} executions unreserved or "
+            "the deploy fails"
+        )
+        self.number = Number(Annotated[int, Field(ge=0)], self.expected)
+
+    def read(self, raw: object, label: str, problems: list[str]) -> int | None:
+        if isinstance(raw, str) and raw.strip().lower() in NO_RESERVATION:
+            return 0
+        value = self.number.read(raw, label, problems)
+        if value is not None and 0 < value < self.minimum:
+            problems.append(f"{label}: {raw!r} is not {self.expected}")
+            return None
+        return value if isinstance(value, int) else None
+
+
+class _PairList:
+    """The `pairs` list: a list (cdk.json), or its JSON text (-c pairs='[...]'); its entries
+    are read key by key (_read_entry)."""
+
+    expected = "a list of {'name', 'primaryInstanceId', 'standbyInstanceId', 'eniIds', ...} objects"
+
+    def read(self, raw: object, label: str, problems: list[str]) -> list[object] | None:
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError as error:
+                problems.append(f"{label}: not a JSON list ({error.msg})")
+                return None
+        if not isinstance(raw, list):
+            problems.append(f"{label}: expected a non-empty list of {_entry_form()}")
+            return None
+        return raw
+
+
+def _entry_form() -> str:
+    return f"{{{', '.join(repr(k) for k in PAIR_ENTRY_KEYS)}}} objects"
+
+
+def _alarm_arn(text: str) -> str | None:
+    if text.startswith("arn:"):
+        return f"{text!r} is an ARN; give the alarm's name, {EXPECT_ALARM_NAME}"
+    return None
+
+
+def _default_schedule(reading: _Reading) -> str:
+    fleet = reading.discover_tags or reading.described > PAIRS_CHECKED_PER_RUN
+    return FLEET_READINESS_SCHEDULE if fleet else DEFAULT_READINESS_SCHEDULE
+
+
+def _reservation(reading: _Reading) -> Kind:
+    return _Reservation(reading.planned_pairs)
+
+
+def _default_reservation(reading: _Reading) -> int:
+    return default_reserved_concurrency(reading.planned_pairs)
+
+
+# --- the table: every key the app reads --------------------------------------------------
+
+# What a key may need, by name: each is checked by one function below (NEEDS), which is
+# given the places whose value asks for it.
+NEEDS_PROBE = "a probe"
+NEEDS_PLACEMENT = "where the prober runs"
+NEEDS_TAGS = "discovery=tags"
+NEEDS_AUTO_FAILBACK = "failback=auto"
+NEEDS_ROUTE_CIDRS = "routeCidrs"
+NEEDS_ROUTE_TABLES = "routeTableIds"
+NEEDS_VPC_TO_ISOLATE = "vpcId for isolate"
+NEEDS_VPC_TO_ASSIGN = "vpcId for privateIps"
+
+PAIR_KEY = Scope.SINGLE | Scope.ENTRY
+
+# In reading order, which is the order of the report's problems.
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec(
+        name=KEY_STACK_NAME,
+        kind=Text(Annotated[str, Field(pattern=STACK_NAME_PATTERN.pattern)], EXPECT_STACK_NAME),
+        default=DEFAULT_STACK_NAME,
+        blank_is_absent=True,
+    ),
+    KeySpec(
+        name=KEY_DISCOVERY,
+        kind=Choice({DISCOVERY_TAGS: True, DISCOVERY_NONE: False}, EXPECT_DISCOVERY),
+        default=False,
+    ),
+    # A pair's keys: the single pair's on the command line, or a `pairs` entry's.
+    KeySpec(
+        name=KEY_PAIR_NAME,
+        entry_name="name",
+        kind=Text(PairName, EXPECT_PAIR_NAME),
+        scope=PAIR_KEY,
+        sets="Pair.name",
+        default=DEFAULT_PAIR_NAME,
+        required=Scope.ENTRY,
+        blank_is_absent=True,
+    ),
+    KeySpec(
+        name=KEY_PRIMARY,
+        kind=Text(InstanceId, EXPECT_INSTANCE, deploy_time=True),
+        scope=PAIR_KEY,
+        sets="Pair.primary_instance_id",
+        required=PAIR_KEY,
+    ),
+    KeySpec(
+        name=KEY_STANDBY,
+        kind=Text(InstanceId, EXPECT_INSTANCE, deploy_time=True),
+        scope=PAIR_KEY,
+        sets="Pair.standby_instance_id",
+        required=PAIR_KEY,
+    ),
+    KeySpec(
+        name=KEY_INTERFACE,
+        entry_name="eniIds",
+        kind=ListOf(Text(InterfaceId, EXPECT_INTERFACE, deploy_time=True)),
+        scope=PAIR_KEY,
+        sets="Pair.interface_ids",
+    ),
+    KeySpec(
+        name=KEY_ROUTE_TABLES,
+        kind=ListOf(Text(RouteTableId, EXPECT_ROUTE_TABLE, deploy_time=True)),
+        scope=PAIR_KEY,
+        sets="Pair.route_table_ids",
+        needs=(NEEDS_ROUTE_CIDRS,),
+    ),
+    KeySpec(
+        name=KEY_ROUTE_CIDRS,
+        kind=ListOf(Text(RouteCidr, EXPECT_CIDR)),
+        scope=PAIR_KEY,
+        sets="Pair.route_cidrs",
+        needs=(NEEDS_ROUTE_TABLES,),
+    ),
+    KeySpec(
+        name=KEY_ELASTIC_IPS,
+        kind=ListOf(Text(AllocationId, EXPECT_ALLOCATION, deploy_time=True)),
+        scope=PAIR_KEY,
+        sets="Pair.eip_allocation_ids",
+    ),
+    KeySpec(
+        name=KEY_PRIVATE_IPS,
+        kind=ListOf(Text(PrivateIp, EXPECT_PRIVATE_IP)),
+        scope=PAIR_KEY,
+        sets="Pair.private_ips",
+        needs=(NEEDS_VPC_TO_ASSIGN,),
+    ),
+    KeySpec(
+        name=KEY_PROBE,
+        kind=Probe(),
+        scope=PAIR_KEY,
+        sets="Pair.probe",
+        needs=(NEEDS_PLACEMENT,),
+    ),
+    KeySpec(
+        name=KEY_TRIGGER_ALARMS,
+        kind=ListOf(Text(AlarmName, EXPECT_ALARM_NAME, refuse=_alarm_arn)),
+        scope=PAIR_KEY,
+        sets="Pair.trigger_alarms",
+    ),
+    KeySpec(
+        name=KEY_FAILBACK,
+        kind=Choice({p.value: p for p in FailbackPolicy}, EXPECT_FAILBACK),
+        scope=PAIR_KEY,
+        sets="Pair.failback",
+    ),
+    KeySpec(
+        name=KEY_FAILBACK_AFTER,
+        kind=Number.of(Pair, "failback_after_seconds", "a whole number of seconds"),
+        scope=PAIR_KEY,
+        sets="Pair.failback_after_seconds",
+        needs=(NEEDS_AUTO_FAILBACK,),
+    ),
+    KeySpec(
+        name=KEY_MAX_AUTOMATIC_MOVES,
+        kind=Number.of(Pair, "max_automatic_moves", "a whole number of automatic moves an hour,"),
+        scope=PAIR_KEY,
+        sets="Pair.max_automatic_moves",
+    ),
+    KeySpec(
+        name=KEY_FENCE,
+        kind=Choice({f.value: f for f in FenceMode}, EXPECT_FENCE),
+        scope=PAIR_KEY,
+        sets="Pair.fence",
+        needs=(NEEDS_VPC_TO_ISOLATE,),
+        engaged=lambda fence: fence is FenceMode.ISOLATE,
+    ),
+    # Several pairs: a list of pair entries, each entry's keys read by the specs above.
+    KeySpec(name=KEY_PAIRS, kind=_PairList()),
+    KeySpec(
+        name=KEY_NOTIFY_EMAIL,
+        kind=ListOf(Text(Email, EXPECT_EMAIL), repeats="drop"),
+        required=Scope.STACK,
+        missing=f" to receive failover outcomes: -c {KEY_NOTIFY_EMAIL}=ops@example.com",
+    ),
+    KeySpec(
+        name=KEY_EVALUATION_PERIODS,
+        kind=Number.of(FailoverConfig, "evaluation_periods", "a whole number of minutes"),
+        default=DEFAULT_EVALUATION_PERIODS,
+    ),
+    KeySpec(
+        name=KEY_MAX_EVENT_AGE,
+        kind=Number(
+            Annotated[int, Field(ge=60, le=21600)], "a whole number of seconds from 60 to 21600"
+        ),
+        default=DEFAULT_MAX_EVENT_AGE_SECONDS,
+    ),
+    KeySpec(
+        name=KEY_SWAP_DEADLINE,
+        kind=Number.of(Tuning, "swap_deadline_seconds", "a number of seconds"),
+        sets="Tuning.swap_deadline_seconds",
+    ),
+    KeySpec(
+        name=KEY_MAX_TRIGGER_AGE,
+        kind=Number.of(Tuning, "max_trigger_age_seconds", "a number of seconds"),
+        sets="Tuning.max_trigger_age_seconds",
+    ),
+    # How the prober probes: meaningless, and refused, without a probe.
+    KeySpec(
+        name=KEY_PROBE_VERIFY_TLS,
+        kind=Flag(),
+        sets="Probing.verify_tls",
+        needs=(NEEDS_PROBE,),
+        engaged=is_true,
+    ),
+    KeySpec(
+        name=KEY_PROBE_INTERVAL,
+        kind=Number.of(Probing, "interval_seconds", "a number of seconds"),
+        sets="Probing.interval_seconds",
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_TIMEOUT,
+        kind=Number.of(Probing, "timeout_seconds", "a number of seconds"),
+        sets="Probing.timeout_seconds",
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_FAILURES,
+        kind=Number.of(Probing, "failures", "a whole number of consecutive failed probes"),
+        sets="Probing.failures",
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_CONFIRM,
+        kind=Number.of(
+            Probing,
+            "confirm_seconds",
+            "a number of seconds between a failed probe's start and the next one's,",
+        ),
+        sets="Probing.confirm_seconds",
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_PORTS,
+        kind=ListOf(Port(EXPECT_PROBE_PORTS), repeats="drop", sort=True),
+        sets="Probing.tag_ports",
+        needs=(NEEDS_TAGS, NEEDS_PLACEMENT),
+    ),
+    # Where the prober runs.
+    KeySpec(
+        name=KEY_VPC,
+        kind=Text(VpcId, EXPECT_VPC, deploy_time=True),
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_SUBNETS,
+        kind=ListOf(Text(SubnetId, EXPECT_SUBNET, deploy_time=True)),
+        needs=(NEEDS_PROBE,),
+    ),
+    KeySpec(
+        name=KEY_PROBE_ENDPOINTS,
+        kind=Flag(),
+        default=False,
+        needs=(NEEDS_PROBE,),
+        engaged=is_true,
+    ),
+    KeySpec(name=KEY_PROBE_QUORUM, kind=Flag(), needs=(NEEDS_PROBE,), engaged=is_true),
+    KeySpec(name=KEY_READINESS_SCHEDULE, kind=_Schedule(), default=_default_schedule),
+    KeySpec(
+        name=KEY_HISTORY_RETENTION,
+        kind=Number.of(Settings, "history_retention_days", "a whole number of days"),
+        default=DEFAULT_RETENTION_DAYS,
+    ),
+    KeySpec(name=KEY_RESERVED_CONCURRENCY, kind=_reservation, default=_default_reservation),
+    KeySpec(
+        name=KEY_ACCOUNT_CONCURRENCY,
+        kind=Number(Annotated[int, Field(ge=1)], EXPECT_ACCOUNT_CONCURRENCY),
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+    ),
+)
+SPECS = {spec.name: spec for spec in KEYS}
+PAIR_SPECS = tuple(spec for spec in KEYS if spec.scope & PAIR_KEY)
+STACK_SPECS = tuple(spec for spec in KEYS if spec.scope & Scope.STACK)
+
+# Every key this app reads. CDK puts its own keys in the context too (feature flags such as
+# "@aws-cdk/core:...", "aws:cdk:..." settings, lookups such as "availability-zones:..."): they
+# all contain '@' or ':', which none of ours does, so only keys without them are checked.
+KNOWN_KEYS = tuple(spec.name for spec in KEYS)
+# Keys of one entry of the `pairs` list.
+PAIR_ENTRY_KEYS = tuple(spec.in_entry for spec in PAIR_SPECS)
+
+
 def read_settings(
-    lookup: ContextLookup, *, keys: Iterable[str] | None = None
+    context: Mapping[str, Any] | ContextLookup, *, keys: Iterable[str] | None = None
 ) -> DeploymentSettings:
-    """Read and validate the context (``app.node.try_get_context``); raise SettingsError
-    with every problem found, not the first wave of them.
+    """Read and validate the context; raise SettingsError with every problem found, not the
+    first wave of them.
 
-    ``keys`` are all the keys the context holds (``app.node.get_all_context()``): one this
-    app does not know, a typo such as ``evaluationPeriod``, is a problem too, not ignored.
+    ``context``: a mapping of context keys to values (a construct's ``config`` dict, or
+    cdk.json's ``context``), whose keys are all checked; or a lookup such as
+    ``app.node.try_get_context``, with ``keys`` all the keys the context holds
+    (``app.node.get_all_context()``). A key this app does not know, a typo such as
+    ``evaluationPeriod``, is a problem too, not ignored.
     """
-    problems = unknown_keys(keys or ())
+    if isinstance(context, Mapping):
+        mapping = context
+        lookup: ContextLookup = mapping.get
+        keys = mapping.keys() if keys is None else keys
+    else:
+        lookup = context
+    reading = _Reading(problems=unknown_keys(keys or ()))
+    for spec in STACK_SPECS:
+        if spec.name == KEY_PAIRS:
+            _read_pairs(reading, lookup)
+            continue
+        given, value = read_key(
+            spec, lookup(spec.name), spec.name, reading.problems, reading=reading
+        )
+        if given:
+            reading.given.add(spec.name)
+        reading.values[spec.name] = value
+    _check_stack_name(reading)
+    tuning = _model(reading, Tuning)
+    probing = _model(reading, Probing)
+    _check_pairs_apart(reading)
+    _check_needs(reading, pair=None)
+    _check_quorum(reading)
+    if reading.problems:
+        raise SettingsError(reading.problems)
+    return _settings(reading, tuning=tuning or Tuning(), probing=probing or Probing())
 
-    stack_name = _optional(lookup, KEY_STACK_NAME, problems) or DEFAULT_STACK_NAME
-    if not STACK_NAME_PATTERN.fullmatch(stack_name):
-        problems.append(f"{KEY_STACK_NAME}: {stack_name!r} is not {EXPECT_STACK_NAME}")
-    elif len(state_rule_name(stack_name)) > MAX_RULE_NAME_LENGTH:
+
+def unknown_keys(keys: Iterable[str]) -> list[str]:
+    """A problem for each key that looks like ours but is not, with the nearest known key."""
+    problems = []
+    for key in sorted(set(keys)):
+        if key in KNOWN_KEYS or key in CDK_OWN_KEYS or "@" in key or ":" in key:
+            continue
+        close = nearest(key, KNOWN_KEYS)
+        hint = f"did you mean {close}?" if close else f"known keys: {', '.join(KNOWN_KEYS)}"
+        problems.append(f"{key} is not a known key; {hint}")
+    return problems
+
+
+# --- pairs -------------------------------------------------------------------------------
+
+
+def _read_pairs(reading: _Reading, lookup: ContextLookup) -> None:
+    """The single pair of the command line, or every entry of a `pairs` list, each key read
+    by its spec; then each pair's own rules."""
+    listed = lookup(KEY_PAIRS)
+    single = [spec.name for spec in PAIR_SPECS if lookup(spec.name) is not None]
+    if listed is not None:
+        reading.given.add(KEY_PAIRS)
+        entries = SPECS[KEY_PAIRS].kind_for(reading).read(listed, KEY_PAIRS, reading.problems)
+        reading.described = len(entries) if entries is not None else 0
+        if entries == [] and not reading.discover_tags:
+            reading.problems.append(
+                f"{KEY_PAIRS}: expected a non-empty list of {_entry_form()}: an empty list "
+                f"protects nothing unless pairs are declared by tags "
+                f"({KEY_DISCOVERY}={DISCOVERY_TAGS})"
+            )
+        if single:
+            reading.problems.append(
+                f"{KEY_PAIRS}: give either a '{KEY_PAIRS}' list or one pair through "
+                f"{', '.join(single)}, not both"
+            )
+            return
+        for index, entry in enumerate(entries or ()):
+            _read_entry(reading, index, entry)
+        return
+    if not single:
+        if not reading.discover_tags:  # a stack of tagged pairs only is complete without any
+            reading.problems.append(HOW_TO_CONFIGURE)
+        return
+    pair = _PairReading(index=None)
+    reading.pairs.append(pair)
+    for spec in PAIR_SPECS:
+        _read_pair_key(reading, pair, spec, lookup(spec.name), Scope.SINGLE)
+    _check_pair(reading, pair)
+
+
+def _read_entry(reading: _Reading, index: int, entry: object) -> None:
+    where = f"{KEY_PAIRS}[{index}]"
+    if not isinstance(entry, Mapping):
+        reading.problems.append(
+            f"{where}: expected an object with keys {', '.join(PAIR_ENTRY_KEYS)}; got {entry!r}"
+        )
+        return
+    for key in entry:
+        if key not in PAIR_ENTRY_KEYS:
+            reading.problems.append(f"{where}.{key}: {_unknown_in_entry(str(key))}")
+    pair = _PairReading(index=index)
+    reading.pairs.append(pair)
+    for spec in PAIR_SPECS:
+        _read_pair_key(reading, pair, spec, entry.get(spec.in_entry), Scope.ENTRY)
+    _check_pair(reading, pair)
+
+
+def _unknown_in_entry(key: str) -> str:
+    """Why a key does not belong in a `pairs` entry, and what was probably meant."""
+    by_top_name = {spec.name: spec.in_entry for spec in PAIR_SPECS if spec.entry_name}
+    if key in by_top_name:  # the single pair's name for it (eniId for eniIds)
+        return f"not a key of a {KEY_PAIRS} entry; did you mean {by_top_name[key]}?"
+    if key in SPECS:
+        return (
+            f"not a key of a {KEY_PAIRS} entry: {key} is stack-wide; set it beside "
+            f"'{KEY_PAIRS}', not in an entry"
+        )
+    close = nearest(key, PAIR_ENTRY_KEYS)
+    hint = f"did you mean {close}?" if close else f"expected {', '.join(PAIR_ENTRY_KEYS)}"
+    return f"not a known key of a {KEY_PAIRS} entry; {hint}"
+
+
+def _read_pair_key(
+    reading: _Reading, pair: _PairReading, spec: KeySpec, raw: object, scope: Scope
+) -> None:
+    label = pair.label(spec.name)
+    given, value = read_key(spec, raw, label, reading.problems, reading=reading, scope=scope)
+    if given:
+        pair.given.add(spec.name)
+    if value is not None:
+        pair.values[spec.name] = value
+
+
+def _check_pair(reading: _Reading, pair: _PairReading) -> None:
+    """One pair's own rules: two instances, at least one address, what its keys need, and
+    a fence that does not rule out its failback."""
+    problems = reading.problems
+    primary, standby = pair.get(KEY_PRIMARY), pair.get(KEY_STANDBY)
+    if primary is not None and primary == standby:
         problems.append(
-            f"{KEY_STACK_NAME}: {stack_name!r} is too long; the stack's EventBridge rule "
-            f"{state_rule_name(stack_name)!r} would be longer than the {MAX_RULE_NAME_LENGTH} "
+            f"{pair.label(KEY_PRIMARY)} and {pair.label(KEY_STANDBY)}: both are {primary}; the "
+            "standby must be a different instance from the primary"
+        )
+    if not pair.given & {KEY_INTERFACE, *ADDRESS_KEYS}:
+        problems.append(
+            f"{pair.label(KEY_INTERFACE)}: missing, and the pair lists no other address, so it "
+            f"would move nothing; list at least one: {pair.label(KEY_INTERFACE)} "
+            f"({EXPECT_INTERFACE}), {pair.label(KEY_ROUTE_TABLES)} ({EXPECT_ROUTE_TABLE}) with "
+            f"{pair.label(KEY_ROUTE_CIDRS)} ({EXPECT_CIDR}), {pair.label(KEY_ELASTIC_IPS)} "
+            f"({EXPECT_ALLOCATION}) or {pair.label(KEY_PRIVATE_IPS)} ({EXPECT_PRIVATE_IP})"
+        )
+    _check_needs(reading, pair=pair)
+    spec = ProbeSpec.parse(pair.get(KEY_PROBE)) if pair.get(KEY_PROBE) else None
+    if (
+        pair.get(KEY_FENCE) is FenceMode.ISOLATE
+        and pair.get(KEY_FAILBACK) is FailbackPolicy.AUTO
+        and spec is not None
+        and not spec.through_pair
+    ):
+        fence, failback = pair.label(KEY_FENCE), pair.label(KEY_FAILBACK)
+        problems.append(
+            f"{fence}: 'isolate' with {failback} 'auto' and {pair.label(KEY_PROBE)} "
+            f"{pair.get(KEY_PROBE)!r} would never fail back: the quarantined primary cannot "
+            "answer the prober, and automatic failback waits until it does. Choose one: "
+            f"{fence}=stop (the restarted primary answers again), {failback}=manual (an "
+            "operator fails back, which restores the groups first), or a probe of a host "
+            "beyond the pair"
+        )
+
+
+def _check_pairs_apart(reading: _Reading) -> None:
+    """Cross-pair rules, on every pair's valid values (so every pair's mistakes come in one
+    report): a name is one pair's, an address of any kind and a trigger alarm follow one
+    pair only."""
+    seen_names: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    alarm_owner: dict[str, str] = {}
+    for pair in reading.pairs:
+        name = pair.get(KEY_PAIR_NAME)
+        where = pair.label(KEY_PAIR_NAME).rsplit(".", 1)[0]
+        if name is not None and name in seen_names:
+            reading.problems.append(
+                f"{pair.label(KEY_PAIR_NAME)}: {name!r} is already the name of "
+                f"{seen_names[name]}; pair names must be unique"
+            )
+        elif name is not None:
+            seen_names[name] = where
+        # (the address as Pair.addresses names it, the key that listed it, what to say)
+        claims = [
+            (i, pair.label(KEY_INTERFACE), i, "an interface can float within one pair only")
+            for i in pair.get(KEY_INTERFACE) or ()
+        ]
+        claims += [
+            (
+                f"route {table} {cidr}",
+                f"{pair.label(KEY_ROUTE_TABLES)} / {pair.label(KEY_ROUTE_CIDRS)}",
+                f"the route to {cidr} in {table}",
+                "a route can follow one pair only",
+            )
+            for table, cidr in pair.routes
+        ]
+        claims += [
+            (
+                f"elastic-ip {a}",
+                pair.label(KEY_ELASTIC_IPS),
+                a,
+                "an Elastic IP can follow one pair only",
+            )
+            for a in pair.get(KEY_ELASTIC_IPS) or ()
+        ]
+        claims += [
+            (
+                f"private-ip {ip}",
+                pair.label(KEY_PRIVATE_IPS),
+                ip,
+                "a private IP can follow one pair only",
+            )
+            for ip in pair.get(KEY_PRIVATE_IPS) or ()
+        ]
+        for address, key, shown, rule in claims:
+            if address in owner:
+                reading.problems.append(
+                    f"{key}: {shown} also belongs to pair {owner[address]!r}; {rule}"
+                )
+            owner.setdefault(address, pair.name)
+        for alarm in pair.get(KEY_TRIGGER_ALARMS) or ():
+            if alarm in alarm_owner:
+                reading.problems.append(
+                    f"{pair.label(KEY_TRIGGER_ALARMS)}: alarm {alarm!r} is also a trigger of "
+                    f"pair {alarm_owner[alarm]!r}; an alarm can trigger one pair only"
+                )
+            alarm_owner.setdefault(alarm, pair.name)
+
+
+# --- what keys need ----------------------------------------------------------------------
+
+
+def _check_needs(reading: _Reading, *, pair: _PairReading | None) -> None:
+    """Every need of every key, the same way: the places whose value asks for it, given to
+    the need's check. A pair's needs with ``pair``; the stack's (which may gather the keys
+    of every pair) without."""
+    for need, (per_pair, check) in NEEDS.items():
+        if per_pair != (pair is not None):
+            continue
+        asking = [
+            label
+            for spec in KEYS
+            if need in spec.needs
+            for label in (
+                ([pair.label(spec.name)] if _engaged(pair, spec) else [])
+                if pair is not None
+                else reading.engaged(spec.name)
+            )
+        ]
+        if asking:
+            problem = check(reading, pair, asking)
+            if problem:
+                reading.problems.append(problem)
+
+
+def _engaged(pair: _PairReading, spec: KeySpec) -> bool:
+    """The pair gives ``spec``'s key a valid value that asks for what the key needs (a value
+    refused is reported as such, and asks for nothing more)."""
+    value = pair.get(spec.name)
+    return spec.name in pair.given and value is not None and spec.engaged(value)
+
+
+def _needs_auto_failback(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    assert pair is not None
+    failback = pair.get(KEY_FAILBACK)
+    if failback is FailbackPolicy.AUTO or (KEY_FAILBACK in pair.given and failback is None):
+        return ""  # automatic, or its own problem is reported
+    return (
+        f"{', '.join(asking)}: given, but {pair.label(KEY_FAILBACK)} is not 'auto'; the "
+        "hold-down applies only to automatic failback"
+    )
+
+
+def _needs_other_half_of_a_route(missing_key: str) -> Callable[..., str]:
+    def check(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+        assert pair is not None
+        if missing_key in pair.given:
+            return ""
+        expected = EXPECT_CIDR if missing_key == KEY_ROUTE_CIDRS else EXPECT_ROUTE_TABLE
+        return (
+            f"{pair.label(missing_key)}: missing; {', '.join(asking)} is given, and a route is "
+            "a route table and a destination (in every listed table, the route to every "
+            f"listed destination follows the failover): expected {expected}, comma-separated "
+            "for several"
+        )
+
+    return check
+
+
+def _needs_vpc_to_isolate(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    if KEY_VPC in reading.given:
+        return ""
+    return (
+        f"{KEY_VPC}: missing; {', '.join(asking)} is 'isolate', which puts an empty "
+        "quarantine security group on the failed primary, and the stack creates that group "
+        f"in the pairs' VPC: -c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
+    )
+
+
+def _needs_vpc_to_assign(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    if KEY_VPC in reading.given:
+        return ""
+    return (
+        f"{KEY_VPC}: missing; {', '.join(asking)} moves secondary private IPs between the "
+        "instances' primary interfaces, which are known only at run time, so the function "
+        "may assign private IPs only to interfaces in the pairs' VPC: "
+        f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
+    )
+
+
+def _needs_tags(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    if reading.discover_tags:
+        return ""
+    return (
+        f"{', '.join(asking)}: given, but {KEY_DISCOVERY} is not '{DISCOVERY_TAGS}'; it opens "
+        f"the prober to probes declared by the {PROBE_TAG} tag (a configured {KEY_PROBE} "
+        f"opens its own port): add -c {KEY_DISCOVERY}={DISCOVERY_TAGS}, or leave it out"
+    )
+
+
+def _has_probes(reading: _Reading) -> bool:
+    """Something for the prober to probe: a pair's probe, or probePorts (for tagged ones)."""
+    return KEY_PROBE_PORTS in reading.given or any(KEY_PROBE in p.given for p in reading.pairs)
+
+
+def _needs_probe(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    """How the prober probes and where it runs mean nothing without a probe; vpcId alone is
+    fine where a pair isolates or assigns private IPs: the quarantine group and the
+    assignment's scope live there."""
+    if _has_probes(reading):
+        return ""
+    if reading.engaged(KEY_FENCE) or reading.engaged(KEY_PRIVATE_IPS):
+        asking = [label for label in asking if label != KEY_VPC]
+    if not asking:
+        return ""
+    tagged = (
+        f", or {KEY_PROBE_PORTS} to probe pairs declared by tags" if reading.discover_tags else ""
+    )
+    return (
+        f"{', '.join(asking)}: given, but no pair has a {KEY_PROBE}, so the prober would have "
+        f"nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, or beside the single "
+        f"pair){tagged}, or leave them out"
+    )
+
+
+def _needs_placement(reading: _Reading, pair: _PairReading | None, asking: list[str]) -> str:
+    """A probe needs somewhere to run: the prober's VPC and subnets."""
+    missing = [key for key in (KEY_VPC, KEY_PROBE_SUBNETS) if key not in reading.given]
+    probed = [label for label in asking if label != KEY_PROBE_PORTS]
+    reasons = [f"{', '.join(probed)} sets a probe"] if probed else []
+    if KEY_PROBE_PORTS in asking and reading.discover_tags:
+        reasons.append(f"{KEY_PROBE_PORTS} asks for probes declared by tags")
+    if not missing or not reasons:
+        return ""
+    return (
+        f"{', '.join(missing)}: missing; {' and '.join(reasons)}, and the prober needs the "
+        "VPC and subnets to run in, where it reaches the pairs' addresses: "
+        f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC}) -c {KEY_PROBE_SUBNETS}=subnet-...,subnet-... "
+        f"({EXPECT_SUBNET}, comma-separated)"
+    )
+
+
+_NeedCheck = Callable[[_Reading, _PairReading | None, list[str]], str]
+# Each need: (checked per pair, the check). A check returns the problem, or "" when met.
+NEEDS: dict[str, tuple[bool, _NeedCheck]] = {
+    NEEDS_ROUTE_CIDRS: (True, _needs_other_half_of_a_route(KEY_ROUTE_CIDRS)),
+    NEEDS_ROUTE_TABLES: (True, _needs_other_half_of_a_route(KEY_ROUTE_TABLES)),
+    NEEDS_AUTO_FAILBACK: (True, _needs_auto_failback),
+    NEEDS_VPC_TO_ISOLATE: (False, _needs_vpc_to_isolate),
+    NEEDS_VPC_TO_ASSIGN: (False, _needs_vpc_to_assign),
+    NEEDS_TAGS: (False, _needs_tags),
+    NEEDS_PROBE: (False, _needs_probe),
+    NEEDS_PLACEMENT: (False, _needs_placement),
+}
+
+
+# --- stack-wide rules --------------------------------------------------------------------
+
+
+def _check_stack_name(reading: _Reading) -> None:
+    name = reading.get(KEY_STACK_NAME)
+    if name is not None and len(state_rule_name(name)) > MAX_RULE_NAME_LENGTH:
+        reading.problems.append(
+            f"{KEY_STACK_NAME}: {name!r} is too long; the stack's EventBridge rule "
+            f"{state_rule_name(name)!r} would be longer than the {MAX_RULE_NAME_LENGTH} "
             f"characters EventBridge allows, so use at most "
             f"{MAX_RULE_NAME_LENGTH - len(state_rule_name(''))} characters"
         )
 
-    discover_tags = _read_discovery(lookup, problems)
-    pairs = _read_pairs(lookup, problems, discover_tags=discover_tags)
-    notify_emails = _read_emails(lookup, problems)
-    evaluation_periods = _read_number(
-        lookup,
-        KEY_EVALUATION_PERIODS,
-        kind=Annotated[int, Field(ge=1, le=60)],
-        default=DEFAULT_EVALUATION_PERIODS,
-        expected="a whole number of minutes from 1 to 60",
-        problems=problems,
-    )
-    max_event_age = _read_number(
-        lookup,
-        KEY_MAX_EVENT_AGE,
-        kind=Annotated[int, Field(ge=60, le=21600)],
-        default=DEFAULT_MAX_EVENT_AGE_SECONDS,
-        expected="a whole number of seconds from 60 to 21600",
-        problems=problems,
-    )
-    tuning = _read_tuning(lookup, problems)
-    probing = _read_probing(lookup, problems)
-    probe_ports = _read_probe_ports(lookup, problems)
-    probing = probing.model_copy(update={"tag_ports": probe_ports})
-    placement = _read_placement(lookup, problems)
-    readiness_schedule = _read_schedule(
-        lookup,
-        problems,
-        default=(
-            FLEET_READINESS_SCHEDULE
-            if discover_tags or _given_pair_count(lookup) > PAIRS_CHECKED_PER_RUN
-            else DEFAULT_READINESS_SCHEDULE
-        ),
-    )
-    history_retention_days = _read_number(
-        lookup,
-        KEY_HISTORY_RETENTION,
-        kind=Annotated[int, Field(ge=1, le=3650)],
-        default=DEFAULT_RETENTION_DAYS,
-        expected="a whole number of days from 1 to 3650",
-        problems=problems,
-    )
 
-    # The cross-pair and stack-wide rules run on the pairs that are valid, so that their
-    # problems come in the same report as the per-pair ones.
-    named = {
-        index: pair.model_copy(update={"alarm_name": alarm_name_for(stack_name, pair.name)})
-        for index, pair in pairs.items()
-    }
-    single = lookup(KEY_PAIRS) is None
-    # A stack of tagged pairs only has no pair to be invalid (_given_pair_count counts the
-    # single pair the command line would give).
-    tagged_only = discover_tags and lookup(KEY_PAIRS) is None and not _given_single(lookup)
-    all_pairs_valid = tagged_only or len(named) == _given_pair_count(lookup)
-    _check_names(stack_name, named, single=single, problems=problems)
-    isolating = _check_isolation(named, placement, single=single, problems=problems)
-    assigning = _check_private_ips(named, placement, single=single, problems=problems)
-    _check_isolated_failback(named, single=single, problems=problems)
-    prober = _check_detection(
-        named,
-        placement,
-        single=single,
-        all_pairs_valid=all_pairs_valid,
-        problems=problems,
-        vpc_needed=bool(isolating or assigning),
-        discover_tags=discover_tags,
-        probe_ports=probe_ports,
-        probe_ports_given=lookup(KEY_PROBE_PORTS) is not None,
-    )
-    planned_pairs = max(len(named), _given_pair_count(lookup))
-    if discover_tags:
-        # Tagged pairs are unknown at synth: reserve for as many again, at least 20 more.
-        planned_pairs += max(planned_pairs, DISCOVERED_PAIRS_PLANNED)
-    reserved_concurrency = _read_reserved_concurrency(lookup, planned_pairs, problems)
-    account_concurrency = _read_number(
-        lookup,
-        KEY_ACCOUNT_CONCURRENCY,
-        kind=Annotated[int, Field(ge=1)],
-        default=DEFAULT_ACCOUNT_CONCURRENCY,
-        expected=EXPECT_ACCOUNT_CONCURRENCY,
-        problems=problems,
-    )
-    if problems:
-        raise SettingsError(problems)
-    try:
-        failover = FailoverConfig(
-            pairs=tuple(named.values()),
-            tuning=tuning,
-            probing=probing,
-            discover_tags=discover_tags,
-            evaluation_periods=evaluation_periods,
+def _check_quorum(reading: _Reading) -> None:
+    subnets = reading.get(KEY_PROBE_SUBNETS) or ()
+    if reading.get(KEY_PROBE_QUORUM) and subnets and len(subnets) < 2 and _has_probes(reading):
+        reading.problems.append(
+            f"{KEY_PROBE_QUORUM}: true, but {KEY_PROBE_SUBNETS} lists {len(subnets)} subnet; "
+            "the quorum probes from one subnet per vantage and counts a failure only when both "
+            f"see it: list two subnets in different zones (-c {KEY_PROBE_SUBNETS}="
+            f"subnet-...,subnet-...), or set -c {KEY_PROBE_QUORUM}=false"
         )
+
+
+_Model = TypeVar("_Model", Tuning, Probing)
+
+
+def _model(reading: _Reading, model: type[_Model]) -> _Model | None:
+    """The stack-wide model the keys of ``sets`` 'Model.field' fill; the rules that tie its
+    fields together (ProbingConflict) named against the keys. None if a key was refused."""
+    keys = {
+        spec.sets.split(".")[1]: spec.name
+        for spec in STACK_SPECS
+        if spec.sets.startswith(f"{model.__name__}.")
+    }
+    if any(key in reading.given and reading.get(key) is None for key in keys.values()):
+        return None  # refused: the model's cross-checks would compare against a default
+    given = {f: reading.get(key) for f, key in keys.items() if key in reading.given}
+    try:
+        return model.model_validate(given, context=SYNTH_CONTEXT)
     except ValidationError as error:
-        raise SettingsError([f"{KEY_PAIRS}: {_message(e)}" for e in error.errors()]) from error
+        for problem in error.errors():
+            conflict = problem.get("ctx", {}).get("error")
+            fields = conflict.fields if isinstance(conflict, ProbingConflict) else ()
+            named = " / ".join(keys[f] for f in fields if f in keys) or model.__name__.lower()
+            reading.problems.append(f"{named}: {str(problem['msg']).removeprefix('Value error, ')}")
+        return None
+
+
+# --- the settings, once every key is valid -----------------------------------------------
+
+
+def _pair(reading: _Reading, pair: _PairReading, stack_name: str) -> Pair:
+    fields = {
+        spec.sets.split(".")[1]: pair.get(spec.name)
+        for spec in PAIR_SPECS
+        if spec.name in pair.values
+    }
+    fields["alarm_name"] = alarm_name_for(stack_name, fields["name"])
+    try:
+        return Pair.model_validate(fields, context=SYNTH_CONTEXT)
+    except ValidationError as error:  # a rule of the model the reader does not pre-check
+        raise SettingsError(
+            [f"{pair.label(KEY_PAIR_NAME)} {fields['name']!r}: {reason_of(error)}"]
+        ) from error
+
+
+def _settings(reading: _Reading, *, tuning: Tuning, probing: Probing) -> DeploymentSettings:
+    stack_name: str = reading.get(KEY_STACK_NAME)
+    pairs = tuple(_pair(reading, pair, stack_name) for pair in reading.pairs)
+    discover_tags = reading.discover_tags
+    if not discover_tags:
+        probing = probing.model_copy(update={"tag_ports": ()})
+    try:
+        failover = FailoverConfig.model_validate(
+            {
+                "pairs": pairs,
+                "tuning": tuning,
+                "probing": probing,
+                "discover_tags": discover_tags,
+                "evaluation_periods": reading.get(KEY_EVALUATION_PERIODS),
+            },
+            context=SYNTH_CONTEXT,
+        )
+    except ValidationError as error:  # the reader checks these first; said plainly if not
+        raise SettingsError([f"{KEY_PAIRS}: {reason_of(error)}"]) from error
     _check_permissions_fit(failover.pairs)
+    isolating = any(p.fence is FenceMode.ISOLATE for p in pairs)
+    assigning = any(p.private_ips for p in pairs)
+    vpc_id = reading.get(KEY_VPC)
     settings = DeploymentSettings(
         stack_name=stack_name,
         failover=failover,
-        notify_emails=notify_emails,
-        evaluation_periods=evaluation_periods,
-        max_event_age_seconds=max_event_age,
-        readiness_schedule=readiness_schedule,
-        reserved_concurrency=reserved_concurrency,
-        prober=prober,
-        quarantine_vpc_id=placement.vpc_id if isolating else None,
-        private_ip_vpc_id=placement.vpc_id if assigning else None,
-        history_retention_days=history_retention_days,
+        notify_emails=reading.get(KEY_NOTIFY_EMAIL),
+        evaluation_periods=reading.get(KEY_EVALUATION_PERIODS),
+        max_event_age_seconds=reading.get(KEY_MAX_EVENT_AGE),
+        readiness_schedule=reading.get(KEY_READINESS_SCHEDULE),
+        reserved_concurrency=reading.get(KEY_RESERVED_CONCURRENCY) or None,
+        prober=_placement(reading) if failover.has_prober else None,
+        quarantine_vpc_id=vpc_id if isolating else None,
+        private_ip_vpc_id=vpc_id if assigning else None,
+        history_retention_days=reading.get(KEY_HISTORY_RETENTION),
     )
     _check_reservations_fit(
-        settings, account_concurrency, minimum=minimum_reserved_concurrency(planned_pairs)
+        settings,
+        reading.get(KEY_ACCOUNT_CONCURRENCY),
+        minimum=minimum_reserved_concurrency(reading.planned_pairs),
     )
     return settings
+
+
+def _placement(reading: _Reading) -> ProberPlacement:
+    # Zones are not known at synth without credentials: two subnets are taken to be two
+    # zones (one vantage each), and `eni-failover check` says when they are not.
+    subnets: tuple[str, ...] = reading.get(KEY_PROBE_SUBNETS)
+    quorum = reading.get(KEY_PROBE_QUORUM)
+    return ProberPlacement(
+        vpc_id=reading.get(KEY_VPC),
+        subnet_ids=subnets,
+        endpoints=bool(reading.get(KEY_PROBE_ENDPOINTS)),
+        quorum=quorum if quorum is not None else len(subnets) >= 2,
+    )
 
 
 def _check_reservations_fit(
@@ -547,883 +1297,3 @@ def _check_permissions_fit(pairs: Sequence[Pair]) -> None:
                 f"(-c {KEY_STACK_NAME}=...), or declare them by tags (discovery=tags)"
             ]
         )
-
-
-def unknown_keys(keys: Iterable[str]) -> list[str]:
-    """A problem for each key that looks like ours but is not, with the nearest known key."""
-    problems = []
-    for key in sorted(set(keys)):
-        if key in KNOWN_KEYS or key in CDK_OWN_KEYS or "@" in key or ":" in key:
-            continue
-        nearest = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
-        hint = f"did you mean {nearest[0]}?" if nearest else f"known keys: {', '.join(KNOWN_KEYS)}"
-        problems.append(f"{key} is not a known key; {hint}")
-    return problems
-
-
-def _given_pair_count(lookup: ContextLookup) -> int:
-    """How many pairs the context describes, valid or not."""
-    listed = lookup(KEY_PAIRS)
-    if isinstance(listed, str):
-        try:
-            listed = json.loads(listed)
-        except json.JSONDecodeError:
-            return 0
-    if isinstance(listed, list):
-        return len(listed)
-    return 1 if listed is None else 0
-
-
-def default_reserved_concurrency(pair_count: int) -> int:
-    """Every pair failing at once, the schedules, and headroom."""
-    return TRIGGERS_PER_FAILURE * pair_count + SCHEDULED_INVOCATIONS + CONCURRENCY_HEADROOM
-
-
-def minimum_reserved_concurrency(pair_count: int) -> int:
-    """One execution per pair plus the schedules: fewer would make pairs queue."""
-    return pair_count + SCHEDULED_INVOCATIONS
-
-
-# --- pairs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _PairKeys:
-    """Where each field of one pair came from, to name it in a message."""
-
-    name: str
-    primary: str
-    standby: str
-    interfaces: str
-    probe: str
-    trigger_alarms: str
-    route_tables: str
-    route_cidrs: str
-    elastic_ips: str
-    private_ips: str
-
-    @classmethod
-    def of_single_pair(cls) -> _PairKeys:
-        return cls(
-            KEY_PAIR_NAME,
-            KEY_PRIMARY,
-            KEY_STANDBY,
-            KEY_INTERFACE,
-            KEY_PROBE,
-            KEY_TRIGGER_ALARMS,
-            KEY_ROUTE_TABLES,
-            KEY_ROUTE_CIDRS,
-            KEY_ELASTIC_IPS,
-            KEY_PRIVATE_IPS,
-        )
-
-    @classmethod
-    def of_entry(cls, index: int) -> _PairKeys:
-        where = f"{KEY_PAIRS}[{index}]"
-        return cls(
-            f"{where}.{PAIR_ENTRY_NAME}",
-            f"{where}.{PAIR_ENTRY_PRIMARY}",
-            f"{where}.{PAIR_ENTRY_STANDBY}",
-            f"{where}.{PAIR_ENTRY_INTERFACES}",
-            f"{where}.{PAIR_ENTRY_PROBE}",
-            f"{where}.{PAIR_ENTRY_TRIGGER_ALARMS}",
-            f"{where}.{KEY_ROUTE_TABLES}",
-            f"{where}.{KEY_ROUTE_CIDRS}",
-            f"{where}.{KEY_ELASTIC_IPS}",
-            f"{where}.{KEY_PRIVATE_IPS}",
-        )
-
-    @classmethod
-    def of(cls, index: int, *, single: bool) -> _PairKeys:
-        return cls.of_single_pair() if single else cls.of_entry(index)
-
-
-def _read_discovery(lookup: ContextLookup, problems: list[str]) -> bool:
-    raw = lookup(KEY_DISCOVERY)
-    if raw is None:
-        return False
-    value = raw.strip().lower() if isinstance(raw, str) else raw
-    if value not in (DISCOVERY_TAGS, DISCOVERY_NONE):
-        problems.append(f"{KEY_DISCOVERY}: {raw!r} is not {EXPECT_DISCOVERY}")
-        return False
-    return bool(value == DISCOVERY_TAGS)
-
-
-_SINGLE_PAIR_KEYS = (
-    KEY_PRIMARY,
-    KEY_STANDBY,
-    KEY_INTERFACE,
-    *ADDRESS_KEYS,
-    KEY_PAIR_NAME,
-    KEY_PROBE,
-    KEY_TRIGGER_ALARMS,
-    *POLICY_KEYS,
-)
-
-
-def _given_single(lookup: ContextLookup) -> list[str]:
-    """The keys of the command line's single pair that the context sets."""
-    return [key for key in _SINGLE_PAIR_KEYS if lookup(key) is not None]
-
-
-def _read_pairs(
-    lookup: ContextLookup, problems: list[str], *, discover_tags: bool = False
-) -> dict[int, Pair]:
-    """The valid pairs by their place in the context (a `pairs` entry's index)."""
-    listed = lookup(KEY_PAIRS)
-    given_single = _given_single(lookup)
-    if listed is not None:
-        if given_single:
-            problems.append(
-                f"{KEY_PAIRS}: give either a '{KEY_PAIRS}' list or one pair through "
-                f"{', '.join(given_single)}, not both"
-            )
-            return {}
-        return _read_pair_list(listed, problems)
-    if not given_single:
-        if not discover_tags:  # a stack of tagged pairs only is complete without any
-            problems.append(HOW_TO_CONFIGURE)
-        return {}
-    pair = _build_pair(
-        _PairKeys.of_single_pair(),
-        name=_optional(lookup, KEY_PAIR_NAME, problems) or DEFAULT_PAIR_NAME,
-        primary=lookup(KEY_PRIMARY),
-        standby=lookup(KEY_STANDBY),
-        interfaces=lookup(KEY_INTERFACE),
-        addresses={key: lookup(key) for key in ADDRESS_KEYS},
-        probe=lookup(KEY_PROBE),
-        trigger_alarms=lookup(KEY_TRIGGER_ALARMS),
-        policy={key: lookup(key) for key in POLICY_KEYS if lookup(key) is not None},
-        policy_prefix="",
-        problems=problems,
-    )
-    return {} if pair is None else {0: pair}
-
-
-def _read_pair_list(listed: object, problems: list[str]) -> dict[int, Pair]:
-    if isinstance(listed, str):
-        try:
-            listed = json.loads(listed)
-        except json.JSONDecodeError as error:
-            problems.append(f"{KEY_PAIRS}: not a JSON list ({error.msg})")
-            return {}
-    if not isinstance(listed, list) or not listed:
-        problems.append(
-            f"{KEY_PAIRS}: expected a non-empty list of "
-            f"{{{', '.join(repr(k) for k in PAIR_ENTRY_KEYS)}}} objects"
-        )
-        return {}
-    pairs: dict[int, Pair] = {}
-    for index, entry in enumerate(listed):
-        where = f"{KEY_PAIRS}[{index}]"
-        if not isinstance(entry, Mapping):
-            problems.append(f"{where}: expected an object with keys {', '.join(PAIR_ENTRY_KEYS)}")
-            continue
-        unknown = sorted(str(key) for key in entry if key not in PAIR_ENTRY_KEYS)
-        if unknown:
-            problems.append(
-                f"{where}: unknown key(s) {', '.join(unknown)}; "
-                f"expected {', '.join(PAIR_ENTRY_KEYS)}"
-            )
-            continue
-        pair = _build_pair(
-            _PairKeys.of_entry(index),
-            name=entry.get(PAIR_ENTRY_NAME),
-            primary=entry.get(PAIR_ENTRY_PRIMARY),
-            standby=entry.get(PAIR_ENTRY_STANDBY),
-            interfaces=entry.get(PAIR_ENTRY_INTERFACES),
-            addresses={key: entry.get(key) for key in ADDRESS_KEYS},
-            probe=entry.get(PAIR_ENTRY_PROBE),
-            trigger_alarms=entry.get(PAIR_ENTRY_TRIGGER_ALARMS),
-            policy={key: entry[key] for key in POLICY_KEYS if entry.get(key) is not None},
-            policy_prefix=f"{where}.",
-            problems=problems,
-        )
-        if pair is not None:
-            pairs[index] = pair
-    return pairs
-
-
-def _build_pair(
-    keys: _PairKeys,
-    *,
-    name: object,
-    primary: object,
-    standby: object,
-    interfaces: object,
-    addresses: Mapping[str, object] | None = None,
-    probe: object = None,
-    trigger_alarms: object = None,
-    policy: Mapping[str, object] | None = None,
-    policy_prefix: str = "",
-    problems: list[str],
-) -> Pair | None:
-    before = len(problems)
-    pair_name = _validate(PairName, name, keys.name, EXPECT_PAIR_NAME, problems)
-    primary_id = _validate(InstanceId, primary, keys.primary, EXPECT_INSTANCE, problems)
-    standby_id = _validate(InstanceId, standby, keys.standby, EXPECT_INSTANCE, problems)
-    if primary_id is not None and primary_id == standby_id:
-        problems.append(
-            f"{keys.primary} and {keys.standby}: both are {primary_id}; the standby must be "
-            "a different instance from the primary"
-        )
-    listed = _read_addresses(keys, interfaces, addresses or {}, problems)
-    probe_text = _read_probe(probe, keys.probe, problems)
-    alarm_names = _read_alarm_names(trigger_alarms, keys.trigger_alarms, problems)
-    after_failover = _read_policy(policy or {}, policy_prefix, problems)
-    if len(problems) > before or pair_name is None or primary_id is None or standby_id is None:
-        return None
-    try:
-        return Pair.model_validate(
-            {
-                "name": pair_name,
-                "primary_instance_id": primary_id,
-                "standby_instance_id": standby_id,
-                **listed,
-                "probe": probe_text,
-                "trigger_alarms": alarm_names,
-                **after_failover,
-            },
-            context=_SYNTH,
-        )
-    except ValidationError as error:  # a rule of the model this module does not pre-check
-        problems.extend(f"{keys.name} {pair_name!r}: {_message(e)}" for e in error.errors())
-        return None
-
-
-# The lighter kinds' keys: the Pair field each sets, the type of one value, and its form.
-_ADDRESS_FIELDS: dict[str, tuple[str, Any, str]] = {
-    KEY_ROUTE_TABLES: ("route_table_ids", RouteTableId, EXPECT_ROUTE_TABLE),
-    KEY_ROUTE_CIDRS: ("route_cidrs", RouteCidr, EXPECT_CIDR),
-    KEY_ELASTIC_IPS: ("eip_allocation_ids", AllocationId, EXPECT_ALLOCATION),
-    KEY_PRIVATE_IPS: ("private_ips", PrivateIp, EXPECT_PRIVATE_IP),
-}
-
-
-def _read_addresses(
-    keys: _PairKeys, interfaces: object, addresses: Mapping[str, object], problems: list[str]
-) -> dict[str, tuple[str, ...]]:
-    """The pair's addresses of every kind, as Pair fields. Each kind is optional, but a pair
-    moves at least one address, and a route is a table and a destination, so both."""
-    where = {
-        KEY_ROUTE_TABLES: keys.route_tables,
-        KEY_ROUTE_CIDRS: keys.route_cidrs,
-        KEY_ELASTIC_IPS: keys.elastic_ips,
-        KEY_PRIVATE_IPS: keys.private_ips,
-    }
-    listed: dict[str, tuple[str, ...]] = {}
-    if interfaces is not None:
-        listed["interface_ids"] = _read_ids(
-            interfaces, keys.interfaces, InterfaceId, EXPECT_INTERFACE, problems
-        )
-    for key, (field, kind, expected) in _ADDRESS_FIELDS.items():
-        if addresses.get(key) is not None:
-            listed[field] = _read_ids(addresses[key], where[key], kind, expected, problems)
-    tables, cidrs = addresses.get(KEY_ROUTE_TABLES), addresses.get(KEY_ROUTE_CIDRS)
-    if (tables is None) != (cidrs is None):
-        missing, given, expected = (
-            (keys.route_cidrs, keys.route_tables, EXPECT_CIDR)
-            if cidrs is None
-            else (keys.route_tables, keys.route_cidrs, EXPECT_ROUTE_TABLE)
-        )
-        problems.append(
-            f"{missing}: missing; {given} is given, and a route is a route table and a "
-            "destination (in every listed table, the route to every listed destination "
-            f"follows the failover): expected {expected}, comma-separated for several"
-        )
-    if interfaces is None and all(addresses.get(key) is None for key in ADDRESS_KEYS):
-        problems.append(
-            f"{keys.interfaces}: missing, and the pair lists no other address, so it would "
-            f"move nothing; list at least one: {keys.interfaces} ({EXPECT_INTERFACE}), "
-            f"{keys.route_tables} ({EXPECT_ROUTE_TABLE}) with {keys.route_cidrs} "
-            f"({EXPECT_CIDR}), {keys.elastic_ips} ({EXPECT_ALLOCATION}) or "
-            f"{keys.private_ips} ({EXPECT_PRIVATE_IP})"
-        )
-    return listed
-
-
-def _read_ids(
-    raw: object, key: str, kind: Any, expected: str, problems: list[str]
-) -> tuple[str, ...]:
-    """Comma-separated or a list, each value of ``kind`` (as EC2 writes it: a CIDR
-    normalized), each once."""
-    values: list[str] = []
-    for text in _split(raw, key, expected, problems):
-        try:
-            values.append(TypeAdapter(kind).validate_python(text, context=_SYNTH))
-        except ValidationError as error:
-            # The model's reason when it states the form (a CIDR with host bits says so).
-            reason = _message(error.errors()[0])
-            problems.append(
-                f"{key}: {reason}" if expected in reason else f"{key}: {text!r} is not {expected}"
-            )
-    repeated = sorted({v for v in values if values.count(v) > 1})
-    if repeated:
-        problems.append(f"{key}: {', '.join(repeated)} listed more than once")
-    return tuple(dict.fromkeys(values))
-
-
-# The policy keys: the Pair field each sets, the values it takes, the form it is stated in.
-_POLICY_FIELDS: dict[str, tuple[str, Any, str]] = {
-    KEY_FAILBACK: ("failback", FailbackPolicy, EXPECT_FAILBACK),
-    KEY_FAILBACK_AFTER: (
-        "failback_after_seconds",
-        Annotated[int, Field(ge=60, le=86400)],
-        EXPECT_FAILBACK_AFTER,
-    ),
-    KEY_MAX_AUTOMATIC_MOVES: (
-        "max_automatic_moves",
-        Annotated[int, Field(ge=1, le=60)],
-        EXPECT_MAX_AUTOMATIC_MOVES,
-    ),
-    KEY_FENCE: ("fence", FenceMode, EXPECT_FENCE),
-}
-
-
-def _read_policy(given: Mapping[str, object], prefix: str, problems: list[str]) -> dict[str, Any]:
-    """failback, failbackAfterSeconds, maxAutomaticMoves and fence, as Pair fields."""
-    fields: dict[str, Any] = {}
-    for key, raw in given.items():
-        field, kind, expected = _POLICY_FIELDS[key]
-        value = raw.strip().lower() if isinstance(raw, str) else raw
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            problems.append(f"{prefix}{key}: {raw!r} is not {expected}")
-            continue
-        try:
-            fields[field] = TypeAdapter(kind).validate_python(value)
-        except ValidationError:
-            problems.append(f"{prefix}{key}: {raw!r} is not {expected}")
-    if "failback_after_seconds" in fields and fields.get("failback") is not FailbackPolicy.AUTO:
-        problems.append(
-            f"{prefix}{KEY_FAILBACK_AFTER}: given, but {prefix}{KEY_FAILBACK} is not 'auto'; "
-            "the hold-down applies only to automatic failback"
-        )
-    return fields
-
-
-def _check_isolation(
-    pairs: Mapping[int, Pair], placement: _Placement, *, single: bool, problems: list[str]
-) -> list[str]:
-    """fence=isolate needs the VPC where the stack creates the empty quarantine group."""
-    isolating = [
-        KEY_FENCE if single else f"{KEY_PAIRS}[{index}].{KEY_FENCE}"
-        for index, pair in pairs.items()
-        if pair.fence is FenceMode.ISOLATE
-    ]
-    if isolating and KEY_VPC not in placement.given:
-        problems.append(
-            f"{KEY_VPC}: missing; {', '.join(isolating)} is 'isolate', which puts an empty "
-            "quarantine security group on the failed primary, and the stack creates that group "
-            f"in the pairs' VPC: -c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
-        )
-    return isolating
-
-
-def _check_private_ips(
-    pairs: Mapping[int, Pair], placement: _Placement, *, single: bool, problems: list[str]
-) -> list[str]:
-    """privateIps move between the instances' primary interfaces, whose IDs are known only at
-    run time: the function may assign private IPs only to interfaces of the pairs' VPC."""
-    assigning = [
-        KEY_PRIVATE_IPS if single else f"{KEY_PAIRS}[{index}].{KEY_PRIVATE_IPS}"
-        for index, pair in pairs.items()
-        if pair.private_ips
-    ]
-    if assigning and KEY_VPC not in placement.given:
-        problems.append(
-            f"{KEY_VPC}: missing; {', '.join(assigning)} moves secondary private IPs between "
-            "the instances' primary interfaces, which are known only at run time, so the "
-            "function may assign private IPs only to interfaces in the pairs' VPC: "
-            f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC})"
-        )
-    return assigning
-
-
-def _check_isolated_failback(
-    pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
-) -> None:
-    """fence=isolate, a probe of the instances' own addresses and failback=auto never fail
-    back: the quarantined primary cannot answer the prober, and failback waits for it to."""
-    for index, pair in pairs.items():
-        spec = pair.probe_spec
-        if not (
-            pair.fence is FenceMode.ISOLATE
-            and pair.failback is FailbackPolicy.AUTO
-            and spec is not None
-            and not spec.through_pair
-        ):
-            continue
-        prefix = "" if single else f"{KEY_PAIRS}[{index}]."
-        problems.append(
-            f"{prefix}{KEY_FENCE}: 'isolate' with {prefix}{KEY_FAILBACK} 'auto' and "
-            f"{prefix}{KEY_PROBE} {pair.probe!r} would never fail back: the quarantined "
-            "primary cannot answer the prober, and automatic failback waits until it does. "
-            f"Choose one: {prefix}{KEY_FENCE}=stop (the restarted primary answers again), "
-            f"{prefix}{KEY_FAILBACK}=manual (an operator fails back, which restores the "
-            "groups first), or a probe of a host beyond the pair"
-        )
-
-
-def _check_names(
-    stack_name: str, pairs: Mapping[int, Pair], *, single: bool, problems: list[str]
-) -> None:
-    """Cross-pair rules, reported against the keys that set them: a name is one pair's, and
-    an address of any kind follows one pair only."""
-    seen_names: dict[str, int] = {}
-    owner: dict[str, str] = {}
-    for index, pair in pairs.items():
-        keys = _PairKeys.of(index, single=single)
-        if pair.name in seen_names:
-            problems.append(
-                f"{keys.name}: {pair.name!r} is already the name of {KEY_PAIRS}"
-                f"[{seen_names[pair.name]}]; pair names must be unique"
-            )
-            continue
-        seen_names[pair.name] = index
-        # (the address as Pair.addresses names it, the key that listed it, what to say)
-        claims = [
-            (i, keys.interfaces, i, "an interface can float within one pair only")
-            for i in pair.interface_ids
-        ]
-        claims += [
-            (
-                f"route {table} {cidr}",
-                f"{keys.route_tables} / {keys.route_cidrs}",
-                f"the route to {cidr} in {table}",
-                "a route can follow one pair only",
-            )
-            for table, cidr in pair.routes
-        ]
-        claims += [
-            (f"elastic-ip {a}", keys.elastic_ips, a, "an Elastic IP can follow one pair only")
-            for a in pair.eip_allocation_ids
-        ]
-        claims += [
-            (f"private-ip {ip}", keys.private_ips, ip, "a private IP can follow one pair only")
-            for ip in pair.private_ips
-        ]
-        for address, key, shown, rule in claims:
-            if address in owner:
-                problems.append(f"{key}: {shown} also belongs to pair {owner[address]!r}; {rule}")
-            owner[address] = pair.name
-
-
-# --- detection: probes, trigger alarms, where the prober runs ----------------------------
-
-
-def _read_probe(raw: object, key: str, problems: list[str]) -> str | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or not raw.strip():
-        problems.append(f"{key}: expected {EXPECT_PROBE}; got {raw!r}")
-        return None
-    text = raw.strip()
-    try:
-        ProbeSpec.parse(text)
-    except ValueError as error:  # names the form expected, or the port's range
-        problems.append(f"{key}: {error}")
-        return None
-    return text
-
-
-def _read_alarm_names(raw: object, key: str, problems: list[str]) -> tuple[str, ...]:
-    """Alarm names, comma-separated or a list (the list form for a name with a comma)."""
-    if raw is None:
-        return ()
-    names: list[str] = []
-    for value in _split(raw, key, EXPECT_ALARM_NAME, problems):
-        if value.startswith("arn:"):
-            problems.append(
-                f"{key}: {value!r} is an ARN; give the alarm's name, {EXPECT_ALARM_NAME}"
-            )
-            continue
-        name = _validate(AlarmName, value, key, EXPECT_ALARM_NAME, problems)
-        if name is not None:
-            names.append(name)
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        problems.append(f"{key}: {', '.join(repeated)} listed more than once")
-    return tuple(dict.fromkeys(names))
-
-
-# The stack-wide probing keys, the Probing field each sets and the form it takes.
-_PROBING_KEYS = {
-    KEY_PROBE_INTERVAL: ("interval_seconds", "a number of seconds"),
-    KEY_PROBE_TIMEOUT: ("timeout_seconds", "a number of seconds"),
-    KEY_PROBE_FAILURES: ("failures", "a whole number of consecutive failed probes"),
-    KEY_PROBE_CONFIRM: (
-        "confirm_seconds",
-        "a number of seconds between a failed probe's start and the next one's",
-    ),
-}
-
-
-def _read_probing(lookup: ContextLookup, problems: list[str]) -> Probing:
-    verify_tls = _read_flag(lookup, KEY_PROBE_VERIFY_TLS, problems)
-    given: dict[str, object] = {} if verify_tls is None else {"verify_tls": verify_tls}
-    before = len(problems)
-    for key, (field, expected) in _PROBING_KEYS.items():
-        raw = lookup(key)
-        if raw is None:
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            problems.append(f"{key}: {raw!r} is not {expected}")
-            continue
-        given[field] = raw.strip() if isinstance(raw, str) else raw
-    if len(problems) > before:  # the model's cross-check would compare against a default
-        return Probing()
-    try:
-        return Probing.model_validate(given)
-    except ValidationError as error:
-        by_field = {field: (key, expected) for key, (field, expected) in _PROBING_KEYS.items()}
-        for problem in error.errors():
-            if not problem["loc"]:  # the model's own rules: settings that must fit together
-                conflict = problem.get("ctx", {}).get("error")
-                fields = conflict.fields if isinstance(conflict, ProbingConflict) else ()
-                keys = " / ".join(by_field[f][0] for f in fields if f in by_field)
-                problems.append(f"{keys or 'probing'}: {_message(problem)}")
-                continue
-            key, expected = by_field[str(problem["loc"][0])]
-            problems.append(f"{key}: {problem['input']!r} is not {expected} ({_message(problem)})")
-        return Probing()
-
-
-def _read_flag(lookup: ContextLookup, key: str, problems: list[str]) -> bool | None:
-    """true/false as JSON gives it, or as text from the command line."""
-    raw = lookup(key)
-    if raw is None or isinstance(raw, bool):
-        return raw
-    text = raw.strip().lower() if isinstance(raw, str) else None
-    if text in ("true", "false"):
-        return text == "true"
-    problems.append(f"{key}: {raw!r} is not {EXPECT_FLAG}")
-    return None
-
-
-def _read_probe_ports(lookup: ContextLookup, problems: list[str]) -> tuple[int, ...]:
-    """probePorts: comma-separated on the command line, a list in cdk.json; sorted, once each."""
-    raw = lookup(KEY_PROBE_PORTS)
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        values: list[object] = [part.strip() for part in raw.split(",") if part.strip()]
-    elif isinstance(raw, list):
-        values = list(raw)
-    else:
-        values = [raw]
-    if not values:
-        problems.append(f"{KEY_PROBE_PORTS}: empty; expected {EXPECT_PROBE_PORTS}")
-        return ()
-    ports = []
-    for value in values:
-        text = value.strip() if isinstance(value, str) else value
-        port = None
-        if isinstance(text, int) and not isinstance(text, bool):
-            port = text
-        elif isinstance(text, str) and text.isdecimal():
-            port = int(text)
-        if port is None or not 1 <= port <= 65535:
-            problems.append(f"{KEY_PROBE_PORTS}: {value!r} is not {EXPECT_PROBE_PORTS}")
-            continue
-        ports.append(port)
-    return tuple(sorted(set(ports)))
-
-
-@dataclass(frozen=True)
-class _Placement:
-    """The prober's placement keys as given, each validated on its own."""
-
-    vpc_id: str | None
-    subnet_ids: tuple[str, ...]
-    endpoints: bool
-    given: tuple[str, ...]  # the keys the operator set, to name them
-    quorum: bool | None = None  # probeQuorum as given; None: the default
-
-
-def _read_placement(lookup: ContextLookup, problems: list[str]) -> _Placement:
-    vpc_id = None
-    if lookup(KEY_VPC) is not None:
-        vpc_id = _validate(VpcId, lookup(KEY_VPC), KEY_VPC, EXPECT_VPC, problems)
-    subnet_ids: list[str] = []
-    if lookup(KEY_PROBE_SUBNETS) is not None:
-        for value in _split(lookup(KEY_PROBE_SUBNETS), KEY_PROBE_SUBNETS, EXPECT_SUBNET, problems):
-            subnet_id = _validate(SubnetId, value, KEY_PROBE_SUBNETS, EXPECT_SUBNET, problems)
-            if subnet_id is not None:
-                subnet_ids.append(subnet_id)
-        repeated = sorted({i for i in subnet_ids if subnet_ids.count(i) > 1})
-        if repeated:
-            problems.append(f"{KEY_PROBE_SUBNETS}: {', '.join(repeated)} listed more than once")
-    endpoints = _read_flag(lookup, KEY_PROBE_ENDPOINTS, problems)
-    quorum = _read_flag(lookup, KEY_PROBE_QUORUM, problems)
-    given = (
-        tuple(
-            key
-            for key, value in (
-                (KEY_VPC, lookup(KEY_VPC)),
-                (KEY_PROBE_SUBNETS, lookup(KEY_PROBE_SUBNETS)),
-            )
-            if value is not None
-        )
-        + ((KEY_PROBE_ENDPOINTS,) if endpoints else ())
-        + ((KEY_PROBE_QUORUM,) if quorum else ())
-    )
-    return _Placement(vpc_id, tuple(dict.fromkeys(subnet_ids)), bool(endpoints), given, quorum)
-
-
-def _check_detection(
-    pairs: Mapping[int, Pair],
-    placement: _Placement,
-    *,
-    single: bool,
-    all_pairs_valid: bool = True,
-    problems: list[str],
-    vpc_needed: bool = False,
-    discover_tags: bool = False,
-    probe_ports: tuple[int, ...] = (),
-    probe_ports_given: bool = False,
-) -> ProberPlacement | None:
-    """A probe needs somewhere to run, and a place to run needs a probe (a configured one,
-    or with discovery=tags, probePorts for tagged ones); an alarm triggers one pair only."""
-    owner: dict[str, str] = {}
-    for index, pair in pairs.items():
-        key = KEY_TRIGGER_ALARMS if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_TRIGGER_ALARMS}"
-        for name in pair.trigger_alarms:
-            if name in owner:
-                problems.append(
-                    f"{key}: alarm {name!r} is also a trigger of pair {owner[name]!r}; an alarm "
-                    "can trigger one pair only"
-                )
-            owner.setdefault(name, pair.name)
-    probed = [
-        KEY_PROBE if single else f"{KEY_PAIRS}[{index}].{PAIR_ENTRY_PROBE}"
-        for index, pair in pairs.items()
-        if pair.probe
-    ]
-    if probe_ports and not discover_tags:
-        problems.append(
-            f"{KEY_PROBE_PORTS}: given, but {KEY_DISCOVERY} is not '{DISCOVERY_TAGS}'; it opens "
-            f"the prober to probes declared by the {PROBE_TAG} tag (a configured {KEY_PROBE} "
-            f"opens its own port): add -c {KEY_DISCOVERY}={DISCOVERY_TAGS}, or leave it out"
-        )
-        probe_ports = ()
-    # What the prober is for: configured probes, and (discovery=tags) probePorts for tagged
-    # ones, so the prober runs even where no configured pair has a probe.
-    reasons = [f"{', '.join(probed)} sets a probe"] if probed else []
-    if probe_ports:
-        reasons.append(f"{KEY_PROBE_PORTS} asks for probes declared by tags")
-    if not reasons:
-        # An invalid pair may be the probed one, and invalid probePorts what the placement
-        # is for: their own problems are reported already.
-        # vpcId alone is fine where a pair isolates: the quarantine group lives there.
-        extra = [k for k in placement.given if not (vpc_needed and k == KEY_VPC)]
-        if extra and all_pairs_valid and not probe_ports_given:
-            tagged = (
-                f", or {KEY_PROBE_PORTS} to probe pairs declared by tags" if discover_tags else ""
-            )
-            problems.append(
-                f"{', '.join(extra)}: given, but no pair has a {KEY_PROBE}, so the "
-                f"prober would have nothing to run; add {KEY_PROBE} (to a '{KEY_PAIRS}' entry, "
-                f"or beside the single pair){tagged}, or leave them out"
-            )
-        return None
-    missing = [key for key in (KEY_VPC, KEY_PROBE_SUBNETS) if key not in placement.given]
-    if missing:
-        problems.append(
-            f"{', '.join(missing)}: missing; {' and '.join(reasons)}, and the prober "
-            f"needs the VPC and subnets to run in, where it reaches the pairs' addresses: "
-            f"-c {KEY_VPC}=vpc-... ({EXPECT_VPC}) -c {KEY_PROBE_SUBNETS}=subnet-...,subnet-... "
-            f"({EXPECT_SUBNET}, comma-separated)"
-        )
-        return None
-    if placement.vpc_id is None or not placement.subnet_ids:
-        return None  # already reported against its key
-    # Zones are not known at synth without credentials: two subnets are taken to be two
-    # zones (one vantage each), and `eni-failover check` says when they are not.
-    subnets = len(placement.subnet_ids)
-    if placement.quorum and subnets < 2:
-        problems.append(
-            f"{KEY_PROBE_QUORUM}: true, but {KEY_PROBE_SUBNETS} lists {subnets} subnet; the "
-            "quorum probes from one subnet per vantage and counts a failure only when both "
-            f"see it: list two subnets in different zones (-c {KEY_PROBE_SUBNETS}="
-            f"subnet-...,subnet-...), or set -c {KEY_PROBE_QUORUM}=false"
-        )
-        return None
-    return ProberPlacement(
-        vpc_id=placement.vpc_id,
-        subnet_ids=placement.subnet_ids,
-        endpoints=placement.endpoints,
-        quorum=placement.quorum if placement.quorum is not None else subnets >= 2,
-    )
-
-
-# --- notification addresses and numbers --------------------------------------------------
-
-
-def _read_emails(lookup: ContextLookup, problems: list[str]) -> tuple[str, ...]:
-    raw = lookup(KEY_NOTIFY_EMAIL)
-    if raw is None:
-        problems.append(
-            f"{KEY_NOTIFY_EMAIL}: missing; expected {EXPECT_EMAIL} (several may be "
-            f"comma-separated) to receive failover outcomes: -c {KEY_NOTIFY_EMAIL}=ops@example.com"
-        )
-        return ()
-    emails: list[str] = []
-    for value in _split(raw, KEY_NOTIFY_EMAIL, EXPECT_EMAIL, problems):
-        email = _validate(Email, value, KEY_NOTIFY_EMAIL, EXPECT_EMAIL, problems)
-        if email is not None and email not in emails:
-            emails.append(email)
-    return tuple(emails)
-
-
-def _read_reserved_concurrency(
-    lookup: ContextLookup, pair_count: int, problems: list[str]
-) -> int | None:
-    raw = lookup(KEY_RESERVED_CONCURRENCY)
-    if raw is None:
-        return default_reserved_concurrency(pair_count)
-    if isinstance(raw, str) and raw.strip().lower() in NO_RESERVATION:
-        return None
-    minimum = minimum_reserved_concurrency(pair_count)
-    expected = (
-        f"a whole number of executions of at least {minimum} (one per pair, {pair_count} "
-        "here, plus one each for the readiness check and the sweep; the default, "
-        f"{default_reserved_concurrency(pair_count)}, also lets both triggers of a failure run "
-        "at once and leaves headroom), or 0 or 'none' to reserve nothing. The account must "
-        f"keep {ACCOUNT_UNRESERVED_MINIMUM} executions unreserved or the deploy fails"
-    )
-    value = _read_number(
-        lookup,
-        KEY_RESERVED_CONCURRENCY,
-        kind=Annotated[int, Field(ge=0)],
-        default=0,
-        expected=expected,
-        problems=problems,
-    )
-    if 0 < value < minimum:
-        problems.append(f"{KEY_RESERVED_CONCURRENCY}: {raw!r} is not {expected}")
-    return value or None
-
-
-def _read_schedule(
-    lookup: ContextLookup, problems: list[str], *, default: str = DEFAULT_READINESS_SCHEDULE
-) -> str:
-    raw = lookup(KEY_READINESS_SCHEDULE)
-    if raw is None:
-        return default
-    if not isinstance(raw, str):
-        problems.append(f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}")
-        return default
-    schedule = " ".join(raw.split())
-    rate = RATE_PATTERN.fullmatch(schedule)
-    if rate is not None:
-        value, unit = int(rate.group(1)), rate.group(2)
-        if value == 0 or (value == 1) != (not unit.endswith("s")):
-            problems.append(
-                f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}; EventBridge "
-                "wants a value of at least 1, with a singular unit for 1 ('rate(1 day)') "
-                "and a plural one otherwise ('rate(2 days)')"
-            )
-        return schedule
-    if CRON_PATTERN.fullmatch(schedule) is None:
-        problems.append(f"{KEY_READINESS_SCHEDULE}: {raw!r} is not {EXPECT_SCHEDULE}")
-    return schedule
-
-
-def _read_number(
-    lookup: ContextLookup,
-    key: str,
-    *,
-    kind: Any,
-    default: _T,
-    expected: str,
-    problems: list[str],
-) -> _T:
-    raw = lookup(key)
-    if raw is None:
-        return default
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        problems.append(f"{key}: {raw!r} is not {expected}")
-        return default
-    try:
-        value: _T = TypeAdapter(kind).validate_python(raw.strip() if isinstance(raw, str) else raw)
-    except ValidationError:
-        problems.append(f"{key}: {raw!r} is not {expected}")
-        return default
-    return value
-
-
-def _read_tuning(lookup: ContextLookup, problems: list[str]) -> Tuning:
-    given = {
-        field: lookup(key)
-        for key, field in (
-            (KEY_SWAP_DEADLINE, "swap_deadline_seconds"),
-            (KEY_MAX_TRIGGER_AGE, "max_trigger_age_seconds"),
-        )
-        if lookup(key) is not None
-    }
-    keys = {
-        "swap_deadline_seconds": KEY_SWAP_DEADLINE,
-        "max_trigger_age_seconds": KEY_MAX_TRIGGER_AGE,
-    }
-    for field, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            problems.append(f"{keys[field]}: {value!r} is not a number of seconds")
-            return Tuning()
-    try:
-        return Tuning.model_validate(given)
-    except ValidationError as error:
-        for problem in error.errors():
-            key = keys.get(str(problem["loc"][0]), str(problem["loc"][0])) if problem["loc"] else ""
-            problems.append(
-                f"{key}: {problem['input']!r} is not a number of seconds ({_message(problem)})"
-            )
-        return Tuning()
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def _optional(lookup: ContextLookup, key: str, problems: list[str]) -> str | None:
-    raw = lookup(key)
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        problems.append(f"{key}: expected text, got {raw!r}")
-        return None
-    return raw.strip() or None
-
-
-def _split(raw: object, key: str, expected: str, problems: list[str]) -> list[str]:
-    """A list, or a comma-separated string (the command line's form); never empty."""
-    if raw is None:
-        problems.append(f"{key}: missing; expected {expected}")
-        return []
-    if isinstance(raw, str):
-        values = [part.strip() for part in raw.split(",") if part.strip()]
-    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        values = [item.strip() for item in raw]
-    else:
-        problems.append(f"{key}: expected {expected}, or a list of them; got {raw!r}")
-        return []
-    if not values:
-        problems.append(f"{key}: empty; expected {expected}")
-    return values
-
-
-def _validate(kind: Any, raw: object, key: str, expected: str, problems: list[str]) -> str | None:
-    if raw is None:
-        problems.append(f"{key}: missing; expected {expected}")
-        return None
-    if not isinstance(raw, str):
-        problems.append(f"{key}: expected text, {expected}; got {raw!r}")
-        return None
-    try:
-        value: str = TypeAdapter(kind).validate_python(raw.strip(), context=_SYNTH)
-    except ValidationError:
-        problems.append(f"{key}: {raw.strip()!r} is not {expected}")
-        return None
-    return value
-
-
-def _message(problem: Mapping[str, Any]) -> str:
-    return str(problem["msg"]).removeprefix("Value error, ")

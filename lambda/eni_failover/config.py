@@ -35,6 +35,19 @@ ROUTE_TABLE_ID_PATTERN = re.compile(r"^rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 ALLOCATION_ID_PATTERN = re.compile(r"^eipalloc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 PAIR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+VPC_ID_PATTERN = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+
+# A value known only at deploy time: the string form the AWS CDK gives an unresolved token
+# (``instance.instance_id`` at synth is "${Token[TOKEN.123]}"; the key characters are CDK's
+# own, a-z, A-Z, 0-9, ':', '.', '_' and '-'). The stack may be given one where an ID of an
+# instance, interface, route table, Elastic IP allocation, VPC or subnet is expected, and
+# validates it once resolvable: these models accept one only when validated with the
+# context {DEPLOY_TIME_VALUES: True} (the CDK app's settings reader passes it). The function,
+# loading its configuration at run time, validates without it, so a token that was never
+# resolved fails there, saying so.
+CDK_TOKEN_PATTERN = re.compile(r"^\$\{Token\[[A-Za-z0-9:._-]+\]\}$")
+DEPLOY_TIME_VALUES = "deploy_time_values"
 
 # The forms a value must take, as every error message states them.
 EXPECT_INSTANCE = "an instance ID: 'i-' then 8 or 17 hex digits"
@@ -45,6 +58,8 @@ EXPECT_CIDR = "a route destination: an IPv4 or IPv6 CIDR such as 0.0.0.0/0, 10.9
 EXPECT_PRIVATE_IP = "a private IPv4 address such as 10.0.1.50"
 EXPECT_PAIR_NAME = "a pair name: letters, digits and '-', at most 40 characters"
 EXPECT_EMAIL = "an email address such as ops@example.com"
+EXPECT_VPC = "a VPC ID: 'vpc-' then 8 or 17 hex digits"
+EXPECT_SUBNET = "a subnet ID: 'subnet-' then 8 or 17 hex digits"
 EXPECT_ALARM_NAME = "a CloudWatch alarm name: 1 to 255 characters, no control characters"
 EXPECT_PORT = "a TCP port from 1 to 65535"
 # What the prober's security group always allows (eni_failover_cdk.prober), for the AWS APIs.
@@ -85,13 +100,6 @@ ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
 ENV_CONFIG_REFS = "FAILOVER_CONFIG_REFS"
 CONFIG_REF_KEY = "$ref"
 
-# How CDK writes a string it resolves only at deploy time (an instance's ID created in the
-# same app): ``${Token[...]}``. Such a value can be checked only once resolved.
-CDK_TOKEN_PATTERN = re.compile(r"\$\{Token\[[^\]]+\]\}")
-# Validation context key (``context={ACCEPT_CDK_TOKENS: True}``): the stack at synth accepts a
-# token where an ID is expected; the function, validating the resolved file, never does.
-ACCEPT_CDK_TOKENS = "accept_cdk_tokens"
-
 
 # The status-check alarm's one-minute periods, unless the stack's evaluationPeriods says.
 DEFAULT_EVALUATION_PERIODS = 2
@@ -101,18 +109,14 @@ class ConfigError(FailoverError, ValueError):
     """Configuration that cannot work; the message names the key and the expected form."""
 
 
-def is_cdk_token(value: str) -> bool:
-    return CDK_TOKEN_PATTERN.search(value) is not None
+def deploy_time_values_allowed(info: ValidationInfo) -> bool:
+    """Whether this validation may accept a value known only at deploy time (a CDK token)."""
+    context = info.context
+    return isinstance(context, Mapping) and bool(context.get(DEPLOY_TIME_VALUES))
 
 
-def tokens_accepted(info: ValidationInfo) -> bool:
-    return isinstance(info.context, Mapping) and bool(info.context.get(ACCEPT_CDK_TOKENS))
-
-
-def _check(pattern: re.Pattern[str], expected: str, *, tokens: bool = False) -> AfterValidator:
-    def validate(value: str, info: ValidationInfo) -> str:
-        if tokens and tokens_accepted(info) and is_cdk_token(value):
-            return value
+def _check(pattern: re.Pattern[str], expected: str) -> AfterValidator:
+    def validate(value: str) -> str:
         if not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not {expected}")
         return value
@@ -120,20 +124,37 @@ def _check(pattern: re.Pattern[str], expected: str, *, tokens: bool = False) -> 
     return AfterValidator(validate)
 
 
-def resource_id(pattern: re.Pattern[str], expected: str) -> AfterValidator:
-    """An AWS resource's ID of ``pattern``'s form, or at synth (ACCEPT_CDK_TOKENS) a token
-    that will resolve to one: an instance, interface, route table, allocation, VPC, subnet."""
-    return _check(pattern, expected, tokens=True)
+def _check_resolvable(pattern: re.Pattern[str], expected: str) -> AfterValidator:
+    """An ID that may be a CDK token at synth: accepted as one only where the validation
+    context allows deploy-time values, and validated as an ID once resolved."""
+
+    def validate(value: str, info: ValidationInfo) -> str:
+        if pattern.fullmatch(value):
+            return value
+        if CDK_TOKEN_PATTERN.fullmatch(value):
+            if deploy_time_values_allowed(info):
+                return value
+            raise ValueError(
+                f"{value!r} is a CDK token that was never resolved: expected {expected}. A "
+                "token is validated once resolvable, at deploy time; this value was not "
+                "replaced by the resource's ID"
+            )
+        raise ValueError(f"{value!r} is not {expected}")
+
+    return AfterValidator(validate)
 
 
-InstanceId = Annotated[str, resource_id(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
-InterfaceId = Annotated[str, resource_id(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
+InstanceId = Annotated[str, _check_resolvable(INSTANCE_ID_PATTERN, EXPECT_INSTANCE)]
+InterfaceId = Annotated[str, _check_resolvable(INTERFACE_ID_PATTERN, EXPECT_INTERFACE)]
 PairName = Annotated[str, _check(PAIR_NAME_PATTERN, EXPECT_PAIR_NAME)]
 Email = Annotated[str, _check(EMAIL_PATTERN, EXPECT_EMAIL)]
 AlarmName = Annotated[str, _check(re.compile(r"^[^\x00-\x1f\x7f]{1,255}$"), EXPECT_ALARM_NAME)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-RouteTableId = Annotated[str, resource_id(ROUTE_TABLE_ID_PATTERN, EXPECT_ROUTE_TABLE)]
-AllocationId = Annotated[str, resource_id(ALLOCATION_ID_PATTERN, EXPECT_ALLOCATION)]
+RouteTableId = Annotated[str, _check_resolvable(ROUTE_TABLE_ID_PATTERN, EXPECT_ROUTE_TABLE)]
+AllocationId = Annotated[str, _check_resolvable(ALLOCATION_ID_PATTERN, EXPECT_ALLOCATION)]
+# Where the stack's prober and quarantine group go (the CDK app's settings only).
+VpcId = Annotated[str, _check_resolvable(VPC_ID_PATTERN, EXPECT_VPC)]
+SubnetId = Annotated[str, _check_resolvable(SUBNET_ID_PATTERN, EXPECT_SUBNET)]
 
 
 def _cidr(value: str) -> str:
@@ -594,5 +615,6 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"{where}: {problem['msg']}")
+        # pydantic prefixes a validator's own message with "Value error, ": ours say it all.
+        lines.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
     return "; ".join(lines)

@@ -175,13 +175,16 @@ BAD_VALUES: list[tuple[dict[str, Any], str, str]] = [
     (
         {"probeConfirmSeconds": "0"},
         "probeConfirmSeconds: '0' is not a number of seconds between a failed probe's start",
-        "greater than 0",
+        "more than 0, at most 30",
     ),
     (
         {"probeConfirmSeconds": "soon"},
         "probeConfirmSeconds: 'soon' is not a number of seconds",
-        "valid number",
+        "more than 0, at most 30",
     ),
+    # The range in our words, never the validation library's ("Input should be ...")
+    ({"probeFailures": "25"}, "probeFailures: '25' is not a whole number", "from 1 to 20"),
+    ({"probeIntervalSeconds": 90}, "probeIntervalSeconds: 90 is not a number", "from 1 to 60"),
     (
         {"probeConfirmSeconds": True},
         "probeConfirmSeconds: True is not a number of seconds",
@@ -224,6 +227,7 @@ def test_a_bad_detection_value_names_its_key_and_the_expected_form(
     # Then the one problem starts with the key and says what was expected
     assert problem.startswith(starts), problem
     assert says in problem, problem
+    assert "Input should" not in problem, problem
 
 
 def test_a_bad_pairs_entry_probe_names_its_position() -> None:

@@ -199,7 +199,11 @@ BAD_PAIR_LISTS: list[tuple[Any, str]] = [
     ([], "pairs: expected a non-empty list"),
     ({"name": "web"}, "pairs: expected a non-empty list"),
     (["web"], "pairs[0]: expected an object"),
-    ([{**WEB, "eniId": "eni-0aaaaaaaaaaaaaaa9"}], "pairs[0]: unknown key(s) eniId"),
+    # (the single pair's name for a key, in an entry: the entry's name is suggested)
+    (
+        [{**WEB, "eniId": "eni-0aaaaaaaaaaaaaaa9"}],
+        "pairs[0].eniId: not a key of a pairs entry; did you mean eniIds?",
+    ),
     ([WEB, {**DB, "primaryInstanceId": "i-1"}], "pairs[1].primaryInstanceId: 'i-1' is not"),
     (
         [{k: v for k, v in WEB.items() if k != "standbyInstanceId"}],

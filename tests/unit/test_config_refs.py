@@ -70,7 +70,11 @@ def test_an_unresolved_token_is_refused_at_cold_start(tmp_path: Path) -> None:
     environment = environment_with(
         tmp_path, ["${Token[TOKEN.12]}", "i-0aaaaaaaaaaaaaaa2", "eni-0aaaaaaaaaaaaaaa3"]
     )
-    with pytest.raises(ConfigError, match=r"'\$\{Token\[TOKEN\.12\]\}' is not an instance ID"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'\$\{Token\[TOKEN\.12\]\}' is a CDK token that was never resolved: "
+        r"expected an instance ID",
+    ):
         Settings.from_environment(environment)
 
 
