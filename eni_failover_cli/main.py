@@ -14,7 +14,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -385,13 +384,6 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
         help="with --background, how long to wait for it (default %(default)g)",
     )
     up.add_argument("--pair-name", default="demo", metavar="NAME", help="the pair's name")
-    up.add_argument(
-        "--template",
-        type=Path,
-        metavar="FILE",
-        help="reuse a template synthesized for this sandbox (checked against its IDs) "
-        "instead of synthesizing the app",
-    )
     for name, what in (
         ("attach", "an attach"),
         ("detach", "a detach"),
@@ -438,8 +430,9 @@ def _common_parent() -> argparse.ArgumentParser:
 
 def connect(args: argparse.Namespace) -> Deployment:
     if args.sandbox is not None or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
-        # The function's code runs in this process, through the emulator's modules.
-        with sandbox.needs_sandbox_extra("--sandbox"):
+        # The function's code runs in this process, through the emulator's light modules:
+        # moto runs in the sandbox's own process, so a wheel without the extra can use it.
+        with sandbox.needs_sandbox_extra("--sandbox", server=False):
             return connect_sandbox(sandbox_path(args.sandbox))
     return connect_live(args.stack, args.region)
 
@@ -526,9 +519,7 @@ def _asker(console: Console) -> drill.Asker:
 
 
 def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
-    with sandbox.needs_sandbox_extra(
-        "drill --local", synthesizes="run it in a checkout set up with `make setup`: `make demo`"
-    ):
+    with sandbox.needs_sandbox_extra("drill --local", synthesizes=True):
         from eni_failover_emulator import drill as embedded  # noqa: PLC0415 - loads moto and the CDK app
 
     if args.pair not in (None, embedded.PAIR_NAME):
@@ -558,29 +549,15 @@ def _sandbox_up(args: argparse.Namespace, console: Console) -> Outcome:
         for name in ("attach_seconds", "detach_seconds", "force_detach_seconds")
         if getattr(args, name) is not None
     }
-    without_checkout = None
-    if args.template is None:  # the sandbox synthesizes the app, which only a checkout has
-        without_checkout = (
-            "run it in a checkout set up with `make setup` (`make sandbox`), or pass "
-            "--template FILE with a template synthesized there"
-        )
-    # Checked with --background too: a missing extra is one line here, not a child's log.
-    with sandbox.needs_sandbox_extra("sandbox up", synthesizes=without_checkout):
+    # Checked with --background too: what is missing is one line here, not a child's log.
+    with sandbox.needs_sandbox_extra("sandbox up", synthesizes=True):
         if args.background:
             forwarded = [f"--pair-name={args.pair_name}"]
             forwarded += [f"--{k.replace('_', '-')}={v}" for k, v in latencies.items()]
-            if args.template is not None:
-                forwarded.append(f"--template={args.template.resolve()}")
             return sandbox.up_background(console, path, forwarded, wait_seconds=args.wait)
         from eni_failover_emulator.sandbox import SandboxOptions  # noqa: PLC0415 - loads moto
 
-    template = None
-    if args.template is not None:
-        try:
-            template = json.loads(args.template.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise CliError(f"cannot read the template {args.template}: {error}") from error
-    options = SandboxOptions(pair_name=args.pair_name, template=template, **latencies)
+    options = SandboxOptions(pair_name=args.pair_name, **latencies)
     return sandbox.up_foreground(console, path, options)
 
 

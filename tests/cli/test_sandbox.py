@@ -1,7 +1,7 @@
 """`eni-failover sandbox up|down|inbox` as a user runs them, and the sandbox file's errors.
 
-The background sandbox is a real separate process, on its own port, reusing the template
-the package's sandbox synthesized (same seeded IDs); it is always stopped.
+The background sandbox is a real separate process, on its own port, synthesizing the app
+as an operator's does; it is always stopped.
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ def background(running: RunningSandbox, tmp_path: Path) -> Iterator[tuple[Path, 
         "sandbox",
         "up",
         "--background",
-        f"--template={running.template_path}",
         "--attach-seconds=0.1",
         "--detach-seconds=0.1",
         f"--wait={START_SECONDS}",
