@@ -14,10 +14,12 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_failover.config import PAIR_NAME_PATTERN
 from eni_failover.errors import FailoverError
 from eni_failover_cli import (
     check,
@@ -49,6 +51,11 @@ EXIT_CODES = """exit codes:
   2  not ready: a failover would not succeed now (also: wrong arguments)
   3  failed: a move did not finish, or a drill saw no move in time
   4  could not run: unknown pair, no stack or sandbox, an AWS error"""
+
+# The subcommands (tests/cli/test_help.py compares them with the parser's).
+COMMANDS = frozenset(
+    {"status", "check", "failover", "failback", "pause", "resume", "history", "drill", "sandbox"}
+)
 
 # A command's exit code, its result for --json, and its text; None when it has reported
 # already (a foreground sandbox prints its details when it is up, not when it stops).
@@ -107,9 +114,36 @@ def _fail(console: Console, message: str, code: ExitCode = ExitCode.ERROR) -> in
 def _bare_sandbox_flag(arguments: list[str]) -> list[str]:
     """`--sandbox` alone means the default file; `--sandbox=FILE` names one.
 
-    An optional value after a space would swallow the subcommand (`--sandbox status`).
+    An optional value after a space would swallow the subcommand (`--sandbox status`), so
+    argparse never sees one: a word after `--sandbox` is taken as its file only when it
+    cannot be anything else, namely before the command when a command follows, or a word
+    that is no pair name (a file name has a '.' or a '/'); else it is left for the parser
+    (the command, or a PAIR) and `--sandbox` means the default file.
     """
-    return ["--sandbox=" if a == "--sandbox" else a for a in arguments]
+    result: list[str] = []
+    words = iter(enumerate(arguments))
+    for index, argument in words:
+        if argument != "--sandbox":
+            result.append(argument)
+            continue
+        following = arguments[index + 1] if index + 1 < len(arguments) else None
+        if following is not None and _is_sandbox_file(
+            following, arguments[:index], arguments[index + 2 :]
+        ):
+            result.append(f"--sandbox={following}")
+            next(words)
+        else:
+            result.append("--sandbox=")
+    return result
+
+
+def _is_sandbox_file(word: str, before: list[str], after: list[str]) -> bool:
+    if word.startswith("-") or word in COMMANDS:
+        return False
+    command_before = any(w in COMMANDS for w in before)
+    if not command_before and any(w in COMMANDS for w in after):
+        return True
+    return PAIR_NAME_PATTERN.match(word) is None
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -128,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser, default=None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.set_defaults(json=False, stack=DEFAULT_STACK_NAME)
+    # No default stack here: a sandbox must tell --stack given from --stack left out.
+    parser.set_defaults(json=False, stack=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
@@ -309,7 +344,8 @@ def _add_common(parser: argparse.ArgumentParser, *, default: Any) -> None:
         nargs="?",
         const="",
         default=default,
-        help=f"use the local sandbox instead of AWS; --sandbox=FILE names its file "
+        help=f"use the local sandbox instead of AWS; --sandbox=FILE (or --sandbox FILE) names "
+        f"its file "
         f"(default ${SANDBOX_ENVIRONMENT_VARIABLE}, else {DEFAULT_SANDBOX_FILE})",
     )
 
@@ -414,7 +450,14 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
         "inbox",
         parents=[_common_parent()],
         help="what the notification topic sent (the operators' email), since last asked",
-        description="Take the notifications the sandbox's notification topic delivered.",
+        description="Show and take the notifications the sandbox's notification topic "
+        "delivered: the next `inbox` shows only newer ones. --peek shows them and leaves "
+        "them. Nothing is taken unless all of it was written (a closed pipe takes nothing).",
+    )
+    inbox.add_argument(
+        "--peek",
+        action="store_true",
+        help="show the notifications without taking them: the next `inbox` shows them again",
     )
     inbox.set_defaults(handler=_sandbox_inbox)
 
@@ -432,9 +475,22 @@ def connect(args: argparse.Namespace) -> Deployment:
     if args.sandbox is not None or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
         # The function's code runs in this process, through the emulator's light modules:
         # moto runs in the sandbox's own process, so a wheel without the extra can use it.
+        path = sandbox_path(args.sandbox)
         with sandbox.needs_sandbox_extra("--sandbox", server=False):
-            return connect_sandbox(sandbox_path(args.sandbox))
-    return connect_live(args.stack, args.region)
+            deployment = connect_sandbox(path)
+        _refuse_another_stack(args, deployment.outputs.stack_name, path)
+        return deployment
+    return connect_live(args.stack or DEFAULT_STACK_NAME, args.region)
+
+
+def _refuse_another_stack(args: argparse.Namespace, running: str, path: Path) -> None:
+    """A sandbox runs one stack: --stack naming another is a mistake, not to be ignored."""
+    if args.stack is not None and args.stack != running:
+        raise CliError(
+            f"--stack {args.stack} does not apply: the sandbox in {path} runs the stack "
+            f"{running}; leave out --stack, or leave out --sandbox (and unset "
+            f"{SANDBOX_ENVIRONMENT_VARIABLE}) to use the deployed stack {args.stack}"
+        )
 
 
 def _by(args: argparse.Namespace) -> str:
@@ -553,11 +609,14 @@ def _sandbox_up(args: argparse.Namespace, console: Console) -> Outcome:
     with sandbox.needs_sandbox_extra("sandbox up", synthesizes=True):
         if args.background:
             forwarded = [f"--pair-name={args.pair_name}"]
+            if args.stack is not None:
+                forwarded.append(f"--stack={args.stack}")
             forwarded += [f"--{k.replace('_', '-')}={v}" for k, v in latencies.items()]
             return sandbox.up_background(console, path, forwarded, wait_seconds=args.wait)
         from eni_failover_emulator.sandbox import SandboxOptions  # noqa: PLC0415 - loads moto
 
-    options = SandboxOptions(pair_name=args.pair_name, **latencies)
+    stack = {"stack_name": args.stack} if args.stack is not None else {}
+    options = SandboxOptions(pair_name=args.pair_name, **stack, **latencies)
     return sandbox.up_foreground(console, path, options)
 
 
@@ -566,7 +625,18 @@ def _sandbox_down(args: argparse.Namespace, console: Console) -> Outcome:
 
 
 def _sandbox_inbox(args: argparse.Namespace, console: Console) -> Outcome:
-    return sandbox.inbox(sandbox_path(args.sandbox))
+    path = sandbox_path(args.sandbox)
+    try:
+        return sandbox.inbox(
+            console,
+            path,
+            keep=args.peek,
+            check_stack=lambda running: _refuse_another_stack(args, running, path),
+        )
+    except BrokenPipeError:  # `sandbox inbox | head`: nothing was taken (sandbox.inbox)
+        if console.stdout is sys.stdout:
+            _discard_stdout()
+        return ExitCode.OK, None, ""
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from eni_failover_emulator.sandbox import SandboxOptions
 
 DEFAULT_WAIT_SECONDS = 180.0  # a first start synthesizes the CDK app
+# How long `inbox` keeps the messages it read out of other readers' sight while it shows
+# them; past it (a reader that stalls for a minute) they simply show again.
+INBOX_HOLD_SECONDS = 60
 
 INSTALL_SANDBOX_EXTRA = "pip install 'eni-failover[sandbox]'"
 # The sandbox extra's packages (pyproject.toml), each by a module it provides: moto's server
@@ -234,18 +237,28 @@ def down(path: Path, *, wait_seconds: float) -> tuple[ExitCode, dict[str, Any], 
     return ExitCode.OK, {"stopped": pid}, f"sandbox stopped (process {pid})"
 
 
-def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
-    """Take what the notification topic delivered to the sandbox's stand-in inbox."""
-    from eni_failover_emulator.delivery import drain  # noqa: PLC0415
+def inbox(
+    console: Console, path: Path, *, keep: bool, check_stack: Callable[[str], None]
+) -> tuple[ExitCode, None, str]:
+    """Show what the notification topic delivered to the sandbox's stand-in inbox; take it
+    (delete it) only once all of it is written, and not at all with `keep`.
+
+    Each message is held out of sight while this runs, then deleted, or with `keep` (or a
+    broken pipe, which raises on) made visible again: what a reader may not have seen is
+    never lost.
+    """
+    from eni_failover_emulator.delivery import hold_all, release, take  # noqa: PLC0415
 
     try:
         info = SandboxInfo.read(path)
     except SandboxError as error:
         raise CliError(str(error)) from error
     ensure_running(info, path)
+    check_stack(info.stack_name)
     sqs = emulator_clients(info.endpoint, info.region).sqs
+    held = hold_all(sqs, info.inbox_queue_url, seconds=INBOX_HOLD_SECONDS)
     messages = []
-    for body in drain(sqs, info.inbox_queue_url):
+    for body, _ in held:
         envelope = json.loads(body)
         messages.append(
             {
@@ -255,12 +268,25 @@ def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
             }
         )
     if not messages:
-        return ExitCode.OK, {"messages": []}, "No new notifications."
-    text = "\n\n".join(
-        f"--- {m['sent_at']}\nSubject: {m['subject']}\n\n{_without_machine_part(m['message'])}"
-        for m in messages
-    )
-    return ExitCode.OK, {"messages": messages}, text
+        text = "No new notifications."
+    else:
+        text = "\n\n".join(
+            f"--- {m['sent_at']}\nSubject: {m['subject']}\n\n{_without_machine_part(m['message'])}"
+            for m in messages
+        )
+        if keep:
+            text += f"\n\n(--peek: kept {len(messages)} in the inbox; `sandbox inbox` takes them)"
+    receipts = [receipt for _, receipt in held]
+    try:
+        console.result({"messages": messages, "kept": keep}, text)
+    except BrokenPipeError:
+        release(sqs, info.inbox_queue_url, receipts)
+        raise
+    if keep:
+        release(sqs, info.inbox_queue_url, receipts)
+    else:
+        take(sqs, info.inbox_queue_url, receipts)
+    return ExitCode.OK, None, ""
 
 
 def _without_machine_part(message: str) -> str:
