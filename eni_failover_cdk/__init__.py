@@ -3,6 +3,11 @@
 import sys
 from pathlib import Path
 
+from eni_failover_cdk.node import quiet_end_of_life
+
+# Before anything imports aws_cdk, whose import starts jsii's Node.js (eni_failover_cdk.node).
+quiet_end_of_life()
+
 # The Lambda's source. The stack validates its context with the function's own models
 # (eni_failover.config), so make them importable however infra is loaded.
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
