@@ -577,6 +577,7 @@ def _asker(console: Console) -> drill.Asker:
 def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
     with sandbox.needs_sandbox_extra("drill --local", synthesizes=True):
         from eni_failover_emulator import drill as embedded  # noqa: PLC0415 - loads moto and the CDK app
+        from eni_failover_emulator.template import TemplateError  # noqa: PLC0415
 
     if args.pair not in (None, embedded.PAIR_NAME):
         raise CliError(f"--local drills the embedded pair {embedded.PAIR_NAME!r}; leave out PAIR")
@@ -586,7 +587,10 @@ def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
         narration.append(line)
         console.progress(line)
 
-    result = embedded.run_drill(write)
+    try:
+        result = embedded.run_drill(write)
+    except TemplateError as error:  # the app did not synthesize: say why, in one line
+        raise CliError(f"the local drill could not synthesize the app: {error}") from error
     passed = result.moved and result.notification is not None
     data = {
         "moved": result.moved,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import eni_failover_emulator.template
 from eni_failover_cli import sandbox
 from eni_failover_cli.console import Console
 from eni_failover_cli.errors import CliError
@@ -167,3 +168,19 @@ def test_the_emulator_synthesizes_the_installed_app_outside_a_checkout(tmp_path:
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout).startswith("ENI Failover")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_an_installation_without_the_app_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an installation whose CDK app package is missing (a broken install)
+    monkeypatch.setattr(eni_failover_emulator.template, "APP_PACKAGE", "eni_failover_cdk_gone")
+    err = io.StringIO()
+    # When the local drill would synthesize it
+    code = main(DRILL_LOCAL, console=Console(stdout=io.StringIO(), stderr=err))
+    # Then it ends with one line saying what is missing, not a traceback
+    assert code == 4
+    last = err.getvalue().splitlines()[-1]
+    assert "eni_failover_cdk_gone" in last
+    assert "reinstall eni-failover" in last
+    assert "Traceback" not in err.getvalue()
