@@ -52,7 +52,8 @@ EXIT_CODES = """exit codes:
   3  failed: a move did not finish, or a drill saw no move in time
   4  could not run: unknown pair, no stack or sandbox, an AWS error"""
 
-# The subcommands (tests/cli/test_help.py compares them with the parser's).
+# The subcommands, which tell a sandbox file from a command after `--sandbox`
+# (tests/cli/test_sandbox.py compares them with the parser's).
 COMMANDS = frozenset(
     {"status", "check", "failover", "failback", "pause", "resume", "history", "drill", "sandbox"}
 )

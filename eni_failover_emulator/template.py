@@ -134,6 +134,7 @@ def synthesize(context: dict[str, Any], outdir: Path) -> dict[str, Any]:
             [str(_app_location()), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
     }
+    outdir.mkdir(parents=True, exist_ok=True)  # also the app's working directory
     completed = subprocess.run(  # noqa: S603 - our own app, run with this interpreter
         [sys.executable, "-m", APP_MODULE],
         cwd=outdir,

@@ -139,7 +139,7 @@ import json, pathlib, sys, tempfile
 from eni_failover_emulator.deployment import SAMPLE_CONTEXT
 from eni_failover_emulator.template import synthesize
 with tempfile.TemporaryDirectory() as outdir:
-    template = synthesize(SAMPLE_CONTEXT, pathlib.Path(outdir))
+    template = synthesize(SAMPLE_CONTEXT, pathlib.Path(outdir) / "made-by-the-synth")
 print(json.dumps(template["Description"]))
 """
 
