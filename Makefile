@@ -39,15 +39,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lint typecheck unit pytest synth cfn-lint test demo bench sandbox sandbox-down clean
 
+# The first run installs for minutes with pip and npm quiet: say what, and why it takes time.
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@echo "setup: installing the pinned Python packages into $(VENV): about 3 minutes the first"
+	@echo "       time (the CDK libraries, moto and the test tools are large), then only on changes"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+	@echo "setup: Python packages installed"
 
 node_modules/.installed: package.json package-lock.json
+	@echo "setup: installing the pinned CDK CLI into node_modules (npm ci; first run: about a minute)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+	@echo "setup: CDK CLI installed"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -79,6 +85,7 @@ cfn-lint: synth
 test: lint typecheck pytest cfn-lint
 
 demo: setup
+	@echo "demo: starting the drill on the embedded emulator (about a minute)"
 	$(PY) -m eni_failover_emulator.drill
 
 bench: setup

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eni_failover_cdk.node import quiet_end_of_life
+
+# Before anything imports aws_cdk, whose import starts jsii's Node.js (eni_failover_cdk.node).
+quiet_end_of_life()
+
 if TYPE_CHECKING:
     from eni_failover_cdk.construct import EniFailover
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eni_failover.config import PAIR_NAME_PATTERN
 from eni_failover.contract import DEFAULT_STACK_NAME
 from eni_failover.errors import FailoverError
 from eni_failover_cli import (
@@ -53,6 +54,12 @@ EXIT_CODES = """exit codes:
   3  failed: a move did not finish, or a drill saw no move in time
   4  could not run: unknown pair, no stack or sandbox, an AWS error
 130  interrupted (Ctrl-C): says what it left and the command that finishes it"""
+
+# The subcommands, which tell a sandbox file from a command after `--sandbox`
+# (tests/cli/test_sandbox.py compares them with the parser's).
+COMMANDS = frozenset(
+    {"status", "check", "failover", "failback", "pause", "resume", "history", "drill", "sandbox"}
+)
 
 # A command's exit code, its result for --json, and its text; None when it has reported
 # already (a foreground sandbox prints its details when it is up, not when it stops).
@@ -119,9 +126,36 @@ def _fail(
 def _bare_sandbox_flag(arguments: list[str]) -> list[str]:
     """`--sandbox` alone means the default file; `--sandbox=FILE` names one.
 
-    An optional value after a space would swallow the subcommand (`--sandbox status`).
+    An optional value after a space would swallow the subcommand (`--sandbox status`), so
+    argparse never sees one: a word after `--sandbox` is taken as its file only when it
+    cannot be anything else, namely before the command when a command follows, or a word
+    that is no pair name (a file name has a '.' or a '/'); else it is left for the parser
+    (the command, or a PAIR) and `--sandbox` means the default file.
     """
-    return ["--sandbox=" if a == "--sandbox" else a for a in arguments]
+    result: list[str] = []
+    words = iter(enumerate(arguments))
+    for index, argument in words:
+        if argument != "--sandbox":
+            result.append(argument)
+            continue
+        following = arguments[index + 1] if index + 1 < len(arguments) else None
+        if following is not None and _is_sandbox_file(
+            following, arguments[:index], arguments[index + 2 :]
+        ):
+            result.append(f"--sandbox={following}")
+            next(words)
+        else:
+            result.append("--sandbox=")
+    return result
+
+
+def _is_sandbox_file(word: str, before: list[str], after: list[str]) -> bool:
+    if word.startswith("-") or word in COMMANDS:
+        return False
+    command_before = any(w in COMMANDS for w in before)
+    if not command_before and any(w in COMMANDS for w in after):
+        return True
+    return PAIR_NAME_PATTERN.match(word) is None
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -140,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser, default=None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.set_defaults(json=False, stack=DEFAULT_STACK_NAME)
+    # No default stack here: a sandbox must tell --stack given from --stack left out.
+    parser.set_defaults(json=False, stack=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
@@ -323,7 +358,8 @@ def _add_common(parser: argparse.ArgumentParser, *, default: Any) -> None:
         nargs="?",
         const="",
         default=default,
-        help=f"use the local sandbox instead of AWS; --sandbox=FILE names its file "
+        help=f"use the local sandbox instead of AWS; --sandbox=FILE (or --sandbox FILE) names "
+        f"its file "
         f"(default ${SANDBOX_ENVIRONMENT_VARIABLE}, else {DEFAULT_SANDBOX_FILE})",
     )
 
@@ -398,13 +434,6 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
         help="with --background, how long to wait for it (default %(default)g)",
     )
     up.add_argument("--pair-name", default="demo", metavar="NAME", help="the pair's name")
-    up.add_argument(
-        "--template",
-        type=Path,
-        metavar="FILE",
-        help="reuse a template synthesized for this sandbox (checked against its IDs) "
-        "instead of synthesizing the app",
-    )
     for name, what in (
         ("attach", "an attach"),
         ("detach", "a detach"),
@@ -435,7 +464,14 @@ def _add_sandbox(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
         "inbox",
         parents=[_common_parent()],
         help="what the notification topic sent (the operators' email), since last asked",
-        description="Take the notifications the sandbox's notification topic delivered.",
+        description="Show and take the notifications the sandbox's notification topic "
+        "delivered: the next `inbox` shows only newer ones. --peek shows them and leaves "
+        "them. Nothing is taken unless all of it was written (a closed pipe takes nothing).",
+    )
+    inbox.add_argument(
+        "--peek",
+        action="store_true",
+        help="show the notifications without taking them: the next `inbox` shows them again",
     )
     inbox.set_defaults(handler=_sandbox_inbox)
 
@@ -451,10 +487,24 @@ def _common_parent() -> argparse.ArgumentParser:
 
 def connect(args: argparse.Namespace) -> Deployment:
     if args.sandbox is not None or os.environ.get(SANDBOX_ENVIRONMENT_VARIABLE):
-        # The function's code runs in this process, through the emulator's modules.
-        with sandbox.needs_sandbox_extra("--sandbox"):
-            return connect_sandbox(sandbox_path(args.sandbox))
-    return connect_live(args.stack, args.region)
+        # The function's code runs in this process, through the emulator's light modules:
+        # moto runs in the sandbox's own process, so a wheel without the extra can use it.
+        path = sandbox_path(args.sandbox)
+        with sandbox.needs_sandbox_extra("--sandbox", server=False):
+            deployment = connect_sandbox(path)
+        _refuse_another_stack(args, deployment.outputs.stack_name, path)
+        return deployment
+    return connect_live(args.stack or DEFAULT_STACK_NAME, args.region)
+
+
+def _refuse_another_stack(args: argparse.Namespace, running: str, path: Path) -> None:
+    """A sandbox runs one stack: --stack naming another is a mistake, not to be ignored."""
+    if args.stack is not None and args.stack != running:
+        raise CliError(
+            f"--stack {args.stack} does not apply: the sandbox in {path} runs the stack "
+            f"{running}; leave out --stack, or leave out --sandbox (and unset "
+            f"{SANDBOX_ENVIRONMENT_VARIABLE}) to use the deployed stack {args.stack}"
+        )
 
 
 def _by(args: argparse.Namespace) -> str:
@@ -564,10 +614,9 @@ def _asker(console: Console) -> drill.Asker:
 
 
 def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
-    with sandbox.needs_sandbox_extra(
-        "drill --local", synthesizes="run it in a checkout set up with `make setup`: `make demo`"
-    ):
+    with sandbox.needs_sandbox_extra("drill --local", synthesizes=True):
         from eni_failover_emulator import drill as embedded  # noqa: PLC0415 - loads moto and the CDK app
+        from eni_failover_emulator.template import TemplateError  # noqa: PLC0415
 
     if args.pair not in (None, embedded.PAIR_NAME):
         raise CliError(f"--local drills the embedded pair {embedded.PAIR_NAME!r}; leave out PAIR")
@@ -577,7 +626,10 @@ def _local_drill(args: argparse.Namespace, console: Console) -> Outcome:
         narration.append(line)
         console.progress(line)
 
-    result = embedded.run_drill(write)
+    try:
+        result = embedded.run_drill(write)
+    except TemplateError as error:  # the app did not synthesize: say why, in one line
+        raise CliError(f"the local drill could not synthesize the app: {error}") from error
     passed = result.moved and result.notification is not None
     data = {
         "moved": result.moved,
@@ -596,29 +648,18 @@ def _sandbox_up(args: argparse.Namespace, console: Console) -> Outcome:
         for name in ("attach_seconds", "detach_seconds", "force_detach_seconds")
         if getattr(args, name) is not None
     }
-    without_checkout = None
-    if args.template is None:  # the sandbox synthesizes the app, which only a checkout has
-        without_checkout = (
-            "run it in a checkout set up with `make setup` (`make sandbox`), or pass "
-            "--template FILE with a template synthesized there"
-        )
-    # Checked with --background too: a missing extra is one line here, not a child's log.
-    with sandbox.needs_sandbox_extra("sandbox up", synthesizes=without_checkout):
+    # Checked with --background too: what is missing is one line here, not a child's log.
+    with sandbox.needs_sandbox_extra("sandbox up", synthesizes=True):
         if args.background:
             forwarded = [f"--pair-name={args.pair_name}"]
+            if args.stack is not None:
+                forwarded.append(f"--stack={args.stack}")
             forwarded += [f"--{k.replace('_', '-')}={v}" for k, v in latencies.items()]
-            if args.template is not None:
-                forwarded.append(f"--template={args.template.resolve()}")
             return sandbox.up_background(console, path, forwarded, wait_seconds=args.wait)
         from eni_failover_emulator.sandbox import SandboxOptions  # noqa: PLC0415 - loads moto
 
-    template = None
-    if args.template is not None:
-        try:
-            template = json.loads(args.template.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise CliError(f"cannot read the template {args.template}: {error}") from error
-    options = SandboxOptions(pair_name=args.pair_name, template=template, **latencies)
+    stack = {"stack_name": args.stack} if args.stack is not None else {}
+    options = SandboxOptions(pair_name=args.pair_name, **stack, **latencies)
     return sandbox.up_foreground(console, path, options)
 
 
@@ -627,7 +668,18 @@ def _sandbox_down(args: argparse.Namespace, console: Console) -> Outcome:
 
 
 def _sandbox_inbox(args: argparse.Namespace, console: Console) -> Outcome:
-    return sandbox.inbox(sandbox_path(args.sandbox))
+    path = sandbox_path(args.sandbox)
+    try:
+        return sandbox.inbox(
+            console,
+            path,
+            keep=args.peek,
+            check_stack=lambda running: _refuse_another_stack(args, running, path),
+        )
+    except BrokenPipeError:  # `sandbox inbox | head`: nothing was taken (sandbox.inbox)
+        if console.stdout is sys.stdout:
+            _discard_stdout()
+        return ExitCode.OK, None, ""
 
 
 if __name__ == "__main__":

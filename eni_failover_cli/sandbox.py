@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from eni_failover_emulator.sandbox import SandboxOptions
 
 DEFAULT_WAIT_SECONDS = 180.0  # a first start synthesizes the CDK app
+# How long `inbox` keeps the messages it read out of other readers' sight while it shows
+# them; past it (a reader that stalls for a minute) they simply show again.
+INBOX_HOLD_SECONDS = 60
 
 INSTALL_SANDBOX_EXTRA = "pip install 'eni-failover[sandbox]'"
 # The sandbox extra's packages (pyproject.toml), each by a module it provides: moto's server
@@ -43,27 +46,48 @@ SERVER_PACKAGES = {"moto": "moto[server]", "flask": "moto[server]"}
 CDK_PACKAGES = {"aws_cdk": "aws-cdk-lib", "constructs": "constructs", "cdk_nag": "cdk-nag"}
 # A module of ours that fails to import is a bug to show, not an extra to install.
 OWN_PACKAGES = frozenset(
-    {"eni_failover_cli", "eni_failover", "eni_failover_emulator", "eni_failover_ec2sim"}
+    {
+        "eni_failover_cli",
+        "eni_failover",
+        "eni_failover_cdk",
+        "eni_failover_emulator",
+        "eni_failover_ec2sim",
+    }
 )
 
 
 @contextmanager
-def needs_sandbox_extra(command: str, *, synthesizes: str | None = None) -> Iterator[None]:
+def needs_sandbox_extra(
+    command: str, *, server: bool = True, synthesizes: bool = False
+) -> Iterator[None]:
     """Every import of the emulator's moto-backed modules goes through this.
 
-    Without the sandbox extra, the command ends with one line naming what is missing and
-    the pip command, not a traceback. The packages are looked up before anything imports
-    them, so that `--background` refuses before it starts a process; a module that is
-    missing all the same is caught as it fails to import. `synthesizes`, for a command
-    that synthesizes the CDK app, says what to do without a checkout: the app (app.py,
-    eni_failover_cdk/, lambda/) is not in the wheel.
+    Without what the command needs, it ends with one line naming everything missing at
+    once (the sandbox extra's packages with the pip command, and Node.js for a command
+    that synthesizes the CDK app), not a traceback, and not one thing per attempt. The
+    packages are looked up before anything imports them, so that `--background` refuses
+    before it starts a process; a module that is missing all the same is caught as it
+    fails to import. `server` is False for a command that only talks to a running sandbox
+    (`--sandbox`): boto3 and the function's code are enough, moto runs in the sandbox.
     """
-    wanted = SERVER_PACKAGES | (CDK_PACKAGES if synthesizes is not None else {})
-    missing = sorted({package for module, package in wanted.items() if not _installed(module)})
+    wanted = (SERVER_PACKAGES if server else {}) | (CDK_PACKAGES if synthesizes else {})
+    missing = ", ".join(
+        sorted({package for module, package in wanted.items() if not _installed(module)})
+    )
+    no_node = synthesizes and shutil.which("node") is None
+    if missing and no_node:
+        raise CliError(
+            f"`eni-failover {command}` needs two things this machine lacks: the sandbox "
+            f"extra (missing {missing}; install it with: {INSTALL_SANDBOX_EXTRA}) and "
+            f"{NODE} (the CDK libraries it synthesizes the app with run on it)"
+        )
     if missing:
-        raise CliError(_extra_missing(command, ", ".join(missing)))
-    if synthesizes is not None:
-        _check_app_synthesizes(command, otherwise=synthesizes)
+        raise CliError(_extra_missing(command, missing))
+    if no_node:
+        raise CliError(
+            f"`eni-failover {command}` synthesizes the CDK app, and the CDK libraries need "
+            f"Node.js: install {NODE}"
+        )
     try:
         yield
     except ModuleNotFoundError as error:
@@ -71,6 +95,10 @@ def needs_sandbox_extra(command: str, *, synthesizes: str | None = None) -> Iter
         if name.partition(".")[0] in OWN_PACKAGES:
             raise
         raise CliError(_extra_missing(command, name)) from error
+
+
+# Node.js comes with no pip package: the CDK libraries (jsii) run it.
+NODE = "Node.js 20 or later so that `node` is on PATH"
 
 
 def _installed(module: str) -> bool:
@@ -87,24 +115,6 @@ def _extra_missing(command: str, what: str) -> str:
     )
 
 
-def _check_app_synthesizes(command: str, *, otherwise: str) -> None:
-    # The emulator runs the app with this interpreter in a process of its own, where a
-    # missing piece would surface as a traceback in its output: check the pieces here.
-    from eni_failover_emulator.template import PROJECT_ROOT  # noqa: PLC0415 - loads the function's code
-
-    if not (PROJECT_ROOT / "app.py").is_file() or not (PROJECT_ROOT / "eni_failover_cdk").is_dir():
-        raise CliError(
-            f"`eni-failover {command}` synthesizes the CDK app (app.py, eni_failover_cdk/, "
-            f"lambda/ of a checkout of the project), which the installed package does not include; "
-            f"{otherwise}"
-        )
-    if shutil.which("node") is None:
-        raise CliError(
-            f"`eni-failover {command}` synthesizes the CDK app, and the CDK libraries need "
-            "Node.js: install Node.js 20 or later so that `node` is on PATH"
-        )
-
-
 def log_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".json") + ".log")
 
@@ -115,6 +125,7 @@ def up_foreground(
     """Run the sandbox in this process until Ctrl-C or SIGTERM (`sandbox down`)."""
     with needs_sandbox_extra("sandbox up"):
         from eni_failover_emulator.sandbox import Sandbox  # noqa: PLC0415 - moto and the handler load slowly
+        from eni_failover_emulator.template import TemplateError  # noqa: PLC0415
 
     _refuse_if_running(path)
     started = time.monotonic()
@@ -132,7 +143,10 @@ def up_foreground(
             # The live line shows while the sandbox starts (synthesizing takes a while).
             with console.waiting("starting the sandbox: synthesizing the app") as update:
                 live[0] = update
-                sandbox = running.enter_context(Sandbox.start(options, narrate=narrate))
+                try:
+                    sandbox = running.enter_context(Sandbox.start(options, narrate=narrate))
+                except (SandboxError, TemplateError) as error:
+                    raise CliError(f"the sandbox did not start: {error}") from error
             live[0] = _unchanged
             sandbox.info.write(path)
             try:
@@ -223,18 +237,28 @@ def down(path: Path, *, wait_seconds: float) -> tuple[ExitCode, dict[str, Any], 
     return ExitCode.OK, {"stopped": pid}, f"sandbox stopped (process {pid})"
 
 
-def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
-    """Take what the notification topic delivered to the sandbox's stand-in inbox."""
-    from eni_failover_emulator.delivery import drain  # noqa: PLC0415
+def inbox(
+    console: Console, path: Path, *, keep: bool, check_stack: Callable[[str], None]
+) -> tuple[ExitCode, None, str]:
+    """Show what the notification topic delivered to the sandbox's stand-in inbox; take it
+    (delete it) only once all of it is written, and not at all with `keep`.
+
+    Each message is held out of sight while this runs, then deleted, or with `keep` (or a
+    broken pipe, which raises on) made visible again: what a reader may not have seen is
+    never lost.
+    """
+    from eni_failover_emulator.delivery import hold_all, release, take  # noqa: PLC0415
 
     try:
         info = SandboxInfo.read(path)
     except SandboxError as error:
         raise CliError(str(error)) from error
     ensure_running(info, path)
+    check_stack(info.stack_name)
     sqs = emulator_clients(info.endpoint, info.region).sqs
+    held = hold_all(sqs, info.inbox_queue_url, seconds=INBOX_HOLD_SECONDS)
     messages = []
-    for body in drain(sqs, info.inbox_queue_url):
+    for body, _ in held:
         envelope = json.loads(body)
         messages.append(
             {
@@ -244,12 +268,25 @@ def inbox(path: Path) -> tuple[ExitCode, dict[str, Any], str]:
             }
         )
     if not messages:
-        return ExitCode.OK, {"messages": []}, "No new notifications."
-    text = "\n\n".join(
-        f"--- {m['sent_at']}\nSubject: {m['subject']}\n\n{_without_machine_part(m['message'])}"
-        for m in messages
-    )
-    return ExitCode.OK, {"messages": messages}, text
+        text = "No new notifications."
+    else:
+        text = "\n\n".join(
+            f"--- {m['sent_at']}\nSubject: {m['subject']}\n\n{_without_machine_part(m['message'])}"
+            for m in messages
+        )
+        if keep:
+            text += f"\n\n(--peek: kept {len(messages)} in the inbox; `sandbox inbox` takes them)"
+    receipts = [receipt for _, receipt in held]
+    try:
+        console.result({"messages": messages, "kept": keep}, text)
+    except BrokenPipeError:
+        release(sqs, info.inbox_queue_url, receipts)
+        raise
+    if keep:
+        release(sqs, info.inbox_queue_url, receipts)
+    else:
+        take(sqs, info.inbox_queue_url, receipts)
+    return ExitCode.OK, None, ""
 
 
 def _without_machine_part(message: str) -> str:
@@ -265,7 +302,7 @@ def describe(info: SandboxInfo, path: Path, *, background: bool) -> str:
         [
             f"ENI Failover sandbox is up (process {info.pid}).",
             f"  endpoint      {info.endpoint} (moto server with the faithful EC2)",
-            f"  stack         {info.stack_name}, from this checkout's CDK app",
+            f"  stack         {info.stack_name}, from the installed CDK app (eni_failover_cdk)",
             f"  pair {pair.name:<8} primary {pair.primary_instance_id}, "
             f"standby {pair.standby_instance_id}",
             f"                floating {pair.interface_id} ({', '.join(pair.private_ips)}, "

@@ -77,6 +77,32 @@ def drain(sqs: SQSClient, queue_url: str) -> list[str]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def hold_all(sqs: SQSClient, queue_url: str, *, seconds: int) -> list[tuple[str, str]]:
+    """Receive every message in a queue, oldest first, without deleting any: each body with
+    its receipt handle. Received messages stay out of sight for `seconds` (so the loop ends);
+    `take` deletes them, `release` shows them again at once."""
+    held: list[tuple[str, str]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=seconds
+        ).get("Messages", [])
+        if not messages:
+            return held
+        held += [(message["Body"], message["ReceiptHandle"]) for message in messages]
+
+
+def take(sqs: SQSClient, queue_url: str, receipts: list[str]) -> None:
+    for receipt in receipts:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+
+
+def release(sqs: SQSClient, queue_url: str, receipts: list[str]) -> None:
+    for receipt in receipts:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+        )
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One asynchronous invocation of the function with one delivery, and how it ended."""

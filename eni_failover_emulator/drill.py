@@ -337,9 +337,10 @@ def _deploy_stack(
         notify_email=NOTIFY_EMAIL,
         pair_name=PAIR_NAME,
     ) | probe_context(probe=PROBE, vpc_id=topology.vpc_id, subnet_ids=(topology.subnet_id,))
+    # Said before it starts: the longest silent step of the demo.
     narrator.say(
-        f"synthesizing the CDK app with those IDs and -c probe={PROBE} (the same app "
-        "`cdk deploy` runs)"
+        f"synthesizing the app (about 20 s): the CDK app with those IDs and -c probe={PROBE}, "
+        "the same app `cdk deploy` runs"
     )
     with tempfile.TemporaryDirectory(prefix="eni-failover-demo-") as outdir:
         template = synthesize(context, Path(outdir))

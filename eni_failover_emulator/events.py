@@ -13,14 +13,16 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.events.models import EventPattern
-
 from eni_failover_emulator.endpoint import ACCOUNT_ID, REGION
 
 
 def forwarded(event: Mapping[str, Any], patterns: Sequence[Mapping[str, Any]]) -> int:
     """How many of the rules' event patterns match ``event``: EventBridge sends it once per
     matching rule. The matching is moto's EventBridge's, the same put_events applies."""
+    # Not at the top: the CLI reaches a running sandbox through this package without moto
+    # (the sandbox extra), and only the sandbox's own process forwards events.
+    from moto.events.models import EventPattern  # noqa: PLC0415
+
     message: Any = dict(event)  # moto types it as its own TypedDict
     return len([p for p in patterns if EventPattern.load(json.dumps(p)).matches_event(message)])
 

@@ -60,6 +60,8 @@ class ServiceListener:
     def __init__(self, *, slow_seconds: float = 2.0) -> None:
         self.slow_seconds = slow_seconds
         self.behaviour = Behaviour.HEALTHY
+        # Off while its instance is not running: nothing listens, whatever the behaviour.
+        self.powered = True
         self.loss: Loss | None = None
         # What each connection got while LOSSY: HANGING (lost), SLOW or HEALTHY.
         self.served: Counter[Behaviour] = Counter()
@@ -83,7 +85,7 @@ class ServiceListener:
             self.behaviour = behaviour
             if behaviour is Behaviour.DOWN:
                 self._close()
-            elif self._server is None:
+            elif self._server is None and self.powered:
                 self._open()
 
     def set_lossy(self, loss: Loss) -> None:
@@ -93,7 +95,22 @@ class ServiceListener:
             self.served = Counter()
             self._draws = random.Random(loss.seed)  # noqa: S311 - reproducible, not security
             self.behaviour = Behaviour.LOSSY
-            if self._server is None:
+            if self._server is None and self.powered:
+                self._open()
+
+    def power(self, on: bool) -> None:
+        """Stop the service with its instance (nothing listens) and start it with it again.
+
+        The behaviour set on it stays: a fault a test or the demo made (a hung or erroring
+        service) is the service's own, like a broken configuration, and outlives a restart.
+        """
+        with self._lock:
+            if on == self.powered:
+                return
+            self.powered = on
+            if not on:
+                self._close()
+            elif self.behaviour is not Behaviour.DOWN and self._server is None:
                 self._open()
 
     def close(self) -> None:
@@ -196,9 +213,11 @@ class PairServices:
     instance it is associated with; a secondary IP to the instance whose interface alone
     holds it. An address of no instance of the pair reaches nothing (a closed port).
 
-    A listener stands for the service alone: stopping its instance leaves it answering.
-    EC2's own triggers report a stopped instance; the prober is for the failures EC2 does
-    not see, which a test or the demo makes by setting a listener's behaviour.
+    A listener is its instance's service: it stops when the instance is not running (a
+    stopped primary answers no probe, even through the floating interface it still holds)
+    and starts again when the instance runs again, as a service started at boot does; each
+    resolve looks at both instances' states first. The failures EC2 does not see, which the
+    prober is for, a test or the demo makes by setting a listener's behaviour.
     """
 
     def __init__(
@@ -230,6 +249,7 @@ class PairServices:
         }
 
     def resolve(self, address: str, port: int) -> tuple[str, int]:
+        self._follow_instances()
         own = self._own.get(address)
         if own is not None:
             return own.address
@@ -242,6 +262,17 @@ class PairServices:
             # Nothing answers an address no instance of the pair holds: a closed port.
             return "127.0.0.1", _closed_port()
         return listener.address
+
+    def _follow_instances(self) -> None:
+        """Each service runs while its instance does (EC2's state "running")."""
+        try:
+            reservations = self._ec2.describe_instances(InstanceIds=list(self._by_instance))
+        except ClientError:
+            return  # an instance is gone (terminated long ago): keep what was known
+        for reservation in reservations["Reservations"]:
+            for instance in reservation["Instances"]:
+                running = instance.get("State", {}).get("Name") == "running"
+                self._by_instance[instance["InstanceId"]].power(running)
 
     def _holder(self, address: str) -> str | None:
         """The instance the VPC delivers `address` to now, if any."""

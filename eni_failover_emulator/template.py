@@ -23,6 +23,7 @@ on the loopback and every AWS service at the one emulated endpoint.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_events import EventBridgeClient
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The CDK app, run as a module (eni_failover_cdk.app): a checkout's app.py is one call of it.
+APP_PACKAGE = "eni_failover_cdk"
+APP_MODULE = f"{APP_PACKAGE}.app"
 # Where the emulator keeps each packaged pair configuration, by content, as Lambda keeps a
 # function's package: it outlives the synth's output directory, and a sandbox's function
 # in another process reads it by the same path.
@@ -115,16 +118,25 @@ def probe_context(
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> dict[str, Any]:
-    """Run the CDK app (as `cdk synth` does) with this context; return the stack template."""
+    """Run the CDK app (as `cdk synth` does) with this context; return the stack template.
+
+    The app is the installed package's (`python -m eni_failover_cdk.app`), run in `outdir`:
+    an installed wheel synthesizes as a checkout does, and the current directory need not
+    be one.
+    """
     environment = {
         **os.environ,
         "CDK_OUTDIR": str(outdir),
         "CDK_CONTEXT_JSON": json.dumps(context),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # The app this interpreter imports, wherever that is (a checkout, site-packages).
+        "PYTHONPATH": os.pathsep.join(
+            [str(_app_location()), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
     }
+    outdir.mkdir(parents=True, exist_ok=True)  # also the app's working directory
     completed = subprocess.run(  # noqa: S603 - our own app, run with this interpreter
-        [sys.executable, str(PROJECT_ROOT / "app.py")],
-        cwd=PROJECT_ROOT,
+        [sys.executable, "-m", APP_MODULE],
+        cwd=outdir,
         env=environment,
         capture_output=True,
         text=True,
@@ -138,6 +150,17 @@ def synthesize(context: dict[str, Any], outdir: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(templates[0].read_text())
     _keep_packaged_config(loaded, outdir)
     return loaded
+
+
+def _app_location() -> Path:
+    """The directory that holds the app's package, as this interpreter finds it."""
+    spec = importlib.util.find_spec(APP_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise TemplateError(
+            f"the CDK app ({APP_PACKAGE}) is not installed with this package: reinstall "
+            "eni-failover"
+        )
+    return Path(next(iter(spec.submodule_search_locations))).parent
 
 
 def _keep_packaged_config(template: dict[str, Any], outdir: Path) -> None:

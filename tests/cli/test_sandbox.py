@@ -1,11 +1,12 @@
 """`eni-failover sandbox up|down|inbox` as a user runs them, and the sandbox file's errors.
 
-The background sandbox is a real separate process, on its own port, reusing the template
-the package's sandbox synthesized (same seeded IDs); it is always stopped.
+The background sandbox is a real separate process, on its own port, synthesizing the app
+as an operator's does; it is always stopped.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -21,13 +22,15 @@ import pytest
 
 from eni_failover.config import CONFIG_FILE_NAME
 from eni_failover_cli.console import Console
-from eni_failover_cli.main import main
+from eni_failover_cli.main import COMMANDS, build_parser, main
 from eni_failover_emulator.sandbox import _check_template_is_for
 from eni_failover_emulator.sandbox_file import SandboxError
 from eni_failover_emulator.template import packaged_config
 from tests.cli.conftest import PAIR, Ran, RunningSandbox
 
-START_SECONDS = 120  # bounded: a stuck start fails the test instead of hanging it
+START_SECONDS = 120
+# `sandbox up --stack` names the sandbox's stack, which the other commands then check.
+BACKGROUND_STACK = "EniFailoverTry"  # bounded: a stuck start fails the test instead of hanging it
 
 
 def cli(*arguments: str, cwd: Path, timeout: float = 60) -> Ran:
@@ -58,7 +61,7 @@ def background(running: RunningSandbox, tmp_path: Path) -> Iterator[tuple[Path, 
         "sandbox",
         "up",
         "--background",
-        f"--template={running.template_path}",
+        f"--stack={BACKGROUND_STACK}",
         "--attach-seconds=0.1",
         "--detach-seconds=0.1",
         f"--wait={START_SECONDS}",
@@ -91,7 +94,8 @@ def test_background_sandbox_serves_other_processes_until_stopped(
     assert info["endpoint"] != running.sandbox.endpoint
     # When another process asks for the status and a readiness check (the function's code
     # runs in that process, against the sandbox)
-    status = cli("--sandbox", "--json", "status", cwd=cwd)
+    assert info["stack_name"] == BACKGROUND_STACK
+    status = cli("--sandbox", "--json", "--stack", BACKGROUND_STACK, "status", cwd=cwd)
     check = cli("check", PAIR, "--sandbox", cwd=cwd)
     # Then both answer from the sandbox
     assert status.code == 0, status.err
@@ -122,6 +126,82 @@ def test_inbox_shows_what_the_notification_topic_sent(sandbox: RunningSandbox) -
     assert ran.code == 0, ran.err
     assert f"Subject: ENI failover {PAIR}: automatic failover paused by alice" in ran.out
     assert sandbox.run("sandbox", "inbox").out.strip() == "No new notifications."
+
+
+PAUSED = f"Subject: ENI failover {PAIR}: automatic failover paused by alice"
+
+
+def test_inbox_peek_shows_without_taking(sandbox: RunningSandbox) -> None:
+    # Given a notification in the inbox
+    sandbox.run("pause", PAIR, "--by", "alice")
+    # When the operator peeks, twice
+    first, second = (
+        sandbox.run("sandbox", "inbox", "--peek"),
+        sandbox.run("sandbox", "inbox", "--peek"),
+    )
+    # Then both show it, and say it was kept
+    for peeked in (first, second):
+        assert peeked.code == 0, peeked.err
+        assert PAUSED in peeked.out
+        assert "kept" in peeked.out
+    # And taking it afterwards still shows it, once
+    assert PAUSED in sandbox.run("sandbox", "inbox").out
+    assert sandbox.run("sandbox", "inbox").out.strip() == "No new notifications."
+
+
+class ClosedPipe(io.StringIO):
+    """stdout whose reader has gone (`eni-failover sandbox inbox | head -0`)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_broken_pipe_takes_no_notification(sandbox: RunningSandbox) -> None:
+    # Given a notification in the inbox
+    sandbox.run("pause", PAIR, "--by", "alice")
+    # When the inbox is read into a pipe whose reader has gone
+    err = io.StringIO()
+    code = main(
+        [f"--sandbox={sandbox.path}", "sandbox", "inbox"],
+        console=Console(stdout=ClosedPipe(), stderr=err),
+    )
+    # Then the command ends quietly
+    assert code == 0
+    assert "Traceback" not in err.getvalue()
+    # And the notification nobody saw is still there for the next reader
+    assert PAUSED in sandbox.run("sandbox", "inbox").out
+
+
+def test_stack_must_match_the_sandbox(sandbox: RunningSandbox) -> None:
+    # When a command names another stack than the sandbox runs
+    ran = sandbox.run("--stack", "Production", "status")
+    # Then it is refused, saying which stack the sandbox runs and how to reach the other
+    assert ran.code == 4
+    assert "--stack Production" in ran.err
+    assert "runs the stack EniFailover" in ran.err
+    assert "leave out --sandbox" in ran.err
+    # And the sandbox's own stack name is accepted, before or after the command
+    assert sandbox.run("--stack", "EniFailover", "status").code == 0
+    assert sandbox.run("status", "--stack=EniFailover").code == 0
+
+
+def test_the_sandbox_file_may_follow_the_option_after_a_space(sandbox: RunningSandbox) -> None:
+    # When the file follows --sandbox after a space, before the command
+    ran = in_process("--sandbox", str(sandbox.path), "--json", "status")
+    # Then it is the sandbox file, not an "invalid choice" of command
+    assert ran.code == 0, ran.err
+    assert ran.json()["where"].startswith(f"sandbox {sandbox.path}")
+
+
+def test_a_file_after_the_command_is_taken_too(sandbox: RunningSandbox) -> None:
+    # When a sandbox file follows --sandbox after the command, where a plain word would be
+    # a PAIR (a pair name has no '.' or '/', so a file name is no pair)
+    ran = in_process("status", "--sandbox", str(sandbox.path), "--json")
+    # Then it is the sandbox file
+    assert ran.code == 0, ran.err
+    assert ran.json()["where"].startswith(f"sandbox {sandbox.path}")
+    # And a pair name there stays the PAIR, with the default sandbox file
+    assert in_process("status", "--sandbox", PAIR).err.startswith("eni-failover: no sandbox file")
 
 
 def test_the_sandbox_file_can_come_from_the_environment(
@@ -213,3 +293,10 @@ def test_a_template_for_other_instances_is_refused(running: RunningSandbox, tmp_
             resource["Metadata"]["aws:asset:path"] = str(tmp_path)
     with pytest.raises(SandboxError, match="synthesized for other IDs"):
         _check_template_is_for(template, running.sandbox.topology, PAIR)
+
+
+def test_the_commands_the_sandbox_flag_knows_are_the_parser_s() -> None:
+    # `--sandbox FILE` tells a file from a command by this list: it must not drift
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == COMMANDS

@@ -53,6 +53,19 @@ def test_drill_moves_the_interface_and_the_operators_hear_of_it(
     assert lines[-1].split("] ", 1)[1].startswith("drill passed.")
 
 
+def test_the_drill_says_it_synthesizes_and_for_how_long_before_it_starts(
+    drilled: tuple[DrillResult, list[str]],
+) -> None:
+    _, lines = drilled
+    # Then the slow step is announced, with its usual length, before it runs (the line
+    # that follows it, "deployed from the template", comes once it is done)
+    said = [i for i, line in enumerate(lines) if "synthesizing the app (about 20 s)" in line]
+    deployed = [i for i, line in enumerate(lines) if "deployed from the template" in line]
+    assert said
+    assert deployed
+    assert said[0] < deployed[0]
+
+
 def test_the_service_act_times_every_hop_from_the_service_stopping(
     drilled: tuple[DrillResult, list[str]],
 ) -> None:

@@ -142,7 +142,6 @@ def test_the_benchmarks_and_tests_are_not_importable(installed: Installed) -> No
         ["sandbox", "up"],
         ["sandbox", "up", "--background"],
         ["drill", "--local"],
-        ["--sandbox", "status"],
     ],
     ids=" ".join,
 )
@@ -156,7 +155,19 @@ def test_sandbox_commands_without_the_extra_say_how_to_install_it(
     assert "Traceback" not in ran.stderr
     (line,) = ran.stderr.splitlines()
     assert "moto[server]" in line
+    assert "aws-cdk-lib" in line
     assert INSTALL_EXTRA in line
+    assert "checkout" not in line
     assert ran.stdout == ""
     # And nothing was started: no sandbox file, no log of a background process
     assert list(installed.cwd.iterdir()) == []
+
+
+def test_status_on_a_sandbox_needs_no_extra(installed: Installed) -> None:
+    # When the operator asks a sandbox for the status, without the extra (none runs here)
+    ran = installed.run("eni-failover", "--sandbox", "status")
+    # Then the CLI looks for the sandbox: moto runs in the sandbox's process, not here
+    assert ran.returncode == 4
+    assert "Traceback" not in ran.stderr
+    assert "no sandbox file at" in ran.stderr
+    assert INSTALL_EXTRA not in ran.stderr
