@@ -87,25 +87,9 @@ class Left:
             "interfaces": self.interfaces,
             "addresses": self.addresses,
             "unserved": self.unserved if self.unknown is None else None,
-            "lease": lease_dict(self.lease),
+            "lease": status.lease_document(self.lease) if self.lease else None,
             "unknown": self.unknown,
         }
-
-
-def lease_dict(lease: Lease | None) -> dict[str, Any] | None:
-    if lease is None:
-        return None
-    holder = lease.holder
-    return {
-        "holder": holder.kind,
-        "request_id": holder.request_id,
-        "host": holder.host,
-        "pid": holder.pid,
-        "user": holder.user,
-        "since": lease.since,
-        "expires_at": lease.expires_at,
-        "described": holder.describe(),
-    }
 
 
 def look(deployment: Deployment, pair: PairOutputs) -> Left:

@@ -26,7 +26,7 @@ from eni_failover.config import (
 )
 from eni_failover.errors import FailoverError
 from eni_failover.observed import InstanceView, InterfaceView, describe_slot
-from eni_failover.pair_record import HOLDER_CLI, PairRecord, provably_gone
+from eni_failover.pair_record import HOLDER_CLI, Lease, PairRecord, provably_gone
 from eni_failover.prober import ProberLease
 from eni_failover.quorum import QuorumStore
 from eni_failover.readiness import FAILED_STATES, PROBER_SILENT_SECONDS, primary_failed
@@ -155,6 +155,15 @@ def held_lease(record: PairRecord | None, now: datetime | None = None) -> dict[s
     lease = record.lease if record else None
     if lease is None or lease.expired(now or datetime.now(UTC)):
         return None
+    return {
+        **lease_document(lease),
+        "holder_gone": provably_gone(lease.holder, this_host=socket.gethostname()),
+    }
+
+
+def lease_document(lease: Lease) -> dict[str, Any]:
+    """A pair's lease for --json: who holds it (the function by its request ID, a CLI run by
+    its user, host and pid), since and until when; `status` and an interrupted command alike."""
     holder = lease.holder
     return {
         "holder": holder.kind,
@@ -165,7 +174,6 @@ def held_lease(record: PairRecord | None, now: datetime | None = None) -> dict[s
         "user": holder.user,
         "since": lease.since,
         "expires_at": lease.expires_at,
-        "holder_gone": provably_gone(holder, this_host=socket.gethostname()),
     }
 
 
